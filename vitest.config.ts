@@ -1,0 +1,26 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: `unit` runs without an accelerator in seconds; `conformance` boots real guests.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['{vmm,fixtures,reports,guests,scripts}/**/*.test.ts', 'suites/harness/**/*.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'conformance',
+          include: ['suites/*.test.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+          // Each test boots its own VM process; on a 2-core host two at a time is the ceiling.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});

@@ -1,0 +1,58 @@
+// The device interface (after Firecracker's BusDevice / rust-vmm vm-device): a name, and
+// reads/writes relative to the device's base on the bus it is registered on. Sizes are 1, 2 or 4
+// (PIO) and 1, 2, 4 or 8 (MMIO). Data is little-endian in `data` (a view into the exit buffer).
+// Devices never map memory themselves; they ask through the narrow MachineServices they are given.
+
+export interface BusDevice {
+  readonly name: string;
+  /** Fill `data` (its length is the access size) for a read at `offset` from the device's base. */
+  read(offset: number, data: Uint8Array): void;
+  /** Consume `data` written at `offset` from the device's base. */
+  write(offset: number, data: Uint8Array): void;
+}
+
+/** Read a little-endian value of data.length (1, 2 or 4) bytes. */
+export function getLE(data: Uint8Array): number {
+  switch (data.length) {
+    case 1:
+      return data[0]!;
+    case 2:
+      return data[0]! | (data[1]! << 8);
+    case 4:
+      return (data[0]! | (data[1]! << 8) | (data[2]! << 16) | (data[3]! << 24)) >>> 0;
+    default: {
+      let v = 0;
+      for (let i = Math.min(data.length, 6) - 1; i >= 0; i--) v = v * 256 + data[i]!;
+      return v;
+    }
+  }
+}
+
+/** Store `value` little-endian into all of `data` (bytes past 32 bits are zero unless value is larger). */
+export function setLE(data: Uint8Array, value: number): void {
+  let v = value;
+  for (let i = 0; i < data.length; i++) {
+    data[i] = i < 4 ? (v >>> (8 * i)) & 0xff : 0;
+  }
+  if (data.length > 4 && value > 0xffff_ffff) {
+    v = Math.floor(value / 0x1_0000_0000);
+    for (let i = 4; i < data.length; i++) data[i] = (v >>> (8 * (i - 4))) & 0xff;
+  }
+}
+
+/** Services the machine offers devices: interrupts, resets, memory access, events. Narrow on purpose. */
+export interface MachineServices {
+  /** Drive an ISA/GSI interrupt line (in-kernel irqchip). */
+  setIrqLine(gsi: number, level: boolean): void;
+  /** Ask for a machine reset (0xCF9, i8042 0xFE, port 0x92); `source` names who asked. */
+  requestReset(source: string): void;
+  /** Ask for power-off (ACPI S5, isa-debug-exit); `code` is the exit status reported. */
+  requestPowerOff(source: string, code?: number): void;
+  /** Guest-physical memory access for DMA-style devices (fw_cfg DMA). Throws on unmapped gpa. */
+  readGuest(gpa: number, length: number): Uint8Array;
+  writeGuest(gpa: number, bytes: Uint8Array): void;
+  /** Emit a structured event into the VM's JSON-lines stream. */
+  emit(event: Record<string, unknown>): void;
+  /** Count a guest misuse (logged, counted, recovered from). */
+  guestMisuse(device: string, what: string): void;
+}

@@ -1,0 +1,80 @@
+// The VMM process's JSON-lines event stream: one object per line, always with `event` and `t`
+// (milliseconds since VMM start). The harness, the CLI and the benchmarks read only this.
+
+/** Milestones a boot passes, in the order they normally happen. */
+export type MilestoneName =
+  | 'vmm-start' // the VMM process began
+  | 'vm-created' // accelerator VM, memory and devices are ready
+  | 'reset-vector' // first guest instruction fetched at the reset vector (observed via the first exit's RIP history)
+  | 'firmware-banner' // firmware printed its banner (e.g. "SeaBIOS (version")
+  | 'boot-attempt' // firmware tried to boot ("Booting from", "No bootable device")
+  | 'reset' // the machine was reset (any source)
+  | 'power-off'; // the guest powered off
+
+export interface ExitKindStats {
+  count: number;
+  /** Time spent handling exits of this kind outside KVM_RUN, ns. */
+  handleNs: number;
+}
+
+export interface PortStats {
+  port: number;
+  count: number;
+  handleNs: number;
+  /** Time (ms since VMM start) of the first and last exit on this port. */
+  firstMs: number;
+  lastMs: number;
+}
+
+export interface RegionStats {
+  region: string;
+  count: number;
+  handleNs: number;
+}
+
+/** The exit profile of one boot: the table a patch reviewer wants. */
+export interface ExitProfile {
+  wallMs: number;
+  /** Time inside KVM_RUN summed over vCPUs, and its share of (wall x vCPUs). */
+  vcpuRunMs: number;
+  vcpuRunPct: number;
+  pioMs: number;
+  pioPct: number;
+  mmioMs: number;
+  mmioPct: number;
+  exits: Record<string, ExitKindStats>;
+  totalExits: number;
+  hottestPorts: PortStats[];
+  hottestRegions: RegionStats[];
+  /** Reads of unassigned ports/MMIO (answered with all ones). */
+  unassigned: { pio: number; mmio: number };
+}
+
+export type VmmEvent =
+  | { event: 'config'; t: number; config: Record<string, unknown>; quirks: string[] }
+  | { event: 'milestone'; t: number; name: MilestoneName; detail?: string; vcpu?: number }
+  | { event: 'serial'; t: number; port: 'com1' | 'debugcon'; data: string }
+  | { event: 'reset'; t: number; source: string; count: number }
+  | { event: 'guest-misuse'; t: number; device: string; what: string }
+  | { event: 'exit-profile'; t: number; profile: ExitProfile }
+  | {
+      event: 'final';
+      t: number;
+      status: 'power-off' | 'until-matched' | 'timeout' | 'error' | 'killed';
+      exitCode: number;
+      resets: number;
+      wallMs: number;
+      maxRssBytes: number;
+      profile: ExitProfile;
+      error?: { code: string; message: string; hint?: string };
+      diagnostic?: Diagnostic;
+    }
+  | { event: string; t: number; [key: string]: unknown };
+
+/** What a failing boot leaves behind so the failure explains itself. */
+export interface Diagnostic {
+  reason: string;
+  registers: Array<{ vcpu: number; regs: Record<string, string> }>;
+  lastExits: Array<{ vcpu: number; kind: string; detail: string }>;
+  serialTail: string;
+}
