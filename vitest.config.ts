@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 // Two projects: `unit` runs without an accelerator in seconds; `conformance` boots real guests.
 export default defineConfig({
   test: {
+    reporters: ['default', './reports/index.ts'],
     projects: [
       {
         test: {

@@ -1,0 +1,181 @@
+// Linux KVM backend: the accelerator (/dev/kvm) and the VM (memory slots, in-kernel irqchip and
+// PIT, vCPU creation with CPUID). vCPUs are run from worker threads by KvmVcpu (kvm-vcpu.ts).
+
+import { BootgateError } from '../../errors.js';
+import { KVM_IDENTITY_MAP_ADDR, KVM_TSS_ADDR } from '../../layout.js';
+import type { Accelerator, MemoryRegion, Vm } from '../types.js';
+import * as abi from './kvm-abi.js';
+import { close, errno, ioctlInt, ioctlPtr, O_CLOEXEC, O_RDWR, open, strerror } from './libc.js';
+
+export const KVM_DEVICE = '/dev/kvm';
+
+function fail(what: string, code: 'E_ACCEL' | 'E_GUEST' = 'E_ACCEL', hint?: string): BootgateError {
+  const e = errno();
+  return new BootgateError(code, `${what} failed: ${strerror(e)} (errno ${e})`, { hint });
+}
+
+/** Capabilities the backend cannot work without, with the reason it needs them. */
+const REQUIRED_CAPS: Array<[number, string]> = [
+  [abi.KVM_CAP_IRQCHIP, 'in-kernel irqchip'],
+  [abi.KVM_CAP_USER_MEMORY, 'user memory regions'],
+  [abi.KVM_CAP_SET_TSS_ADDR, 'TSS address'],
+  [abi.KVM_CAP_PIT2, 'in-kernel PIT'],
+  [abi.KVM_CAP_READONLY_MEM, 'read-only memory slots (ROM and flash in read-array mode)'],
+  [abi.KVM_CAP_IMMEDIATE_EXIT, 'immediate_exit (vCPU kicks)'],
+  [abi.KVM_CAP_SIGNAL_MSI, 'MSI injection'],
+];
+
+export class KvmAccelerator implements Accelerator {
+  readonly name = 'kvm';
+  readonly fd: number;
+  readonly vcpuMmapSize: number;
+
+  constructor(device = KVM_DEVICE) {
+    const fd = open(device, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+      const e = errno();
+      const hint =
+        e === 2
+          ? 'load the kvm module (modprobe kvm_intel or kvm_amd) or run on a host with hardware virtualization; or use the nested lab'
+          : e === 13
+            ? `run as root or add your user to the group that owns ${device}`
+            : undefined;
+      throw new BootgateError('E_ACCEL', `cannot open ${device}: ${strerror(e)} (errno ${e})`, { hint });
+    }
+    this.fd = fd;
+    const api = ioctlInt(fd, abi.KVM_GET_API_VERSION, 0);
+    if (api !== abi.KVM_API_VERSION) {
+      close(fd);
+      throw new BootgateError('E_ACCEL', `${device} speaks KVM API ${api}, bootgate needs ${abi.KVM_API_VERSION}`);
+    }
+    for (const [cap, why] of REQUIRED_CAPS) {
+      if (ioctlInt(fd, abi.KVM_CHECK_EXTENSION, cap) <= 0) {
+        close(fd);
+        throw new BootgateError('E_ACCEL', `${device} lacks capability ${cap} (${why})`, {
+          hint: 'use a newer kernel or another target',
+        });
+      }
+    }
+    this.vcpuMmapSize = ioctlInt(fd, abi.KVM_GET_VCPU_MMAP_SIZE, 0);
+  }
+
+  createVm(options: { vcpus: number }): KvmVm {
+    return new KvmVm(this, options.vcpus);
+  }
+
+  /** KVM_GET_SUPPORTED_CPUID as raw kvm_cpuid2 bytes (header + entries). */
+  supportedCpuid(): Uint8Array {
+    const maxEntries = 256;
+    const buf = new Uint8Array(8 + maxEntries * CPUID_ENTRY_SIZE);
+    new DataView(buf.buffer).setUint32(0, maxEntries, true);
+    if (ioctlPtr(this.fd, abi.KVM_GET_SUPPORTED_CPUID, buf) < 0) throw fail('KVM_GET_SUPPORTED_CPUID');
+    return buf;
+  }
+
+  close(): void {
+    close(this.fd);
+  }
+}
+
+const CPUID_ENTRY_SIZE = 40;
+
+export class KvmVm implements Vm {
+  readonly fd: number;
+  readonly vcpuHandles: number[] = [];
+  private readonly mappedSlots = new Set<number>();
+  private readonly regionBuf = new Uint8Array(abi.MEMORY_REGION_SIZE);
+  private readonly regionView = new DataView(this.regionBuf.buffer);
+  private readonly irqBuf = new Uint8Array(abi.IRQ_LEVEL_SIZE);
+  private readonly irqView = new DataView(this.irqBuf.buffer);
+  private readonly msiBuf = new Uint8Array(abi.MSI_SIZE);
+  private readonly msiView = new DataView(this.msiBuf.buffer);
+
+  constructor(
+    readonly accel: KvmAccelerator,
+    vcpus: number,
+  ) {
+    const fd = ioctlInt(accel.fd, abi.KVM_CREATE_VM, 0);
+    if (fd < 0) throw fail('KVM_CREATE_VM');
+    this.fd = fd;
+    if (ioctlInt(fd, abi.KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0) throw fail('KVM_SET_TSS_ADDR');
+    const idmap = new Uint8Array(8);
+    new DataView(idmap.buffer).setBigUint64(0, BigInt(KVM_IDENTITY_MAP_ADDR), true);
+    if (ioctlPtr(fd, abi.KVM_SET_IDENTITY_MAP_ADDR, idmap) < 0) throw fail('KVM_SET_IDENTITY_MAP_ADDR');
+    if (ioctlInt(fd, abi.KVM_CREATE_IRQCHIP, 0) < 0) throw fail('KVM_CREATE_IRQCHIP');
+    const pit = new Uint8Array(abi.PIT_CONFIG_SIZE);
+    new DataView(pit.buffer).setUint32(0, abi.KVM_PIT_SPEAKER_DUMMY, true);
+    if (ioctlPtr(fd, abi.KVM_CREATE_PIT2, pit) < 0) throw fail('KVM_CREATE_PIT2');
+    const cpuid = accel.supportedCpuid();
+    for (let i = 0; i < vcpus; i++) {
+      const vcpuFd = ioctlInt(fd, abi.KVM_CREATE_VCPU, i);
+      if (vcpuFd < 0) throw fail(`KVM_CREATE_VCPU ${i}`);
+      this.setCpuid(vcpuFd, cpuid, i, vcpus);
+      this.vcpuHandles.push(vcpuFd);
+    }
+  }
+
+  /** Give each vCPU the host-supported CPUID with its own APIC ID (leaf 1 EBX[31:24], leaf 0xB/0x1F EDX). */
+  private setCpuid(vcpuFd: number, supported: Uint8Array, apicId: number, vcpus: number): void {
+    const buf = supported.slice();
+    const view = new DataView(buf.buffer);
+    const n = view.getUint32(0, true);
+    for (let e = 0; e < n; e++) {
+      const off = 8 + e * CPUID_ENTRY_SIZE;
+      const fn = view.getUint32(off, true);
+      if (fn === 1) {
+        const ebx = view.getUint32(off + 16, true);
+        // EBX[23:16] logical processor count; EBX[31:24] initial APIC ID.
+        view.setUint32(off + 16, ((ebx & 0xffff) | (Math.min(vcpus, 255) << 16) | (apicId << 24)) >>> 0, true);
+      } else if (fn === 0xb || fn === 0x1f) {
+        view.setUint32(off + 28, apicId, true);
+      }
+    }
+    if (ioctlPtr(vcpuFd, abi.KVM_SET_CPUID2, buf) < 0) throw fail('KVM_SET_CPUID2');
+  }
+
+  mapMemory(region: MemoryRegion): void {
+    // A slot's flags cannot change in place: delete it first.
+    if (this.mappedSlots.has(region.slot)) this.unmapMemory(region.slot);
+    this.setRegion(region.slot, region.flags.write ? 0 : abi.KVM_MEM_READONLY, region.gpa, region.size, region.hostAddress);
+    if (ioctlPtr(this.fd, abi.KVM_SET_USER_MEMORY_REGION, this.regionBuf) < 0) {
+      throw fail(`KVM_SET_USER_MEMORY_REGION ${region.name} gpa 0x${region.gpa.toString(16)} size 0x${region.size.toString(16)}`);
+    }
+    this.mappedSlots.add(region.slot);
+  }
+
+  unmapMemory(slot: number): void {
+    if (!this.mappedSlots.has(slot)) return;
+    this.setRegion(slot, 0, 0, 0, 0n);
+    if (ioctlPtr(this.fd, abi.KVM_SET_USER_MEMORY_REGION, this.regionBuf) < 0) throw fail(`unmap slot ${slot}`);
+    this.mappedSlots.delete(slot);
+  }
+
+  private setRegion(slot: number, flags: number, gpa: number, size: number, host: bigint): void {
+    const v = this.regionView;
+    v.setUint32(0, slot, true);
+    v.setUint32(4, flags, true);
+    v.setBigUint64(8, BigInt(gpa), true);
+    v.setBigUint64(16, BigInt(size), true);
+    v.setBigUint64(24, host, true);
+  }
+
+  setIrqLine(gsi: number, level: boolean): void {
+    this.irqView.setUint32(0, gsi, true);
+    this.irqView.setUint32(4, level ? 1 : 0, true);
+    if (ioctlPtr(this.fd, abi.KVM_IRQ_LINE, this.irqBuf) < 0) throw fail(`KVM_IRQ_LINE gsi ${gsi}`);
+  }
+
+  signalMsi(addressLo: number, addressHi: number, data: number): void {
+    this.msiBuf.fill(0);
+    this.msiView.setUint32(0, addressLo, true);
+    this.msiView.setUint32(4, addressHi, true);
+    this.msiView.setUint32(8, data, true);
+    if (ioctlPtr(this.fd, abi.KVM_SIGNAL_MSI, this.msiBuf) < 0) throw fail('KVM_SIGNAL_MSI');
+  }
+
+  close(): void {
+    for (const fd of this.vcpuHandles) close(fd);
+    this.vcpuHandles.length = 0;
+    close(this.fd);
+  }
+}

@@ -1,0 +1,56 @@
+// The accelerator interface every backend implements (after Cloud Hypervisor's hypervisor crate):
+// a small Accelerator { createVm }, Vm { memory, vCPUs, interrupts }, Vcpu { run, regs }.
+// Memory-region flags are backend-neutral; backends map them onto KVM_MEM_READONLY and friends.
+
+export interface MemoryRegionFlags {
+  read: true;
+  write: boolean;
+  exec: boolean;
+}
+
+export interface MemoryRegion {
+  /** Backend slot id, chosen by the caller's slot allocator. */
+  slot: number;
+  gpa: number;
+  size: number;
+  /** Host virtual address of the backing memory. */
+  hostAddress: bigint;
+  flags: MemoryRegionFlags;
+  /** A name for reports ("ram-low", "bios-high", "pam-f0000"). */
+  name: string;
+}
+
+/** Why a vCPU left the guest: a small discriminated union (after Firecracker's VcpuExit). */
+export type VmExit =
+  | { kind: 'io-in'; port: number; size: number; count: number }
+  | { kind: 'io-out'; port: number; size: number; count: number }
+  | { kind: 'mmio-read'; gpa: number; size: number }
+  | { kind: 'mmio-write'; gpa: number; size: number }
+  | { kind: 'hlt' }
+  | { kind: 'shutdown' } // triple fault
+  | { kind: 'interrupted' } // a kick (EINTR / immediate_exit)
+  | { kind: 'system-event'; type: number }
+  | { kind: 'internal-error'; suberror: number; data: bigint[] }
+  | { kind: 'fail-entry'; reason: bigint }
+  | { kind: 'debug' } // single-step completed
+  | { kind: 'unknown'; reason: number };
+
+export interface Accelerator {
+  readonly name: string;
+  createVm(options: { vcpus: number }): Vm;
+}
+
+export interface Vm {
+  /** Map or replace the mapping at `region.slot`. */
+  mapMemory(region: MemoryRegion): void;
+  /** Remove the mapping at `slot`. */
+  unmapMemory(slot: number): void;
+  /** Drive an interrupt line of the in-kernel irqchip (GSI). */
+  setIrqLine(gsi: number, level: boolean): void;
+  /** Inject an MSI. */
+  signalMsi(addressLo: number, addressHi: number, data: number): void;
+  /** vCPU file descriptors (or backend handles) that workers open a Vcpu on. */
+  readonly vcpuHandles: number[];
+  readonly fd: number;
+  close(): void;
+}

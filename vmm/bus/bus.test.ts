@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import type { BusDevice } from '../devices/device.js';
+import { MmioBus, PioBus } from './bus.js';
+
+function recorder(name: string) {
+  const log: string[] = [];
+  const dev: BusDevice = {
+    name,
+    read: (off, data) => {
+      log.push(`r${off}/${data.length}`);
+      data.fill(0x42);
+    },
+    write: (off, data) => log.push(`w${off}=${data[0]}`),
+  };
+  return { dev, log };
+}
+
+describe('PioBus', () => {
+  it('dispatches relative offsets to the owning device', () => {
+    const bus = new PioBus();
+    const { dev, log } = recorder('uart');
+    bus.insert(0x3f8, 8, dev);
+    const d = new Uint8Array(1);
+    bus.read(0x3fd, d);
+    bus.write(0x3f8, Uint8Array.of(0x41));
+    expect(log).toEqual(['r5/1', 'w0=65']);
+    expect(d[0]).toBe(0x42);
+  });
+  it('answers unassigned reads with all ones and counts them', () => {
+    const bus = new PioBus();
+    const d = new Uint8Array(4);
+    expect(bus.read(0xaf00, d)).toBeUndefined();
+    expect([...d]).toEqual([0xff, 0xff, 0xff, 0xff]);
+    bus.write(0xaf00, d);
+    expect(bus.unassignedReads).toBe(1);
+    expect(bus.unassignedWrites).toBe(1);
+  });
+  it('rejects overlapping, empty and overflowing ranges', () => {
+    const bus = new PioBus();
+    bus.insert(0x70, 2, recorder('cmos').dev);
+    expect(() => bus.insert(0x71, 1, recorder('x').dev)).toThrow(/overlaps cmos/);
+    expect(() => bus.insert(0x80, 0, recorder('y').dev)).toThrow(/empty/);
+    expect(() => bus.insert(0xfffe, 4, recorder('z').dev)).toThrow(/overflows/);
+  });
+  it('moves a device (relocated PMBASE)', () => {
+    const bus = new PioBus();
+    const { dev } = recorder('pm');
+    bus.insert(0xb000, 0x40, dev);
+    bus.move(dev, 0x600, 0x40);
+    expect(bus.find(0xb008)).toBeUndefined();
+    expect(bus.find(0x608)?.device).toBe(dev);
+    bus.move(dev, null, 0x40);
+    expect(bus.find(0x608)).toBeUndefined();
+  });
+});
+
+describe('MmioBus', () => {
+  it('finds ranges by binary search above 4 GiB', () => {
+    const bus = new MmioBus();
+    const a = recorder('a').dev;
+    const b = recorder('b').dev;
+    bus.insert(0xfec0_0000, 0x1000, a);
+    bus.insert(0x8_0000_0000, 0x4000_0000, b);
+    expect(bus.find(0xfec0_0fff)?.device).toBe(a);
+    expect(bus.find(0xfec0_1000)).toBeUndefined();
+    expect(bus.find(0x8_3fff_ffff)?.device).toBe(b);
+  });
+});

@@ -1,0 +1,80 @@
+// `bootgate boot`: boot one machine in this process's worker threads, print the guest console,
+// write the JSON-lines event stream, exit 0 when --until matched (or the guest powered off with
+// status 0 and no --until was given), non-zero with a diagnostic otherwise.
+
+import { parseArgs } from 'node:util';
+import { resolveFixture } from '../../fixtures/fixtures.js';
+import { FIRMWARES, type VmConfig, validateVmConfig } from '../config.js';
+import type { Diagnostic } from '../events.js';
+import { runVm } from '../supervisor.js';
+
+export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm] (--firmware seabios|seabios-256k | --firmware-file PATH)
+                    [--smp N] [--mem MiB] [--quirk NAME]... [--timeout S] [--until REGEX]
+                    [--events FILE] [--debugcon]`;
+
+export async function firmwarePathFor(config: VmConfig): Promise<string> {
+  if (config.firmwareFile) return config.firmwareFile;
+  return resolveFixture(FIRMWARES[config.firmware!]);
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  const lines = [`diagnostic: ${d.reason}`];
+  for (const r of d.registers) {
+    lines.push(`  vCPU ${r.vcpu} registers: ${Object.entries(r.regs).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  }
+  if (d.lastExits.length > 0) {
+    lines.push('  last exits:');
+    for (const e of d.lastExits.slice(-12)) lines.push(`    vCPU ${e.vcpu} ${e.kind} ${e.detail}`);
+  }
+  lines.push('  serial tail:', ...d.serialTail.split('\n').slice(-15).map((l) => `    | ${l}`));
+  return lines.join('\n');
+}
+
+export async function bootCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      target: { type: 'string' },
+      firmware: { type: 'string' },
+      'firmware-file': { type: 'string' },
+      smp: { type: 'string' },
+      mem: { type: 'string' },
+      quirk: { type: 'string', multiple: true },
+      timeout: { type: 'string' },
+      until: { type: 'string' },
+      events: { type: 'string' },
+      debugcon: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${BOOT_USAGE}\n`);
+    return 0;
+  }
+  const config = validateVmConfig({
+    target: values.target,
+    firmware: values.firmware,
+    firmwareFile: values['firmware-file'],
+    smp: values.smp,
+    mem: values.mem,
+    quirks: values.quirk,
+    timeout: values.timeout,
+    until: values.until,
+    events: values.events,
+    debugcon: values.debugcon,
+  });
+  const firmwarePath = await firmwarePathFor(config);
+  const result = await runVm(config, firmwarePath, {
+    console: (t) => process.stdout.write(t),
+    debugcon: config.debugcon ? (t) => process.stderr.write(t) : undefined,
+  });
+  if (result.error) {
+    process.stderr.write(`\nbootgate: ${result.error.code}: ${result.error.message}${result.error.hint ? ` (fix: ${result.error.hint})` : ''}\n`);
+  }
+  if (result.diagnostic) process.stderr.write(`\n${formatDiagnostic(result.diagnostic)}\n`);
+  process.stderr.write(
+    `\nbootgate: ${result.status} after ${(result.wallMs / 1000).toFixed(2)} s, ${result.profile.totalExits} exits, ${result.resets} resets, exit code ${result.exitCode}\n`,
+  );
+  return result.exitCode;
+}

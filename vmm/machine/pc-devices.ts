@@ -1,0 +1,121 @@
+// Assembles the `pc` machine (i440fx/PIIX, as QEMU 7.2's `pc` where firmware looks; platform.md):
+// memory map with PAM-controlled legacy area and the firmware's high copy, the legacy ISA devices,
+// PCI config mechanism #1 with the host bridge, PIIX3 and PIIX4 PM, fw_cfg for SeaBIOS.
+// PIC, PIT, IOAPIC and LAPIC are KVM's in-kernel models. Left out: IDE, VGA, HPET, SMM.
+
+import type { Vm } from '../accel/types.js';
+import type { VmConfig } from '../config.js';
+import { FwCfg } from '../devices/fwcfg/fwcfg.js';
+import { FWCFG_IO_SPAN, FWCFG_PORT_SELECTOR } from '../devices/fwcfg/fwcfg-keys.js';
+import { populatePcFwCfg } from '../devices/fwcfg/pc-items.js';
+import {
+  CMOS_BASE,
+  CMOS_SPAN,
+  COM1_BASE,
+  CmosRtc,
+  DEBUGCON_PORT,
+  DEBUGCON_SPAN,
+  Debugcon,
+  I8042,
+  I8042_BASE,
+  I8042_SPAN,
+  ISA_DEBUG_EXIT_BASE,
+  IsaDebugExit,
+  PORT92_BASE,
+  PORT92_SPAN,
+  POST_CODE_PORT,
+  POST_CODE_SPAN,
+  Port92,
+  PostCode,
+  RESET_CONTROL_PORT,
+  RESET_CONTROL_SPAN,
+  ResetControl,
+  UART_SPAN,
+  Uart16550,
+} from '../devices/legacy/index.js';
+import { I440fx } from '../devices/pci/i440fx.js';
+import { PciHost } from '../devices/pci/pci-host.js';
+import { Piix3 } from '../devices/pci/piix3.js';
+import { PIIX_GPE0_BASE, PIIX_GPE0_SPAN, PM_IO_SPAN, Piix4Pm, PmIo } from '../devices/pci/piix4-pm.js';
+import { FOUR_GIB, highFirmwareBase, PAM_AREA_BASE, PAM_AREA_END } from '../layout.js';
+import type { HostMemory } from '../memory/host-memory.js';
+import { ConsoleBuffer } from './console-buffer.js';
+import { Machine } from './machine.js';
+import { MemoryMap } from './memory-map.js';
+
+/** PCI config mechanism #1: the address latch owns only 0xCF8 (0xCF9 is the reset control register). */
+const PCI_CONFIG_ADDRESS_PORT = 0xcf8;
+const PCI_CONFIG_DATA_PORT = 0xcfc;
+const PCI_CONFIG_DATA_SPAN = 4;
+
+export interface PcBuild {
+  machine: Machine;
+  memoryMap: MemoryMap;
+  fwcfg: FwCfg;
+  postCode: PostCode;
+  pm: PmIo;
+  com1: ConsoleBuffer;
+  debugcon: ConsoleBuffer;
+}
+
+export interface PcOptions {
+  vm: Vm;
+  config: VmConfig;
+  firmware: HostMemory;
+  ram: HostMemory;
+  ramBelow4G: number;
+  ramAbove4G: number;
+  emit: (event: Record<string, unknown>) => void;
+}
+
+export function buildPc(o: PcOptions): PcBuild {
+  const { config } = o;
+  const machine = new Machine(o.vm, o.ram, o.ramBelow4G, o.ramAbove4G, o.emit);
+  const mapHighCopy = !config.quirks.includes('no-high-bios-copy');
+  const memoryMap = new MemoryMap(o.vm, o.ram, o.ramBelow4G, o.ramAbove4G, o.firmware, mapHighCopy);
+  memoryMap.mapAll();
+  machine.mmio.insert(PAM_AREA_BASE, PAM_AREA_END - PAM_AREA_BASE, memoryMap.pamArea(machine));
+  if (mapHighCopy) {
+    const base = highFirmwareBase(o.firmware.size);
+    machine.mmio.insert(base, FOUR_GIB - base, memoryMap.highFirmware(machine));
+  }
+
+  const { pio } = machine;
+  const com1 = new ConsoleBuffer((text) => o.emit({ event: 'serial', port: 'com1', data: text }));
+  const debugcon = new ConsoleBuffer((text) => o.emit({ event: 'serial', port: 'debugcon', data: text }));
+  pio.insert(COM1_BASE, UART_SPAN, machine.onReset(new Uart16550(machine, { onOutput: (b) => com1.push(b) })));
+  pio.insert(DEBUGCON_PORT, DEBUGCON_SPAN, new Debugcon(machine, { onOutput: (b) => debugcon.push(b) }));
+  pio.insert(
+    CMOS_BASE,
+    CMOS_SPAN,
+    machine.onReset(new CmosRtc(machine, { ramBelow4G: o.ramBelow4G, ramAbove4G: o.ramAbove4G, cpus: config.smp })),
+  );
+  pio.insert(I8042_BASE, I8042_SPAN, machine.onReset(new I8042(machine)));
+  pio.insert(PORT92_BASE, PORT92_SPAN, machine.onReset(new Port92(machine)));
+  pio.insert(RESET_CONTROL_PORT, RESET_CONTROL_SPAN, machine.onReset(new ResetControl(machine)));
+  pio.insert(ISA_DEBUG_EXIT_BASE, 1, new IsaDebugExit(machine));
+  const postCode = machine.onReset(new PostCode());
+  pio.insert(POST_CODE_PORT, POST_CODE_SPAN, postCode);
+
+  const fwcfg = machine.onReset(new FwCfg(machine));
+  populatePcFwCfg(fwcfg, {
+    cpus: config.smp,
+    maxCpus: config.smp,
+    ramBelow4G: o.ramBelow4G,
+    ramAbove4G: o.ramAbove4G,
+    nographic: true,
+  });
+  pio.insert(FWCFG_PORT_SELECTOR, FWCFG_IO_SPAN, fwcfg);
+
+  // PCI: host bridge, ISA bridge, PM function; the PM I/O block follows PMBASE/PMIOSE.
+  const pci = machine.onReset(new PciHost());
+  pio.insert(PCI_CONFIG_ADDRESS_PORT, 1, pci.addressPort);
+  pio.insert(PCI_CONFIG_DATA_PORT, PCI_CONFIG_DATA_SPAN, pci.dataPort);
+  const pm = machine.onReset(new PmIo(machine));
+  pci.addFunction(new I440fx({ onPamChange: (segments) => memoryMap.setPam(segments) }));
+  pci.addFunction(new Piix3());
+  pci.addFunction(new Piix4Pm({ onPmIoChange: (base) => pio.move(pm, base, PM_IO_SPAN) }));
+  pio.insert(PIIX_GPE0_BASE, PIIX_GPE0_SPAN, pm.gpe);
+
+  return { machine, memoryMap, fwcfg, postCode, pm, com1, debugcon };
+}

@@ -1,0 +1,65 @@
+// Console milestones: patterns on the guest's console text (ANSI escapes stripped) that mark how
+// far a boot got, plus the caller's `--until` pattern. Text arrives in chunks that may split a
+// line, so each port keeps a sliding window that every pattern is tested against.
+
+import type { MilestoneName } from '../events.js';
+
+export interface MilestonePattern {
+  name: MilestoneName;
+  /** Console port the pattern applies to ('com1', 'debugcon' or '*'). */
+  port: string;
+  pattern: RegExp;
+}
+
+export const SEABIOS_MILESTONES: MilestonePattern[] = [
+  { name: 'firmware-banner', port: '*', pattern: /SeaBIOS \(version [^)]*\)/ },
+  { name: 'boot-attempt', port: '*', pattern: /Booting from [^\r\n]*|No bootable device/ },
+];
+
+const WINDOW = 1024;
+// CSI sequences (ESC [ ... final byte) and two-byte escapes.
+const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]/g;
+
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI, '');
+}
+
+export class ConsoleMatcher {
+  private readonly windows = new Map<string, string>();
+  private readonly found = new Map<MilestoneName, string>();
+  untilMatched = false;
+  untilLine?: string;
+
+  constructor(
+    private readonly patterns: MilestonePattern[],
+    private readonly until?: RegExp,
+    private readonly untilPort = 'com1',
+  ) {}
+
+  /** Feed console text; returns milestones seen for the first time. */
+  feed(port: string, text: string): Array<{ name: MilestoneName; line: string }> {
+    const win = ((this.windows.get(port) ?? '') + stripAnsi(text)).slice(-WINDOW);
+    this.windows.set(port, win);
+    const out: Array<{ name: MilestoneName; line: string }> = [];
+    for (const p of this.patterns) {
+      if (this.found.has(p.name) || (p.port !== '*' && p.port !== port)) continue;
+      const m = p.pattern.exec(win);
+      if (m) {
+        this.found.set(p.name, m[0]);
+        out.push({ name: p.name, line: m[0] });
+      }
+    }
+    if (this.until && !this.untilMatched && port === this.untilPort) {
+      const m = this.until.exec(win);
+      if (m) {
+        this.untilMatched = true;
+        this.untilLine = m[0];
+      }
+    }
+    return out;
+  }
+
+  seen(): Record<string, string> {
+    return Object.fromEntries(this.found);
+  }
+}

@@ -1,0 +1,24 @@
+// Quirks: named, documented, off-by-default VMM misbehaviours that reproduce the bugs the suites
+// must catch (the seeds). Every event stream and JUnit testcase that uses one says so.
+
+import { BootgateError } from './errors.js';
+
+export const QUIRKS = {
+  'no-high-bios-copy':
+    'map no firmware copy ending at 4 GiB (only the legacy alias below 1 MiB): the reset vector 0xfffffff0 is unmapped and SeaBIOS reboot has no pristine image (seed: OpenBSD vmd)',
+} as const;
+
+export type QuirkName = keyof typeof QUIRKS;
+
+export function parseQuirks(names: readonly string[]): QuirkName[] {
+  const out: QuirkName[] = [];
+  for (const n of names) {
+    if (!(n in QUIRKS)) {
+      throw new BootgateError('E_CONFIG', `unknown quirk ${JSON.stringify(n)}`, {
+        hint: `use one of: ${Object.keys(QUIRKS).join(', ')}`,
+      });
+    }
+    if (!out.includes(n as QuirkName)) out.push(n as QuirkName);
+  }
+  return out;
+}

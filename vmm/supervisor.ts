@@ -1,0 +1,218 @@
+// The VMM process's main thread: starts the vCPU workers, relays their events into the JSON-lines
+// stream and the console, watches for the awaited console line and the timeout, stops everything
+// (kicking vCPUs out of KVM_RUN), and writes the final event with the merged exit profile and a
+// diagnostic when the run failed. Nothing is left running: workers are terminated on every path.
+
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import type { VmConfig } from './config.js';
+import type { Diagnostic, ExitProfile, VmmEvent } from './events.js';
+import { type AccountingSnapshot, mergeProfile } from './metrics/exit-accounting.js';
+import { ConsoleMatcher, SEABIOS_MILESTONES } from './metrics/milestones.js';
+import { ControlBlock, StopMode } from './vcpu/control.js';
+import { Mailbox } from './vcpu/mailbox.js';
+import type { StoppedReport, WorkerMessage } from './vcpu/messages.js';
+
+const STOP_GRACE_MS = 3_000;
+const SERIAL_TAIL_BYTES = 4_000;
+
+export type RunStatus = 'power-off' | 'until-matched' | 'timeout' | 'error' | 'killed';
+
+export interface RunResult {
+  status: RunStatus;
+  exitCode: number;
+  resets: number;
+  wallMs: number;
+  profile: ExitProfile;
+  error?: { code: string; message: string; hint?: string };
+  diagnostic?: Diagnostic;
+  serial: string;
+}
+
+export interface RunIo {
+  /** Guest COM1 output (the CLI prints it). */
+  console?: (text: string) => void;
+  /** 0x402 debug console output. */
+  debugcon?: (text: string) => void;
+}
+
+class EventLog {
+  private fd: number | null;
+  constructor(path: string | undefined) {
+    this.fd = path ? openSync(path, 'w') : null;
+  }
+  write(ev: VmmEvent): void {
+    if (this.fd !== null) writeSync(this.fd, `${JSON.stringify(ev)}\n`);
+  }
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = {}): Promise<RunResult> {
+  const startEpochMs = performance.timeOrigin + performance.now();
+  const since = (): number => Math.round((performance.timeOrigin + performance.now() - startEpochMs) * 10) / 10;
+  const log = new EventLog(config.eventsFile);
+  const control = ControlBlock.create(config.smp);
+  const mailboxes = Array.from({ length: config.smp }, () => Mailbox.create());
+  const workers: Worker[] = [];
+  const reports = new Map<number, StoppedReport>();
+  const matcher = new ConsoleMatcher(SEABIOS_MILESTONES, config.until ? new RegExp(config.until) : undefined);
+  let serial = '';
+  let stopReason = null as RunStatus | null;
+  const keepAlive = (): void => {};
+  process.on('SIGUSR2', keepAlive); // kicks must not kill the process
+  log.write({ event: 'config', t: since(), config: { ...config, firmwarePath }, quirks: config.quirks });
+  log.write({ event: 'milestone', t: 0, name: 'vmm-start' });
+
+  const workerUrl = new URL('./vcpu/worker-main.js', import.meta.url);
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => {
+    resolveDone = r;
+  });
+
+  const stop = (reason: RunStatus, mode: StopMode): void => {
+    if (stopReason === null) stopReason = reason;
+    control.requestStop(mode);
+    control.kickAll();
+  };
+
+  const onMessage = (msg: WorkerMessage): void => {
+    if (msg.type === 'event') {
+      const ev = msg.event;
+      if (ev.event === 'serial') {
+        const text = String(ev.data);
+        if (ev.port === 'com1') {
+          serial = (serial + text).slice(-64 * 1024);
+          io.console?.(text);
+        } else io.debugcon?.(text);
+        for (const m of matcher.feed(String(ev.port), text)) {
+          log.write({ event: 'milestone', t: ev.t, name: m.name, detail: m.line });
+        }
+        log.write(ev as VmmEvent);
+        if (matcher.untilMatched && stopReason === null) stop('until-matched', StopMode.Stop);
+        return;
+      }
+      log.write(ev as VmmEvent);
+      return;
+    }
+    if (msg.type === 'ready') {
+      for (let i = 1; i < msg.vcpus; i++) {
+        const w = new Worker(workerUrl, {
+          workerData: {
+            role: 'ap',
+            vcpu: i,
+            mmapSize: msg.mmapSize,
+            startEpochMs,
+            controlSab: control.sab,
+            mailboxSab: mailboxes[i]!.sab,
+          },
+        });
+        attach(w, i);
+      }
+      return;
+    }
+    reports.set(msg.report.vcpu, msg.report);
+    if (msg.report.vcpu === 0 && stopReason === null) {
+      const o = msg.report.outcome;
+      stopReason = o?.status === 'power-off' ? 'power-off' : msg.report.error ? 'error' : 'killed';
+      control.requestStop(StopMode.Stop);
+      control.kickAll();
+    }
+    if (reports.size >= workers.length) resolveDone();
+  };
+
+  const exited: Array<Promise<void>> = [];
+  const attach = (w: Worker, vcpu: number): void => {
+    workers.push(w);
+    exited.push(new Promise<void>((r) => w.once('exit', () => r())));
+    w.on('message', onMessage);
+    w.on('error', (e) => {
+      reports.set(vcpu, {
+        vcpu,
+        snapshot: emptySnapshot(vcpu),
+        error: { code: 'E_INTERNAL', message: `vCPU ${vcpu} thread crashed: ${e.message}` },
+      });
+      stop('error', StopMode.Stop);
+      if (reports.size >= workers.length) resolveDone();
+    });
+    w.on('exit', () => {
+      if (!reports.has(vcpu)) {
+        reports.set(vcpu, { vcpu, snapshot: emptySnapshot(vcpu), error: { code: 'E_INTERNAL', message: `vCPU ${vcpu} thread exited early` } });
+        stop('error', StopMode.Stop);
+      }
+      if (reports.size >= workers.length) resolveDone();
+    });
+  };
+
+  attach(
+    new Worker(workerUrl, {
+      workerData: {
+        role: 'bsp',
+        config,
+        firmwarePath,
+        startEpochMs,
+        controlSab: control.sab,
+        mailboxSabs: mailboxes.map((m) => m.sab),
+      },
+    }),
+    0,
+  );
+
+  const timer = setTimeout(() => stop('timeout', StopMode.Diagnose), config.timeoutS * 1000);
+  await done;
+  clearTimeout(timer);
+  // Give stragglers a grace period, then terminate every worker regardless.
+  const grace = new Promise<void>((r) => setTimeout(r, STOP_GRACE_MS).unref());
+  await Promise.race([Promise.all(exited), grace]);
+  await Promise.all(workers.map((w) => w.terminate()));
+  process.off('SIGUSR2', keepAlive);
+
+  const wallMs = since();
+  const snaps = [...reports.values()].map((r) => r.snapshot);
+  const profile = mergeProfile(snaps, wallMs, config.smp);
+  const bsp = reports.get(0);
+  const error = bsp?.error ?? [...reports.values()].find((r) => r.error)?.error;
+  const status: RunStatus = stopReason ?? (error ? 'error' : 'killed');
+  const outcome = bsp?.outcome;
+  let exitCode = 1;
+  if (status === 'until-matched') exitCode = 0;
+  else if (status === 'power-off') exitCode = config.until ? 1 : (outcome?.code ?? 0);
+  else if (status === 'timeout') exitCode = 124;
+  let diagnostic: Diagnostic | undefined;
+  if (status === 'timeout' || status === 'error' || (status === 'power-off' && config.until)) {
+    diagnostic = {
+      reason:
+        status === 'timeout'
+          ? `timed out after ${config.timeoutS} s${config.until ? ` waiting for /${config.until}/` : ''}`
+          : status === 'power-off'
+            ? `guest powered off (${outcome?.source}) before the console matched /${config.until}/`
+            : (error?.message ?? 'error'),
+      registers: [...reports.values()].filter((r) => r.registers).map((r) => ({ vcpu: r.vcpu, regs: r.registers! })),
+      lastExits: snaps.flatMap((s) => s.lastExits.map((e) => ({ vcpu: s.vcpu, ...e }))),
+      serialTail: serial.slice(-SERIAL_TAIL_BYTES),
+    };
+  }
+  const resets = outcome?.resets ?? 0;
+  log.write({ event: 'exit-profile', t: wallMs, profile });
+  log.write({
+    event: 'final',
+    t: wallMs,
+    status,
+    exitCode,
+    resets,
+    wallMs,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    profile,
+    error,
+    diagnostic,
+    milestones: matcher.seen(),
+  } as VmmEvent);
+  log.close();
+  return { status, exitCode, resets, wallMs, profile, error, diagnostic, serial };
+}
+
+function emptySnapshot(vcpu: number): AccountingSnapshot {
+  return { vcpu, runMs: 0, kindCount: [], kindMs: [], ports: [], regions: [], lastExits: [], unassignedPio: 0, unassignedMmio: 0 };
+}

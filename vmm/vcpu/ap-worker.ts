@@ -1,0 +1,123 @@
+// An application-processor vCPU thread: runs KVM_RUN for one AP. It starts in wait-for-SIPI
+// inside KVM (in-kernel irqchip) until the guest's INIT/SIPI. Port 0x80 POST codes are absorbed
+// here; every other device access goes to the device owner (the BSP thread) through the mailbox.
+// It obeys the reset handshake (pause → acknowledge → reopen the rebuilt vCPU) and the stop flag.
+
+import { parentPort } from 'node:worker_threads';
+import { ExitKind } from '../accel/exit-info.js';
+import { gettid } from '../accel/kvm/libc.js';
+import { KvmVcpu } from '../accel/kvm/kvm-vcpu.js';
+import { getLE } from '../devices/device.js';
+import { BootgateError } from '../errors.js';
+import { ExitAccounting } from '../metrics/exit-accounting.js';
+import { ControlBlock, StopMode } from './control.js';
+import { MAIL_FATAL, MAIL_SHUTDOWN, Mailbox } from './mailbox.js';
+import type { ApWorkerData, StoppedReport, WorkerMessage } from './messages.js';
+
+const POST_CODE_PORT = 0x80;
+const WAIT_SLICE_MS = 50;
+
+export class ApWorker {
+  private readonly control: ControlBlock;
+  private readonly mailbox: Mailbox;
+  private readonly acct: ExitAccounting;
+  private vcpu: KvmVcpu;
+  private seenPause = 0;
+
+  constructor(private readonly data: ApWorkerData) {
+    this.control = new ControlBlock(data.controlSab, 0);
+    this.mailbox = new Mailbox(data.mailboxSab);
+    this.acct = new ExitAccounting(data.vcpu, performance.timeOrigin - data.startEpochMs);
+    this.seenPause = this.control.pauseEpoch;
+    this.vcpu = this.open();
+  }
+
+  private open(): KvmVcpu {
+    const v = new KvmVcpu(this.control.vcpuFd(this.data.vcpu), this.data.vcpu, this.data.mmapSize);
+    this.control.registerVcpu(this.data.vcpu, gettid(), v.fd, v.runAddress);
+    return v;
+  }
+
+  start(): void {
+    const report: StoppedReport = { vcpu: this.data.vcpu, snapshot: this.acct.snapshot() };
+    try {
+      this.loop();
+    } catch (e) {
+      const err = e instanceof BootgateError ? e : new BootgateError('E_INTERNAL', (e as Error).message, { cause: e });
+      report.error = { code: err.code, message: err.message, hint: err.hint };
+      this.ask(MAIL_FATAL, 0, 0, 0);
+    }
+    report.snapshot = this.acct.snapshot();
+    if (this.control.stopMode === StopMode.Diagnose || report.error) report.registers = this.vcpu.dumpRegisters();
+    (parentPort as { postMessage(m: WorkerMessage): void }).postMessage({ type: 'stopped', report });
+  }
+
+  /** Send a request to the device owner and wait for its answer (or a stop). */
+  private ask(kind: number, addr: number, size: number, count: number, payload?: Uint8Array): boolean {
+    this.mailbox.post(kind, addr, size, count, payload);
+    this.control.ringDoorbell();
+    this.control.kick(0);
+    while (!this.mailbox.waitDone(WAIT_SLICE_MS)) {
+      if (this.control.stopMode !== StopMode.Running) return false;
+    }
+    this.mailbox.finish();
+    return true;
+  }
+
+  private pauseForReset(epoch: number): void {
+    this.vcpu.close();
+    this.control.acknowledgePause(this.data.vcpu, epoch);
+    while (!this.control.waitResumed(epoch, WAIT_SLICE_MS)) {
+      if (this.control.stopMode !== StopMode.Running) return;
+    }
+    this.seenPause = epoch;
+    this.vcpu = this.open();
+  }
+
+  private loop(): void {
+    const { acct, control } = this;
+    for (;;) {
+      if (control.stopMode !== StopMode.Running) return;
+      const epoch = control.pauseEpoch;
+      if (epoch !== this.seenPause) {
+        this.pauseForReset(epoch);
+        continue;
+      }
+      const t0 = performance.now();
+      const kind = this.vcpu.run();
+      const t1 = performance.now();
+      acct.runMs += t1 - t0;
+      const exit = this.vcpu.exit;
+      switch (kind) {
+        case ExitKind.IoIn:
+        case ExitKind.IoOut: {
+          if (exit.port !== POST_CODE_PORT) {
+            const n = exit.size * exit.count;
+            if (!this.ask(kind, exit.port, exit.size, exit.count, kind === ExitKind.IoOut ? exit.data : undefined)) return;
+            if (kind === ExitKind.IoIn) exit.data.set(this.mailbox.data.subarray(0, n));
+          }
+          acct.pio(kind, exit.port, getLE(exit.data.subarray(0, exit.size)), t1, performance.now());
+          break;
+        }
+        case ExitKind.MmioRead:
+        case ExitKind.MmioWrite: {
+          if (!this.ask(kind, exit.gpa, exit.size, 1, kind === ExitKind.MmioWrite ? exit.data : undefined)) return;
+          if (kind === ExitKind.MmioRead) exit.data.set(this.mailbox.data.subarray(0, exit.size));
+          acct.mmio(kind, exit.gpa, getLE(exit.data), 'via-bsp', t1, performance.now());
+          break;
+        }
+        case ExitKind.Interrupted:
+          this.vcpu.setImmediateExit(false);
+          acct.other(kind, t1, performance.now());
+          break;
+        case ExitKind.Shutdown:
+          acct.other(kind, t1, performance.now());
+          this.ask(MAIL_SHUTDOWN, 0, 0, 0);
+          break;
+        default:
+          acct.other(kind, t1, performance.now());
+          throw new BootgateError('E_GUEST', `vCPU ${this.data.vcpu} stopped with exit ${ExitKind[kind]}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,280 @@
+// The device-owner thread: creates the VM, owns every device (QEMU's big lock, held by one
+// thread), runs vCPU 0 (the BSP), serves the APs' mailboxes between its own exits, and carries out
+// machine resets and power-off. A reset rebuilds the accelerator VM (fresh vCPUs, irqchip, PIT in
+// architectural reset state) and maps the same guest memory back; RAM survives, as on hardware.
+
+import { readFileSync } from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+import { ExitKind } from '../accel/exit-info.js';
+import { gettid } from '../accel/kvm/libc.js';
+import { KvmVcpu } from '../accel/kvm/kvm-vcpu.js';
+import { KvmAccelerator, type KvmVm } from '../accel/kvm/kvm-vm.js';
+import { getLE } from '../devices/device.js';
+import { BootgateError } from '../errors.js';
+import { MAX_FIRMWARE_SIZE, PAGE_SIZE, RESET_VECTOR, splitRam } from '../layout.js';
+import { buildPc, type PcBuild } from '../machine/pc-devices.js';
+import { allocateHostMemory } from '../memory/host-memory.js';
+import { ExitAccounting } from '../metrics/exit-accounting.js';
+import { ControlBlock, StopMode } from './control.js';
+import { MAIL_FATAL, MAIL_SHUTDOWN, Mailbox } from './mailbox.js';
+import type { BspWorkerData, StoppedReport, WorkerMessage } from './messages.js';
+import { serveMmio, servePio } from './serve-exit.js';
+
+const PAUSE_ACK_TIMEOUT_MS = 5_000;
+
+function post(msg: WorkerMessage): void {
+  parentPort!.postMessage(msg);
+}
+
+function loadFirmware(path: string): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new BootgateError('E_FIXTURE', `cannot read firmware image ${path}`, { cause: e, hint: 'check the path or run: npm run fixtures' });
+  }
+  if (bytes.length === 0 || bytes.length % PAGE_SIZE !== 0 || bytes.length > MAX_FIRMWARE_SIZE) {
+    throw new BootgateError('E_CONFIG', `firmware image ${path} is ${bytes.length} bytes; expected a multiple of 4 KiB up to 16 MiB`);
+  }
+  return bytes;
+}
+
+export class BspWorker {
+  private readonly control: ControlBlock;
+  private readonly mailboxes: Array<Mailbox | undefined>;
+  private readonly clockOffset: number;
+  private readonly acct: ExitAccounting;
+  private readonly accel: KvmAccelerator;
+  private vm: KvmVm;
+  private vcpu: KvmVcpu;
+  private readonly pc: PcBuild;
+  private seenDoorbell = 0;
+  resets = 0;
+
+  constructor(private readonly data: BspWorkerData) {
+    const { config } = data;
+    this.control = new ControlBlock(data.controlSab, config.smp);
+    this.mailboxes = data.mailboxSabs.map((sab, i) => (i === 0 ? undefined : new Mailbox(sab)));
+    this.clockOffset = performance.timeOrigin - data.startEpochMs;
+    this.acct = new ExitAccounting(0, this.clockOffset);
+    this.accel = new KvmAccelerator();
+    this.vm = this.accel.createVm({ vcpus: config.smp });
+    const image = loadFirmware(data.firmwarePath);
+    const firmware = allocateHostMemory(image.length, 'firmware image');
+    firmware.bytes.set(image);
+    const ramSize = config.memMiB * 1024 * 1024;
+    const ram = allocateHostMemory(ramSize, 'guest RAM');
+    const { low, high } = splitRam(ramSize);
+    this.pc = buildPc({ vm: this.vm, config, firmware, ram, ramBelow4G: low, ramAbove4G: high, emit: (e) => this.emit(e) });
+    this.vcpu = new KvmVcpu(this.vm.vcpuHandles[0]!, 0, this.accel.vcpuMmapSize);
+    this.vm.vcpuHandles.forEach((fd, i) => this.control.setVcpuFd(i, fd));
+    this.control.registerVcpu(0, gettid(), this.vcpu.fd, this.vcpu.runAddress);
+  }
+
+  now(): number {
+    return performance.now() + this.clockOffset;
+  }
+
+  emit(event: Record<string, unknown>): void {
+    post({ type: 'event', event: { ...event, event: String(event.event), t: Math.round(this.now() * 10) / 10 } });
+  }
+
+  start(): void {
+    this.emit({ event: 'milestone', name: 'vm-created', detail: `${this.data.config.smp} vCPU, ${this.data.config.memMiB} MiB` });
+    post({ type: 'ready', vcpus: this.data.config.smp, mmapSize: this.accel.vcpuMmapSize });
+    let report: StoppedReport;
+    try {
+      this.observeResetVector();
+      const outcome = this.loop();
+      report = this.report(outcome);
+    } catch (e) {
+      const err = e instanceof BootgateError ? e : new BootgateError('E_INTERNAL', (e as Error).message, { cause: e });
+      this.control.requestStop(StopMode.Stop);
+      this.control.kickAll(0);
+      report = this.report({ status: 'error', resets: this.resets });
+      report.error = { code: err.code, message: err.message, hint: err.hint };
+      report.registers = this.vcpu.dumpRegisters();
+    }
+    this.flushConsoles();
+    this.releaseWaitingAps();
+    post({ type: 'stopped', report });
+  }
+
+  private report(outcome: NonNullable<StoppedReport['outcome']>): StoppedReport {
+    const r: StoppedReport = { vcpu: 0, snapshot: this.acct.snapshot(), outcome };
+    if (this.control.stopMode === StopMode.Diagnose) r.registers = this.vcpu.dumpRegisters();
+    return r;
+  }
+
+  /**
+   * Single-step the first instruction: it must be fetched at the reset vector from the high copy.
+   * Records where the vCPU was before and after, so a suite can check the fetch really happened.
+   */
+  private observeResetVector(): void {
+    const before = this.vcpu.fetchPoint();
+    const gpa = before.csBase + before.rip;
+    const region = this.pc.memoryMap.regionAt(gpa);
+    if (!this.vcpu.setSingleStep(true)) {
+      this.emit({ event: 'milestone', name: 'reset-vector', detail: 'single-step unavailable', gpa, region: region?.name ?? null });
+      return;
+    }
+    const kind = this.vcpu.run();
+    this.vcpu.setSingleStep(false);
+    if (kind !== ExitKind.Debug) {
+      const what = region ? `region ${region.name}` : 'nothing is mapped there';
+      throw new BootgateError(
+        'E_GUEST',
+        `first instruction fetch at the reset vector gpa 0x${gpa.toString(16)} failed (exit ${ExitKind[kind]}): ${what}` +
+          (region ? '' : '; the firmware must be mapped so that it ends at 4 GiB'),
+        { hint: region ? undefined : 'map the firmware image at 4 GiB - size (is the no-high-bios-copy quirk on?)' },
+      );
+    }
+    const after = this.vcpu.fetchPoint();
+    this.emit({
+      event: 'milestone',
+      name: 'reset-vector',
+      gpa,
+      expected: RESET_VECTOR,
+      region: region?.name ?? null,
+      before,
+      after,
+    });
+  }
+
+  private loop(): NonNullable<StoppedReport['outcome']> {
+    const { acct, control } = this;
+    const { pio, mmio } = this.pc.machine;
+    const machine = this.pc.machine;
+    const com1 = this.pc.com1;
+    const debugcon = this.pc.debugcon;
+    for (;;) {
+      if (control.stopMode !== StopMode.Running) return { status: 'stopped', resets: this.resets };
+      if (control.doorbell !== this.seenDoorbell) this.serveMailboxes();
+      const pending = machine.pending;
+      if (pending !== null) {
+        machine.pending = null;
+        if (pending.kind === 'power-off') {
+          this.emit({ event: 'milestone', name: 'power-off', detail: pending.source });
+          control.requestStop(StopMode.Stop);
+          control.kickAll(0);
+          return { status: 'power-off', source: pending.source, code: pending.code, resets: this.resets };
+        }
+        this.resetMachine(pending.source);
+        continue;
+      }
+      const t0 = performance.now();
+      const kind = this.vcpu.run();
+      const t1 = performance.now();
+      acct.runMs += t1 - t0;
+      const exit = this.vcpu.exit;
+      switch (kind) {
+        case ExitKind.IoIn:
+        case ExitKind.IoOut: {
+          const value = servePio(exit, pio);
+          if (value < 0) acct.unassignedPio++;
+          acct.pio(kind, exit.port, value, t1, performance.now());
+          break;
+        }
+        case ExitKind.MmioRead:
+        case ExitKind.MmioWrite: {
+          const region = serveMmio(exit, mmio);
+          if (region === 'unassigned') acct.unassignedMmio++;
+          acct.mmio(kind, exit.gpa, getLE(exit.data), region, t1, performance.now());
+          break;
+        }
+        case ExitKind.Interrupted:
+          this.vcpu.setImmediateExit(false);
+          acct.other(kind, t1, performance.now());
+          break;
+        case ExitKind.Shutdown:
+          acct.other(kind, t1, performance.now());
+          machine.requestReset('triple-fault');
+          break;
+        default:
+          acct.other(kind, t1, performance.now());
+          throw this.fatalExit(kind);
+      }
+      com1.poll(t1);
+      debugcon.poll(t1);
+    }
+  }
+
+  private fatalExit(kind: ExitKind): BootgateError {
+    const fp = this.vcpu.fetchPoint();
+    const gpa = fp.csBase + fp.rip;
+    const region = this.pc.memoryMap.regionAt(gpa);
+    const extra = kind === ExitKind.InternalError ? ` suberror ${this.vcpu.exit.suberror} data [${this.vcpu.internalErrorData().map((d) => `0x${d.toString(16)}`).join(', ')}]` : '';
+    return new BootgateError(
+      'E_GUEST',
+      `vCPU 0 stopped with exit ${ExitKind[kind]}${extra} at cs:rip ${fp.csSelector.toString(16)}:${fp.rip.toString(16)} (gpa 0x${gpa.toString(16)}, ${region ? `in ${region.name}` : 'nothing mapped there'})`,
+    );
+  }
+
+  /** Serve AP requests: device accesses, triple faults, fatal exits. */
+  private serveMailboxes(): void {
+    this.seenDoorbell = this.control.doorbell;
+    const { pio, mmio } = this.pc.machine;
+    for (let i = 1; i < this.mailboxes.length; i++) {
+      const mb = this.mailboxes[i]!;
+      if (!mb.pending) continue;
+      const kind = mb.kind;
+      const data = mb.data.subarray(0, mb.size * mb.count);
+      if (kind === ExitKind.IoIn || kind === ExitKind.IoOut) {
+        const isIn = kind === ExitKind.IoIn;
+        for (let k = 0; k < mb.count; k++) {
+          const el = data.subarray(k * mb.size, (k + 1) * mb.size);
+          if (isIn) pio.read(mb.addr, el);
+          else pio.write(mb.addr, el);
+        }
+      } else if (kind === ExitKind.MmioRead) {
+        mmio.read(mb.addr, data);
+      } else if (kind === ExitKind.MmioWrite) {
+        mmio.write(mb.addr, data);
+      } else if (kind === MAIL_SHUTDOWN) {
+        this.pc.machine.requestReset(`triple-fault (vCPU ${i})`);
+      } else if (kind === MAIL_FATAL) {
+        this.emit({ event: 'vcpu-fatal', vcpu: i });
+        this.pc.machine.requestPowerOff(`fatal exit on vCPU ${i}`, 255);
+      }
+      mb.reply();
+    }
+  }
+
+  /** Answer every AP still waiting so none is left blocked when the BSP stops. */
+  private releaseWaitingAps(): void {
+    for (const mb of this.mailboxes) if (mb?.pending) mb.reply();
+  }
+
+  private flushConsoles(): void {
+    this.pc.com1.flush();
+    this.pc.debugcon.flush();
+  }
+
+  /** Machine reset: pause the APs, rebuild the accelerator VM, remap memory, reset devices, resume. */
+  private resetMachine(source: string): void {
+    this.resets++;
+    this.flushConsoles();
+    const epoch = this.control.beginPause();
+    this.control.kickAll(0);
+    for (let i = 1; i < this.data.config.smp; i++) {
+      const deadline = performance.now() + PAUSE_ACK_TIMEOUT_MS;
+      while (!this.control.waitAcknowledged(i, epoch, 10)) {
+        if (this.control.doorbell !== this.seenDoorbell) this.serveMailboxes();
+        if (performance.now() > deadline) throw new BootgateError('E_INTERNAL', `vCPU ${i} did not pause for the machine reset`);
+        this.control.kick(i);
+      }
+    }
+    this.vcpu.close();
+    this.vm.close();
+    this.vm = this.accel.createVm({ vcpus: this.data.config.smp });
+    this.pc.machine.vm = this.vm;
+    this.pc.memoryMap.mapAll(this.vm);
+    this.pc.machine.resetDevices();
+    this.vm.vcpuHandles.forEach((fd, i) => this.control.setVcpuFd(i, fd));
+    this.vcpu = new KvmVcpu(this.vm.vcpuHandles[0]!, 0, this.accel.vcpuMmapSize);
+    this.control.registerVcpu(0, gettid(), this.vcpu.fd, this.vcpu.runAddress);
+    this.control.resume(epoch);
+    this.emit({ event: 'reset', source, count: this.resets });
+    this.emit({ event: 'milestone', name: 'reset', detail: source });
+  }
+}

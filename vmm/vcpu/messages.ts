@@ -1,0 +1,39 @@
+// Messages between the VMM's supervisor (main thread) and its vCPU worker threads.
+
+import type { VmConfig } from '../config.js';
+import type { AccountingSnapshot } from '../metrics/exit-accounting.js';
+
+export interface BspWorkerData {
+  role: 'bsp';
+  config: VmConfig;
+  firmwarePath: string;
+  startEpochMs: number;
+  controlSab: SharedArrayBuffer;
+  /** Indexed by vCPU; entry 0 (the BSP) is unused. */
+  mailboxSabs: SharedArrayBuffer[];
+}
+
+export interface ApWorkerData {
+  role: 'ap';
+  vcpu: number;
+  mmapSize: number;
+  startEpochMs: number;
+  controlSab: SharedArrayBuffer;
+  mailboxSab: SharedArrayBuffer;
+}
+
+export type WorkerData = BspWorkerData | ApWorkerData;
+
+export interface StoppedReport {
+  vcpu: number;
+  snapshot: AccountingSnapshot;
+  registers?: Record<string, string>;
+  /** Set by the BSP: how the machine ended. */
+  outcome?: { status: 'power-off' | 'stopped' | 'error'; source?: string; code?: number; resets: number };
+  error?: { code: string; message: string; hint?: string };
+}
+
+export type WorkerMessage =
+  | { type: 'ready'; vcpus: number; mmapSize: number }
+  | { type: 'event'; event: Record<string, unknown> & { event: string; t: number } }
+  | { type: 'stopped'; report: StoppedReport };

@@ -1,0 +1,28 @@
+// The one dispatcher from a decoded exit to the buses (after Firecracker's handle_kvm_exit):
+// pure enough to unit-test with synthetic exits. String PIO (rep ins/outs) repeats per element.
+
+import { ExitKind, type ExitInfo } from '../accel/exit-info.js';
+import type { MmioBus, PioBus } from '../bus/bus.js';
+import { getLE } from '../devices/device.js';
+
+/** Serve a PIO exit; returns the first element's value (for the exit ring) or -1 if unassigned. */
+export function servePio(exit: ExitInfo, bus: PioBus): number {
+  const { port, size, count, data } = exit;
+  const isIn = exit.kind === ExitKind.IoIn;
+  let served = true;
+  if (count === 1) {
+    served = (isIn ? bus.read(port, data) : bus.write(port, data)) !== undefined;
+  } else {
+    for (let i = 0; i < count; i++) {
+      const el = data.subarray(i * size, (i + 1) * size);
+      served = (isIn ? bus.read(port, el) : bus.write(port, el)) !== undefined && served;
+    }
+  }
+  return served ? getLE(data.subarray(0, size)) : -1;
+}
+
+/** Serve an MMIO exit; returns the region name that served it ("unassigned" if none). */
+export function serveMmio(exit: ExitInfo, bus: MmioBus): string {
+  const r = exit.kind === ExitKind.MmioRead ? bus.read(exit.gpa, exit.data) : bus.write(exit.gpa, exit.data);
+  return r === undefined ? 'unassigned' : r.device.name;
+}
