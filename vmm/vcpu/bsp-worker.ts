@@ -3,6 +3,7 @@
 // machine resets and power-off. A reset rebuilds the accelerator VM (fresh vCPUs, irqchip, PIT in
 // architectural reset state) and maps the same guest memory back; RAM survives, as on hardware.
 
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { ExitKind } from '../accel/exit-info.js';
@@ -96,8 +97,21 @@ export class BspWorker {
       report.registers = this.vcpu.dumpRegisters();
     }
     this.flushConsoles();
+    this.reportFirmwareIntegrity();
     this.releaseWaitingAps();
     post({ type: 'stopped', report });
+  }
+
+  /** The high copy must still equal the firmware file: hash what the guest could have reached. */
+  private reportFirmwareIntegrity(): void {
+    const mm = this.pc.memoryMap;
+    this.emit({
+      event: 'firmware-high',
+      mapped: mm.mapHighCopy,
+      bytes: mm.firmware.size,
+      sha256: createHash('sha256').update(mm.firmware.bytes).digest('hex'),
+      writesTrapped: mm.highCopyWrites,
+    });
   }
 
   private report(outcome: NonNullable<StoppedReport['outcome']>): StoppedReport {
@@ -126,7 +140,13 @@ export class BspWorker {
         'E_GUEST',
         `first instruction fetch at the reset vector gpa 0x${gpa.toString(16)} failed (exit ${ExitKind[kind]}): ${what}` +
           (region ? '' : '; the firmware must be mapped so that it ends at 4 GiB'),
-        { hint: region ? undefined : 'map the firmware image at 4 GiB - size (is the no-high-bios-copy quirk on?)' },
+        {
+          hint: region
+            ? undefined
+            : this.data.config.quirks.includes('no-high-bios-copy')
+              ? 'drop --quirk no-high-bios-copy (it removes the high copy on purpose)'
+              : 'map the firmware image at 4 GiB - size',
+        },
       );
     }
     const after = this.vcpu.fetchPoint();

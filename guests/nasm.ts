@@ -1,0 +1,36 @@
+// Assembles a guest (nasm, flat binary) into guests/build/, once per source+defines, and returns
+// the image path. A missing nasm is a clear error naming the package to install.
+
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { BootgateError } from '../vmm/errors.js';
+
+const GUESTS = dirname(fileURLToPath(import.meta.url)).replace(/\/dist\/guests$/, '/guests');
+export const GUEST_BUILD_DIR = join(GUESTS, 'build');
+
+/** Assemble `source` (relative to guests/) with `-D` defines; cached by content hash. */
+export async function assemble(source: string, defines: Record<string, string | number> = {}): Promise<string> {
+  const src = join(GUESTS, source);
+  if (!existsSync(src)) throw new BootgateError('E_FIXTURE', `guest source ${src} is missing`);
+  const defs = Object.entries(defines).map(([k, v]) => `-D${k}=${v}`);
+  const hash = createHash('sha256').update(readFileSync(src)).update(defs.join(' ')).digest('hex').slice(0, 12);
+  const base = source.replace(/\.asm$/, '').replace(/\//g, '-');
+  const out = join(GUEST_BUILD_DIR, `${base}-${hash}.bin`);
+  if (existsSync(out)) return out;
+  mkdirSync(GUEST_BUILD_DIR, { recursive: true });
+  try {
+    await execa('nasm', ['-f', 'bin', ...defs, '-o', out, src]);
+  } catch (e) {
+    const err = e as { code?: string; stderr?: string };
+    if (err.code === 'ENOENT') {
+      throw new BootgateError('E_FIXTURE', 'nasm is not installed; it assembles the probe guests', {
+        hint: 'apt-get install nasm (npm test installs it)',
+      });
+    }
+    throw new BootgateError('E_INTERNAL', `nasm failed on ${src}: ${err.stderr ?? e}`);
+  }
+  return out;
+}

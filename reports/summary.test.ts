@@ -1,0 +1,185 @@
+import { describe, expect, test } from 'vitest';
+import type { BootgateTestMeta } from '../suites/harness/meta.js';
+import { renderSummary, type SummaryContext, type SummaryRow } from './summary.js';
+
+const context: SummaryContext = { date: new Date('2025-11-21T11:30:00Z'), host: 'Linux 6.8.0 x86_64', cpus: 2 };
+
+function meta(overrides: Partial<BootgateTestMeta>): BootgateTestMeta {
+  return {
+    suite: 'reset-vector',
+    target: 'vmm:kvm',
+    guest: 'seabios-256k',
+    smp: 1,
+    quirks: [],
+    properties: {},
+    skipped: [],
+    ...overrides,
+  };
+}
+
+function row(overrides: Partial<SummaryRow>): SummaryRow {
+  return { project: 'conformance', file: 'suites/boot.test.ts', name: 'boots', result: 'passed', durationMs: 1000, ...overrides };
+}
+
+const kvm = row({
+  bootgate: meta({
+    properties: {
+      'milestone.reset-vector.ms': 3.25,
+      'milestone.firmware-banner.ms': 41,
+      'milestone.boot-attempt.ms': 800,
+      'wall.ms': 912,
+      'exits.total': 20466,
+      'exits.io': 20001,
+      'time.vcpu-run.pct': 61.234,
+      'time.pio.pct': 30.06,
+      'time.mmio.pct': 0.9,
+      'port.1': '0x402:5100:12.3ms',
+      'port.2': '0x70:2000:1.1ms',
+      'port.3': '0x80:12:0.1ms',
+      'port.4': '0x3f8:9:0.1ms',
+    },
+    skipped: [{ assertion: 'exact injected interrupt count', reason: 'not observable from the event stream' }],
+  }),
+});
+
+const tcg = row({
+  result: 'failed',
+  error: 'AssertionError: expected banner within 5000 ms',
+  bootgate: meta({
+    target: 'qemu:tcg',
+    smp: 2,
+    quirks: ['no-pit', 'slow|io'],
+    properties: { 'milestone.reset-vector.ms': 10, 'milestone.firmware-banner.ms': 200, 'wall.ms': '5001' },
+  }),
+});
+
+const lab = row({
+  result: 'skipped',
+  skipReason: 'no lab host configured',
+  bootgate: meta({ suite: 'pci-enum', target: 'vmm:kvm@lab', properties: { lab: true } }),
+});
+
+const unitPass = row({ project: 'unit', file: 'vmm/layout.test.ts', name: 'layout > is ordered' });
+const unitFail = row({
+  project: 'unit',
+  file: 'vmm/bus.test.ts',
+  name: 'bus > rejects overlap',
+  result: 'failed',
+  error: 'Error: expected `insert` to throw',
+});
+const unitSkip = row({ project: 'unit', file: 'vmm/bus.test.ts', name: 'bus > todo', result: 'skipped', skipReason: 'todo' });
+
+describe('renderSummary', () => {
+  const text = renderSummary([unitPass, tcg, kvm, unitFail, lab, unitSkip], context);
+  const section = (title: string) => {
+    const start = text.indexOf(`## ${title}\n`);
+    expect(start, `section ${title}`).toBeGreaterThanOrEqual(0);
+    const end = text.indexOf('\n## ', start + 1);
+    return text.slice(start, end < 0 ? text.length : end + 1);
+  };
+
+  test('header names the date, host and totals', () => {
+    expect(text.startsWith('# bootgate run summary\n\n')).toBe(true);
+    expect(text).toContain(
+      [
+        '- date: 2025-11-21T11:30:00.000Z',
+        '- host: Linux 6.8.0 x86_64, 2 CPUs',
+        '- totals: 2 passed, 2 failed, 2 skipped (conformance testcases: 1 passed, 1 failed, 1 skipped; other tests: 1 passed, 1 failed, 1 skipped)',
+      ].join('\n'),
+    );
+  });
+
+  test('table has one row per conformance testcase, sorted by suite/target/guest/smp', () => {
+    expect(section('Conformance testcases')).toBe(
+      [
+        '## Conformance testcases',
+        '',
+        '| suite | target | guest | SMP | result | wall ms | reset-vector ms | firmware-banner ms | boot-attempt ms | exits | vCPU run % | PIO % | MMIO % | hottest ports | quirks |',
+        '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+        '| pci-enum | vmm:kvm@lab | seabios-256k | 1 | skipped | — | — | — | — | — | — | — | — | — | none |',
+        '| reset-vector | qemu:tcg | seabios-256k | 2 | **failed** | 5001 | 10 | 200 | — | — | — | — | — | — | no-pit, slow\\|io |',
+        '| reset-vector | vmm:kvm | seabios-256k | 1 | passed | 912 | 3.3 | 41 | 800 | 20466 | 61.2 | 30.1 | 0.9 | 0x402×5100, 0x70×2000, 0x80×12 | none |',
+        '',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('boot-time chart scales bars to the slowest and falls back to the last milestone', () => {
+    expect(section('Boot time')).toBe(
+      [
+        '## Boot time',
+        '',
+        'Time to `boot-attempt` (or the last milestone reached), scaled to the slowest.',
+        '',
+        '```text',
+        `reset-vector qemu:tcg seabios-256k smp2 │${'█'.repeat(10)} 200 ms (firmware-banner)`,
+        `reset-vector vmm:kvm seabios-256k smp1  │${'█'.repeat(40)} 800 ms`,
+        '```',
+        '',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('failures list every failed test with its first error line', () => {
+    expect(section('Failures')).toBe(
+      [
+        '## Failures',
+        '',
+        '- reset-vector qemu:tcg seabios-256k smp2: `AssertionError: expected banner within 5000 ms`',
+        '- unit › vmm/bus.test.ts › bus > rejects overlap: ``Error: expected `insert` to throw``',
+        '',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('skipped assertions carry their reasons; a skipped testcase says so', () => {
+    expect(section('Skipped assertions')).toBe(
+      [
+        '## Skipped assertions',
+        '',
+        '- pci-enum vmm:kvm@lab seabios-256k smp1: whole test skipped: no lab host configured',
+        '- reset-vector vmm:kvm seabios-256k smp1: exact injected interrupt count: not observable from the event stream',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('the same rows in another order render the same text', () => {
+    expect(renderSummary([lab, kvm, unitSkip, tcg, unitFail, unitPass].reverse(), context)).toBe(
+      renderSummary([unitPass, unitFail, tcg, unitSkip, kvm, lab], context),
+    );
+  });
+});
+
+describe('boot-time bars', () => {
+  const bars = (values: number[]) => {
+    const rows = values.map((ms, i) =>
+      row({ bootgate: meta({ guest: `g${i}`, properties: { 'milestone.boot-attempt.ms': ms } }) }),
+    );
+    const text = renderSummary(rows, context);
+    return [...text.matchAll(/│([█▏▎▍▌▋▊▉]*) /g)].map((m) => m[1]);
+  };
+
+  test('use eighth blocks and never vanish for a nonzero time', () => {
+    expect(bars([1000, 500, 515, 1, 0])).toEqual([
+      '█'.repeat(40),
+      '█'.repeat(20),
+      `${'█'.repeat(20)}▋`,
+      '▏',
+      '',
+    ]);
+  });
+});
+
+describe('empty runs', () => {
+  test('say so instead of drawing empty tables', () => {
+    const text = renderSummary([], context);
+    expect(text).toContain('- totals: 0 passed, 0 failed, 0 skipped');
+    expect(text).toContain('_No conformance testcases in this run._');
+    expect(text).toContain('_No boot milestones recorded._');
+    expect(text.match(/_None\._/g)).toHaveLength(2);
+  });
+});

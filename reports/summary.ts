@@ -1,0 +1,237 @@
+// The readable half of a run's report (architecture.md, Reports): summary.md beside junit.xml.
+// A header (date, host, totals), one table row per conformance testcase, a boot-time bar chart,
+// then the failures and the skipped assertions. Pure: the date and host come in `context`, so
+// the same rows always render the same text.
+
+import { cpus, machine, release, type } from 'node:os';
+import type { BootgateTestMeta } from '../suites/harness/meta.js';
+import type { MilestoneName } from '../vmm/events.js';
+
+/** One finished vitest test case, as the summary sees it. */
+export interface SummaryRow {
+  /** vitest project name (`unit`, `conformance`); empty when the config has no projects. */
+  project: string;
+  /** Test file relative to the project root. */
+  file: string;
+  /** vitest full name: describe blocks and the test name joined with ` > `. */
+  name: string;
+  result: 'passed' | 'failed' | 'skipped';
+  /** vitest's duration of the test; 0 when it did not run. */
+  durationMs: number;
+  /** Failed: `<error name>: <first line of the message>` of the first error. */
+  error?: string;
+  /** Skipped: the note given to `ctx.skip(note)`, else the mode (`skip`, `todo`). */
+  skipReason?: string;
+  /** Present when the test attached `task.meta.bootgate`; such rows make the table and chart. */
+  bootgate?: BootgateTestMeta;
+}
+
+export interface SummaryContext {
+  date: Date;
+  /** uname-like: `Linux 6.8.0-45-generic x86_64`. */
+  host: string;
+  cpus: number;
+}
+
+/** The context of this process: now, this host. */
+export function currentSummaryContext(): SummaryContext {
+  return { date: new Date(), host: `${type()} ${release()} ${machine()}`, cpus: cpus().length };
+}
+
+/** Milestones with their own table column, in boot order. */
+const TABLE_MILESTONES: readonly MilestoneName[] = ['reset-vector', 'firmware-banner', 'boot-attempt'];
+/** Bars are this many cells wide at the maximum; a cell is split into eighths. */
+const CHART_WIDTH = 40;
+const PARTIAL_BLOCKS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+const FULL_BLOCK = '█';
+const MISSING = '—';
+
+type BootRow = SummaryRow & { bootgate: BootgateTestMeta };
+
+export function renderSummary(rows: SummaryRow[], context: SummaryContext = currentSummaryContext()): string {
+  const boot = rows.filter((r): r is BootRow => r.bootgate !== undefined).sort(byIdentity);
+  const out: string[] = ['# bootgate run summary', ''];
+  out.push(...renderHeader(rows, boot, context), '');
+  out.push('## Conformance testcases', '', ...renderTable(boot), '');
+  out.push('## Boot time', '', ...renderChart(boot), '');
+  out.push('## Failures', '', ...renderFailures(rows), '');
+  out.push('## Skipped assertions', '', ...renderSkipped(boot));
+  return `${out.join('\n')}\n`;
+}
+
+function renderHeader(rows: SummaryRow[], boot: BootRow[], context: SummaryContext): string[] {
+  const other = rows.filter((r) => r.bootgate === undefined);
+  return [
+    `- date: ${context.date.toISOString()}`,
+    `- host: ${context.host}, ${context.cpus} CPU${context.cpus === 1 ? '' : 's'}`,
+    `- totals: ${counts(rows)} (conformance testcases: ${counts(boot)}; other tests: ${counts(other)})`,
+  ];
+}
+
+function counts(rows: SummaryRow[]): string {
+  const n = (result: SummaryRow['result']) => rows.filter((r) => r.result === result).length;
+  return `${n('passed')} passed, ${n('failed')} failed, ${n('skipped')} skipped`;
+}
+
+function renderTable(boot: BootRow[]): string[] {
+  if (boot.length === 0) return ['_No conformance testcases in this run._'];
+  const header = [
+    'suite',
+    'target',
+    'guest',
+    'SMP',
+    'result',
+    'wall ms',
+    ...TABLE_MILESTONES.map((m) => `${m} ms`),
+    'exits',
+    'vCPU run %',
+    'PIO %',
+    'MMIO %',
+    'hottest ports',
+    'quirks',
+  ];
+  const lines = [tableLine(header), tableLine(header.map(() => '---'))];
+  for (const row of boot) {
+    const m = row.bootgate;
+    const p = m.properties;
+    lines.push(
+      tableLine([
+        m.suite,
+        m.target,
+        m.guest,
+        String(m.smp),
+        row.result === 'failed' ? '**failed**' : row.result,
+        formatMs(p['wall.ms']),
+        ...TABLE_MILESTONES.map((name) => formatMs(p[`milestone.${name}.ms`])),
+        formatCount(p['exits.total']),
+        formatPct(p['time.vcpu-run.pct']),
+        formatPct(p['time.pio.pct']),
+        formatPct(p['time.mmio.pct']),
+        hottestPorts(p),
+        m.quirks.length > 0 ? m.quirks.join(', ') : 'none',
+      ]),
+    );
+  }
+  return lines;
+}
+
+function tableLine(cells: string[]): string {
+  return `| ${cells.map((c) => c.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|')).join(' | ')} |`;
+}
+
+/** `port.1..3` (`0x402:5100:12.3ms`, hottest first) as `0x402×5100, 0x80×12`. */
+function hottestPorts(p: BootgateTestMeta['properties']): string {
+  const ports: string[] = [];
+  for (let i = 1; i <= 3; i++) {
+    const value = p[`port.${i}`];
+    if (value === undefined) continue;
+    const [port, count] = String(value).split(':');
+    ports.push(count === undefined ? String(value) : `${port}×${count}`);
+  }
+  return ports.length > 0 ? ports.join(', ') : MISSING;
+}
+
+function numeric(value: string | number | boolean | undefined): number | undefined {
+  if (value === undefined || typeof value === 'boolean' || value === '') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function formatMs(value: string | number | boolean | undefined): string {
+  const n = numeric(value);
+  if (n === undefined) return MISSING;
+  return Number.isInteger(n) || n >= 100 ? String(Math.round(n)) : n.toFixed(1);
+}
+
+function formatCount(value: string | number | boolean | undefined): string {
+  const n = numeric(value);
+  return n === undefined ? MISSING : String(Math.round(n));
+}
+
+function formatPct(value: string | number | boolean | undefined): string {
+  const n = numeric(value);
+  return n === undefined ? MISSING : n.toFixed(1);
+}
+
+interface BootTime {
+  label: string;
+  ms: number;
+  milestone: string;
+}
+
+/** boot-attempt if reached, else the latest milestone reached; undefined with no milestones. */
+function bootTime(row: BootRow): BootTime | undefined {
+  const p = row.bootgate.properties;
+  const label = identity(row);
+  const attempt = numeric(p['milestone.boot-attempt.ms']);
+  if (attempt !== undefined) return { label, ms: attempt, milestone: 'boot-attempt' };
+  let last: BootTime | undefined;
+  for (const [key, value] of Object.entries(p)) {
+    const match = /^milestone\.(.+)\.ms$/.exec(key);
+    const ms = numeric(value);
+    if (match && ms !== undefined && (last === undefined || ms >= last.ms)) last = { label, ms, milestone: match[1]! };
+  }
+  return last;
+}
+
+function renderChart(boot: BootRow[]): string[] {
+  const times = boot.map(bootTime).filter((t): t is BootTime => t !== undefined);
+  if (times.length === 0) return ['_No boot milestones recorded._'];
+  const max = Math.max(...times.map((t) => t.ms));
+  const labelWidth = Math.max(...times.map((t) => t.label.length));
+  const lines = times.map((t) => {
+    const note = t.milestone === 'boot-attempt' ? '' : ` (${t.milestone})`;
+    return `${t.label.padEnd(labelWidth)} │${bar(t.ms, max)} ${formatMs(t.ms)} ms${note}`;
+  });
+  return ['Time to `boot-attempt` (or the last milestone reached), scaled to the slowest.', '', '```text', ...lines, '```'];
+}
+
+function bar(value: number, max: number): string {
+  if (max <= 0 || value <= 0) return '';
+  const eighths = Math.max(1, Math.round((value / max) * CHART_WIDTH * 8));
+  return FULL_BLOCK.repeat(Math.floor(eighths / 8)) + PARTIAL_BLOCKS[eighths % 8];
+}
+
+function renderFailures(rows: SummaryRow[]): string[] {
+  const failed = rows.filter((r) => r.result === 'failed');
+  if (failed.length === 0) return ['_None._'];
+  return failed.map((r) => `- ${label(r)}: ${codeSpan(r.error ?? 'failed without an error')}`);
+}
+
+function renderSkipped(boot: BootRow[]): string[] {
+  const lines: string[] = [];
+  for (const row of boot) {
+    if (row.result === 'skipped') lines.push(`- ${identity(row)}: whole test skipped: ${row.skipReason ?? 'skip'}`);
+    for (const s of row.bootgate.skipped) lines.push(`- ${identity(row)}: ${s.assertion}: ${s.reason}`);
+  }
+  return lines.length > 0 ? lines : ['_None._'];
+}
+
+function identity(row: BootRow): string {
+  const m = row.bootgate;
+  return `${m.suite} ${m.target} ${m.guest} smp${m.smp}`;
+}
+
+function label(row: SummaryRow): string {
+  if (row.bootgate !== undefined) return identity(row as BootRow);
+  return [row.project, row.file, row.name].filter((part) => part !== '').join(' › ');
+}
+
+function byIdentity(a: BootRow, b: BootRow): number {
+  const x = a.bootgate;
+  const y = b.bootgate;
+  return compare(x.suite, y.suite) || compare(x.target, y.target) || compare(x.guest, y.guest) || x.smp - y.smp;
+}
+
+/** Code-unit order, not locale order: the same rows sort the same on every host. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A Markdown code span that survives backticks inside `text`. */
+function codeSpan(text: string): string {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${text}${pad}${fence}`;
+}

@@ -1,0 +1,162 @@
+// `node scripts/bootstrap.mjs <profile>`: make a fresh Debian 12 machine (root, only Node present)
+// ready for `npm test` / `npm run conformance`, and do nothing noticeable when it already is.
+// Steps: npm ci when node_modules is missing or older than package-lock.json; install missing
+// Debian tools with apt-get; build the TypeScript (`tsc -p .`, also the typecheck); fetch the
+// default fixtures (`node dist/fixtures/cli.js`). Plain JavaScript with no dependencies: it runs
+// before node_modules exists. Profiles: test (default), conformance, bench (adds QEMU).
+
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+
+/** Tools every profile needs: the command to look for and the Debian package that provides it. */
+const BASE_TOOLS = [
+  { command: 'gcc', package: 'gcc' },
+  { command: 'make', package: 'make' },
+  { command: 'nasm', package: 'nasm' },
+  { command: 'apt-get', package: 'apt' },
+  { command: 'dpkg-deb', package: 'dpkg' },
+];
+
+const PROFILES = {
+  test: BASE_TOOLS,
+  conformance: BASE_TOOLS,
+  bench: [...BASE_TOOLS, { command: 'qemu-system-x86_64', package: 'qemu-system-x86' }],
+};
+
+/** gcc without libc headers cannot build the native baselines; the header is the cheap check. */
+const LIBC_HEADER = { path: '/usr/include/stdio.h', package: 'libc6-dev' };
+
+function say(line) {
+  console.log(`bootstrap: ${line}`);
+}
+
+function fail(line, code = 1) {
+  console.error(`bootstrap: ${line}`);
+  process.exit(code);
+}
+
+/** Runs a command; output is captured unless `inherit`. Returns { status, output }. */
+function run(command, args, { inherit = false, env } = {}) {
+  const result = spawnSync(command, args, {
+    cwd: root,
+    stdio: inherit ? 'inherit' : 'pipe',
+    encoding: 'utf8',
+    env: env ? { ...process.env, ...env } : process.env,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (result.error) return { status: -1, output: String(result.error.message) };
+  return { status: result.status ?? -1, output: `${result.stdout ?? ''}${result.stderr ?? ''}` };
+}
+
+function tail(text, lines = 15) {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+function mtime(path) {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+function onPath(command) {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, command), constants.X_OK);
+      return true;
+    } catch {
+      // not in this PATH entry
+    }
+  }
+  return false;
+}
+
+// 1. npm packages. npm writes node_modules/.package-lock.json on every install, so its mtime
+// says when node_modules last matched package-lock.json.
+function ensureNodeModules() {
+  const installed = mtime(join(root, 'node_modules', '.package-lock.json'));
+  const wanted = mtime(join(root, 'package-lock.json'));
+  if (wanted === undefined) fail('package-lock.json is missing; restore it from git');
+  if (installed !== undefined && installed >= wanted) return;
+  const started = Date.now();
+  const { status, output } = run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error']);
+  if (status !== 0) fail(`npm ci failed (exit ${status}):\n${tail(output)}`);
+  const added = /added (\d+) packages?/.exec(output);
+  say(`npm ci: ${added ? `${added[1]} packages` : 'done'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+// 2. Debian tools.
+function aptIndexEmpty() {
+  try {
+    return !readdirSync('/var/lib/apt/lists').some((f) => f.includes('_Packages'));
+  } catch {
+    return true;
+  }
+}
+
+function aptGet(args) {
+  return run('apt-get', args, { env: { DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' } });
+}
+
+function ensureTools(profile) {
+  const missing = [...new Set(PROFILES[profile].filter((t) => !onPath(t.command)).map((t) => t.package))];
+  if (!existsSync(LIBC_HEADER.path)) missing.push(LIBC_HEADER.package);
+  if (missing.length === 0) return;
+
+  const install = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  if (!onPath('apt-get')) {
+    fail(`missing ${missing.join(', ')} and no apt-get to install them; bootgate needs Debian 12 (or a derivative)`);
+  }
+  if (process.getuid?.() !== 0) fail(`missing Debian packages ${missing.join(', ')}; install them with: sudo ${install}`);
+
+  say(`installing ${missing.join(' ')} (${install})`);
+  const started = Date.now();
+  const args = ['install', '-y', '--no-install-recommends', ...missing];
+  if (aptIndexEmpty()) {
+    say('apt package index is empty; running apt-get update');
+    aptGet(['update']);
+  }
+  let result = aptGet(args);
+  if (result.status !== 0 && /Unable to locate package|has no installation candidate|404\s+Not Found/i.test(result.output)) {
+    say('apt-get install could not find a package; running apt-get update and retrying');
+    const update = aptGet(['update']);
+    if (update.status !== 0) fail(`apt-get update failed:\n${tail(update.output)}`);
+    result = aptGet(args);
+  }
+  if (result.status !== 0) fail(`${install} failed (exit ${result.status}):\n${tail(result.output)}`);
+  const stillMissing = PROFILES[profile].filter((t) => !onPath(t.command)).map((t) => t.command);
+  if (stillMissing.length > 0) fail(`installed ${missing.join(' ')} but ${stillMissing.join(', ')} is still not on PATH`);
+  say(`installed ${missing.join(' ')} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+// 3. TypeScript build (and typecheck). Run tsc's own bin: `npx` adds a second of npm start-up.
+function build() {
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const { status } = run(process.execPath, [tsc, '-p', '.'], { inherit: true });
+  if (status !== 0) fail(`tsc -p . failed (exit ${status}); fix the type errors above`);
+}
+
+// 4. Default fixtures (seabios, seabios-256k): verified when cached, fetched and locked when not.
+function fixtures() {
+  const { status } = run(process.execPath, [join(root, 'dist', 'fixtures', 'cli.js')], { inherit: true });
+  if (status !== 0) fail(`fetching the default fixtures failed (exit ${status}); see the line above`);
+}
+
+function main() {
+  const profile = process.argv[2] ?? 'test';
+  if (!Object.hasOwn(PROFILES, profile)) {
+    fail(`unknown profile ${JSON.stringify(profile)}; expected one of ${Object.keys(PROFILES).join(', ')}`, 2);
+  }
+  ensureNodeModules();
+  ensureTools(profile);
+  build();
+  fixtures();
+}
+
+main();

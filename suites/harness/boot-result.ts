@@ -1,0 +1,69 @@
+// What one boot on any target leaves for the assertions: status, console text per port,
+// milestones, the exit profile, resets, and the raw events. Built from the VMM's JSON-lines
+// event stream (own VMM) or from the console and QMP (external targets, later).
+
+import type { Diagnostic, ExitProfile } from '../../vmm/events.js';
+
+export interface BootResult {
+  target: string;
+  status: 'power-off' | 'until-matched' | 'timeout' | 'error' | 'killed';
+  exitCode: number;
+  /** Guest COM1 text and 0x402 debug-console text. */
+  serial: string;
+  debugcon: string;
+  /** First time (ms since VMM start) each milestone was reached. */
+  milestones: Record<string, number>;
+  profile?: ExitProfile;
+  resets: number;
+  wallMs: number;
+  maxRssBytes?: number;
+  error?: { code: string; message: string; hint?: string };
+  diagnostic?: Diagnostic;
+  /** Every event, in order, for assertions that need details (reset-vector step, rom-write traps). */
+  events: Array<Record<string, unknown> & { event: string; t: number }>;
+  /** The VMM process's stderr (CLI diagnostics). */
+  stderr: string;
+}
+
+export function parseEventStream(target: string, text: string, stderr: string): BootResult {
+  const events = text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as BootResult['events'][number]);
+  const result: BootResult = {
+    target,
+    status: 'killed',
+    exitCode: -1,
+    serial: '',
+    debugcon: '',
+    milestones: {},
+    resets: 0,
+    wallMs: 0,
+    events,
+    stderr,
+  };
+  for (const ev of events) {
+    if (ev.event === 'serial') {
+      if (ev.port === 'com1') result.serial += String(ev.data);
+      else result.debugcon += String(ev.data);
+    } else if (ev.event === 'milestone') {
+      const name = String(ev.name);
+      if (!(name in result.milestones)) result.milestones[name] = ev.t;
+    } else if (ev.event === 'final') {
+      result.status = ev.status as BootResult['status'];
+      result.exitCode = Number(ev.exitCode);
+      result.profile = ev.profile as ExitProfile;
+      result.resets = Number(ev.resets);
+      result.wallMs = Number(ev.wallMs);
+      result.maxRssBytes = ev.maxRssBytes as number | undefined;
+      result.error = ev.error as BootResult['error'];
+      result.diagnostic = ev.diagnostic as Diagnostic | undefined;
+    }
+  }
+  return result;
+}
+
+/** Events of one kind. */
+export function eventsOf(result: BootResult, kind: string): BootResult['events'] {
+  return result.events.filter((e) => e.event === kind);
+}

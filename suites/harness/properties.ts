@@ -1,0 +1,68 @@
+// Turns a BootResult into the flat JUnit properties the reporter writes per testcase and attaches
+// them (with the serial tail and diagnostic) to the vitest task as `meta.bootgate`.
+
+import type { BootResult } from './boot-result.js';
+import type { BootgateTestMeta, SkippedAssertion } from './meta.js';
+
+const TOP = 5;
+
+export function bootProperties(r: BootResult): Record<string, string | number | boolean> {
+  const props: Record<string, string | number | boolean> = { status: r.status, resets: r.resets, 'wall.ms': r.wallMs };
+  for (const [name, t] of Object.entries(r.milestones)) props[`milestone.${name}.ms`] = t;
+  const p = r.profile;
+  if (p) {
+    props['exits.total'] = p.totalExits;
+    for (const [kind, s] of Object.entries(p.exits)) props[`exits.${kind}`] = s.count;
+    props['time.vcpu-run.pct'] = p.vcpuRunPct;
+    props['time.pio.pct'] = p.pioPct;
+    props['time.mmio.pct'] = p.mmioPct;
+    props['time.vcpu-run.ms'] = p.vcpuRunMs;
+    props['time.pio.ms'] = p.pioMs;
+    props['time.mmio.ms'] = p.mmioMs;
+    p.hottestPorts.slice(0, TOP).forEach((port, i) => {
+      props[`port.${i + 1}`] = `0x${port.port.toString(16)}:${port.count}:${(port.handleNs / 1e6).toFixed(1)}ms`;
+    });
+    p.hottestRegions.slice(0, TOP).forEach((reg, i) => {
+      props[`region.${i + 1}`] = `${reg.region}:${reg.count}:${(reg.handleNs / 1e6).toFixed(1)}ms`;
+    });
+    props['unassigned.pio'] = p.unassigned.pio;
+    props['unassigned.mmio'] = p.unassigned.mmio;
+  }
+  if (r.maxRssBytes !== undefined) props['vmm.maxrss.mb'] = Math.round(r.maxRssBytes / 2 ** 20);
+  return props;
+}
+
+export interface CaseId {
+  suite: string;
+  target: string;
+  guest: string;
+  smp: number;
+  quirks?: string[];
+}
+
+function diagnosticText(r: BootResult): string | undefined {
+  const d = r.diagnostic;
+  const parts: string[] = [];
+  if (r.error) parts.push(`error ${r.error.code}: ${r.error.message}${r.error.hint ? ` (fix: ${r.error.hint})` : ''}`);
+  if (d) {
+    parts.push(`reason: ${d.reason}`);
+    for (const reg of d.registers) parts.push(`vCPU ${reg.vcpu}: ${Object.entries(reg.regs).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    for (const e of d.lastExits.slice(-16)) parts.push(`exit vCPU ${e.vcpu} ${e.kind} ${e.detail}`);
+  }
+  return parts.length ? parts.join('\n') : undefined;
+}
+
+/** The meta a conformance test attaches: identity, properties, what could not be observed. */
+export function bootMeta(id: CaseId, r: BootResult | undefined, skipped: SkippedAssertion[] = [], extra: Record<string, string | number | boolean> = {}): BootgateTestMeta {
+  return {
+    suite: id.suite,
+    target: id.target,
+    guest: id.guest,
+    smp: id.smp,
+    quirks: id.quirks ?? [],
+    properties: { lab: false, ...(r ? bootProperties(r) : {}), ...extra },
+    skipped,
+    serialTail: r ? `${r.serial.slice(-3000)}${r.debugcon ? `\n--- debugcon (0x402) tail ---\n${r.debugcon.slice(-3000)}` : ''}` : undefined,
+    diagnostic: r ? diagnosticText(r) : undefined,
+  };
+}
