@@ -30,6 +30,6 @@ export class BootgateError extends Error {
 
 export function configError(option: string, received: unknown, expected: string): BootgateError {
   return new BootgateError('E_CONFIG', `invalid ${option}: ${JSON.stringify(received)}; expected ${expected}`, {
-    hint: `pass a valid ${option}`,
+    hint: `pass ${option} as ${expected}`,
   });
 }

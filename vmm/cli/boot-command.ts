@@ -4,8 +4,10 @@
 
 import { parseArgs } from 'node:util';
 import { resolveFixture } from '../../fixtures/fixtures.js';
+import { probeAccelerator } from '../accel/open.js';
 import { FIRMWARES, type VmConfig, validateVmConfig } from '../config.js';
 import type { Diagnostic } from '../events.js';
+import { checkFirmwareImage } from '../machine/firmware-image.js';
 import { runVm } from '../supervisor.js';
 
 export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm] (--firmware seabios|seabios-256k | --firmware-file PATH)
@@ -13,7 +15,10 @@ export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm] (--firmware s
                     [--events FILE] [--debugcon]`;
 
 export async function firmwarePathFor(config: VmConfig): Promise<string> {
-  if (config.firmwareFile) return config.firmwareFile;
+  if (config.firmwareFile) {
+    checkFirmwareImage(config.firmwareFile);
+    return config.firmwareFile;
+  }
   return resolveFixture(FIRMWARES[config.firmware!]);
 }
 
@@ -65,6 +70,7 @@ export async function bootCommand(argv: string[]): Promise<number> {
     debugcon: values.debugcon,
   });
   const firmwarePath = await firmwarePathFor(config);
+  probeAccelerator(config.target);
   const result = await runVm(config, firmwarePath, {
     console: (t) => process.stdout.write(t),
     debugcon: config.debugcon ? (t) => process.stderr.write(t) : undefined,

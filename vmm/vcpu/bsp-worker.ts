@@ -4,7 +4,6 @@
 // architectural reset state) and maps the same guest memory back; RAM survives, as on hardware.
 
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { ExitKind } from '../accel/exit-info.js';
 import { gettid } from '../accel/kvm/libc.js';
@@ -12,7 +11,8 @@ import { KvmVcpu } from '../accel/kvm/kvm-vcpu.js';
 import { KvmAccelerator, type KvmVm } from '../accel/kvm/kvm-vm.js';
 import { getLE } from '../devices/device.js';
 import { BootgateError } from '../errors.js';
-import { MAX_FIRMWARE_SIZE, PAGE_SIZE, RESET_VECTOR, splitRam } from '../layout.js';
+import { RESET_VECTOR, splitRam } from '../layout.js';
+import { readFirmwareImage } from '../machine/firmware-image.js';
 import { buildPc, type PcBuild } from '../machine/pc-devices.js';
 import { allocateHostMemory } from '../memory/host-memory.js';
 import { ExitAccounting } from '../metrics/exit-accounting.js';
@@ -25,19 +25,6 @@ const PAUSE_ACK_TIMEOUT_MS = 5_000;
 
 function post(msg: WorkerMessage): void {
   parentPort!.postMessage(msg);
-}
-
-function loadFirmware(path: string): Uint8Array {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new BootgateError('E_FIXTURE', `cannot read firmware image ${path}`, { cause: e, hint: 'check the path or run: npm run fixtures' });
-  }
-  if (bytes.length === 0 || bytes.length % PAGE_SIZE !== 0 || bytes.length > MAX_FIRMWARE_SIZE) {
-    throw new BootgateError('E_CONFIG', `firmware image ${path} is ${bytes.length} bytes; expected a multiple of 4 KiB up to 16 MiB`);
-  }
-  return bytes;
 }
 
 export class BspWorker {
@@ -60,7 +47,7 @@ export class BspWorker {
     this.acct = new ExitAccounting(0, this.clockOffset);
     this.accel = new KvmAccelerator();
     this.vm = this.accel.createVm({ vcpus: config.smp });
-    const image = loadFirmware(data.firmwarePath);
+    const image = readFirmwareImage(data.firmwarePath);
     const firmware = allocateHostMemory(image.length, 'firmware image');
     firmware.bytes.set(image);
     const ramSize = config.memMiB * 1024 * 1024;

@@ -7,7 +7,8 @@ import type { Accelerator, MemoryRegion, Vm } from '../types.js';
 import * as abi from './kvm-abi.js';
 import { close, errno, ioctlInt, ioctlPtr, O_CLOEXEC, O_RDWR, open, strerror } from './libc.js';
 
-export const KVM_DEVICE = '/dev/kvm';
+/** The KVM device; BOOTGATE_KVM_DEVICE overrides it (tests of the missing-device path). */
+export const KVM_DEVICE = process.env.BOOTGATE_KVM_DEVICE ?? '/dev/kvm';
 
 function fail(what: string, code: 'E_ACCEL' | 'E_GUEST' = 'E_ACCEL', hint?: string): BootgateError {
   const e = errno();
