@@ -1,4 +1,4 @@
-// Reset-vector suite, SeaBIOS part, on the own VMM (`vmm:kvm`).
+// Reset-vector suite, SeaBIOS part, on every selected target (BOOTGATE_TARGETS, default vmm:kvm).
 // Checks, at SMP 1, 2 and 8 (and for both the 256 KiB and 128 KiB images):
 // - the first guest instruction is fetched at CS base 0xFFFF0000 / IP 0xFFF0 from the firmware's
 //   high copy (single-stepped by the VMM: the vCPU lands exactly where the image's reset-vector
@@ -11,17 +11,18 @@
 //   (shared/reference/qemu-7.2-traces/device-access-counts.txt: 7,390 device accesses).
 // Teeth: --quirk no-high-bios-copy (the seed bug: nothing mapped below 4 GiB) must fail with a
 // message naming the missing mapping.
-// This host's /dev/kvm (PVM) runs SeaBIOS slowly (~10 s per boot), so a boot has 120 s.
+// What a target cannot observe is recorded as a skipped assertion with the reason.
+// This host's /dev/kvm (PVM) runs SeaBIOS slowly (~5 s per boot), so a boot has 120 s.
 
 import { describe, expect, it } from 'vitest';
 import { assemble } from '../guests/nasm.js';
 import { type BootResult, eventsOf } from './harness/boot-result.js';
 import { type FirmwareImage, loadFirmware } from './harness/firmware.js';
+import type { SkippedAssertion } from './harness/meta.js';
 import { bootMeta, type CaseId } from './harness/properties.js';
 import { resetVectorTarget } from './harness/reset-jump.js';
-import { bootOnOwnVmm } from './harness/vmm-target.js';
+import { type Observation, selectedTargets, type Target } from './harness/targets.js';
 
-const TARGET = 'vmm:kvm';
 const SUITE = 'reset-vector';
 const BOOT_TIMEOUT_S = 120;
 const BOOT_ATTEMPT = 'Booting from|No bootable device';
@@ -45,61 +46,82 @@ function firmwareHigh(r: BootResult) {
   return eventsOf(r, 'firmware-high')[0] as unknown as undefined | { mapped: boolean; sha256: string; bytes: number; writesTrapped: number };
 }
 
-describe('reset vector: SeaBIOS on the own VMM', () => {
-  for (const { firmware, smp } of CASES) {
-    it(`${firmware} smp${smp}: fetches the reset vector from the high copy and reaches the boot attempt`, async ({ task }) => {
-      const id: CaseId = { suite: SUITE, target: TARGET, guest: firmware, smp };
-      const image: FirmwareImage = await loadFirmware(firmware);
-      const r = await bootOnOwnVmm({ firmware, smp, timeoutS: BOOT_TIMEOUT_S, until: BOOT_ATTEMPT });
-      task.meta.bootgate = bootMeta(id, r, [], { 'firmware.sha256': image.sha256.slice(0, 16) });
+/** Runs `check` when the target observes `what`, else records it as skipped with the reason. */
+function observe(target: Target, what: Observation, assertion: string, skipped: SkippedAssertion[], check: () => void): void {
+  if (target.observes.has(what)) check();
+  else skipped.push({ assertion, reason: `${target.name} cannot observe ${what}` });
+}
 
-      expect(r.error, r.stderr).toBeUndefined();
-      expect(r.status, `boot ended ${r.status}: ${r.diagnostic?.reason}`).toBe('until-matched');
+for (const target of selectedTargets()) {
+  describe(`reset vector: SeaBIOS on ${target.name}`, () => {
+    for (const { firmware, smp } of CASES) {
+      it(`${firmware} smp${smp}: fetches the reset vector from the high copy and reaches the boot attempt`, async ({ task, skip }) => {
+        const unavailable = await target.unavailable();
+        if (unavailable) skip(unavailable);
+        const id: CaseId = { suite: SUITE, target: target.name, guest: firmware, smp };
+        const image: FirmwareImage = await loadFirmware(firmware);
+        const r = await target.boot({ firmware, smp, timeoutS: BOOT_TIMEOUT_S, until: BOOT_ATTEMPT });
+        const skipped: SkippedAssertion[] = [];
+        task.meta.bootgate = bootMeta(id, r, skipped, { 'firmware.sha256': image.sha256.slice(0, 16) });
 
-      const step = resetVectorStep(r);
-      expect(step, 'the VMM reported no reset-vector step').toBeDefined();
-      expect(step!.before).toMatchObject({ csBase: 0xffff_0000, rip: 0xfff0 });
-      expect(step!.gpa).toBe(RESET_VECTOR);
-      expect(step!.region, 'the reset vector must be served by the high copy').toBe('firmware-high');
-      expect(step!.after, 'after one instruction the vCPU must be where the image jumps').toMatchObject(resetVectorTarget(image.bytes)!);
+        expect(r.error, r.stderr).toBeUndefined();
+        expect(r.status, `boot ended ${r.status}: ${r.diagnostic?.reason}`).toBe('until-matched');
 
-      expect(r.serial, 'SeaBIOS banner on COM1 (sercon)').toMatch(/SeaBIOS \(version 1\.16\.2/);
-      expect(r.serial).toMatch(new RegExp(BOOT_ATTEMPT));
-      expect(r.debugcon, 'SeaBIOS log on the 0x402 debug console').toMatch(/SeaBIOS \(version 1\.16\.2/);
-      expect(r.debugcon, 'SeaBIOS must detect every vCPU').toContain(`Found ${smp} cpu(s) max supported ${smp} cpu(s)`);
-      expect(r.debugcon).not.toMatch(/fw_cfg file etc\/e820 not found|WARNING - Unable to allocate/);
+        observe(target, 'reset-vector-step', 'first instruction fetched at 0xfffffff0 from the high copy', skipped, () => {
+          const step = resetVectorStep(r);
+          expect(step, 'the VMM reported no reset-vector step').toBeDefined();
+          expect(step!.before).toMatchObject({ csBase: 0xffff_0000, rip: 0xfff0 });
+          expect(step!.gpa).toBe(RESET_VECTOR);
+          expect(step!.region, 'the reset vector must be served by the high copy').toBe('firmware-high');
+          expect(step!.after, 'after one instruction the vCPU must be where the image jumps').toMatchObject(resetVectorTarget(image.bytes)!);
+        });
 
-      const high = firmwareHigh(r);
-      expect(high?.mapped).toBe(true);
-      expect(high?.sha256, 'the high copy must stay byte-identical to the firmware file').toBe(image.sha256);
+        expect(r.serial, 'SeaBIOS banner on COM1 (sercon)').toMatch(/SeaBIOS \(version 1\.16\.2/);
+        expect(r.serial).toMatch(new RegExp(BOOT_ATTEMPT));
+        observe(target, 'debugcon', 'SeaBIOS log on 0x402: banner, CPU count, no allocation warnings', skipped, () => {
+          expect(r.debugcon, 'SeaBIOS log on the 0x402 debug console').toMatch(/SeaBIOS \(version 1\.16\.2/);
+          expect(r.debugcon, 'SeaBIOS must detect every vCPU').toContain(`Found ${smp} cpu(s) max supported ${smp} cpu(s)`);
+          expect(r.debugcon).not.toMatch(/fw_cfg file etc\/e820 not found|WARNING - Unable to allocate/);
+        });
+        observe(target, 'firmware-high-hash', 'high copy byte-identical to the firmware file after boot', skipped, () => {
+          const high = firmwareHigh(r);
+          expect(high?.mapped).toBe(true);
+          expect(high?.sha256, 'the high copy must stay byte-identical to the firmware file').toBe(image.sha256);
+        });
+        expect(r.milestones['firmware-banner']).toBeLessThan(r.milestones['boot-attempt']!);
+        observe(target, 'exit-profile', `no exit storm: at most ${SEABIOS_POST_EXIT_BUDGET} exits for POST`, skipped, () => {
+          expect(r.profile!.totalExits, 'exit storm: more exits than QEMU needs for the same POST').toBeLessThanOrEqual(SEABIOS_POST_EXIT_BUDGET);
+        });
+      });
+    }
 
-      expect(r.milestones['firmware-banner']).toBeLessThan(r.milestones['boot-attempt']!);
-      expect(r.profile!.totalExits, 'exit storm: more exits than QEMU needs for the same POST').toBeLessThanOrEqual(SEABIOS_POST_EXIT_BUDGET);
+    it('a guest write to the high copy traps and changes nothing (probe guest)', async ({ task, skip }) => {
+        const why = (await target.unavailable()) ?? (target.observes.has('rom-write-trap') ? undefined : `${target.name} cannot observe rom-write-trap`);
+        if (why) skip(why);
+      const image = await assemble('probes/rom-write.asm');
+      const r = await target.boot({ firmwareFile: image, smp: 1, timeoutS: 30 });
+      task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: 'probe-rom-write', smp: 1 }, r);
+      expect(r.status, r.stderr).toBe('power-off');
+      const traps = eventsOf(r, 'rom-write');
+      expect(traps.length, 'the write must reach the VMM as a trapped MMIO write').toBe(1);
+      expect(Number(traps[0]!.gpa)).toBeGreaterThanOrEqual(0xffff_0000);
+      expect(r.debugcon).toContain('rom-write: unchanged');
+      expect(firmwareHigh(r)?.writesTrapped).toBe(1);
     });
-  }
 
-  it('a guest write to the high copy traps and changes nothing (probe guest)', async ({ task }) => {
-    const image = await assemble('probes/rom-write.asm');
-    const r = await bootOnOwnVmm({ firmwareFile: image, smp: 1, timeoutS: 30 });
-    task.meta.bootgate = bootMeta({ suite: SUITE, target: TARGET, guest: 'probe-rom-write', smp: 1 }, r);
-    expect(r.status, r.stderr).toBe('power-off');
-    const traps = eventsOf(r, 'rom-write');
-    expect(traps.length, 'the write must reach the VMM as a trapped MMIO write').toBe(1);
-    expect(Number(traps[0]!.gpa)).toBeGreaterThanOrEqual(0xffff_0000);
-    expect(r.debugcon).toContain('rom-write: unchanged');
-    expect(firmwareHigh(r)?.writesTrapped).toBe(1);
+    it('known-bad: --quirk no-high-bios-copy fails at the reset vector, naming the missing mapping', async ({ task, skip }) => {
+        const why = (await target.unavailable()) ?? (target.observes.has('quirks') ? undefined : `${target.name} has no VMM quirk switches`);
+        if (why) skip(why);
+      const id: CaseId = { suite: SUITE, target: target.name, guest: 'seabios-256k', smp: 1, quirks: ['no-high-bios-copy'] };
+      const r = await target.boot({ firmware: 'seabios-256k', smp: 1, timeoutS: 60, quirks: ['no-high-bios-copy'], until: BOOT_ATTEMPT });
+      task.meta.bootgate = bootMeta(id, r, [], { 'expected.failure': true });
+      expect(r.status).toBe('error');
+      expect(r.serial).not.toMatch(new RegExp(BOOT_ATTEMPT));
+      expect(r.error?.message).toMatch(/reset vector gpa 0xfffffff0/);
+      expect(r.error?.message).toMatch(/nothing is mapped there/);
+      expect(r.error?.hint).toMatch(/no-high-bios-copy/);
+      const config = eventsOf(r, 'config')[0];
+      expect(config?.quirks, 'the event stream must name the quirk in use').toEqual(['no-high-bios-copy']);
+    });
   });
-
-  it('known-bad: --quirk no-high-bios-copy fails at the reset vector, naming the missing mapping', async ({ task }) => {
-    const id: CaseId = { suite: SUITE, target: TARGET, guest: 'seabios-256k', smp: 1, quirks: ['no-high-bios-copy'] };
-    const r = await bootOnOwnVmm({ firmware: 'seabios-256k', smp: 1, timeoutS: 60, quirks: ['no-high-bios-copy'], until: BOOT_ATTEMPT });
-    task.meta.bootgate = bootMeta(id, r, [], { 'expected.failure': true });
-    expect(r.status).toBe('error');
-    expect(r.serial).not.toMatch(new RegExp(BOOT_ATTEMPT));
-    expect(r.error?.message).toMatch(/reset vector gpa 0xfffffff0/);
-    expect(r.error?.message).toMatch(/nothing is mapped there/);
-    expect(r.error?.hint).toMatch(/no-high-bios-copy/);
-    const config = eventsOf(r, 'config')[0];
-    expect(config?.quirks, 'the event stream must name the quirk in use').toEqual(['no-high-bios-copy']);
-  });
-});
+}

@@ -1,0 +1,51 @@
+// Targets: one suite, many stacks. A suite asks for the targets of this run and gets the same
+// interface back for each: can it run here, what can it observe, boot one machine. An assertion a
+// target cannot observe is reported as skipped with the reason, never as passed.
+
+import type { BootResult } from './boot-result.js';
+import { bootOnOwnVmm, type BootRequest } from './vmm-target.js';
+
+/** Things a suite may want to assert that not every target can show. */
+export type Observation =
+  | 'reset-vector-step' // the VMM single-steps the first instruction and reports where it landed
+  | 'exit-profile' // exits counted by kind/port/region, time shares
+  | 'firmware-high-hash' // hash of the high firmware copy after the run
+  | 'rom-write-trap' // guest writes to ROM reported as trapped accesses
+  | 'debugcon' // the 0x402 debug console
+  | 'quirks'; // the VMM quirk switches (known-bad configurations)
+
+export interface Target {
+  readonly name: string;
+  readonly observes: ReadonlySet<Observation>;
+  /** Why this target cannot run on this host, or undefined when it can. */
+  unavailable(): Promise<string | undefined>;
+  boot(req: BootRequest): Promise<BootResult>;
+}
+
+export const ownVmmTarget: Target = {
+  name: 'vmm:kvm',
+  observes: new Set<Observation>(['reset-vector-step', 'exit-profile', 'firmware-high-hash', 'rom-write-trap', 'debugcon', 'quirks']),
+  async unavailable() {
+    return undefined;
+  },
+  boot: bootOnOwnVmm,
+};
+
+const REGISTRY = new Map<string, Target>([[ownVmmTarget.name, ownVmmTarget]]);
+
+/** Targets named by BOOTGATE_TARGETS (comma-separated), default the own VMM. */
+export function selectedTargets(env: NodeJS.ProcessEnv = process.env): Target[] {
+  const names = (env.BOOTGATE_TARGETS ?? 'vmm:kvm')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return names.map((n) => {
+    const t = REGISTRY.get(n);
+    if (!t) throw new Error(`unknown target ${JSON.stringify(n)} in BOOTGATE_TARGETS (known: ${[...REGISTRY.keys()].join(', ')})`);
+    return t;
+  });
+}
+
+export function registerTarget(t: Target): void {
+  REGISTRY.set(t.name, t);
+}
