@@ -2,7 +2,8 @@
 // clear line naming the option, the value received and what is expected.
 
 import { BootgateError, configError } from './errors.js';
-import { MAX_RAM_SIZE, MiB, MIN_RAM_SIZE } from './layout.js';
+import { parseTestBars } from './devices/pci/pci-test-device.js';
+import { FOUR_GIB, MAX_RAM_SIZE, MiB, MIN_RAM_SIZE, PC_LOW_RAM_MAX } from './layout.js';
 import { parseQuirks, type QuirkName } from './quirks.js';
 
 /** Firmware names the `pc` machine knows, mapped to their fixture names. */
@@ -14,6 +15,10 @@ export type FirmwareName = keyof typeof FIRMWARES;
 
 export const TARGETS = ['vmm:kvm'] as const;
 export const MAX_VCPUS = 255;
+/** PCI slots 2..29 are free for test devices on `pc`. */
+export const MAX_PCI_TEST_DEVICES = 28;
+export const MIN_PHYS_BITS = 32;
+export const MAX_PHYS_BITS = 52;
 
 export interface VmConfig {
   target: string;
@@ -31,6 +36,16 @@ export interface VmConfig {
   eventsFile?: string;
   /** Echo the 0x402 debug console to stderr. */
   debugcon: boolean;
+  /** PCI test devices, one BAR list each (e.g. "mem64pref:32G,mem32:512M"), at 00:02.0 onwards. */
+  pciTestDevices: string[];
+  /** CPUID 0x80000008 physical address bits; undefined keeps what KVM reports for the host. */
+  physBits?: number;
+  /** Most RAM below 4 GiB, MiB (QEMU's max-ram-below-4g): moves the start of the 32-bit PCI window. */
+  lowMemMiB?: number;
+  /** fw_cfg etc/reserved-memory-end: firmware keeps 64-bit BARs above it. */
+  reservedMemoryEnd?: number;
+  /** Sample vCPU 0's instruction pointer every N ms (a guest profile, reported as `rip-samples`). */
+  sampleRipMs?: number;
 }
 
 export interface RawVmOptions {
@@ -44,6 +59,11 @@ export interface RawVmOptions {
   until?: string;
   events?: string;
   debugcon?: boolean;
+  pciTestDevice?: string[];
+  physBits?: number | string;
+  lowMem?: number | string;
+  reservedMemoryEnd?: number | string;
+  sampleRip?: number | string;
 }
 
 function intOption(name: string, raw: number | string | undefined, dflt: number): number {
@@ -51,6 +71,13 @@ function intOption(name: string, raw: number | string | undefined, dflt: number)
   const n = typeof raw === 'number' ? raw : Number(raw);
   if (!Number.isInteger(n)) throw configError(name, raw, 'an integer');
   return n;
+}
+
+function sampleRipMs(raw: number | string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const ms = intOption('--sample-rip', raw, 0);
+  if (ms < 1 || ms > 10_000) throw configError('--sample-rip', raw, '1..10000 milliseconds');
+  return ms;
 }
 
 export function validateVmConfig(raw: RawVmOptions): VmConfig {
@@ -91,6 +118,25 @@ export function validateVmConfig(raw: RawVmOptions): VmConfig {
       throw new BootgateError('E_CONFIG', `--until ${JSON.stringify(raw.until)} is not a valid regular expression`, { cause: e });
     }
   }
+  for (const spec of raw.pciTestDevice ?? []) parseTestBars(spec);
+  if ((raw.pciTestDevice ?? []).length > MAX_PCI_TEST_DEVICES) {
+    throw configError('--pci-test-device', raw.pciTestDevice!.length, `at most ${MAX_PCI_TEST_DEVICES} devices`);
+  }
+  const physBits = raw.physBits === undefined ? undefined : intOption('--phys-bits', raw.physBits, 0);
+  if (physBits !== undefined && (physBits < MIN_PHYS_BITS || physBits > MAX_PHYS_BITS)) {
+    throw configError('--phys-bits', raw.physBits, `${MIN_PHYS_BITS}..${MAX_PHYS_BITS}`);
+  }
+  const lowMemMiB = raw.lowMem === undefined ? undefined : intOption('--low-mem', raw.lowMem, 0);
+  if (lowMemMiB !== undefined && (lowMemMiB * MiB < MIN_RAM_SIZE || lowMemMiB * MiB > PC_LOW_RAM_MAX)) {
+    throw configError('--low-mem', raw.lowMem, `${MIN_RAM_SIZE / MiB}..${PC_LOW_RAM_MAX / MiB} MiB`);
+  }
+  let reservedMemoryEnd: number | undefined;
+  if (raw.reservedMemoryEnd !== undefined) {
+    reservedMemoryEnd = Number(raw.reservedMemoryEnd);
+    if (!Number.isSafeInteger(reservedMemoryEnd) || reservedMemoryEnd < FOUR_GIB) {
+      throw configError('--reserved-memory-end', raw.reservedMemoryEnd, 'an address at or above 4 GiB (e.g. 0x1000000000)');
+    }
+  }
   return {
     target,
     firmware,
@@ -102,5 +148,10 @@ export function validateVmConfig(raw: RawVmOptions): VmConfig {
     until: raw.until,
     eventsFile: raw.events,
     debugcon: raw.debugcon ?? false,
+    pciTestDevices: raw.pciTestDevice ?? [],
+    physBits,
+    lowMemMiB,
+    reservedMemoryEnd,
+    sampleRipMs: sampleRipMs(raw.sampleRip),
   };
 }

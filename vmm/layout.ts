@@ -29,6 +29,8 @@ export const VGA_WINDOW_SIZE = 128 * KiB;
 
 /** End of low RAM on `pc`: RAM above this is placed above 4 GiB (QEMU uses 0xe000_0000 too). */
 export const PC_LOW_RAM_MAX = 0xe000_0000;
+/** When RAM reaches PC_LOW_RAM_MAX, QEMU's pc (gigabyte_align) keeps only 3 GiB below 4 GiB. */
+export const PC_LOW_RAM_ALIGNED = 0xc000_0000;
 
 /** KVM's identity-map page and TSS (3 pages): reserved in e820 (platform.md). */
 export const KVM_IDENTITY_MAP_ADDR = 0xfeff_c000;
@@ -58,8 +60,13 @@ export function highFirmwareBase(size: number): number {
   return FOUR_GIB - size;
 }
 
-/** Split guest RAM the way QEMU's pc machine does: low part below PC_LOW_RAM_MAX, rest above 4 GiB. */
-export function splitRam(ramSize: number): { low: number; high: number } {
-  const low = Math.min(ramSize, PC_LOW_RAM_MAX);
+/**
+ * Split guest RAM the way QEMU's pc machine does (pc_init1): all of it below 4 GiB while it is
+ * smaller than 3.5 GiB, else 3 GiB below and the rest from 4 GiB. `maxBelow4G` lowers the low
+ * part (QEMU's max-ram-below-4g), which moves the start of the 32-bit PCI window.
+ */
+export function splitRam(ramSize: number, maxBelow4G = PC_LOW_RAM_MAX): { low: number; high: number } {
+  let low = ramSize >= PC_LOW_RAM_MAX ? PC_LOW_RAM_ALIGNED : ramSize;
+  low = Math.min(low, maxBelow4G);
   return { low, high: ramSize - low };
 }

@@ -6,6 +6,8 @@ import { BootgateError } from './errors.js';
 export const QUIRKS = {
   'no-high-bios-copy':
     'map no firmware copy ending at 4 GiB (only the legacy alias below 1 MiB): the reset vector 0xfffffff0 is unmapped and SeaBIOS reboot has no pristine image (seed: OpenBSD vmd)',
+  'small-aperture':
+    'advertise 36 physical address bits in CPUID 0x80000008 whatever --phys-bits says: firmware may place 64-bit BARs where the guest cannot reach them (seed: 32 GiB GPU BAR vs a 36-bit guest)',
 } as const;
 
 export type QuirkName = keyof typeof QUIRKS;

@@ -161,8 +161,10 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
   );
 
   const timer = setTimeout(() => stop('timeout', StopMode.Diagnose), config.timeoutS * 1000);
+  const sampler = config.sampleRipMs === undefined ? undefined : setInterval(() => control.kick(0), config.sampleRipMs);
   await done;
   clearTimeout(timer);
+  if (sampler !== undefined) clearInterval(sampler);
   // Give stragglers a grace period, then terminate every worker regardless.
   const grace = new Promise<void>((r) => setTimeout(r, STOP_GRACE_MS).unref());
   await Promise.race([Promise.all(exited), grace]);

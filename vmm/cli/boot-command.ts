@@ -12,7 +12,9 @@ import { runVm } from '../supervisor.js';
 
 export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm] (--firmware seabios|seabios-256k | --firmware-file PATH)
                     [--smp N] [--mem MiB] [--quirk NAME]... [--timeout S] [--until REGEX]
-                    [--events FILE] [--debugcon]`;
+                    [--events FILE] [--debugcon]
+                    [--pci-test-device BARS]... [--phys-bits N] [--low-mem MiB] [--reserved-memory-end ADDR]
+                    [--sample-rip MS]`;
 
 export async function firmwarePathFor(config: VmConfig): Promise<string> {
   if (config.firmwareFile) {
@@ -49,6 +51,11 @@ export async function bootCommand(argv: string[]): Promise<number> {
       until: { type: 'string' },
       events: { type: 'string' },
       debugcon: { type: 'boolean' },
+      'pci-test-device': { type: 'string', multiple: true },
+      'phys-bits': { type: 'string' },
+      'low-mem': { type: 'string' },
+      'reserved-memory-end': { type: 'string' },
+      'sample-rip': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -68,6 +75,11 @@ export async function bootCommand(argv: string[]): Promise<number> {
     until: values.until,
     events: values.events,
     debugcon: values.debugcon,
+    pciTestDevice: values['pci-test-device'],
+    physBits: values['phys-bits'],
+    lowMem: values['low-mem'],
+    reservedMemoryEnd: values['reserved-memory-end'],
+    sampleRip: values['sample-rip'],
   });
   const firmwarePath = await firmwarePathFor(config);
   probeAccelerator(config.target);

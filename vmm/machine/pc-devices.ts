@@ -35,6 +35,7 @@ import {
 } from '../devices/legacy/index.js';
 import { I440fx } from '../devices/pci/i440fx.js';
 import { PciHost } from '../devices/pci/pci-host.js';
+import { parseTestBars, PciTestDevice } from '../devices/pci/pci-test-device.js';
 import { Piix3 } from '../devices/pci/piix3.js';
 import { PIIX_GPE0_BASE, PIIX_GPE0_SPAN, PM_IO_SPAN, Piix4Pm, PmIo } from '../devices/pci/piix4-pm.js';
 import { FOUR_GIB, highFirmwareBase, PAM_AREA_BASE, PAM_AREA_END } from '../layout.js';
@@ -47,9 +48,12 @@ import { MemoryMap } from './memory-map.js';
 const PCI_CONFIG_ADDRESS_PORT = 0xcf8;
 const PCI_CONFIG_DATA_PORT = 0xcfc;
 const PCI_CONFIG_DATA_SPAN = 4;
+/** Test devices go at 00:02.0 onwards (00:00.0 host bridge, 00:01.x PIIX). */
+const FIRST_TEST_DEVICE_SLOT = 2;
 
 export interface PcBuild {
   machine: Machine;
+  testDevices: PciTestDevice[];
   memoryMap: MemoryMap;
   fwcfg: FwCfg;
   postCode: PostCode;
@@ -116,6 +120,20 @@ export function buildPc(o: PcOptions): PcBuild {
   pci.addFunction(new Piix3());
   pci.addFunction(new Piix4Pm({ onPmIoChange: (base) => pio.move(pm, base, PM_IO_SPAN) }));
   pio.insert(PIIX_GPE0_BASE, PIIX_GPE0_SPAN, pm.gpe);
+  const testDevices = config.pciTestDevices.map((spec, i) => {
+    const dev = new PciTestDevice({ bus: 0, device: FIRST_TEST_DEVICE_SLOT + i, function: 0 }, parseTestBars(spec), machine, (what) =>
+      machine.guestMisuse('pci-test', what),
+    );
+    pci.addFunction(dev);
+    return dev;
+  });
+  if (config.reservedMemoryEnd !== undefined) fwcfg.addFile('etc/reserved-memory-end', u64le(config.reservedMemoryEnd));
 
-  return { machine, memoryMap, fwcfg, postCode, pm, com1, debugcon };
+  return { machine, testDevices, memoryMap, fwcfg, postCode, pm, com1, debugcon };
+}
+
+function u64le(value: number): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(value), true);
+  return b;
 }

@@ -22,6 +22,7 @@ import type { BspWorkerData, StoppedReport, WorkerMessage } from './messages.js'
 import { serveMmio, servePio } from './serve-exit.js';
 
 const PAUSE_ACK_TIMEOUT_MS = 5_000;
+const SMALL_APERTURE_PHYS_BITS = 36;
 
 function post(msg: WorkerMessage): void {
   parentPort!.postMessage(msg);
@@ -37,6 +38,8 @@ export class BspWorker {
   private vcpu: KvmVcpu;
   private readonly pc: PcBuild;
   private seenDoorbell = 0;
+  /** Guest-profile samples (gpa of the next instruction → count), when --sample-rip is on. */
+  private readonly ripSamples: Map<number, number> | undefined;
   resets = 0;
 
   constructor(private readonly data: BspWorkerData) {
@@ -44,19 +47,25 @@ export class BspWorker {
     this.control = new ControlBlock(data.controlSab, config.smp);
     this.mailboxes = data.mailboxSabs.map((sab, i) => (i === 0 ? undefined : new Mailbox(sab)));
     this.clockOffset = performance.timeOrigin - data.startEpochMs;
+    if (config.sampleRipMs !== undefined) this.ripSamples = new Map();
     this.acct = new ExitAccounting(0, this.clockOffset);
     this.accel = new KvmAccelerator();
-    this.vm = this.accel.createVm({ vcpus: config.smp });
+    this.vm = this.accel.createVm({ vcpus: config.smp, physBits: this.advertisedPhysBits() });
     const image = readFirmwareImage(data.firmwarePath);
     const firmware = allocateHostMemory(image.length, 'firmware image');
     firmware.bytes.set(image);
     const ramSize = config.memMiB * 1024 * 1024;
     const ram = allocateHostMemory(ramSize, 'guest RAM');
-    const { low, high } = splitRam(ramSize);
+    const { low, high } = splitRam(ramSize, config.lowMemMiB === undefined ? undefined : config.lowMemMiB * 1024 * 1024);
     this.pc = buildPc({ vm: this.vm, config, firmware, ram, ramBelow4G: low, ramAbove4G: high, emit: (e) => this.emit(e) });
     this.vcpu = new KvmVcpu(this.vm.vcpuHandles[0]!, 0, this.accel.vcpuMmapSize);
     this.vm.vcpuHandles.forEach((fd, i) => this.control.setVcpuFd(i, fd));
     this.control.registerVcpu(0, gettid(), this.vcpu.fd, this.vcpu.runAddress);
+  }
+
+  /** What CPUID 0x80000008 tells the guest: --phys-bits, or 36 under the small-aperture quirk. */
+  private advertisedPhysBits(): number | undefined {
+    return this.data.config.quirks.includes('small-aperture') ? SMALL_APERTURE_PHYS_BITS : this.data.config.physBits;
   }
 
   now(): number {
@@ -69,6 +78,14 @@ export class BspWorker {
 
   start(): void {
     this.emit({ event: 'milestone', name: 'vm-created', detail: `${this.data.config.smp} vCPU, ${this.data.config.memMiB} MiB` });
+    this.emit({
+      event: 'machine',
+      physBits: this.vm.physBits,
+      hostPhysBits: this.vm.hostPhysBits,
+      ramBelow4G: this.pc.machine.ramBelow4G,
+      ramAbove4G: this.pc.machine.ramAbove4G,
+      memoryMap: this.pc.memoryMap.list().map((r) => ({ name: r.name, gpa: r.gpa, size: r.size, writable: r.flags.write })),
+    });
     post({ type: 'ready', vcpus: this.data.config.smp, mmapSize: this.accel.vcpuMmapSize });
     let report: StoppedReport;
     try {
@@ -85,8 +102,23 @@ export class BspWorker {
     }
     this.flushConsoles();
     this.reportFirmwareIntegrity();
+    this.reportRipSamples();
+    if (this.pc.testDevices.length > 0) this.emit({ event: 'pci-bars', bars: this.pc.testDevices.flatMap((d) => d.assignments()) });
     this.releaseWaitingAps();
     post({ type: 'stopped', report });
+  }
+
+  private sampleRip(): void {
+    const fp = this.vcpu.fetchPoint();
+    const gpa = fp.csBase + fp.rip;
+    this.ripSamples!.set(gpa, (this.ripSamples!.get(gpa) ?? 0) + 1);
+  }
+
+  private reportRipSamples(): void {
+    if (this.ripSamples === undefined) return;
+    const total = [...this.ripSamples.values()].reduce((a, b) => a + b, 0);
+    const top = [...this.ripSamples].sort((a, b) => b[1] - a[1]).slice(0, 30);
+    this.emit({ event: 'rip-samples', total, top: top.map(([gpa, n]) => ({ gpa: `0x${gpa.toString(16)}`, samples: n })) });
   }
 
   /** The high copy must still equal the firmware file: hash what the guest could have reached. */
@@ -119,7 +151,12 @@ export class BspWorker {
       this.emit({ event: 'milestone', name: 'reset-vector', detail: 'single-step unavailable', gpa, region: region?.name ?? null });
       return;
     }
-    const kind = this.vcpu.run();
+    let kind = this.vcpu.run();
+    while (kind === ExitKind.Interrupted) {
+      // A kick (sampler, AP doorbell) before the step completed: run the step again.
+      this.vcpu.setImmediateExit(false);
+      kind = this.vcpu.run();
+    }
     this.vcpu.setSingleStep(false);
     if (kind !== ExitKind.Debug) {
       const what = region ? `region ${region.name}` : 'nothing is mapped there';
@@ -154,6 +191,7 @@ export class BspWorker {
     const machine = this.pc.machine;
     const com1 = this.pc.com1;
     const debugcon = this.pc.debugcon;
+    let tEnd = performance.now();
     for (;;) {
       if (control.stopMode !== StopMode.Running) return { status: 'stopped', resets: this.resets };
       if (control.doorbell !== this.seenDoorbell) this.serveMailboxes();
@@ -167,34 +205,40 @@ export class BspWorker {
           return { status: 'power-off', source: pending.source, code: pending.code, resets: this.resets };
         }
         this.resetMachine(pending.source);
+        tEnd = performance.now();
         continue;
       }
-      const t0 = performance.now();
+      // Two clock reads per exit: the end of one exit's handling starts the next KVM_RUN interval.
       const kind = this.vcpu.run();
       const t1 = performance.now();
-      acct.runMs += t1 - t0;
+      acct.runMs += t1 - tEnd;
       const exit = this.vcpu.exit;
       switch (kind) {
         case ExitKind.IoIn:
         case ExitKind.IoOut: {
           const value = servePio(exit, pio);
           if (value < 0) acct.unassignedPio++;
-          acct.pio(kind, exit.port, value, t1, performance.now());
+          tEnd = performance.now();
+          acct.pio(kind, exit.port, value, t1, tEnd);
           break;
         }
         case ExitKind.MmioRead:
         case ExitKind.MmioWrite: {
           const region = serveMmio(exit, mmio);
           if (region === 'unassigned') acct.unassignedMmio++;
-          acct.mmio(kind, exit.gpa, getLE(exit.data), region, t1, performance.now());
+          tEnd = performance.now();
+          acct.mmio(kind, exit.gpa, getLE(exit.data), region, t1, tEnd);
           break;
         }
         case ExitKind.Interrupted:
           this.vcpu.setImmediateExit(false);
-          acct.other(kind, t1, performance.now());
+          if (this.ripSamples !== undefined) this.sampleRip();
+          tEnd = performance.now();
+          acct.other(kind, t1, tEnd);
           break;
         case ExitKind.Shutdown:
-          acct.other(kind, t1, performance.now());
+          tEnd = performance.now();
+          acct.other(kind, t1, tEnd);
           machine.requestReset('triple-fault');
           break;
         default:
@@ -273,7 +317,7 @@ export class BspWorker {
     }
     this.vcpu.close();
     this.vm.close();
-    this.vm = this.accel.createVm({ vcpus: this.data.config.smp });
+    this.vm = this.accel.createVm({ vcpus: this.data.config.smp, physBits: this.advertisedPhysBits() });
     this.pc.machine.vm = this.vm;
     this.pc.memoryMap.mapAll(this.vm);
     this.pc.machine.resetDevices();

@@ -26,6 +26,11 @@ export class KvmVcpu {
   private readonly runBytes: Uint8Array;
   private readonly run32: DataView;
   readonly exit: ExitInfo;
+  private ioDataOffset = -1;
+  private ioDataLength = -1;
+  private ioData: Uint8Array;
+  private mmioDataLength = -1;
+  private mmioData: Uint8Array;
 
   constructor(
     readonly fd: number,
@@ -40,6 +45,8 @@ export class KvmVcpu {
     const buf = viewAt(addr, mmapSize);
     this.runBytes = new Uint8Array(buf);
     this.run32 = new DataView(buf);
+    this.ioData = this.runBytes.subarray(0, 0);
+    this.mmioData = this.ioData;
     this.exit = {
       kind: ExitKind.Unknown,
       port: 0,
@@ -72,22 +79,34 @@ export class KvmVcpu {
       case abi.KVM_EXIT_IO: {
         const size = this.runBytes[abi.RUN_IO_SIZE]!;
         const count = v.getUint32(abi.RUN_IO_COUNT, true);
-        const off = Number(v.getBigUint64(abi.RUN_IO_DATA_OFFSET, true));
+        // data_offset is a u64 but always inside the kvm_run mapping: its low half is enough.
+        const off = v.getUint32(abi.RUN_IO_DATA_OFFSET, true);
+        const len = size * count;
         exit.kind = this.runBytes[abi.RUN_IO_DIRECTION] === abi.KVM_EXIT_IO_OUT ? ExitKind.IoOut : ExitKind.IoIn;
         exit.port = v.getUint16(abi.RUN_IO_PORT, true);
         exit.size = size;
         exit.count = count;
-        exit.data = this.runBytes.subarray(off, off + size * count);
+        // Reuse the view when the data window is unchanged (it almost always is): no allocation per exit.
+        if (off !== this.ioDataOffset || len !== this.ioDataLength) {
+          this.ioDataOffset = off;
+          this.ioDataLength = len;
+          this.ioData = this.runBytes.subarray(off, off + len);
+        }
+        exit.data = this.ioData;
         return exit.kind;
       }
       case abi.KVM_EXIT_MMIO: {
         const len = v.getUint32(abi.RUN_MMIO_LEN, true);
+        if (len !== this.mmioDataLength) {
+          this.mmioDataLength = len;
+          this.mmioData = this.runBytes.subarray(abi.RUN_MMIO_DATA, abi.RUN_MMIO_DATA + len);
+        }
         exit.isWrite = this.runBytes[abi.RUN_MMIO_IS_WRITE] !== 0;
         exit.kind = exit.isWrite ? ExitKind.MmioWrite : ExitKind.MmioRead;
         exit.gpa = Number(v.getBigUint64(abi.RUN_MMIO_PHYS_ADDR, true));
         exit.size = len;
         exit.count = 1;
-        exit.data = this.runBytes.subarray(abi.RUN_MMIO_DATA, abi.RUN_MMIO_DATA + len);
+        exit.data = this.mmioData;
         return exit.kind;
       }
       case abi.KVM_EXIT_HLT:

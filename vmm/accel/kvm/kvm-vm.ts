@@ -60,8 +60,8 @@ export class KvmAccelerator implements Accelerator {
     this.vcpuMmapSize = ioctlInt(fd, abi.KVM_GET_VCPU_MMAP_SIZE, 0);
   }
 
-  createVm(options: { vcpus: number }): KvmVm {
-    return new KvmVm(this, options.vcpus);
+  createVm(options: { vcpus: number; physBits?: number }): KvmVm {
+    return new KvmVm(this, options.vcpus, options.physBits);
   }
 
   /** KVM_GET_SUPPORTED_CPUID as raw kvm_cpuid2 bytes (header + entries). */
@@ -79,6 +79,28 @@ export class KvmAccelerator implements Accelerator {
 }
 
 const CPUID_ENTRY_SIZE = 40;
+const CPUID_ADDRESS_SIZES = 0x8000_0008;
+
+function findCpuidEntry(cpuid: Uint8Array, fn: number): number | undefined {
+  const view = new DataView(cpuid.buffer, cpuid.byteOffset);
+  const n = view.getUint32(0, true);
+  for (let e = 0; e < n; e++) {
+    const off = 8 + e * CPUID_ENTRY_SIZE;
+    if (view.getUint32(off, true) === fn) return off;
+  }
+  return undefined;
+}
+
+/** CPUID 0x80000008 EAX[7:0]: physical address bits. */
+export function cpuidPhysBits(cpuid: Uint8Array): number | undefined {
+  const off = findCpuidEntry(cpuid, CPUID_ADDRESS_SIZES);
+  return off === undefined ? undefined : cpuid[off + 12]!;
+}
+
+export function setCpuidPhysBits(cpuid: Uint8Array, bits: number): void {
+  const off = findCpuidEntry(cpuid, CPUID_ADDRESS_SIZES);
+  if (off !== undefined) cpuid[off + 12] = bits;
+}
 
 export class KvmVm implements Vm {
   readonly fd: number;
@@ -91,9 +113,14 @@ export class KvmVm implements Vm {
   private readonly msiBuf = new Uint8Array(abi.MSI_SIZE);
   private readonly msiView = new DataView(this.msiBuf.buffer);
 
+  /** Physical address bits advertised in CPUID 0x80000008 (and what KVM reported for the host). */
+  readonly physBits: number;
+  readonly hostPhysBits: number;
+
   constructor(
     readonly accel: KvmAccelerator,
     vcpus: number,
+    physBits?: number,
   ) {
     const fd = ioctlInt(accel.fd, abi.KVM_CREATE_VM, 0);
     if (fd < 0) throw fail('KVM_CREATE_VM');
@@ -107,6 +134,9 @@ export class KvmVm implements Vm {
     new DataView(pit.buffer).setUint32(0, abi.KVM_PIT_SPEAKER_DUMMY, true);
     if (ioctlPtr(fd, abi.KVM_CREATE_PIT2, pit) < 0) throw fail('KVM_CREATE_PIT2');
     const cpuid = accel.supportedCpuid();
+    this.hostPhysBits = cpuidPhysBits(cpuid) ?? 36;
+    this.physBits = physBits ?? this.hostPhysBits;
+    setCpuidPhysBits(cpuid, this.physBits);
     for (let i = 0; i < vcpus; i++) {
       const vcpuFd = ioctlInt(fd, abi.KVM_CREATE_VCPU, i);
       if (vcpuFd < 0) throw fail(`KVM_CREATE_VCPU ${i}`);

@@ -25,14 +25,14 @@ describe('pcE820', () => {
     ]);
   });
 
-  it('6 GiB split by layout.ts: 3.5 GiB low, 2.5 GiB from 4 GiB', () => {
+  it('6 GiB split by layout.ts: 3 GiB low, 3 GiB from 4 GiB', () => {
     const { low, high } = splitRam(6 * GiB);
     const bytes = buildE820(pcE820({ ramBelow4G: low, ramAbove4G: high }));
     expect(bytes.length).toBe(60);
     expect(lines(bytes)).toEqual([
       '00 c0 ff fe 00 00 00 00 | 00 40 00 00 00 00 00 00 | 02 00 00 00',
-      '00 00 00 00 00 00 00 00 | 00 00 00 e0 00 00 00 00 | 01 00 00 00',
-      '00 00 00 00 01 00 00 00 | 00 00 00 a0 00 00 00 00 | 01 00 00 00',
+      '00 00 00 00 00 00 00 00 | 00 00 00 c0 00 00 00 00 | 01 00 00 00',
+      '00 00 00 00 01 00 00 00 | 00 00 00 c0 00 00 00 00 | 01 00 00 00',
     ]);
   });
 

@@ -39,15 +39,20 @@ describe('CmosRtc memory and platform presets', () => {
     expect([rd(dev, 0x34), rd(dev, 0x35)]).toEqual([0x00, 0x1f]);
   });
 
-  it('encodes 3.5 GiB (all below 4 GiB on pc)', () => {
-    const { dev } = cmos(3.5 * GiB);
-    expect(memoryFields(dev)).toEqual({ base: 640, ext: 0xffff, ext2: 0xffff, above16M: 0xdf00, above4G: 0 });
+  it('encodes 3 GiB (all below 4 GiB on pc)', () => {
+    const { dev } = cmos(3 * GiB);
+    expect(memoryFields(dev)).toEqual({ base: 640, ext: 0xffff, ext2: 0xffff, above16M: 0xbf00, above4G: 0 });
   });
 
-  it('encodes 8 GiB as 3.5 GiB low + 4.5 GiB above 4 GiB', () => {
+  it('encodes 3.5 GiB as 3 GiB low + 0.5 GiB above 4 GiB (QEMU pc gigabyte alignment)', () => {
+    const { dev } = cmos(3.5 * GiB);
+    expect(memoryFields(dev)).toEqual({ base: 640, ext: 0xffff, ext2: 0xffff, above16M: 0xbf00, above4G: 0x2000 });
+  });
+
+  it('encodes 8 GiB as 3 GiB low + 5 GiB above 4 GiB', () => {
     const { dev } = cmos(8 * GiB);
-    expect(memoryFields(dev)).toEqual({ base: 640, ext: 0xffff, ext2: 0xffff, above16M: 0xdf00, above4G: 0x1_2000 });
-    expect([rd(dev, 0x5b), rd(dev, 0x5c), rd(dev, 0x5d)]).toEqual([0x00, 0x20, 0x01]);
+    expect(memoryFields(dev)).toEqual({ base: 640, ext: 0xffff, ext2: 0xffff, above16M: 0xbf00, above4G: 0x1_4000 });
+    expect([rd(dev, 0x5b), rd(dev, 0x5c), rd(dev, 0x5d)]).toEqual([0x00, 0x40, 0x01]);
   });
 
   it('encodes small RAM without capping (16 MiB)', () => {
