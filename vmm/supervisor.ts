@@ -61,6 +61,7 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
   const matcher = new ConsoleMatcher(SEABIOS_MILESTONES, config.until ? new RegExp(config.until) : undefined);
   let serial = '';
   let stopReason = null as RunStatus | null;
+  let firmwarePanic = undefined as { port: string; line: string } | undefined;
   const keepAlive = (): void => {};
   process.on('SIGUSR2', keepAlive); // kicks must not kill the process
   log.write({ event: 'config', t: since(), config: { ...config, firmwarePath }, quirks: config.quirks });
@@ -91,7 +92,11 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
           log.write({ event: 'milestone', t: ev.t, name: m.name, detail: m.line });
         }
         log.write(ev as VmmEvent);
-        if (matcher.untilMatched && stopReason === null) stop('until-matched', StopMode.Stop);
+        if (matcher.panic !== undefined && stopReason === null) {
+          firmwarePanic = matcher.panic;
+          log.write({ event: 'firmware-panic', t: ev.t, ...matcher.panic });
+          stop('error', StopMode.Stop);
+        } else if (matcher.untilMatched && stopReason === null) stop('until-matched', StopMode.Stop);
         return;
       }
       log.write(ev as VmmEvent);
@@ -175,7 +180,15 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
   const snaps = [...reports.values()].map((r) => r.snapshot);
   const profile = mergeProfile(snaps, wallMs, config.smp);
   const bsp = reports.get(0);
-  const error = bsp?.error ?? [...reports.values()].find((r) => r.error)?.error;
+  const error =
+    bsp?.error ??
+    [...reports.values()].find((r) => r.error)?.error ??
+    (firmwarePanic
+      ? {
+          code: 'E_GUEST',
+          message: `firmware panicked: "${firmwarePanic.line}" (on ${firmwarePanic.port}); it halts there for good`,
+        }
+      : undefined);
   const status: RunStatus = stopReason ?? (error ? 'error' : 'killed');
   const outcome = bsp?.outcome;
   let exitCode = 1;

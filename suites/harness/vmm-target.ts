@@ -21,6 +21,9 @@ export interface BootRequest {
   quirks?: string[];
   timeoutS: number;
   until?: string;
+  /** PCI test devices, one BAR list each ("mem64pref:32G,mem32:512M"). */
+  pciTestDevices?: string[];
+  physBits?: number;
 }
 
 export function cliArgs(req: BootRequest, eventsFile: string): string[] {
@@ -30,6 +33,8 @@ export function cliArgs(req: BootRequest, eventsFile: string): string[] {
   if (req.memMiB) args.push('--mem', String(req.memMiB));
   for (const q of req.quirks ?? []) args.push('--quirk', q);
   if (req.until) args.push('--until', req.until);
+  for (const d of req.pciTestDevices ?? []) args.push('--pci-test-device', d);
+  if (req.physBits !== undefined) args.push('--phys-bits', String(req.physBits));
   return args;
 }
 

@@ -20,6 +20,13 @@ describe('ConsoleMatcher', () => {
     expect(m.feed('com1', 'Booting from ROM...\n')).toEqual([]);
     expect(m.untilMatched).toBe(true);
   });
+  it('notices a SeaBIOS PCI panic on the debug console', () => {
+    const m = new ConsoleMatcher(SEABIOS_MILESTONES);
+    m.feed('debugcon', '=== PCI new allocation pass #2 ===\nPCI: out of 32bit add');
+    expect(m.panic).toBeUndefined();
+    m.feed('debugcon', 'ress space\n');
+    expect(m.panic).toEqual({ port: 'debugcon', line: 'PCI: out of 32bit address space' });
+  });
   it('strips colour and cursor escapes', () => {
     expect(stripAnsi('\x1b[0m\x1b[?25lA\x1b[1;1HB')).toBe('AB');
   });

@@ -16,6 +16,12 @@ export const SEABIOS_MILESTONES: MilestonePattern[] = [
   { name: 'boot-attempt', port: '*', pattern: /Booting from [^\r\n]*|No bootable device/ },
 ];
 
+/**
+ * Console lines after which firmware never continues (SeaBIOS panic() prints its message and
+ * halts with interrupts off): the VMM stops at once with the line, instead of waiting for a timeout.
+ */
+export const FIRMWARE_PANICS: RegExp[] = [/PCI: out of (?:32bit|I\/O) address space/];
+
 const WINDOW = 1024;
 // CSI sequences (ESC [ ... final byte) and two-byte escapes.
 const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]/g;
@@ -29,11 +35,14 @@ export class ConsoleMatcher {
   private readonly found = new Map<MilestoneName, string>();
   untilMatched = false;
   untilLine?: string;
+  /** The first firmware panic line seen, with its console. */
+  panic?: { port: string; line: string };
 
   constructor(
     private readonly patterns: MilestonePattern[],
     private readonly until?: RegExp,
     private readonly untilPort = 'com1',
+    private readonly panics: RegExp[] = FIRMWARE_PANICS,
   ) {}
 
   /** Feed console text; returns milestones seen for the first time. */
@@ -47,6 +56,12 @@ export class ConsoleMatcher {
       if (m) {
         this.found.set(p.name, m[0]);
         out.push({ name: p.name, line: m[0] });
+      }
+    }
+    if (this.panic === undefined) {
+      for (const p of this.panics) {
+        const m = p.exec(win);
+        if (m) this.panic = { port, line: m[0] };
       }
     }
     if (this.until && !this.untilMatched && port === this.untilPort) {
