@@ -1,6 +1,7 @@
 // The configuration of one VM, validated once at the edge (CLI or harness): a bad value gives one
 // clear line naming the option, the value received and what is expected.
 
+import { existsSync } from 'node:fs';
 import { BootgateError, configError } from './errors.js';
 import { parseTestBars } from './devices/pci/pci-test-device.js';
 import { FOUR_GIB, MAX_RAM_SIZE, MiB, MIN_RAM_SIZE, PC_LOW_RAM_MAX } from './layout.js';
@@ -44,6 +45,12 @@ export interface VmConfig {
   lowMemMiB?: number;
   /** fw_cfg etc/reserved-memory-end: firmware keeps 64-bit BARs above it. */
   reservedMemoryEnd?: number;
+  /** Direct Linux boot through fw_cfg and linuxboot_dma.bin: bzImage, initrd, command line. */
+  kernel?: string;
+  initrd?: string;
+  append?: string;
+  /** Path of QEMU's linuxboot_dma.bin option ROM (resolved from the fixtures by the CLI). */
+  linuxbootRom?: string;
   /** Sample vCPU 0's instruction pointer every N ms (a guest profile, reported as `rip-samples`). */
   sampleRipMs?: number;
 }
@@ -64,6 +71,9 @@ export interface RawVmOptions {
   lowMem?: number | string;
   reservedMemoryEnd?: number | string;
   sampleRip?: number | string;
+  kernel?: string;
+  initrd?: string;
+  append?: string;
 }
 
 function intOption(name: string, raw: number | string | undefined, dflt: number): number {
@@ -71,6 +81,25 @@ function intOption(name: string, raw: number | string | undefined, dflt: number)
   const n = typeof raw === 'number' ? raw : Number(raw);
   if (!Number.isInteger(n)) throw configError(name, raw, 'an integer');
   return n;
+}
+
+function readableFile(option: string, path: string): string {
+  if (!existsSync(path)) throw new BootgateError('E_CONFIG', `${option} ${path} does not exist`, { hint: `check the ${option} path` });
+  return path;
+}
+
+function linuxOptions(raw: RawVmOptions): Pick<VmConfig, 'kernel' | 'initrd' | 'append'> {
+  if (raw.kernel === undefined) {
+    if (raw.initrd !== undefined || raw.append !== undefined) {
+      throw new BootgateError('E_CONFIG', '--initrd and --append need --kernel', { hint: 'pass --kernel PATH (a bzImage)' });
+    }
+    return {};
+  }
+  return {
+    kernel: readableFile('--kernel', raw.kernel),
+    initrd: raw.initrd === undefined ? undefined : readableFile('--initrd', raw.initrd),
+    append: raw.append ?? '',
+  };
 }
 
 function sampleRipMs(raw: number | string | undefined): number | undefined {
@@ -153,5 +182,6 @@ export function validateVmConfig(raw: RawVmOptions): VmConfig {
     lowMemMiB,
     reservedMemoryEnd,
     sampleRipMs: sampleRipMs(raw.sampleRip),
+    ...linuxOptions(raw),
   };
 }

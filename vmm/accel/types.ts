@@ -35,6 +35,13 @@ export type VmExit =
   | { kind: 'debug' } // single-step completed
   | { kind: 'unknown'; reason: number };
 
+/** One route of a GSI to an interrupt-controller pin. */
+export interface IrqRoute {
+  gsi: number;
+  chip: 'pic-master' | 'pic-slave' | 'ioapic';
+  pin: number;
+}
+
 export interface Accelerator {
   readonly name: string;
   createVm(options: { vcpus: number }): Vm;
@@ -47,6 +54,8 @@ export interface Vm {
   unmapMemory(slot: number): void;
   /** Drive an interrupt line of the in-kernel irqchip (GSI). */
   setIrqLine(gsi: number, level: boolean): void;
+  /** Replace the GSI → irqchip-pin routing table. */
+  setIrqRouting(routes: readonly IrqRoute[]): void;
   /** Inject an MSI. */
   signalMsi(addressLo: number, addressHi: number, data: number): void;
   /** vCPU file descriptors (or backend handles) that workers open a Vcpu on. */

@@ -14,7 +14,10 @@ export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm] (--firmware s
                     [--smp N] [--mem MiB] [--quirk NAME]... [--timeout S] [--until REGEX]
                     [--events FILE] [--debugcon]
                     [--pci-test-device BARS]... [--phys-bits N] [--low-mem MiB] [--reserved-memory-end ADDR]
-                    [--sample-rip MS]`;
+                    [--sample-rip MS] [--kernel BZIMAGE [--initrd FILE] [--append CMDLINE]]`;
+
+/** QEMU's linuxboot_dma.bin option ROM, from Debian's qemu-system-data. */
+const LINUXBOOT_FIXTURE = 'linuxboot-dma';
 
 export async function firmwarePathFor(config: VmConfig): Promise<string> {
   if (config.firmwareFile) {
@@ -56,6 +59,9 @@ export async function bootCommand(argv: string[]): Promise<number> {
       'low-mem': { type: 'string' },
       'reserved-memory-end': { type: 'string' },
       'sample-rip': { type: 'string' },
+      kernel: { type: 'string' },
+      initrd: { type: 'string' },
+      append: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -80,7 +86,11 @@ export async function bootCommand(argv: string[]): Promise<number> {
     lowMem: values['low-mem'],
     reservedMemoryEnd: values['reserved-memory-end'],
     sampleRip: values['sample-rip'],
+    kernel: values.kernel,
+    initrd: values.initrd,
+    append: values.append,
   });
+  if (config.kernel) config.linuxbootRom = await resolveFixture(LINUXBOOT_FIXTURE);
   const firmwarePath = await firmwarePathFor(config);
   probeAccelerator(config.target);
   const result = await runVm(config, firmwarePath, {

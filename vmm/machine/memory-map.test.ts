@@ -15,6 +15,7 @@ class FakeVm implements Vm {
     this.slots.delete(slot);
   }
   setIrqLine(): void {}
+  setIrqRouting(): void {}
   signalMsi(): void {}
   close(): void {}
   at(gpa: number): MemoryRegion | undefined {

@@ -3,7 +3,9 @@
 // PCI config mechanism #1 with the host bridge, PIIX3 and PIIX4 PM, fw_cfg for SeaBIOS.
 // PIC, PIT, IOAPIC and LAPIC are KVM's in-kernel models. Left out: IDE, VGA, HPET, SMM.
 
+import { readFileSync } from 'node:fs';
 import type { Vm } from '../accel/types.js';
+import { installLinuxBoot, LINUXBOOT_BOOTORDER } from '../boot/linux-boot.js';
 import type { VmConfig } from '../config.js';
 import { FwCfg } from '../devices/fwcfg/fwcfg.js';
 import { FWCFG_IO_SPAN, FWCFG_PORT_SELECTOR } from '../devices/fwcfg/fwcfg-keys.js';
@@ -108,7 +110,17 @@ export function buildPc(o: PcOptions): PcBuild {
     ramBelow4G: o.ramBelow4G,
     ramAbove4G: o.ramAbove4G,
     nographic: true,
+    bootorder: config.kernel ? [LINUXBOOT_BOOTORDER] : undefined,
   });
+  if (config.kernel) {
+    const layout = installLinuxBoot(
+      fwcfg,
+      { kernel: readFileSync(config.kernel), initrd: config.initrd ? readFileSync(config.initrd) : undefined, cmdline: config.append ?? '' },
+      o.ramBelow4G,
+      config.linuxbootRom ? readFileSync(config.linuxbootRom) : undefined,
+    );
+    o.emit({ event: 'linux-boot', ...layout });
+  }
   pio.insert(FWCFG_PORT_SELECTOR, FWCFG_IO_SPAN, fwcfg);
 
   // PCI: host bridge, ISA bridge, PM function; the PM I/O block follows PMBASE/PMIOSE.

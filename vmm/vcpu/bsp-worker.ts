@@ -13,6 +13,7 @@ import { getLE } from '../devices/device.js';
 import { BootgateError } from '../errors.js';
 import { RESET_VECTOR, splitRam } from '../layout.js';
 import { readFirmwareImage } from '../machine/firmware-image.js';
+import { pcIrqRouting } from '../machine/irq-routing.js';
 import { buildPc, type PcBuild } from '../machine/pc-devices.js';
 import { allocateHostMemory } from '../memory/host-memory.js';
 import { ExitAccounting } from '../metrics/exit-accounting.js';
@@ -50,7 +51,7 @@ export class BspWorker {
     if (config.sampleRipMs !== undefined) this.ripSamples = new Map();
     this.acct = new ExitAccounting(0, this.clockOffset);
     this.accel = new KvmAccelerator();
-    this.vm = this.accel.createVm({ vcpus: config.smp, physBits: this.advertisedPhysBits() });
+    this.vm = this.createVm();
     const image = readFirmwareImage(data.firmwarePath);
     const firmware = allocateHostMemory(image.length, 'firmware image');
     firmware.bytes.set(image);
@@ -61,6 +62,13 @@ export class BspWorker {
     this.vcpu = new KvmVcpu(this.vm.vcpuHandles[0]!, 0, this.accel.vcpuMmapSize);
     this.vm.vcpuHandles.forEach((fd, i) => this.control.setVcpuFd(i, fd));
     this.control.registerVcpu(0, gettid(), this.vcpu.fd, this.vcpu.runAddress);
+  }
+
+  /** A fresh accelerator VM with the pc's CPUID and GSI routing (first boot and every reset). */
+  private createVm(): KvmVm {
+    const vm = this.accel.createVm({ vcpus: this.data.config.smp, physBits: this.advertisedPhysBits() });
+    vm.setIrqRouting(pcIrqRouting());
+    return vm;
   }
 
   /** What CPUID 0x80000008 tells the guest: --phys-bits, or 36 under the small-aperture quirk. */
@@ -317,7 +325,7 @@ export class BspWorker {
     }
     this.vcpu.close();
     this.vm.close();
-    this.vm = this.accel.createVm({ vcpus: this.data.config.smp, physBits: this.advertisedPhysBits() });
+    this.vm = this.createVm();
     this.pc.machine.vm = this.vm;
     this.pc.memoryMap.mapAll(this.vm);
     this.pc.machine.resetDevices();

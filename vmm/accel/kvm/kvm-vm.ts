@@ -3,7 +3,7 @@
 
 import { BootgateError } from '../../errors.js';
 import { KVM_IDENTITY_MAP_ADDR, KVM_TSS_ADDR } from '../../layout.js';
-import type { Accelerator, MemoryRegion, Vm } from '../types.js';
+import type { Accelerator, IrqRoute, MemoryRegion, Vm } from '../types.js';
 import * as abi from './kvm-abi.js';
 import { close, errno, ioctlInt, ioctlPtr, O_CLOEXEC, O_RDWR, open, strerror } from './libc.js';
 
@@ -79,6 +79,8 @@ export class KvmAccelerator implements Accelerator {
 }
 
 const CPUID_ENTRY_SIZE = 40;
+const KVM_IRQ_ROUTING_IRQCHIP = 1;
+const IRQCHIP_IDS = { 'pic-master': 0, 'pic-slave': 1, ioapic: 2 } as const;
 const CPUID_ADDRESS_SIZES = 0x8000_0008;
 
 function findCpuidEntry(cpuid: Uint8Array, fn: number): number | undefined {
@@ -194,6 +196,22 @@ export class KvmVm implements Vm {
     this.irqView.setUint32(0, gsi, true);
     this.irqView.setUint32(4, level ? 1 : 0, true);
     if (ioctlPtr(this.fd, abi.KVM_IRQ_LINE, this.irqBuf) < 0) throw fail(`KVM_IRQ_LINE gsi ${gsi}`);
+  }
+
+  /** Replace the GSI routing table (KVM_SET_GSI_ROUTING) with irqchip-pin routes. */
+  setIrqRouting(routes: readonly IrqRoute[]): void {
+    const ENTRY = 48;
+    const buf = new Uint8Array(8 + routes.length * ENTRY);
+    const v = new DataView(buf.buffer);
+    v.setUint32(0, routes.length, true);
+    routes.forEach((r, i) => {
+      const off = 8 + i * ENTRY;
+      v.setUint32(off, r.gsi, true);
+      v.setUint32(off + 4, KVM_IRQ_ROUTING_IRQCHIP, true);
+      v.setUint32(off + 16, IRQCHIP_IDS[r.chip], true);
+      v.setUint32(off + 20, r.pin, true);
+    });
+    if (ioctlPtr(this.fd, abi.KVM_SET_GSI_ROUTING, buf) < 0) throw fail('KVM_SET_GSI_ROUTING');
   }
 
   signalMsi(addressLo: number, addressHi: number, data: number): void {
