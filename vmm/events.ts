@@ -8,6 +8,10 @@ export type MilestoneName =
   | 'reset-vector' // first guest instruction fetched at the reset vector (observed via the first exit's RIP history)
   | 'firmware-banner' // firmware printed its banner (e.g. "SeaBIOS (version")
   | 'boot-attempt' // firmware tried to boot ("Booting from", "No bootable device")
+  | 'option-rom' // SeaBIOS ran an option ROM to boot (linuxboot_dma.bin for direct kernel boot)
+  | 'kernel-entry' // the Linux kernel's first words (real-mode setup or its banner)
+  | 'init' // the probe guest's init reported
+  | 'probe-done' // the probe guest finished its report
   | 'reset' // the machine was reset (any source)
   | 'power-off'; // the guest powered off
 

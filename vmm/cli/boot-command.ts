@@ -4,13 +4,16 @@
 
 import { parseArgs } from 'node:util';
 import { resolveFixture } from '../../fixtures/fixtures.js';
+import { type RebootMethod, resolveGuest } from '../../guests/catalog.js';
 import { probeAccelerator } from '../accel/open.js';
+import { BootgateError } from '../errors.js';
 import { FIRMWARES, type VmConfig, validateVmConfig } from '../config.js';
 import type { Diagnostic } from '../events.js';
 import { checkFirmwareImage } from '../machine/firmware-image.js';
 import { runVm } from '../supervisor.js';
 
-export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm] (--firmware seabios|seabios-256k | --firmware-file PATH)
+export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm] [--guest seabios|seabios-256k|debian-probe [--reboot bios|pci|kbd|acpi|triple] [--reboots N]]
+                    [--firmware seabios|seabios-256k | --firmware-file PATH]
                     [--smp N] [--mem MiB] [--quirk NAME]... [--timeout S] [--until REGEX]
                     [--events FILE] [--debugcon]
                     [--pci-test-device BARS]... [--phys-bits N] [--low-mem MiB] [--reserved-memory-end ADDR]
@@ -59,6 +62,9 @@ export async function bootCommand(argv: string[]): Promise<number> {
       'low-mem': { type: 'string' },
       'reserved-memory-end': { type: 'string' },
       'sample-rip': { type: 'string' },
+      guest: { type: 'string' },
+      reboot: { type: 'string' },
+      reboots: { type: 'string' },
       kernel: { type: 'string' },
       initrd: { type: 'string' },
       append: { type: 'string' },
@@ -70,9 +76,19 @@ export async function bootCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${BOOT_USAGE}\n`);
     return 0;
   }
+  const guest = values.guest
+    ? await resolveGuest(values.guest, {
+        reboot: values.reboot as RebootMethod | undefined,
+        reboots: values.reboots === undefined ? undefined : Number(values.reboots),
+        append: values.append,
+      })
+    : undefined;
+  if (!guest && (values.reboot !== undefined || values.reboots !== undefined)) {
+    throw new BootgateError('E_CONFIG', '--reboot and --reboots need --guest', { hint: 'pass --guest debian-probe' });
+  }
   const config = validateVmConfig({
     target: values.target,
-    firmware: values.firmware,
+    firmware: values.firmware ?? guest?.firmware,
     firmwareFile: values['firmware-file'],
     smp: values.smp,
     mem: values.mem,
@@ -86,9 +102,9 @@ export async function bootCommand(argv: string[]): Promise<number> {
     lowMem: values['low-mem'],
     reservedMemoryEnd: values['reserved-memory-end'],
     sampleRip: values['sample-rip'],
-    kernel: values.kernel,
-    initrd: values.initrd,
-    append: values.append,
+    kernel: values.kernel ?? guest?.kernel,
+    initrd: values.initrd ?? guest?.initrd,
+    append: guest ? guest.append : values.append,
   });
   if (config.kernel) config.linuxbootRom = await resolveFixture(LINUXBOOT_FIXTURE);
   const firmwarePath = await firmwarePathFor(config);

@@ -15,7 +15,7 @@ describe('ConsoleMatcher', () => {
   });
   it('reports each milestone once and applies --until to COM1 only', () => {
     const m = new ConsoleMatcher(SEABIOS_MILESTONES, /Booting/);
-    expect(m.feed('debugcon', 'Booting from ROM...\n').map((x) => x.name)).toEqual(['boot-attempt']);
+    expect(m.feed('debugcon', 'Booting from ROM...\n').map((x) => x.name)).toEqual(['boot-attempt', 'option-rom']);
     expect(m.untilMatched).toBe(false);
     expect(m.feed('com1', 'Booting from ROM...\n')).toEqual([]);
     expect(m.untilMatched).toBe(true);

@@ -14,13 +14,17 @@ export interface MilestonePattern {
 export const SEABIOS_MILESTONES: MilestonePattern[] = [
   { name: 'firmware-banner', port: '*', pattern: /SeaBIOS \(version [^)]*\)/ },
   { name: 'boot-attempt', port: '*', pattern: /Booting from [^\r\n]*|No bootable device/ },
+  { name: 'option-rom', port: '*', pattern: /Booting from ROM/ },
+  { name: 'kernel-entry', port: 'com1', pattern: /Linux version \S+|Probing EDD/ },
+  { name: 'init', port: 'com1', pattern: /@@bootgate \{"event":"init"/ },
+  { name: 'probe-done', port: 'com1', pattern: /@@bootgate \{"event":"done"/ },
 ];
 
 /**
  * Console lines after which firmware never continues (SeaBIOS panic() prints its message and
  * halts with interrupts off): the VMM stops at once with the line, instead of waiting for a timeout.
  */
-export const FIRMWARE_PANICS: RegExp[] = [/PCI: out of (?:32bit|I\/O) address space/];
+export const FIRMWARE_PANICS: RegExp[] = [/PCI: out of (?:32bit|I\/O) address space/, /Kernel panic - not syncing[^\r\n]*/];
 
 const WINDOW = 1024;
 // CSI sequences (ESC [ ... final byte) and two-byte escapes.
