@@ -1,8 +1,14 @@
 // What can be booted by name (`--guest`): the same names work for every target. A guest is a
 // firmware plus, for Linux guests, a kernel, an initramfs and a command line.
 
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { BootgateError } from '../vmm/errors.js';
+import { buildIrqTestModule } from './irqtest/build.js';
 import { buildProbeGuest, PROBE_BASE_CMDLINE } from './probe/initramfs.js';
+
+/** The script lives in the source tree; from dist/ point back there. */
+const IRQTEST_SCRIPT = fileURLToPath(new URL('./irqtest/irqtest.sh', import.meta.url)).replace('/dist/guests/', '/guests/');
 
 export const REBOOT_METHODS = { bios: 'b', pci: 'p', kbd: 'k', acpi: 'a', triple: 't' } as const;
 export type RebootMethod = keyof typeof REBOOT_METHODS;
@@ -11,6 +17,8 @@ export interface GuestOptions {
   /** Reboot through this method (the kernel's reboot=), `reboots` times, then power off. */
   reboot?: RebootMethod;
   reboots?: number;
+  /** Interrupt test: MODE,COUNT,TIMER_HZ (e.g. "intx,64,4000"). */
+  irqtest?: string;
   /** Extra kernel command-line words. */
   append?: string;
 }
@@ -21,9 +29,11 @@ export interface ResolvedGuest {
   kernel?: string;
   initrd?: string;
   append?: string;
+  /** The guest expects the VMM's interrupt test device. */
+  irqTestDevice?: boolean;
 }
 
-export const GUESTS = ['seabios', 'seabios-256k', 'debian-probe'] as const;
+export const GUESTS = ['seabios', 'seabios-256k', 'debian-probe', 'debian-irqtest'] as const;
 export type GuestName = (typeof GUESTS)[number];
 
 export function rebootCmdline(o: GuestOptions): string {
@@ -44,6 +54,16 @@ export async function resolveGuest(name: string, o: GuestOptions = {}): Promise<
       const probe = await buildProbeGuest();
       const append = [PROBE_BASE_CMDLINE, rebootCmdline(o), o.append ?? ''].filter(Boolean).join(' ');
       return { name, firmware: 'seabios-256k', kernel: probe.kernel, initrd: probe.initrd, append };
+    }
+    case 'debian-irqtest': {
+      // The probe plus the interrupt test module and script; bootgate.irqtest=MODE,COUNT,TIMER_HZ.
+      const ko = await buildIrqTestModule();
+      const probe = await buildProbeGuest([
+        { path: 'lib/modules/bootgate_irqtest.ko', data: readFileSync(ko) },
+        { path: 'irqtest.sh', data: readFileSync(IRQTEST_SCRIPT) },
+      ]);
+      const append = [PROBE_BASE_CMDLINE, `bootgate.irqtest=${o.irqtest ?? 'msi,32,0'}`, o.append ?? ''].filter(Boolean).join(' ');
+      return { name, firmware: 'seabios-256k', kernel: probe.kernel, initrd: probe.initrd, append, irqTestDevice: true };
     }
     default:
       throw new BootgateError('E_CONFIG', `unknown guest ${JSON.stringify(name)}`, { hint: `use one of: ${GUESTS.join(', ')}` });

@@ -51,6 +51,8 @@ export interface VmConfig {
   append?: string;
   /** Path of QEMU's linuxboot_dma.bin option ROM (resolved from the fixtures by the CLI). */
   linuxbootRom?: string;
+  /** The interrupt test device at 00:1f.0 (INTx + MSI, guests/irqtest). */
+  irqTestDevice: boolean;
   /** Sample vCPU 0's instruction pointer every N ms (a guest profile, reported as `rip-samples`). */
   sampleRipMs?: number;
 }
@@ -74,6 +76,7 @@ export interface RawVmOptions {
   kernel?: string;
   initrd?: string;
   append?: string;
+  irqTestDevice?: boolean;
 }
 
 function intOption(name: string, raw: number | string | undefined, dflt: number): number {
@@ -182,6 +185,7 @@ export function validateVmConfig(raw: RawVmOptions): VmConfig {
     lowMemMiB,
     reservedMemoryEnd,
     sampleRipMs: sampleRipMs(raw.sampleRip),
+    irqTestDevice: raw.irqTestDevice ?? false,
     ...linuxOptions(raw),
   };
 }

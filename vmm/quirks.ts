@@ -8,6 +8,11 @@ export const QUIRKS = {
     'map no firmware copy ending at 4 GiB (only the legacy alias below 1 MiB): the reset vector 0xfffffff0 is unmapped and SeaBIOS reboot has no pristine image (seed: OpenBSD vmd)',
   'small-aperture':
     'advertise 36 physical address bits in CPUID 0x80000008 whatever --phys-bits says: firmware may place 64-bit BARs where the guest cannot reach them (seed: 32 GiB GPU BAR vs a 36-bit guest)',
+  'irq-to-bsp-only':
+    'deliver every device interrupt to the BSP (APIC ID 0) whatever destination the guest programmed in the MSI address or IOAPIC entry (seed: bhyve accelerator ignoring IOAPIC destinations)',
+  'drop-every-nth-irq': 'drop every 10th device interrupt on its way to KVM: the device raised it, the guest never sees it (a lost interrupt)',
+  'starve-low-priority-irq':
+    'hold device interrupts while the PIT runs faster than 1 kHz, as a pump that always serves IRQ 0 first would (seed: IRQ 0 starving IRQ 14)',
 } as const;
 
 export type QuirkName = keyof typeof QUIRKS;

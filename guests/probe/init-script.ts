@@ -38,6 +38,15 @@ for dev in /sys/bus/pci/devices/*; do
 done
 grep -E '^ *[0-9]+:|^ *(LOC|NMI|ERR|MIS):' /proc/interrupts | while read -r line; do say "{\\"event\\":\\"interrupts\\",\\"line\\":\\"$(js "$line")\\"}"; done
 
+irqtest=$(arg bootgate.irqtest)
+if [ -n "$irqtest" ]; then
+  IFS=, read -r mode count hz <<EOT
+$irqtest
+EOT
+  sh /irqtest.sh "$mode" "$count" "$hz"
+  dmesg | grep -E '${TROUBLE_PATTERN}' | while read -r line; do say "{\\"event\\":\\"trouble\\",\\"line\\":\\"$(js "$line")\\"}"; done
+fi
+
 reboots=$(arg bootgate.reboots)
 if [ -n "$reboots" ] && [ "$boot" -le "$reboots" ]; then
   say "{\\"event\\":\\"reboot\\",\\"boot\\":$boot,\\"method\\":\\"$(arg reboot)\\"}"

@@ -56,6 +56,10 @@ export interface Vm {
   setIrqLine(gsi: number, level: boolean): void;
   /** Replace the GSI → irqchip-pin routing table. */
   setIrqRouting(routes: readonly IrqRoute[]): void;
+  /** IOAPIC redirection entry of a pin (for the irq-to-bsp-only quirk). */
+  ioapicRedirection(pin: number): bigint;
+  /** PIT channel 0 reload count and mode (for the starve-low-priority-irq quirk). */
+  pitChannel0(): { count: number; mode: number };
   /** Inject an MSI. */
   signalMsi(addressLo: number, addressHi: number, data: number): void;
   /** vCPU file descriptors (or backend handles) that workers open a Vcpu on. */

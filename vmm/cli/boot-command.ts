@@ -12,12 +12,12 @@ import type { Diagnostic } from '../events.js';
 import { checkFirmwareImage } from '../machine/firmware-image.js';
 import { runVm } from '../supervisor.js';
 
-export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm] [--guest seabios|seabios-256k|debian-probe [--reboot bios|pci|kbd|acpi|triple] [--reboots N]]
+export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm] [--guest seabios|seabios-256k|debian-probe|debian-irqtest [--reboot bios|pci|kbd|acpi|triple] [--reboots N] [--irqtest MODE,COUNT,HZ]]
                     [--firmware seabios|seabios-256k | --firmware-file PATH]
                     [--smp N] [--mem MiB] [--quirk NAME]... [--timeout S] [--until REGEX]
                     [--events FILE] [--debugcon]
                     [--pci-test-device BARS]... [--phys-bits N] [--low-mem MiB] [--reserved-memory-end ADDR]
-                    [--sample-rip MS] [--kernel BZIMAGE [--initrd FILE] [--append CMDLINE]]`;
+                    [--sample-rip MS] [--irq-test-device] [--kernel BZIMAGE [--initrd FILE] [--append CMDLINE]]`;
 
 /** QEMU's linuxboot_dma.bin option ROM, from Debian's qemu-system-data. */
 const LINUXBOOT_FIXTURE = 'linuxboot-dma';
@@ -63,8 +63,10 @@ export async function bootCommand(argv: string[]): Promise<number> {
       'reserved-memory-end': { type: 'string' },
       'sample-rip': { type: 'string' },
       guest: { type: 'string' },
+      'irq-test-device': { type: 'boolean' },
       reboot: { type: 'string' },
       reboots: { type: 'string' },
+      irqtest: { type: 'string' },
       kernel: { type: 'string' },
       initrd: { type: 'string' },
       append: { type: 'string' },
@@ -80,6 +82,7 @@ export async function bootCommand(argv: string[]): Promise<number> {
     ? await resolveGuest(values.guest, {
         reboot: values.reboot as RebootMethod | undefined,
         reboots: values.reboots === undefined ? undefined : Number(values.reboots),
+        irqtest: values.irqtest,
         append: values.append,
       })
     : undefined;
@@ -105,6 +108,7 @@ export async function bootCommand(argv: string[]): Promise<number> {
     kernel: values.kernel ?? guest?.kernel,
     initrd: values.initrd ?? guest?.initrd,
     append: guest ? guest.append : values.append,
+    irqTestDevice: values['irq-test-device'] ?? guest?.irqTestDevice,
   });
   if (config.kernel) config.linuxbootRom = await resolveFixture(LINUXBOOT_FIXTURE);
   const firmwarePath = await firmwarePathFor(config);

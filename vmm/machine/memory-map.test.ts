@@ -16,6 +16,12 @@ class FakeVm implements Vm {
   }
   setIrqLine(): void {}
   setIrqRouting(): void {}
+  ioapicRedirection(): bigint {
+    return 0n;
+  }
+  pitChannel0() {
+    return { count: 0x1_0000, mode: 3 };
+  }
   signalMsi(): void {}
   close(): void {}
   at(gpa: number): MemoryRegion | undefined {

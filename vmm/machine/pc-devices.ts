@@ -38,11 +38,13 @@ import {
 import { I440fx } from '../devices/pci/i440fx.js';
 import { PciHost } from '../devices/pci/pci-host.js';
 import { parseTestBars, PciTestDevice } from '../devices/pci/pci-test-device.js';
-import { Piix3 } from '../devices/pci/piix3.js';
+import { IrqTestDevice } from '../devices/pci/irq-test-device.js';
+import { Piix3, pirqForSlot } from '../devices/pci/piix3.js';
 import { PIIX_GPE0_BASE, PIIX_GPE0_SPAN, PM_IO_SPAN, Piix4Pm, PmIo } from '../devices/pci/piix4-pm.js';
 import { FOUR_GIB, highFirmwareBase, PAM_AREA_BASE, PAM_AREA_END } from '../layout.js';
 import type { HostMemory } from '../memory/host-memory.js';
 import { ConsoleBuffer } from './console-buffer.js';
+import { IrqPath } from './irq-path.js';
 import { Machine } from './machine.js';
 import { MemoryMap } from './memory-map.js';
 
@@ -52,9 +54,14 @@ const PCI_CONFIG_DATA_PORT = 0xcfc;
 const PCI_CONFIG_DATA_SPAN = 4;
 /** Test devices go at 00:02.0 onwards (00:00.0 host bridge, 00:01.x PIIX). */
 const FIRST_TEST_DEVICE_SLOT = 2;
+/** The interrupt test device sits past them; INTA# of slot 31 is PIRQC (SeaBIOS routes it to IRQ 11). */
+const IRQ_TEST_SLOT = 0x1f;
+const PCI_INTA = 1;
 
 export interface PcBuild {
   machine: Machine;
+  irqPath: IrqPath;
+  irqTest: IrqTestDevice | undefined;
   testDevices: PciTestDevice[];
   memoryMap: MemoryMap;
   fwcfg: FwCfg;
@@ -129,7 +136,9 @@ export function buildPc(o: PcOptions): PcBuild {
   pio.insert(PCI_CONFIG_DATA_PORT, PCI_CONFIG_DATA_SPAN, pci.dataPort);
   const pm = machine.onReset(new PmIo(machine));
   pci.addFunction(new I440fx({ onPamChange: (segments) => memoryMap.setPam(segments) }));
-  pci.addFunction(new Piix3());
+  let irqTest: IrqTestDevice | undefined;
+  const piix3 = new Piix3({ onPirqChange: () => irqTest?.refreshIntx() });
+  pci.addFunction(piix3);
   pci.addFunction(new Piix4Pm({ onPmIoChange: (base) => pio.move(pm, base, PM_IO_SPAN) }));
   pio.insert(PIIX_GPE0_BASE, PIIX_GPE0_SPAN, pm.gpe);
   const testDevices = config.pciTestDevices.map((spec, i) => {
@@ -139,9 +148,28 @@ export function buildPc(o: PcOptions): PcBuild {
     pci.addFunction(dev);
     return dev;
   });
+  // Device interrupts reach KVM through the accounted (and, under quirks, buggy) interrupt path.
+  const irqPath = new IrqPath(() => machine.vm, config.quirks);
+  if (config.irqTestDevice) {
+    const pirq = pirqForSlot(IRQ_TEST_SLOT, PCI_INTA);
+    irqTest = machine.onReset(
+      new IrqTestDevice({
+        bdf: { bus: 0, device: IRQ_TEST_SLOT, function: 0 },
+        mmio: machine.mmio,
+        services: {
+          setIrqLine: (gsi, level) => irqPath.setIrqLine(gsi, level),
+          signalMsi: (lo, hi, data) => irqPath.signalMsi(lo, hi, data),
+          guestMisuse: (device, what) => machine.guestMisuse(device, what),
+        },
+        // PIRQ IRQ n is GSI n on pc.
+        gsiFor: () => piix3.pirqRoute(pirq),
+      }),
+    );
+    pci.addFunction(irqTest);
+  }
   if (config.reservedMemoryEnd !== undefined) fwcfg.addFile('etc/reserved-memory-end', u64le(config.reservedMemoryEnd));
 
-  return { machine, testDevices, memoryMap, fwcfg, postCode, pm, com1, debugcon };
+  return { machine, irqPath, irqTest, testDevices, memoryMap, fwcfg, postCode, pm, com1, debugcon };
 }
 
 function u64le(value: number): Uint8Array {

@@ -112,6 +112,7 @@ export class BspWorker {
     this.reportFirmwareIntegrity();
     this.reportRipSamples();
     if (this.pc.testDevices.length > 0) this.emit({ event: 'pci-bars', bars: this.pc.testDevices.flatMap((d) => d.assignments()) });
+    if (this.pc.irqTest) this.emit({ event: 'irq-test', device: this.pc.irqTest.stats(), path: this.pc.irqPath.stats() });
     this.releaseWaitingAps();
     post({ type: 'stopped', report });
   }
@@ -199,6 +200,7 @@ export class BspWorker {
     const machine = this.pc.machine;
     const com1 = this.pc.com1;
     const debugcon = this.pc.debugcon;
+    const irqPath = this.pc.irqPath;
     let tEnd = performance.now();
     for (;;) {
       if (control.stopMode !== StopMode.Running) return { status: 'stopped', resets: this.resets };
@@ -255,6 +257,7 @@ export class BspWorker {
       }
       com1.poll(t1);
       debugcon.poll(t1);
+      irqPath.poll();
     }
   }
 

@@ -25,6 +25,14 @@ export const KVM_SET_GUEST_DEBUG = 0x4048_ae9b;
 export const KVM_GUESTDBG_ENABLE = 0x1;
 export const KVM_GUESTDBG_SINGLESTEP = 0x2;
 export const GUEST_DEBUG_SIZE = 72;
+export const KVM_GET_IRQCHIP = 0xc208_ae62;
+export const KVM_IRQCHIP_IOAPIC = 2;
+/** struct kvm_irqchip: chip_id, pad, then the chip union (512 bytes); IOAPIC redirtbl at 32. */
+export const IRQCHIP_SIZE = 520;
+export const IOAPIC_REDIRTBL = 32;
+export const KVM_GET_PIT2 = 0x8070_ae9f;
+/** struct kvm_pit_state2: 3 channels of 24 bytes (count u32 at 0, mode u8 at 13), flags, reserved. */
+export const PIT_STATE2_SIZE = 112;
 export const KVM_GET_MP_STATE = 0x8004_ae98;
 export const KVM_SET_MP_STATE = 0x4004_ae99;
 

@@ -214,6 +214,22 @@ export class KvmVm implements Vm {
     if (ioctlPtr(this.fd, abi.KVM_SET_GSI_ROUTING, buf) < 0) throw fail('KVM_SET_GSI_ROUTING');
   }
 
+  /** IOAPIC redirection entry of `pin` (in-kernel IOAPIC): vector bits 7:0, mask bit 16. */
+  ioapicRedirection(pin: number): bigint {
+    const buf = new Uint8Array(abi.IRQCHIP_SIZE);
+    new DataView(buf.buffer).setUint32(0, abi.KVM_IRQCHIP_IOAPIC, true);
+    if (ioctlPtr(this.fd, abi.KVM_GET_IRQCHIP, buf) < 0) throw fail('KVM_GET_IRQCHIP');
+    return new DataView(buf.buffer).getBigUint64(abi.IOAPIC_REDIRTBL + 8 * pin, true);
+  }
+
+  /** PIT channel 0's reload count (0 means 65536) and mode, from the in-kernel PIT. */
+  pitChannel0(): { count: number; mode: number } {
+    const buf = new Uint8Array(abi.PIT_STATE2_SIZE);
+    if (ioctlPtr(this.fd, abi.KVM_GET_PIT2, buf) < 0) throw fail('KVM_GET_PIT2');
+    const v = new DataView(buf.buffer);
+    return { count: v.getUint32(0, true) || 0x1_0000, mode: buf[13]! };
+  }
+
   signalMsi(addressLo: number, addressHi: number, data: number): void {
     this.msiBuf.fill(0);
     this.msiView.setUint32(0, addressLo, true);

@@ -1,0 +1,99 @@
+#!/bin/sh
+# bootgate irqtest probe (busybox sh inside the probe initramfs): loads bootgate_irqtest.ko, routes
+# the test device's interrupt to every online CPU in turn, fires COUNT interrupts per CPU and prints
+# one `@@bootgate {json}` line per step for the harness. With TIMER_HZ > 0 a last round runs on
+# CPU 0 while PIT channel 0 raises IRQ 0 at TIMER_HZ: the device's interrupt must not starve.
+#
+# usage: irqtest.sh [intx|msi] [COUNT] [TIMER_HZ]      (defaults: intx 32 0)
+# env:   IRQTEST_KO (default /lib/modules/bootgate_irqtest.ko), IRQTEST_SYS, IRQTEST_PROC and
+#        IRQTEST_INSMOD (default /sys, /proc, insmod; the unit test points them at a fake tree).
+#
+# Lines (every count is exact; the harness compares them with the VMM's `irq-test` event):
+#   {"event":"irqtest-load","mode":M,"irq":N,"bdf":B}
+#   {"event":"irqtest-round","cpu":C,"fired":N,"ok":true|false,"timerHz":H,"effective":"C",
+#    "raisedBefore":R,"proc":[per-CPU /proc/interrupts delta],"timer":[IRQ 0 delta],"stats":{module stats}}
+#   {"event":"irqtest-error","what":"..."}          then exit 1
+#   {"event":"irqtest-done","rounds":K}
+# stats.counts[C] must equal fired and every other entry 0; stats.device.raised - raisedBefore is
+# the VMM's count for the round (mod 2^32); stats.lost counts interrupts the module recovered after
+# stall_ms (dmesg "lost interrupt"), ok=false means it gave up and cancelled the rest. A
+# one-interrupt warm-up precedes each round: Linux moves an IOAPIC-routed IRQ to its new CPU only
+# at the next interrupt. On QEMU (`-device edu`) the PIT reaches IRQ 0 only with -machine hpet=off.
+
+set -u
+SYS=${IRQTEST_SYS:-/sys}
+PROC=${IRQTEST_PROC:-/proc}
+KO=${IRQTEST_KO:-/lib/modules/bootgate_irqtest.ko}
+INSMOD=${IRQTEST_INSMOD:-insmod}
+MODE=${1:-intx}
+COUNT=${2:-32}
+TIMER_HZ=${3:-0}
+
+say() { echo "@@bootgate $1"; }
+fail() {
+	say "{\"event\":\"irqtest-error\",\"what\":\"$1\"}"
+	exit 1
+}
+
+case "$MODE" in intx | msi) ;; *) fail "mode $MODE: expected intx or msi" ;; esac
+case "$COUNT$TIMER_HZ" in *[!0-9]*) fail "COUNT and TIMER_HZ must be decimal numbers" ;; esac
+
+$INSMOD "$KO" "mode=$MODE" || fail "insmod $KO mode=$MODE failed"
+DEV=
+for d in "$SYS"/bus/pci/drivers/bootgate_irqtest/0000:*; do
+	if [ -e "$d/fire" ]; then DEV=$d; break; fi
+done
+[ -n "$DEV" ] || fail "no PCI device bound to bootgate_irqtest (is the VMM's irq-test device on?)"
+IRQ=$(sed -n 's/.*"irq":\([0-9]*\).*/\1/p' "$DEV/stats")
+[ -n "$IRQ" ] || fail "no irq in $DEV/stats"
+say "{\"event\":\"irqtest-load\",\"mode\":\"$(cat "$DEV/mode")\",\"irq\":$IRQ,\"bdf\":\"${DEV##*/}\"}"
+
+# Per-CPU counts of one /proc/interrupts row ("0" is the timer) as space-separated numbers.
+proc_row() {
+	awk -v irq="$1:" 'NR == 1 { ncpu = NF; next }
+		$1 == irq { for (i = 2; i <= ncpu + 1; i++) printf "%s%s", (i > 2 ? " " : ""), $i; found = 1 }
+		END { if (!found) printf "-"; print "" }' "$PROC/interrupts"
+}
+
+# JSON array of after - before, element-wise; [] when the row is missing.
+delta() {
+	echo "$1|$2" | awk -F'|' '{ n = split($1, a, " "); m = split($2, b, " ")
+		if ($1 == "-" || $2 == "-" || n != m) { print "[]"; exit }
+		s = "["; for (i = 1; i <= n; i++) s = s (i > 1 ? "," : "") (b[i] - a[i]); print s "]" }'
+}
+
+online_cpus() {
+	for r in $(tr ',' ' ' <"$SYS/devices/system/cpu/online"); do
+		i=${r%-*}
+		while [ "$i" -le "${r#*-}" ]; do
+			echo "$i"
+			i=$((i + 1))
+		done
+	done
+}
+
+ROUNDS=0
+# round CPU HZ: route the IRQ to CPU, warm up, clear, optionally start the PIT, fire COUNT, report.
+round() {
+	cpu=$1
+	hz=$2
+	echo "$cpu" >"$PROC/irq/$IRQ/smp_affinity_list" || fail "cannot route IRQ $IRQ to CPU $cpu"
+	echo 1 >"$DEV/fire" || true
+	echo 1 >"$DEV/clear"
+	raised=$(sed -n 's/.*"raised":\([0-9]*\).*/\1/p' "$DEV/stats")
+	[ "$hz" -gt 0 ] && { echo "$hz" >"$DEV/timer_hz" || fail "cannot start the PIT at $hz Hz"; }
+	p0=$(proc_row "$IRQ")
+	t0=$(proc_row 0)
+	ok=true
+	echo "$COUNT" >"$DEV/fire" || ok=false
+	p1=$(proc_row "$IRQ")
+	t1=$(proc_row 0)
+	[ "$hz" -gt 0 ] && echo 0 >"$DEV/timer_hz"
+	effective=$(cat "$PROC/irq/$IRQ/effective_affinity_list" 2>/dev/null || echo '?')
+	ROUNDS=$((ROUNDS + 1))
+	say "{\"event\":\"irqtest-round\",\"cpu\":$cpu,\"fired\":$COUNT,\"ok\":$ok,\"timerHz\":$hz,\"effective\":\"$effective\",\"raisedBefore\":${raised:-null},\"proc\":$(delta "$p0" "$p1"),\"timer\":$(delta "$t0" "$t1"),\"stats\":$(cat "$DEV/stats")}"
+}
+
+for cpu in $(online_cpus); do round "$cpu" 0; done
+[ "$TIMER_HZ" -gt 0 ] && round 0 "$TIMER_HZ"
+say "{\"event\":\"irqtest-done\",\"rounds\":$ROUNDS}"

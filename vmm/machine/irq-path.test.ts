@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import type { Vm } from '../accel/types.js';
+import type { QuirkName } from '../quirks.js';
+import { IrqPath } from './irq-path.js';
+
+function fakeVm(pit = { count: 0x1_0000, mode: 3 }, redirection = 0x31n) {
+  const log: string[] = [];
+  const vm = {
+    setIrqLine: (gsi: number, level: boolean) => log.push(`line ${gsi} ${level ? 1 : 0}`),
+    signalMsi: (lo: number, hi: number, data: number) => log.push(`msi 0x${lo.toString(16)} ${hi} 0x${data.toString(16)}`),
+    ioapicRedirection: () => redirection,
+    pitChannel0: () => pit,
+  } as unknown as Vm;
+  return { vm, log, pit };
+}
+
+function path(quirks: QuirkName[] = [], v = fakeVm()) {
+  return { p: new IrqPath(() => v.vm, quirks), ...v };
+}
+
+describe('IrqPath', () => {
+  it('passes lines and MSIs through and counts rising edges and messages', () => {
+    const { p, log } = path();
+    p.setIrqLine(11, true);
+    p.setIrqLine(11, true);
+    p.setIrqLine(11, false);
+    p.signalMsi(0xfee0_3000, 0, 0x41);
+    expect(log).toEqual(['line 11 1', 'line 11 0', 'msi 0xfee03000 0 0x41']);
+    expect(p.stats()).toMatchObject({ intxEdges: { gsi11: 1 }, msis: { 'apic3:vector65': 1 }, injected: 2, dropped: 0 });
+  });
+  it('drop-every-nth-irq drops the 10th interrupt', () => {
+    const { p, log } = path(['drop-every-nth-irq']);
+    for (let i = 0; i < 10; i++) p.signalMsi(0xfee0_0000, 0, i);
+    expect(log).toHaveLength(9);
+    expect(p.stats()).toMatchObject({ injected: 9, dropped: 1 });
+  });
+  it('irq-to-bsp-only sends MSIs and unmasked IOAPIC lines to APIC 0', () => {
+    const { p, log } = path(['irq-to-bsp-only']);
+    p.signalMsi(0xfee0_500c, 0, 0x41);
+    p.setIrqLine(11, true);
+    expect(log).toEqual(['msi 0xfee00000 0 0x41', 'msi 0xfee00000 0 0x31']);
+    expect(p.stats().redirectedToBsp).toBe(2);
+  });
+  it('starve-low-priority-irq holds device interrupts while the PIT runs above 1 kHz, then releases them', () => {
+    const v = fakeVm({ count: 298, mode: 2 }); // ~4 kHz
+    const { p, log } = path(['starve-low-priority-irq'], v);
+    p.signalMsi(0xfee0_0000, 0, 0x41);
+    p.poll();
+    expect(log).toEqual([]);
+    v.pit.count = 0x1_0000; // 18.2 Hz
+    p.poll();
+    expect(log).toEqual(['msi 0xfee00000 0 0x41']);
+    expect(p.stats()).toMatchObject({ held: 1, injected: 1 });
+  });
+});

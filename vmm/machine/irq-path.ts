@@ -1,0 +1,132 @@
+// The device-interrupt path from userspace devices to KVM's in-kernel irqchip, with interrupt
+// accounting always on (rising edges per GSI, MSIs per destination APIC and vector) and the
+// interrupt quirks that reproduce the seeds' bugs in the delivery path itself:
+//   drop-every-nth-irq       every 10th interrupt is not passed to KVM
+//   irq-to-bsp-only          MSIs and IOAPIC-routed lines are delivered to APIC ID 0 as fixed MSIs
+//   starve-low-priority-irq  device interrupts are held while the PIT runs above 1 kHz and
+//                            released when it slows down (checked between exits by `poll`)
+// A device still counts what it raised; the gap between that and what arrived is the bug.
+
+import type { Vm } from '../accel/types.js';
+import type { QuirkName } from '../quirks.js';
+
+const DROP_EVERY = 10;
+const PIT_HZ = 1_193_182;
+const STARVE_ABOVE_HZ = 1000;
+const MSI_BASE = 0xfee0_0000;
+const IOAPIC_MASKED = 1n << 16n;
+
+export interface IrqPathStats {
+  intxEdges: Record<string, number>;
+  msis: Record<string, number>;
+  injected: number;
+  dropped: number;
+  redirectedToBsp: number;
+  held: number;
+}
+
+export class IrqPath {
+  private readonly level = new Map<number, boolean>();
+  private readonly edges = new Map<number, number>();
+  private readonly msis = new Map<string, number>();
+  private readonly heldQueue: Array<() => void> = [];
+  private sequence = 0;
+  injected = 0;
+  dropped = 0;
+  redirectedToBsp = 0;
+  held = 0;
+
+  constructor(
+    private readonly vm: () => Vm,
+    private readonly quirks: readonly QuirkName[],
+  ) {}
+
+  private has(q: QuirkName): boolean {
+    return this.quirks.includes(q);
+  }
+
+  /** A device drives its line; a rising edge is one interrupt (level-triggered INTx). */
+  setIrqLine(gsi: number, level: boolean): void {
+    const rising = level && !this.level.get(gsi);
+    this.level.set(gsi, level);
+    if (!rising) {
+      if (!level) this.vm().setIrqLine(gsi, false);
+      return;
+    }
+    this.deliver(() => {
+      if (this.has('irq-to-bsp-only')) {
+        const entry = this.vm().ioapicRedirection(gsi);
+        if ((entry & IOAPIC_MASKED) === 0n) {
+          this.redirectedToBsp++;
+          this.count(this.edges, gsi);
+          this.vm().signalMsi(MSI_BASE, 0, Number(entry & 0xffn));
+          return;
+        }
+      }
+      this.count(this.edges, gsi);
+      this.vm().setIrqLine(gsi, true);
+    });
+  }
+
+  signalMsi(addressLo: number, addressHi: number, data: number): void {
+    this.deliver(() => {
+      let lo = addressLo;
+      if (this.has('irq-to-bsp-only')) {
+        // Destination ID 0, physical mode, no redirection hint: the BSP, whatever the guest asked.
+        lo = (MSI_BASE | (addressLo & 0xff3)) >>> 0;
+        if (lo !== addressLo >>> 0) this.redirectedToBsp++;
+      }
+      this.msiCount(lo, data);
+      this.vm().signalMsi(lo, addressHi, data);
+    });
+  }
+
+  private deliver(inject: () => void): void {
+    this.sequence++;
+    if (this.has('drop-every-nth-irq') && this.sequence % DROP_EVERY === 0) {
+      this.dropped++;
+      return;
+    }
+    if (this.has('starve-low-priority-irq') && this.timerBusy()) {
+      this.held++;
+      this.heldQueue.push(inject);
+      return;
+    }
+    this.injected++;
+    inject();
+  }
+
+  private timerBusy(): boolean {
+    const pit = this.vm().pitChannel0();
+    return (pit.mode === 2 || pit.mode === 3) && PIT_HZ / pit.count > STARVE_ABOVE_HZ;
+  }
+
+  /** Release held interrupts once the timer is quiet (starvation quirk); cheap when nothing is held. */
+  poll(): void {
+    if (this.heldQueue.length === 0 || this.timerBusy()) return;
+    for (const inject of this.heldQueue.splice(0)) {
+      this.injected++;
+      inject();
+    }
+  }
+
+  private count(map: Map<number, number>, key: number): void {
+    map.set(key, (map.get(key) ?? 0) + 1);
+  }
+
+  private msiCount(addressLo: number, data: number): void {
+    const key = `apic${(addressLo >>> 12) & 0xff}:vector${data & 0xff}`;
+    this.msis.set(key, (this.msis.get(key) ?? 0) + 1);
+  }
+
+  stats(): IrqPathStats {
+    return {
+      intxEdges: Object.fromEntries([...this.edges].map(([g, n]) => [`gsi${g}`, n])),
+      msis: Object.fromEntries(this.msis),
+      injected: this.injected,
+      dropped: this.dropped,
+      redirectedToBsp: this.redirectedToBsp,
+      held: this.held,
+    };
+  }
+}
