@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{vmm,fixtures,reports,guests,scripts}/**/*.test.ts', 'suites/harness/**/*.test.ts'],
+          include: ['{vmm,fixtures,reports,guests,scripts,lab}/**/*.test.ts', 'suites/harness/**/*.test.ts'],
           testTimeout: 30_000,
         },
       },

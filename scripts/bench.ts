@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { resolveFixture } from '../fixtures/fixtures.js';
 import { buildPioLoop, DEFAULT_PIO_ITERATIONS, repoRoot } from '../guests/bench/build.js';
+import { type FirstOutputSample, measureLabFirstOutput } from '../lab/first-output.js';
 import { BootgateError, configError } from '../vmm/errors.js';
 import type { PortStats } from '../vmm/events.js';
 
@@ -600,6 +601,20 @@ async function guarded(what: string, body: () => Promise<{ figures: Figure[]; fa
   }
 }
 
+// ---------------------------------------------------------------- the nested lab (lab/)
+
+/** `bootgate lab` start to the command's first output line should stay within this (issue 3). */
+const LAB_FIRST_OUTPUT_BUDGET_MS = 10_000;
+
+/** `bootgate lab -- echo` from spawn to its first output line; the ratio is to the 10 s budget. */
+async function benchLab(opts: BenchOptions): Promise<{ figures: Figure[]; failures: Failure[] }> {
+  const show = (s: FirstOutputSample) => `first output line at ${s.firstLineMs.toFixed(0)} ms, exit at ${s.exitMs.toFixed(0)} ms`;
+  const [lab] = await alternate<FirstOutputSample>(opts.runs, [{ label: 'bootgate lab', run: () => measureLabFirstOutput(), show }]);
+  const label = 'bootgate lab (QEMU TCG): start to first output line (ratio: to the 10 s budget)';
+  const figures = seriesFigures('lab.firstOutput', label, 'ms', lab!.samples.map((s) => s.firstLineMs), { median: LAB_FIRST_OUTPUT_BUDGET_MS, target: 1 });
+  return { figures, failures: failuresOf([lab!], 'bootgate lab start to first output line') };
+}
+
 // ---------------------------------------------------------------- output
 
 function kvmModule(): string {
@@ -652,8 +667,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const pio = await guarded('PIO exit round trip', () => benchPio(root, opts, tmp));
     const boot = await guarded('SeaBIOS reset to boot attempt', () => benchSeabios(root, opts, tmp));
-    const figures = [...pio.figures, ...boot.figures];
-    const failures = [...pio.failures, ...boot.failures];
+    const lab = await guarded('bootgate lab start to first output line', () => benchLab(opts));
+    const figures = [...pio.figures, ...boot.figures, ...lab.figures];
+    const failures = [...pio.failures, ...boot.failures, ...lab.failures];
     printReport(opts, figures, failures);
     if (opts.json) await writeFile(opts.json, `${JSON.stringify(jsonRows(figures), null, 2)}\n`);
     return failures.length > 0 ? 1 : 0;

@@ -1,7 +1,8 @@
 // The probe guest's /init (busybox sh). It reports on the serial console in lines the harness
 // parses (`@@bootgate {json}`), then does what the kernel command line asks:
 //   bootgate.reboots=N      reboot (through the kernel's reboot= method) until boot N+1, then power off
-//   bootgate.irqtest=1      load bootgate_irqtest.ko and wait for commands (interrupt suite)
+//   bootgate.irqtest=M,N,HZ run guests/irqtest/irqtest.sh for each mode in M (e.g. msi+intx): N
+//                           interrupts per CPU, then a round with the PIT at HZ (0: none)
 // The boot count survives resets in CMOS byte 0x7E (battery-backed on hardware, kept by QEMU and
 // the own VMM across a reset, zero on a fresh start), read and written through /dev/port.
 // Power-off is isa-debug-exit (port 0xF4), present on the own VMM and on qemu:* targets alike.
@@ -40,10 +41,7 @@ grep -E '^ *[0-9]+:|^ *(LOC|NMI|ERR|MIS):' /proc/interrupts | while read -r line
 
 irqtest=$(arg bootgate.irqtest)
 if [ -n "$irqtest" ]; then
-  IFS=, read -r mode count hz <<EOT
-$irqtest
-EOT
-  sh /irqtest.sh "$mode" "$count" "$hz"
+X
   dmesg | grep -E '${TROUBLE_PATTERN}' | while read -r line; do say "{\\"event\\":\\"trouble\\",\\"line\\":\\"$(js "$line")\\"}"; done
 fi
 

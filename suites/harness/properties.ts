@@ -60,7 +60,7 @@ export function bootMeta(id: CaseId, r: BootResult | undefined, skipped: Skipped
     guest: id.guest,
     smp: id.smp,
     quirks: id.quirks ?? [],
-    properties: { lab: false, ...(r ? bootProperties(r) : {}), ...extra },
+    properties: { lab: process.env.BOOTGATE_LAB === '1' || id.target.endsWith('@lab'), ...(r ? bootProperties(r) : {}), ...extra },
     skipped,
     serialTail: r ? `${r.serial.slice(-3000)}${r.debugcon ? `\n--- debugcon (0x402) tail ---\n${r.debugcon.slice(-3000)}` : ''}` : undefined,
     diagnostic: r ? diagnosticText(r) : undefined,

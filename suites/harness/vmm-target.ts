@@ -10,10 +10,18 @@ import { execa } from 'execa';
 import { type BootResult, parseEventStream } from './boot-result.js';
 
 const CLI = fileURLToPath(new URL('../../dist/vmm/cli/main.js', import.meta.url));
-/** Extra time the harness grants the VMM to stop and write its final event after its own timeout. */
-const KILL_GRACE_S = 15;
+/**
+ * Extra time the harness grants the VMM to stop and write its final event after its own timeout;
+ * inside the nested lab Node itself runs ~40x slower, so it gets much more.
+ */
+const KILL_GRACE_S = process.env.BOOTGATE_LAB === '1' ? 120 : 15;
 
 export interface BootRequest {
+  /** A guest from guests/catalog.ts (`debian-probe`, `debian-irqtest`), with its options. */
+  guest?: string;
+  reboot?: string;
+  reboots?: number;
+  irqtest?: string;
   firmware?: string;
   firmwareFile?: string;
   smp: number;
@@ -26,8 +34,16 @@ export interface BootRequest {
   physBits?: number;
 }
 
+/** Suites state timeouts for a native host; inside the lab everything runs several times slower. */
+export const TIMEOUT_SCALE = process.env.BOOTGATE_LAB === '1' ? 4 : 1;
+
 export function cliArgs(req: BootRequest, eventsFile: string): string[] {
-  const args = ['boot', '--target', 'vmm:kvm', '--smp', String(req.smp), '--timeout', String(req.timeoutS), '--events', eventsFile];
+  const timeout = String(req.timeoutS * TIMEOUT_SCALE);
+  const args = ['boot', '--target', 'vmm:kvm', '--smp', String(req.smp), '--timeout', timeout, '--events', eventsFile];
+  if (req.guest) args.push('--guest', req.guest);
+  if (req.reboot) args.push('--reboot', req.reboot);
+  if (req.reboots !== undefined) args.push('--reboots', String(req.reboots));
+  if (req.irqtest) args.push('--irqtest', req.irqtest);
   if (req.firmware) args.push('--firmware', req.firmware);
   if (req.firmwareFile) args.push('--firmware-file', req.firmwareFile);
   if (req.memMiB) args.push('--mem', String(req.memMiB));
@@ -45,7 +61,7 @@ export async function bootOnOwnVmm(req: BootRequest): Promise<BootResult> {
   try {
     const proc = await execa('node', [CLI, ...cliArgs(req, eventsFile)], {
       reject: false,
-      timeout: (req.timeoutS + KILL_GRACE_S) * 1000,
+      timeout: (req.timeoutS * TIMEOUT_SCALE + KILL_GRACE_S) * 1000,
       killSignal: 'SIGKILL',
       stdin: 'ignore',
     });
@@ -53,7 +69,7 @@ export async function bootOnOwnVmm(req: BootRequest): Promise<BootResult> {
     const result = parseEventStream('vmm:kvm', text, proc.stderr);
     if (proc.timedOut) {
       result.status = 'killed';
-      result.error = { code: 'E_TIMEOUT', message: `VMM process did not exit within ${req.timeoutS + KILL_GRACE_S} s and was killed` };
+      result.error = { code: 'E_TIMEOUT', message: `VMM process did not exit within ${req.timeoutS * TIMEOUT_SCALE + KILL_GRACE_S} s and was killed` };
     } else if (!text.includes('"event":"final"')) {
       result.error ??= { code: 'E_INTERNAL', message: `VMM exited with code ${proc.exitCode} without a final event: ${proc.stderr.slice(-2000)}` };
       result.status = 'error';

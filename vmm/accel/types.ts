@@ -65,5 +65,7 @@ export interface Vm {
   /** vCPU file descriptors (or backend handles) that workers open a Vcpu on. */
   readonly vcpuHandles: number[];
   readonly fd: number;
+  /** Physical address bits advertised to the guest (CPUID 0x80000008). */
+  readonly physBits: number;
   close(): void;
 }

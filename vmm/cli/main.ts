@@ -2,11 +2,17 @@
 
 import { BootgateError } from '../errors.js';
 import { BOOT_USAGE, bootCommand } from './boot-command.js';
+import { DOCTOR_USAGE, doctorCommand } from './doctor-command.js';
+import { LAB_USAGE, labCommand } from './lab-command.js';
 
 const USAGE = `usage: bootgate <command> [options]
 commands:
   boot     boot one machine on the own VMM and print its console
-${BOOT_USAGE}`;
+  lab      run a command inside the nested lab (QEMU TCG, emulated SVM, real /dev/kvm)
+  doctor   what this host can run: /dev/kvm, QEMU, tools, fixtures
+${BOOT_USAGE}
+${LAB_USAGE}
+${DOCTOR_USAGE}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -14,6 +20,10 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'boot':
         return await bootCommand(rest);
+      case 'lab':
+        return await labCommand(rest);
+      case 'doctor':
+        return await doctorCommand(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -21,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${USAGE}\n`);
         return command === undefined ? 2 : 0;
       default:
-        process.stderr.write(`bootgate: E_CONFIG: unknown command ${JSON.stringify(command)} (fix: use one of: boot)\n`);
+        process.stderr.write(`bootgate: E_CONFIG: unknown command ${JSON.stringify(command)} (fix: use one of: boot, lab, doctor)\n`);
         return 2;
     }
   } catch (e) {

@@ -7,6 +7,7 @@ import { initialPamSegments, MemoryMap, type PamMode } from './memory-map.js';
 class FakeVm implements Vm {
   readonly slots = new Map<number, MemoryRegion>();
   readonly fd = -1;
+  readonly physBits = 40;
   readonly vcpuHandles: number[] = [];
   mapMemory(r: MemoryRegion): void {
     this.slots.set(r.slot, r);

@@ -5,6 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { Vm } from '../accel/types.js';
+import { installPcAcpi, pcPci32Window, pcPci64Window } from '../acpi/pc-acpi.js';
 import { installLinuxBoot, LINUXBOOT_BOOTORDER } from '../boot/linux-boot.js';
 import type { VmConfig } from '../config.js';
 import { FwCfg } from '../devices/fwcfg/fwcfg.js';
@@ -139,7 +140,8 @@ export function buildPc(o: PcOptions): PcBuild {
   let irqTest: IrqTestDevice | undefined;
   const piix3 = new Piix3({ onPirqChange: () => irqTest?.refreshIntx() });
   pci.addFunction(piix3);
-  pci.addFunction(new Piix4Pm({ onPmIoChange: (base) => pio.move(pm, base, PM_IO_SPAN) }));
+  const pmFunction = new Piix4Pm({ onPmIoChange: (base) => pio.move(pm, base, PM_IO_SPAN) });
+  pci.addFunction(pmFunction);
   pio.insert(PIIX_GPE0_BASE, PIIX_GPE0_SPAN, pm.gpe);
   const testDevices = config.pciTestDevices.map((spec, i) => {
     const dev = new PciTestDevice({ bus: 0, device: FIRST_TEST_DEVICE_SLOT + i, function: 0 }, parseTestBars(spec), machine, (what) =>
@@ -167,6 +169,16 @@ export function buildPc(o: PcOptions): PcBuild {
     );
     pci.addFunction(irqTest);
   }
+  // ACPI through the table-loader, built on the firmware's first read (after it programmed PMBASE).
+  // FADT revision 3 (QEMU's pc uses 1) so the reset register 0xCF9 exists and reboot=acpi means ACPI.
+  installPcAcpi(fwcfg, {
+    cpus: config.smp,
+    pmBase: () => pmFunction.pmIoBase(),
+    pci32Window: pcPci32Window(o.ramBelow4G),
+    pci64Window: pcPci64Window(o.ramAbove4G, o.vm.physBits),
+    fadtRevision: 3,
+    onTablesBuilt: (pmBase) => o.emit({ event: 'acpi-tables', pmBase }),
+  });
   if (config.reservedMemoryEnd !== undefined) fwcfg.addFile('etc/reserved-memory-end', u64le(config.reservedMemoryEnd));
 
   return { machine, irqPath, irqTest, testDevices, memoryMap, fwcfg, postCode, pm, com1, debugcon };

@@ -1,0 +1,94 @@
+// Interrupt-delivery checker: compares what the probe's irqtest rounds counted (per CPU, per
+// mode) with what the VMM raised and injected, and names the bug when they differ: interrupts
+// arriving on the wrong CPU (destination ignored), interrupts lost on the way, the device's
+// interrupt starved while a fast timer runs, trouble lines in dmesg.
+
+import type { BootResult } from './boot-result.js';
+import { eventsOf } from './boot-result.js';
+import type { ProbeEvent } from './probe.js';
+
+export interface IrqRound {
+  mode: string;
+  cpu: number;
+  fired: number;
+  ok: boolean;
+  timerHz: number;
+  counts: number[];
+  handled: number;
+  lost: number;
+  timerTicks: number;
+  raised: number;
+}
+
+export interface IrqFindings {
+  rounds: IrqRound[];
+  findings: string[];
+}
+
+interface RoundEvent {
+  cpu: number;
+  fired: number;
+  ok: boolean;
+  timerHz: number;
+  raisedBefore: number | null;
+  timer: number[];
+  stats: { mode: string; handled: number; lost: number; counts: number[]; device: { raised: number } };
+}
+
+export function irqRounds(events: readonly ProbeEvent[]): IrqRound[] {
+  return events
+    .filter((e) => e.event === 'irqtest-round')
+    .map((e) => {
+      const r = e as unknown as RoundEvent;
+      return {
+        mode: r.stats.mode,
+        cpu: r.cpu,
+        fired: r.fired,
+        ok: r.ok,
+        timerHz: r.timerHz,
+        counts: r.stats.counts,
+        handled: r.stats.handled,
+        lost: r.stats.lost,
+        timerTicks: (r.timer ?? []).reduce((a, b) => a + b, 0),
+        raised: r.raisedBefore === null ? Number.NaN : r.stats.device.raised - r.raisedBefore,
+      };
+    });
+}
+
+/** Every way the rounds, the VMM's counters and the guest's dmesg disagree, in words. */
+export function checkInterrupts(r: BootResult, events: readonly ProbeEvent[], cpus: number, modes: readonly string[]): IrqFindings {
+  const rounds = irqRounds(events);
+  const findings: string[] = [];
+  for (const mode of modes) {
+    const seen = rounds.filter((x) => x.mode === mode && x.timerHz === 0).map((x) => x.cpu);
+    for (let cpu = 0; cpu < cpus; cpu++) if (!seen.includes(cpu)) findings.push(`${mode}: no round reported for CPU ${cpu}`);
+  }
+  for (const x of rounds) {
+    const where = `${x.mode} round on CPU ${x.cpu}${x.timerHz ? ` with the PIT at ${x.timerHz} Hz` : ''}`;
+    const elsewhere = x.counts.map((n, cpu) => ({ n, cpu })).filter((c) => c.cpu !== x.cpu && c.n > 0);
+    if (elsewhere.length > 0) {
+      findings.push(`${where}: interrupts arrived on ${elsewhere.map((c) => `CPU ${c.cpu} (${c.n})`).join(', ')}: the destination the guest programmed was ignored`);
+    }
+    if (x.timerHz > 0 && (!x.ok || x.lost > 0)) {
+      findings.push(`${where}: the device interrupt starved while the timer ran (${x.timerTicks} timer ticks, ${x.lost} device interrupts lost)`);
+    } else if (!x.ok || x.lost > 0 || x.handled !== x.fired) {
+      findings.push(`${where}: lost interrupts: the guest handled ${x.handled} of ${x.fired} (${x.lost} recovered after a stall)`);
+    }
+    if (x.counts[x.cpu] !== x.handled && elsewhere.length === 0) findings.push(`${where}: per-CPU count ${x.counts[x.cpu]} differs from handled ${x.handled}`);
+  }
+  const vmm = eventsOf(r, 'irq-test')[0] as unknown as
+    | { device: { raised: { intx: number; msi: number } }; path: { injected: number; dropped: number; held: number } }
+    | undefined;
+  if (!vmm) findings.push('the VMM reported no irq-test counters');
+  else {
+    const raised = vmm.device.raised.intx + vmm.device.raised.msi;
+    const guestRaised = rounds.reduce((a, x) => a + (Number.isNaN(x.raised) ? 0 : x.raised + 1), 0);
+    if (vmm.path.injected !== raised) {
+      findings.push(`the VMM injected ${vmm.path.injected} of the ${raised} interrupts the device raised (${vmm.path.dropped} dropped, ${vmm.path.held} held back)`);
+    }
+    if (rounds.length > 0 && raised !== guestRaised) findings.push(`the device raised ${raised} interrupts; the guest's rounds account for ${guestRaised}`);
+  }
+  for (const e of events.filter((e) => e.event === 'trouble')) findings.push(`guest dmesg: ${String(e.line)}`);
+  for (const e of events.filter((e) => e.event === 'irqtest-error')) findings.push(`irqtest: ${String(e.what)}`);
+  return { rounds, findings };
+}

@@ -1,0 +1,117 @@
+// ACPI for the `pc` machine, handed to firmware the way QEMU 7.2 does it: three fw_cfg files,
+// "etc/acpi/tables" (FACS, DSDT, FADT, MADT, RSDT in one blob, padded to 128 KiB),
+// "etc/acpi/rsdp" (20 bytes) and "etc/table-loader" (the commands, padded to 4 KiB), which
+// SeaBIOS 1.16.2 (romfile_loader.c) and OVMF (AcpiPlatformDxe/QemuFwCfgAcpi.c) both execute.
+// OVMF has no tables of its own; SeaBIOS, once it sees etc/table-loader, moves PMBASE to 0x600
+// and drops its built-in tables.
+//
+// The files are lazy (FwCfg builds each on its first selection and keeps it until reset), because
+// the FADT must name the PMBASE the firmware programmed before reading them (0x600 for SeaBIOS,
+// 0xB000 for OVMF on pc); QEMU builds on first read for the same reason. Only the FADT's contents
+// depend on that PMBASE, and the FADT's size does not, so the three files always agree on offsets
+// whichever order they are read in. If PMBASE is not decoded yet the FADT says 0, as QEMU's would.
+
+import type { FwCfg } from '../devices/fwcfg/fwcfg.js';
+import { PIIX4_SCI_IRQ } from '../devices/pci/piix4-pm.js';
+import { FOUR_GIB, GiB, KiB, PCI_32BIT_WINDOW_END } from '../layout.js';
+import { buildPcDsdt, PCI_LINK_IRQS, type PciWindow32, type PciWindow64 } from './dsdt.js';
+import { buildFacs, buildFadt, buildMadt, buildRsdp, buildRsdt } from './tables.js';
+import { encodeLoaderCommands, type LinkResult, linkTables, LoaderZone } from './table-loader.js';
+
+export const ACPI_TABLES_FILE = 'etc/acpi/tables';
+export const ACPI_RSDP_FILE = 'etc/acpi/rsdp';
+export const TABLE_LOADER_FILE = 'etc/table-loader';
+/** Fixed fw_cfg sizes, as QEMU's (ACPI_BUILD_TABLE_SIZE and ACPI_BUILD_ALIGN_SIZE). */
+export const ACPI_TABLES_FILE_SIZE = 128 * KiB;
+export const TABLE_LOADER_FILE_SIZE = 4 * KiB;
+export const ACPI_RSDP_FILE_SIZE = 20;
+/** The FACS must be 64-byte aligned; the blob is allocated at 64 so offset alignment carries over. */
+const TABLES_ALIGN = 64;
+/** The RSDP is searched for on 16-byte boundaries in the F-segment. */
+const RSDP_ALIGN = 16;
+
+export interface PcAcpiInputs {
+  /** vCPUs (1-255); APIC IDs are 0..cpus-1. */
+  cpus: number;
+  /** Where the PIIX4 PM block decodes when the tables are built (Piix4Pm.pmIoBase), or null. */
+  pmBase: () => number | null;
+  /** The SCI's GSI (= ISA IRQ); 9 on PIIX4. */
+  sciGsi?: number;
+  pci32Window: PciWindow32;
+  pci64Window?: PciWindow64;
+  /** Bus-0 slots listed in _PRT; default 1-31. */
+  pciSlots?: readonly number[];
+  /** FADT revision: 1 as QEMU's pc (default) or 3 (reset register, X_ fields). */
+  fadtRevision?: 1 | 3;
+  /** Called each time etc/acpi/tables is built (once per boot that reads it) with the PMBASE used. */
+  onTablesBuilt?: (pmBase: number | null) => void;
+}
+
+/** The 32-bit window as QEMU's i440fx declares it: from the end of low RAM to just below the IOAPIC. */
+export function pcPci32Window(ramBelow4G: number): PciWindow32 {
+  return { base: ramBelow4G, end: PCI_32BIT_WINDOW_END - 1 };
+}
+
+/**
+ * A 64-bit window that covers wherever either firmware puts 64-bit BARs (QEMU instead sizes it
+ * from the BARs assigned when the tables are first read; our machine does not collect those):
+ * from above high RAM, 1 GiB aligned (SeaBIOS's placement and OVMF's classic aperture start
+ * there), to the top of the guest-physical address space (where OVMF's dynamic aperture ends).
+ * Linux drops a window beyond the CPU's physical address bits, so pass the guest's CPUID
+ * 0x80000008 value.
+ */
+export function pcPci64Window(ramAbove4G: number, physBits: number): PciWindow64 {
+  if (!Number.isInteger(physBits) || physBits < 32 || physBits > 52) throw new TypeError(`physBits ${physBits}: expected 32-52`);
+  if (!Number.isSafeInteger(ramAbove4G) || ramAbove4G < 0) throw new TypeError(`ramAbove4G ${ramAbove4G}: expected a byte count`);
+  const base = Math.ceil((FOUR_GIB + ramAbove4G) / GiB) * GiB;
+  return { base, size: Math.max(0, 2 ** physBits - base) };
+}
+
+export interface PcAcpiBuild extends LinkResult {
+  /** The PMBASE the FADT was built with. */
+  pmBase: number;
+  /** The etc/table-loader bytes, unpadded. */
+  loader: Uint8Array;
+}
+
+/** Build all three files for one PMBASE (exported for tests and tools; the machine uses installPcAcpi). */
+export function buildPcAcpi(inputs: PcAcpiInputs, pmBase: number): PcAcpiBuild {
+  const sciIrq = inputs.sciGsi ?? PIIX4_SCI_IRQ;
+  const { cpus, pci32Window, pci64Window, pciSlots } = inputs;
+  const dsdt = buildPcDsdt({ cpus, sciIrq, pci32Window, pci64Window, pciSlots });
+  const fadt = buildFadt({ revision: inputs.fadtRevision, pmBase, sciIrq, cpus });
+  const madt = buildMadt({ cpus, levelIrqs: [...PCI_LINK_IRQS, sciIrq] });
+  // QEMU's order: FACS first (64-aligned), then DSDT, FADT, MADT, RSDT.
+  const tables = [buildFacs(), dsdt, fadt, madt, buildRsdt([fadt.id, madt.id])];
+  const linked = linkTables([
+    { name: ACPI_TABLES_FILE, align: TABLES_ALIGN, zone: LoaderZone.High, tables },
+    { name: ACPI_RSDP_FILE, align: RSDP_ALIGN, zone: LoaderZone.FSeg, tables: [buildRsdp()] },
+  ]);
+  return { ...linked, pmBase, loader: encodeLoaderCommands(linked.commands) };
+}
+
+/**
+ * Register etc/acpi/rsdp, etc/acpi/tables and etc/table-loader on `fw` as lazy files of fixed
+ * size. Inputs are checked now (a bad one throws here, not when the guest reads).
+ */
+export function installPcAcpi(fw: FwCfg, inputs: PcAcpiInputs): void {
+  if (typeof inputs.pmBase !== 'function') throw new TypeError(`installPcAcpi pmBase: expected a function, got ${typeof inputs.pmBase}`);
+  const probe = buildPcAcpi(inputs, 0);
+  const tablesSize = probe.files.get(ACPI_TABLES_FILE)!.length;
+  if (tablesSize > ACPI_TABLES_FILE_SIZE || probe.loader.length > TABLE_LOADER_FILE_SIZE) {
+    throw new TypeError(
+      `ACPI tables need ${tablesSize} bytes and ${probe.loader.length} bytes of loader commands; ` +
+        `the files hold ${ACPI_TABLES_FILE_SIZE} and ${TABLE_LOADER_FILE_SIZE}`,
+    );
+  }
+  const build = (file: string) => () => {
+    const pmBase = inputs.pmBase();
+    if (file === ACPI_TABLES_FILE) inputs.onTablesBuilt?.(pmBase);
+    const built = buildPcAcpi(inputs, pmBase ?? 0);
+    return file === TABLE_LOADER_FILE ? built.loader : built.files.get(file)!;
+  };
+  // In name order, as QEMU sorts its fw_cfg directory.
+  fw.addFile(ACPI_RSDP_FILE, build(ACPI_RSDP_FILE), ACPI_RSDP_FILE_SIZE);
+  fw.addFile(ACPI_TABLES_FILE, build(ACPI_TABLES_FILE), ACPI_TABLES_FILE_SIZE);
+  fw.addFile(TABLE_LOADER_FILE, build(TABLE_LOADER_FILE), TABLE_LOADER_FILE_SIZE);
+}
