@@ -183,3 +183,58 @@ describe('empty runs', () => {
     expect(text.match(/_None\._/g)).toHaveLength(2);
   });
 });
+
+describe('targets side by side', () => {
+  const section = (text: string) => {
+    const start = text.indexOf('## Targets side by side\n');
+    expect(start).toBeGreaterThanOrEqual(0);
+    return text.slice(start, text.indexOf('\n## ', start + 1) + 1);
+  };
+  const boot = (target: string, guest: string, smp: number, ms: number | undefined, extra: Partial<SummaryRow> = {}) =>
+    row({ ...extra, bootgate: meta({ target, guest, smp, properties: ms === undefined ? {} : { 'milestone.boot-attempt.ms': ms } }) });
+
+  test('boot-attempt ms per target for the same suite/guest/SMP, with the ratio to the own VMM', () => {
+    const text = renderSummary(
+      [
+        boot('qemu:tcg', 'seabios-256k', 1, 182),
+        boot('vmm:kvm', 'seabios-256k', 1, 4800),
+        boot('qemu:kvm', 'seabios-256k', 1, 6400),
+        boot('vmm:kvm', 'seabios', 1, 4000),
+        boot('qemu:tcg', 'seabios', 1, 115.4),
+        boot('vmm:kvm', 'seabios-256k', 8, 9000, { result: 'failed', error: 'AssertionError: x' }),
+        boot('qemu:tcg', 'seabios-256k', 8, undefined),
+        boot('vmm:kvm', 'seabios-256k', 2, 5000), // no other target ran it: no row
+        boot('qemu:tcg', 'probe-rom-write', 1, undefined),
+        boot('vmm:kvm', 'probe-rom-write', 1, undefined), // no boot attempt anywhere: no row
+      ],
+      context,
+    );
+    expect(section(text)).toBe(
+      [
+        '## Targets side by side',
+        '',
+        'Time to `boot-attempt` for the same suite, guest and SMP on each target; a ratio below 1 means vmm:kvm got there faster.',
+        '',
+        '| suite | guest | SMP | vmm:kvm ms | qemu:kvm ms | qemu:tcg ms | vmm:kvm ÷ qemu:kvm | vmm:kvm ÷ qemu:tcg |',
+        '| --- | --- | --- | --- | --- | --- | --- | --- |',
+        '| reset-vector | seabios | 1 | 4000 | — | 115 | — | 34.66 |',
+        '| reset-vector | seabios-256k | 1 | 4800 | 6400 | 182 | 0.75 | 26.37 |',
+        '| reset-vector | seabios-256k | 8 | 9000 | — | — | — | — |',
+        '',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('without the own VMM the first target is the reference; quirked cases compare only with the same quirks', () => {
+    const q = (target: string, ms: number, quirks: string[] = []) => row({ bootgate: meta({ target, quirks, properties: { 'milestone.boot-attempt.ms': ms } }) });
+    const text = renderSummary([q('qemu:tcg', 200), q('qemu:kvm', 6000), q('vmm:kvm', 100, ['no-high-bios-copy'])], context);
+    expect(section(text)).toContain('| reset-vector | seabios-256k | 1 | 6000 | 200 | 30.00 |');
+    expect(section(text)).toContain('| suite | guest | SMP | qemu:kvm ms | qemu:tcg ms | qemu:kvm ÷ qemu:tcg |');
+    expect(section(text)).not.toContain('no-high-bios-copy');
+  });
+
+  test('a run on one target says there is nothing to compare', () => {
+    expect(section(renderSummary([kvm], context))).toContain('_No suite, guest and SMP reached a boot attempt on more than one target in this run._');
+  });
+});

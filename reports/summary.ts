@@ -1,6 +1,8 @@
 // The readable half of a run's report (architecture.md, Reports): summary.md beside junit.xml.
 // A header (date, host, totals), one table row per conformance testcase, a boot-time bar chart,
-// then the failures and the skipped assertions. Pure: the date and host come in `context`, so
+// the targets side by side (boot-attempt ms per target for the same suite/guest/SMP, and the
+// ratio to the reference target, the own VMM when it ran), then the failures and the skipped
+// assertions. Pure: the date and host come in `context`, so
 // the same rows always render the same text.
 
 import { cpus, machine, release, type } from 'node:os';
@@ -54,6 +56,7 @@ export function renderSummary(rows: SummaryRow[], context: SummaryContext = curr
   out.push(...renderHeader(rows, boot, context), '');
   out.push('## Conformance testcases', '', ...renderTable(boot), '');
   out.push('## Boot time', '', ...renderChart(boot), '');
+  out.push('## Targets side by side', '', ...renderComparison(boot), '');
   out.push('## Failures', '', ...renderFailures(rows), '');
   out.push('## Skipped assertions', '', ...renderSkipped(boot));
   return `${out.join('\n')}\n`;
@@ -190,6 +193,54 @@ function bar(value: number, max: number): string {
   if (max <= 0 || value <= 0) return '';
   const eighths = Math.max(1, Math.round((value / max) * CHART_WIDTH * 8));
   return FULL_BLOCK.repeat(Math.floor(eighths / 8)) + PARTIAL_BLOCKS[eighths % 8];
+}
+
+/** The target the others are compared with: the own VMM on KVM, else any own-VMM target, else the first. */
+function referenceTarget(targets: string[]): string {
+  return targets.find((t) => t === 'vmm:kvm') ?? targets.find((t) => t.startsWith('vmm:')) ?? targets[0]!;
+}
+
+/** One row per suite/guest/SMP/quirks that ran on two or more targets: boot-attempt ms per target, ratios to the reference. */
+function renderComparison(boot: BootRow[]): string[] {
+  const groups = new Map<string, Map<string, number | undefined>>();
+  const keys = new Map<string, BootgateTestMeta>();
+  for (const row of boot) {
+    const m = row.bootgate;
+    const key = JSON.stringify([m.suite, m.guest, m.smp, m.quirks]);
+    keys.set(key, m);
+    const byTarget = groups.get(key) ?? new Map<string, number | undefined>();
+    if (!byTarget.has(m.target)) byTarget.set(m.target, numeric(m.properties['milestone.boot-attempt.ms']));
+    groups.set(key, byTarget);
+  }
+  const compared = [...groups]
+    .filter(([, byTarget]) => byTarget.size >= 2 && [...byTarget.values()].some((ms) => ms !== undefined))
+    .sort(([a], [b]) => {
+      const x = keys.get(a)!;
+      const y = keys.get(b)!;
+      return compare(x.suite, y.suite) || compare(x.guest, y.guest) || x.smp - y.smp || compare(a, b);
+    });
+  if (compared.length === 0) return ['_No suite, guest and SMP reached a boot attempt on more than one target in this run._'];
+  const all = [...new Set(compared.flatMap(([, byTarget]) => [...byTarget.keys()]))].sort(compare);
+  const ref = referenceTarget(all);
+  const others = all.filter((t) => t !== ref);
+  const header = ['suite', 'guest', 'SMP', ...[ref, ...others].map((t) => `${t} ms`), ...others.map((t) => `${ref} ÷ ${t}`)];
+  const lines = [
+    `Time to \`boot-attempt\` for the same suite, guest and SMP on each target; a ratio below 1 means ${ref} got there faster.`,
+    '',
+    tableLine(header),
+    tableLine(header.map(() => '---')),
+  ];
+  for (const [key, byTarget] of compared) {
+    const m = keys.get(key)!;
+    const refMs = byTarget.get(ref);
+    const ratio = (t: string) => {
+      const ms = byTarget.get(t);
+      return refMs === undefined || ms === undefined || ms <= 0 ? MISSING : (refMs / ms).toFixed(2);
+    };
+    const guest = m.quirks.length > 0 ? `${m.guest} (${m.quirks.join(', ')})` : m.guest;
+    lines.push(tableLine([m.suite, guest, String(m.smp), ...[ref, ...others].map((t) => formatMs(byTarget.get(t))), ...others.map(ratio)]));
+  }
+  return lines;
 }
 
 function renderFailures(rows: SummaryRow[]): string[] {

@@ -3,7 +3,8 @@
 // Steps: npm ci when node_modules is missing or older than package-lock.json; install missing
 // Debian tools with apt-get; build the TypeScript (`tsc -p .`, also the typecheck); fetch the
 // default fixtures (`node dist/fixtures/cli.js`). Plain JavaScript with no dependencies: it runs
-// before node_modules exists. Profiles: test (default), conformance, bench (adds QEMU).
+// before node_modules exists. Profiles: test (default), conformance, bench. Every profile needs
+// QEMU: the suites also run on qemu:<accel> targets (npm test runs qemu:tcg).
 
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
@@ -19,16 +20,23 @@ const BASE_TOOLS = [
   { command: 'nasm', package: 'nasm' },
   { command: 'apt-get', package: 'apt' },
   { command: 'dpkg-deb', package: 'dpkg' },
+  { command: 'qemu-system-x86_64', package: 'qemu-system-x86' },
+  { command: 'iasl', package: 'acpica-tools' },
 ];
 
 const PROFILES = {
   test: BASE_TOOLS,
   conformance: BASE_TOOLS,
-  bench: [...BASE_TOOLS, { command: 'qemu-system-x86_64', package: 'qemu-system-x86' }],
+  bench: BASE_TOOLS,
 };
 
 /** gcc without libc headers cannot build the native baselines; the header is the cheap check. */
 const LIBC_HEADER = { path: '/usr/include/stdio.h', package: 'libc6-dev' };
+/** Shared libraries the unpacked kbuild tools (guest kernel module build) link against. */
+const KBUILD_LIBS = [
+  { path: '/usr/lib/x86_64-linux-gnu/libelf.so.1', package: 'libelf1' },
+  { path: '/usr/lib/x86_64-linux-gnu/libssl.so.3', package: 'libssl3' },
+];
 
 function say(line) {
   console.log(`bootstrap: ${line}`);
@@ -107,6 +115,7 @@ function aptGet(args) {
 function ensureTools(profile) {
   const missing = [...new Set(PROFILES[profile].filter((t) => !onPath(t.command)).map((t) => t.package))];
   if (!existsSync(LIBC_HEADER.path)) missing.push(LIBC_HEADER.package);
+  for (const lib of KBUILD_LIBS) if (!existsSync(lib.path)) missing.push(lib.package);
   if (missing.length === 0) return;
 
   const install = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
@@ -142,7 +151,7 @@ function build() {
   if (status !== 0) fail(`tsc -p . failed (exit ${status}); fix the type errors above`);
 }
 
-// 4. Default fixtures (seabios, seabios-256k): verified when cached, fetched and locked when not.
+// 4. Default fixtures (manifest.json `default`: firmware, kernels, headers, lab): verified when cached, fetched when not.
 function fixtures() {
   const { status } = run(process.execPath, [join(root, 'dist', 'fixtures', 'cli.js')], { inherit: true });
   if (status !== 0) fail(`fetching the default fixtures failed (exit ${status}); see the line above`);

@@ -3,6 +3,7 @@
 // target cannot observe is reported as skipped with the reason, never as passed.
 
 import type { BootResult } from './boot-result.js';
+import { qemuTarget } from './qemu-target.js';
 import { bootOnOwnVmm, type BootRequest } from './vmm-target.js';
 
 /** Things a suite may want to assert that not every target can show. */
@@ -12,6 +13,7 @@ export type Observation =
   | 'firmware-high-hash' // hash of the high firmware copy after the run
   | 'rom-write-trap' // guest writes to ROM reported as trapped accesses
   | 'debugcon' // the 0x402 debug console
+  | 'reset-vector-mapping' // which region serves 0xfffffff0 at reset, and whether it is read-only
   | 'quirks'; // the VMM quirk switches (known-bad configurations)
 
 export interface Target {
@@ -24,7 +26,7 @@ export interface Target {
 
 export const ownVmmTarget: Target = {
   name: 'vmm:kvm',
-  observes: new Set<Observation>(['reset-vector-step', 'exit-profile', 'firmware-high-hash', 'rom-write-trap', 'debugcon', 'quirks']),
+  observes: new Set<Observation>(['reset-vector-step', 'reset-vector-mapping', 'exit-profile', 'firmware-high-hash', 'rom-write-trap', 'debugcon', 'quirks']),
   async unavailable() {
     return undefined;
   },
@@ -32,6 +34,7 @@ export const ownVmmTarget: Target = {
 };
 
 const REGISTRY = new Map<string, Target>([[ownVmmTarget.name, ownVmmTarget]]);
+for (const accel of ['tcg', 'kvm']) registerTarget(qemuTarget(accel));
 
 /** Targets named by BOOTGATE_TARGETS (comma-separated), default the own VMM. */
 export function selectedTargets(env: NodeJS.ProcessEnv = process.env): Target[] {
@@ -40,8 +43,9 @@ export function selectedTargets(env: NodeJS.ProcessEnv = process.env): Target[] 
     .map((s) => s.trim())
     .filter(Boolean);
   return names.map((n) => {
-    const t = REGISTRY.get(n);
-    if (!t) throw new Error(`unknown target ${JSON.stringify(n)} in BOOTGATE_TARGETS (known: ${[...REGISTRY.keys()].join(', ')})`);
+    // qemu:<accel> passes any accelerator name through to -accel (nvmm, whpx, hvf, ...).
+    const t = REGISTRY.get(n) ?? (n.startsWith('qemu:') ? qemuTarget(n.slice('qemu:'.length)) : undefined);
+    if (!t) throw new Error(`unknown target ${JSON.stringify(n)} in BOOTGATE_TARGETS (known: ${[...REGISTRY.keys()].join(', ')}, qemu:<accel>)`);
     return t;
   });
 }

@@ -1,0 +1,147 @@
+// `npm run conformance -- --target qemu:tcg`: every conformance suite on the chosen targets.
+// Reads --target (repeatable or comma-separated; default vmm:kvm), checks each name — the own VMM,
+// or qemu:<accel> with an accelerator the QEMU binary has — and answers a bad one with one line
+// naming it and the fix (exit 2) before anything boots. Then runs `vitest run --project
+// conformance` with BOOTGATE_TARGETS set and stdio inherited, and exits with vitest's code.
+// Positional arguments go to vitest as test-file filters (`-- --target qemu:kvm reset-vector`).
+
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { checkQemuAccelerator } from '../suites/harness/qemu-target.js';
+import { labInnerTarget, labTarget, labUnavailable } from '../lab/index.js';
+import { selectedTargets } from '../suites/harness/targets.js';
+
+export const USAGE = `usage: npm run conformance -- [--target NAME]... [FILE-FILTER]...
+  --target NAME   vmm:kvm (default), qemu:tcg, qemu:kvm or qemu:<accel> for any accelerator
+                  your QEMU has (nvmm, whpx, hvf, ...); repeat it or separate names with commas
+  FILE-FILTER     passed to vitest (e.g. reset-vector)
+  env QEMU        the QEMU binary (default qemu-system-x86_64 on PATH)`;
+
+export const DEFAULT_TARGET = 'vmm:kvm';
+
+export interface ConformanceOptions {
+  help: boolean;
+  targets: string[];
+  filters: string[];
+}
+
+/** Throws a TypeError naming the bad option. */
+export function parseConformanceArgs(argv: string[]): ConformanceOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { target: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new TypeError(`${(e as Error).message} (fix: see --help)`);
+  }
+  const targets = (parsed.values.target ?? [])
+    .flatMap((t) => t.split(','))
+    .map((t) => t.trim())
+    .filter(Boolean);
+  return { help: parsed.values.help ?? false, targets: targets.length > 0 ? [...new Set(targets)] : [DEFAULT_TARGET], filters: parsed.positionals };
+}
+
+/** The first problem with the target names as one line, or undefined when every name can run. */
+export function checkTargets(names: string[], env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const name of names) {
+    const inner = labInnerTarget(name);
+    if (inner !== undefined) {
+      const p = checkTargets([inner], env) ?? labUnavailable(env);
+      if (p) return p;
+      continue;
+    }
+    try {
+      selectedTargets({ BOOTGATE_TARGETS: name });
+    } catch (e) {
+      const what = (e as Error).message.replace(/ in BOOTGATE_TARGETS/, '');
+      return `${what} (fix: --target vmm:kvm or --target qemu:<accel>, e.g. qemu:tcg)`;
+    }
+    if (name.startsWith('qemu:')) {
+      const problem = checkQemuAccelerator(name.slice('qemu:'.length), env);
+      if (problem) return problem;
+    }
+  }
+  return undefined;
+}
+
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'vitest.config.ts'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no vitest.config.ts above ${fileURLToPath(import.meta.url)}; run from the bootgate checkout`);
+    dir = parent;
+  }
+  return dir;
+}
+
+/** Runs vitest's conformance project on `targets`; resolves with its exit code (128+n on signal n). */
+export function runVitest(targets: string[], filters: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const root = repoRoot();
+  const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
+  const child = spawn(process.execPath, [vitest, 'run', '--project', 'conformance', ...filters], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...env, BOOTGATE_TARGETS: targets.join(',') },
+  });
+  // Ctrl-C reaches vitest through the terminal; a TERM sent to this process alone is passed on.
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  process.on('SIGTERM', forward);
+  return new Promise((resolve) => {
+    child.on('error', (e) => {
+      console.error(`conformance: cannot start vitest (${vitest}): ${e.message} (fix: npm ci)`);
+      resolve(1);
+    });
+    child.on('exit', (code, signal) => {
+      process.off('SIGTERM', forward);
+      resolve(code ?? 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGKILL' ? 9 : 15));
+    });
+  });
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let opts: ConformanceOptions;
+  try {
+    opts = parseConformanceArgs(argv);
+  } catch (e) {
+    console.error(`conformance: ${(e as Error).message}`);
+    return 2;
+  }
+  if (opts.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const problem = checkTargets(opts.targets, env);
+  if (problem) {
+    console.error(`conformance: ${problem}`);
+    return 2;
+  }
+  console.log(`conformance: targets ${opts.targets.join(', ')}`);
+  // `<target>@lab`: the whole conformance project runs inside one lab VM (lab boot paid once).
+  const lab = opts.targets.filter((t) => labInnerTarget(t) !== undefined);
+  const host = opts.targets.filter((t) => labInnerTarget(t) === undefined);
+  let code = host.length > 0 ? await runVitest(host, opts.filters, env) : 0;
+  for (const t of lab) {
+    const r = await labTarget(labInnerTarget(t)!).runConformance({
+      filters: opts.filters,
+      env,
+      onOutput: (s, c) => (s === 'stdout' ? process.stdout : process.stderr).write(c),
+    });
+    if (r.status !== 'exited') console.error(r.error!.toLine());
+    code ||= r.status === 'exited' ? r.exitCode! : 1;
+  }
+  return code;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(`conformance: ${(err as Error).stack ?? err}`);
+      process.exitCode = 1;
+    },
+  );
+}
