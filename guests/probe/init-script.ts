@@ -41,7 +41,13 @@ grep -E '^ *[0-9]+:|^ *(LOC|NMI|ERR|MIS):' /proc/interrupts | while read -r line
 
 irqtest=$(arg bootgate.irqtest)
 if [ -n "$irqtest" ]; then
-X
+  IFS=, read -r modes count hz <<EOT
+$irqtest
+EOT
+  for mode in $(echo "$modes" | tr '+' ' '); do
+    sh /irqtest.sh "$mode" "$count" "$hz"
+    rmmod bootgate_irqtest
+  done
   dmesg | grep -E '${TROUBLE_PATTERN}' | while read -r line; do say "{\\"event\\":\\"trouble\\",\\"line\\":\\"$(js "$line")\\"}"; done
 fi
 
