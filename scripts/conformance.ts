@@ -16,7 +16,8 @@ import { selectedTargets } from '../suites/harness/targets.js';
 
 export const USAGE = `usage: npm run conformance -- [--target NAME]... [FILE-FILTER]...
   --target NAME   vmm:kvm (default), qemu:tcg, qemu:kvm or qemu:<accel> for any accelerator
-                  your QEMU has (nvmm, whpx, hvf, ...); repeat it or separate names with commas
+                  your QEMU has (nvmm, whpx, hvf, ...); repeat it or separate names with commas;
+                  NAME@lab (e.g. vmm:kvm@lab) runs the whole conformance project inside one nested lab VM
   FILE-FILTER     passed to vitest (e.g. reset-vector)
   env QEMU        the QEMU binary (default qemu-system-x86_64 on PATH)`;
 

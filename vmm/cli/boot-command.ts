@@ -7,6 +7,7 @@ import { resolveFixture } from '../../fixtures/fixtures.js';
 import { type RebootMethod, resolveGuest } from '../../guests/catalog.js';
 import { probeAccelerator } from '../accel/open.js';
 import { BootgateError } from '../errors.js';
+import { QUIRKS } from '../quirks.js';
 import { FIRMWARES, type VmConfig, validateVmConfig } from '../config.js';
 import type { Diagnostic } from '../events.js';
 import { checkFirmwareImage } from '../machine/firmware-image.js';
@@ -75,7 +76,8 @@ export async function bootCommand(argv: string[]): Promise<number> {
     strict: true,
   });
   if (values.help) {
-    process.stdout.write(`${BOOT_USAGE}\n`);
+    const quirks = Object.entries(QUIRKS).map(([name, what]) => `  ${name}: ${what}`).join('\n');
+    process.stdout.write(`${BOOT_USAGE}\nquirks (named VMM bugs, off by default):\n${quirks}\n`);
     return 0;
   }
   const guest = values.guest
