@@ -1,7 +1,7 @@
 // Interrupt delivery without loss, Linux guest (Debian 6.1 + the irqtest probe) on the own VMM.
 // The VMM's interrupt test device (1b36:0110) raises exactly N interrupts per command, over MSI
 // and over INTx (PIIX3 PIRQ link → IOAPIC); the guest routes its IRQ to every CPU in turn
-// (smp_affinity_list) and counts per CPU; a last round runs while the PIT fires IRQ 0 at 4 kHz
+// (smp_affinity_list) and counts per CPU; a last round runs while the PIT fires IRQ 0 at 2 kHz
 // (the seed's IRQ 0 starving IRQ 14). What the guest counted must equal what the VMM raised and
 // injected, exactly; interrupts must land on the CPU the guest chose; no dmesg trouble lines.
 // Teeth: the quirks irq-to-bsp-only, drop-every-nth-irq and starve-low-priority-irq must each fail
@@ -24,7 +24,7 @@ const TARGET = PLAN.target;
 const GUEST = 'debian-irqtest';
 const MODES = ['msi', 'intx'];
 const PER_CPU = 32;
-const TIMER_HZ = 4000;
+const TIMER_HZ = 2000;
 const FULL = process.env.BOOTGATE_LINUX_MATRIX === 'full';
 const SMPS = FULL ? [1, 2, 8] : [2];
 const QUIRKS = [
@@ -58,7 +58,7 @@ function result(id: string): BootResult {
 
 describe(`interrupt delivery: ${GUEST} on ${TARGET}`, () => {
   for (const smp of SMPS) {
-    it(`smp${smp}: MSI and INTx reach every CPU exactly, also under a 4 kHz timer`, ({ task, skip }) => {
+    it(`smp${smp}: MSI and INTx reach every CPU exactly, also under a 2 kHz timer`, ({ task, skip }) => {
       if (unavailable) skip(unavailable);
       const r = result(`smp${smp}`);
       const events = parseProbeEvents(r.serial);
