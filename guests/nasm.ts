@@ -2,7 +2,7 @@
 // the image path. A missing nasm is a clear error naming the package to install.
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -21,9 +21,13 @@ export async function assemble(source: string, defines: Record<string, string | 
   const out = join(GUEST_BUILD_DIR, `${base}-${hash}.bin`);
   if (existsSync(out)) return out;
   mkdirSync(GUEST_BUILD_DIR, { recursive: true });
+  // Assemble under a temporary name and rename, so a concurrent builder never sees a partial image.
+  const tmp = `${out}.${process.pid}.tmp`;
   try {
-    await execa('nasm', ['-f', 'bin', ...defs, '-o', out, src]);
+    await execa('nasm', ['-f', 'bin', ...defs, '-o', tmp, src]);
+    renameSync(tmp, out);
   } catch (e) {
+    rmSync(tmp, { force: true });
     const err = e as { code?: string; stderr?: string };
     if (err.code === 'ENOENT') {
       throw new BootgateError('E_FIXTURE', 'nasm is not installed; it assembles the probe guests', {

@@ -18,7 +18,7 @@ function hasNasm(): boolean {
 describe('buildPioLoop', () => {
   it.skipIf(!hasNasm())('builds a 64 KiB image that jumps from the reset vector to its loop', async () => {
     const path = await buildPioLoop(1234);
-    expect(path).toMatch(/guests\/build\/pio-loop-1234\.bin$/);
+    expect(path).toMatch(/guests\/build\/bench-pio-loop-[0-9a-f]+\.bin$/);
     const image = await readFile(path);
     expect(image.length).toBe(0x1_0000);
     expect(image[0xfff0]).toBe(0xe9); // jmp near: CS keeps its reset base 0xffff_0000

@@ -77,6 +77,6 @@ describe('buildIrqTestModule', () => {
 
 describe('parseModinfo', () => {
   it('rejects a file that is not an ELF module', () => {
-    expect(() => parseModinfo(Buffer.alloc(128), 'x.ko')).toThrow(/x\.ko is not a readable kernel module: no ELF header/);
+    expect(() => parseModinfo(Buffer.alloc(128), 'x.ko')).toThrow(/x\.ko is not a usable kernel module: no ELF header/);
   });
 });
