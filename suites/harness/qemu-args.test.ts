@@ -1,7 +1,7 @@
 // The QEMU command line the qemu:<accel> targets build (pure: no QEMU started).
 
 import { describe, expect, test } from 'vitest';
-import { escapeOptionValue, firmwareArgs, qemuArgs } from './qemu-args.js';
+import { CANNOT_REPRODUCE, cpuArgs, escapeOptionValue, firmwareArgs, pcRamSplit, qemuArgs, testDeviceArgs } from './qemu-args.js';
 
 const BIOS = { kind: 'bios', name: 'seabios-256k', path: '/cache/bios-256k.bin' } as const;
 
@@ -42,5 +42,48 @@ describe('qemuArgs', () => {
     expect(() => firmwareArgs(flash)).toThrow(/pass varsPath/);
     expect(firmwareArgs({ ...flash, varsTemplate: undefined })).toHaveLength(2);
     expect(escapeOptionValue('a,,b')).toBe('a,,,,b');
+  });
+});
+
+describe('PCI test devices, phys-bits, RAM split', () => {
+  const base = { accel: 'tcg', smp: 1, firmware: BIOS, qmpSocket: 'q', debugconSocket: 'd' } as const;
+
+  test('one pci-testdev per mem64pref:SIZE device, at the own VMM\'s slots 00:02.0, 00:03.0, ...', () => {
+    expect(testDeviceArgs(['mem64pref:32G', 'mem64pref:512M', ' mem64pref:4096 '])).toEqual([
+      ...['-device', 'pci-testdev,addr=0x2,membar=32G'],
+      ...['-device', 'pci-testdev,addr=0x3,membar=512M'],
+      ...['-device', 'pci-testdev,addr=0x4,membar=4096'],
+    ]);
+    expect(testDeviceArgs([])).toEqual([]);
+    const args = qemuArgs({ ...base, pciTestDevices: ['mem64pref:32G', 'mem64pref:32G'] });
+    expect(args.slice(args.indexOf('isa-debug-exit,iobase=0xf4,iosize=1') + 1, args.indexOf('-chardev', args.indexOf('isa-debug-exit,iobase=0xf4,iosize=1')))).toEqual([
+      ...['-device', 'pci-testdev,addr=0x2,membar=32G', '-device', 'pci-testdev,addr=0x3,membar=32G'],
+    ]);
+  });
+
+  test('devices pci-testdev cannot be (32-bit, IO, non-prefetchable, several BARs) are refused with the reason', () => {
+    for (const spec of ['mem32:512M', 'mem64:1G', 'io:256', 'mem64pref:32G,mem32:512M', 'mem32pref:16M']) {
+      expect(() => testDeviceArgs(['mem64pref:1G', spec])).toThrow(`QEMU's pci-testdev offers one 64-bit prefetchable BAR; ${spec} cannot be reproduced`);
+      expect(() => testDeviceArgs([spec])).toThrow(CANNOT_REPRODUCE);
+    }
+  });
+
+  test('phys-bits on the default CPU model (qemu64), right after -smp; no -cpu without it', () => {
+    expect(cpuArgs(36)).toEqual(['-cpu', 'qemu64,phys-bits=36']);
+    expect(cpuArgs()).toEqual([]);
+    expect(() => cpuArgs(31)).toThrow(/invalid physBits 31/);
+    expect(() => cpuArgs(40.5)).toThrow(/invalid physBits/);
+    const args = qemuArgs({ ...base, physBits: 40 });
+    expect(args.slice(args.indexOf('-smp'), args.indexOf('-smp') + 4)).toEqual(['-smp', '1', '-cpu', 'qemu64,phys-bits=40']);
+    expect(qemuArgs(base)).not.toContain('-cpu');
+  });
+
+  test('RAM split as QEMU\'s pc: all below 4 GiB under 3.5 GiB, else 3 GiB below and the rest above', () => {
+    const GiB = 2 ** 30;
+    expect(pcRamSplit(512)).toEqual({ below4g: 512 * 2 ** 20, above4g: 0 });
+    expect(pcRamSplit(3072)).toEqual({ below4g: 3 * GiB, above4g: 0 });
+    expect(pcRamSplit(3583)).toEqual({ below4g: 3583 * 2 ** 20, above4g: 0 });
+    expect(pcRamSplit(3584)).toEqual({ below4g: 3 * GiB, above4g: 0.5 * GiB });
+    expect(pcRamSplit(8192)).toEqual({ below4g: 3 * GiB, above4g: 5 * GiB });
   });
 });

@@ -4,6 +4,7 @@
 // isa-debug-exit port probe guests use, and QMP. Started paused (-S) so the harness reads the
 // memory map at reset and connects the consoles before the first instruction. Pure: unit-tested.
 
+import { BootgateError } from '../../vmm/errors.js';
 import type { QemuFirmware } from './qemu-firmware.js';
 
 /** Ports as the own VMM registers them (vmm/devices/legacy/debugcon.ts, isa-debug-exit.ts). */
@@ -25,6 +26,54 @@ export interface QemuMachineSpec {
   debugconSocket: string;
   /** A guest reset ends QEMU (SHUTDOWN with reason guest-reset) instead of rebooting. */
   noReboot?: boolean;
+  /** PCI test devices in the own VMM's notation; only `mem64pref:SIZE` (pci-testdev's membar) can be reproduced. */
+  pciTestDevices?: readonly string[];
+  /** CPUID 0x80000008 EAX[7:0], via the CPU model's phys-bits property. */
+  physBits?: number;
+}
+
+/** The CPU model QEMU's `pc` machine uses by default (no -cpu); kept when phys-bits is set. */
+export const DEFAULT_CPU_MODEL = 'qemu64';
+/** The first slot the own VMM puts PCI test devices in (00:02.0, 00:03.0, ...). */
+export const FIRST_TEST_DEVICE_SLOT = 2;
+/** pci-testdev's IDs (hw/misc/pci-testdev.c: PCI_VENDOR_ID_REDHAT, PCI_DEVICE_ID_REDHAT_TEST). */
+export const PCI_TESTDEV_ID = { vendor: 0x1b36, device: 0x0005 } as const;
+/** Matches the reason a test-device spec is refused, for suites that report it as a skip. */
+export const CANNOT_REPRODUCE = /cannot be reproduced/;
+
+/**
+ * `-device pci-testdev,addr=N,membar=SIZE` per test device, at the own VMM's slots. pci-testdev
+ * has a fixed 4 KiB memory BAR 0 and a 256-byte IO BAR 1 of its own; `membar` adds BAR 2, 64-bit
+ * prefetchable. So only a device that is exactly one `mem64pref:SIZE` BAR can be reproduced.
+ */
+export function testDeviceArgs(specs: readonly string[]): string[] {
+  return specs.flatMap((spec, i) => {
+    const m = /^mem64pref:(\d+)([KMGT]?)$/.exec(spec.trim());
+    if (!m) {
+      throw new BootgateError('E_CONFIG', `QEMU's pci-testdev offers one 64-bit prefetchable BAR; ${spec} cannot be reproduced`, {
+        hint: 'run scenarios with 32-bit, IO or several BARs per device on vmm:kvm',
+      });
+    }
+    const addr = `0x${(FIRST_TEST_DEVICE_SLOT + i).toString(16)}`;
+    return ['-device', `pci-testdev,addr=${addr},membar=${m[1]}${m[2]}`];
+  });
+}
+
+/** `-cpu qemu64,phys-bits=N` when a width is asked for; nothing (QEMU's default, 40 bits) otherwise. */
+export function cpuArgs(physBits?: number): string[] {
+  if (physBits === undefined) return [];
+  if (!Number.isInteger(physBits) || physBits < 32 || physBits > 52) throw new TypeError(`invalid physBits ${JSON.stringify(physBits)}; expected 32..52`);
+  return ['-cpu', `${DEFAULT_CPU_MODEL},phys-bits=${physBits}`];
+}
+
+/**
+ * RAM below and above 4 GiB as QEMU 7.2's i440fx `pc` splits it (hw/i386/pc_piix.c): all of it
+ * below 4 GiB when it is under 3.5 GiB, else 3 GiB below and the rest from 4 GiB up.
+ */
+export function pcRamSplit(memMiB: number): { below4g: number; above4g: number } {
+  const bytes = memMiB * 2 ** 20;
+  const lowmem = bytes >= 0xe000_0000 ? 0xc000_0000 : 0xe000_0000;
+  return bytes >= lowmem ? { below4g: lowmem, above4g: bytes - lowmem } : { below4g: bytes, above4g: 0 };
 }
 
 /** QEMU option values separate properties with commas; a literal comma is doubled. */
@@ -52,6 +101,7 @@ export function qemuArgs(spec: QemuMachineSpec): string[] {
     ...['-accel', spec.accel],
     ...['-machine', 'pc,graphics=off'],
     ...['-m', String(mem), '-smp', String(spec.smp)],
+    ...cpuArgs(spec.physBits),
     ...firmwareArgs(spec.firmware, spec.varsPath),
     ...['-nodefaults', '-vga', 'none', '-display', 'none'],
     // COM1 on stdout: captured from the first byte, timestamped as it arrives.
@@ -59,6 +109,7 @@ export function qemuArgs(spec: QemuMachineSpec): string[] {
     ...['-chardev', `socket,id=debugcon,path=${escapeOptionValue(spec.debugconSocket)},server=on,wait=off`],
     ...['-device', `isa-debugcon,iobase=${hex(DEBUGCON_PORT)},chardev=debugcon`],
     ...['-device', `isa-debug-exit,iobase=${hex(DEBUG_EXIT_PORT)},iosize=1`],
+    ...testDeviceArgs(spec.pciTestDevices ?? []),
     ...['-chardev', `socket,id=qmp,path=${escapeOptionValue(spec.qmpSocket)},server=on,wait=off`, '-mon', 'chardev=qmp,mode=control'],
     ...(spec.noReboot ? ['-no-reboot'] : []),
     '-S',

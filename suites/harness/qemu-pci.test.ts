@@ -2,7 +2,8 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { bdf, parseQueryPci, unassignedBars } from './qemu-pci.js';
+import { PCI_TESTDEV_ID } from './qemu-args.js';
+import { bdf, parseQueryPci, readbackBars, unassignedBars } from './qemu-pci.js';
 
 const data = (name: string): unknown => JSON.parse(readFileSync(new URL(`./qemu-testdata/${name}`, import.meta.url), 'utf8'));
 
@@ -70,5 +71,35 @@ describe('bad input', () => {
   test('bdf formatting', () => {
     expect(bdf(0, 0x1f, 3)).toBe('00:1f.3');
     expect(bdf(0x12, 1, 0)).toBe('12:01.0');
+  });
+});
+
+describe('query-pci → pci-bars (QEMU 7.2 pc, two pci-testdev membar=32G, phys-bits=36)', () => {
+  const fns = parseQueryPci(data('query-pci-testdev-2x32G-7.2.json'));
+  const GiB = 2 ** 30;
+  const membar = (b: { type: string; mem64?: boolean; prefetch?: boolean }) => b.type === 'memory' && b.mem64 === true && b.prefetch === true;
+
+  test('only the test devices\' membar BARs, in the own VMM\'s shape: the second lands at 2^36 (SeaBIOS ignores phys-bits)', () => {
+    expect(readbackBars(fns, PCI_TESTDEV_ID, membar)).toEqual([
+      { bdf: '00:02.0', index: 2, kind: 'mem64', prefetchable: true, size: 32 * GiB, address: 32 * GiB, decoded: true },
+      { bdf: '00:03.0', index: 2, kind: 'mem64', prefetchable: true, size: 32 * GiB, address: 64 * GiB, decoded: true },
+    ]);
+  });
+
+  test('without the filter pci-testdev\'s own fixed BARs show too: 4 KiB 32-bit memory, 256 ports of IO', () => {
+    expect(readbackBars(fns, PCI_TESTDEV_ID).filter((b) => b.bdf === '00:02.0')).toEqual([
+      { bdf: '00:02.0', index: 0, kind: 'mem32', prefetchable: false, size: 4096, address: 0xfebf_e000, decoded: true },
+      { bdf: '00:02.0', index: 1, kind: 'io', prefetchable: false, size: 256, address: 0xc000, decoded: true },
+      { bdf: '00:02.0', index: 2, kind: 'mem64', prefetchable: true, size: 32 * GiB, address: 32 * GiB, decoded: true },
+    ]);
+    expect(readbackBars(fns, { vendor: 0x1af4, device: 0x1000 })).toEqual([]);
+  });
+
+  test('a BAR QEMU reports at -1 becomes address 0, not decoded (bar-check: unassigned); ROM BARs are left out', () => {
+    const bridge = parseQueryPci(data('query-pci-bridge-7.2.json'));
+    const e1000 = bridge.find((f) => f.bdf === '00:03.0')!;
+    expect(readbackBars(bridge, { vendor: e1000.vendor, device: e1000.device }).map((b) => b.index)).not.toContain(6);
+    const fake = [{ ...fns[4]!, bars: [{ bar: 2, type: 'memory' as const, address: null, size: 32 * GiB, prefetch: true, mem64: true }] }];
+    expect(readbackBars(fake, PCI_TESTDEV_ID, membar)).toEqual([{ bdf: '00:02.0', index: 2, kind: 'mem64', prefetchable: true, size: 32 * GiB, address: 0, decoded: false }]);
   });
 });

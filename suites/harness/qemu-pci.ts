@@ -136,3 +136,38 @@ export function parseQueryPci(result: unknown): PciFunction[] {
 export function unassignedBars(functions: readonly PciFunction[]): Array<{ bdf: string; bar: PciBar }> {
   return functions.flatMap((f) => f.bars.filter((b) => b.address === null).map((bar) => ({ bdf: f.bdf, bar })));
 }
+
+/** One BAR in the own VMM's `pci-bars` event shape (bar-check.ts's Bar). */
+export interface ReadbackBar {
+  bdf: string;
+  index: number;
+  kind: 'io' | 'mem32' | 'mem64';
+  prefetchable: boolean;
+  size: number;
+  address: number;
+  decoded: boolean;
+}
+
+/**
+ * The BARs of the functions with `id` in the own VMM's `pci-bars` shape. `only` keeps the BARs a
+ * test asked for (pci-testdev's own fixed BARs 0 and 1 are no part of the scenario). QEMU reports
+ * a BAR whose decoding is off or that was never programmed at -1: it becomes address 0, decoded
+ * false, which bar-check judges unassigned, as the own VMM's readback does.
+ */
+export function readbackBars(functions: readonly PciFunction[], id: { vendor: number; device: number }, only: (b: PciBar) => boolean = () => true): ReadbackBar[] {
+  return functions
+    .filter((f) => f.vendor === id.vendor && f.device === id.device)
+    .flatMap((f) =>
+      f.bars
+        .filter((b) => b.bar < 6 && only(b))
+        .map((b): ReadbackBar => ({
+          bdf: f.bdf,
+          index: b.bar,
+          kind: b.type === 'io' ? 'io' : b.mem64 ? 'mem64' : 'mem32',
+          prefetchable: b.prefetch === true,
+          size: b.size,
+          address: b.address ?? 0,
+          decoded: b.address !== null,
+        })),
+    );
+}

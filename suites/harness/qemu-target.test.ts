@@ -183,6 +183,7 @@ describe('target names', () => {
   test('qemu:<accel> for any accelerator name; tcg and kvm registered', () => {
     expect(selectedTargets({ BOOTGATE_TARGETS: 'vmm:kvm, qemu:tcg,qemu:nvmm' }).map((t) => t.name)).toEqual(['vmm:kvm', 'qemu:tcg', 'qemu:nvmm']);
     expect(qemuTarget('whpx').observes.has('reset-vector-mapping')).toBe(true);
+    expect(qemuTarget('tcg').observes.has('bar-readback')).toBe(true);
     expect(qemuTarget('hvf').observes.has('reset-vector-step')).toBe(false);
     expect(() => selectedTargets({ BOOTGATE_TARGETS: 'qemu:' })).toThrow(/invalid target qemu:/);
     expect(() => selectedTargets({ BOOTGATE_TARGETS: 'bhyve' })).toThrow(/^unknown target "bhyve" in BOOTGATE_TARGETS \(known: vmm:kvm, .*qemu:tcg, qemu:kvm.*, qemu:<accel>\)$/);

@@ -8,6 +8,9 @@
 // Produces the same BootResult as the own VMM. Every way out — until-matched, guest power-off or
 // isa-debug-exit, timeout, crash, refused command line — ends with the process killed and reaped
 // in `finally`; the result's `config` event carries the pid so a test can check it is gone.
+// PCI test devices become pci-testdev (one 64-bit prefetchable membar each; other BAR lists are
+// refused) and are read back with query-pci at the until match, as the own VMM's `pci-bars` and
+// `machine` events.
 // Cannot observe (reported as skipped by the suites): the single-stepped first instruction, the
 // exit profile, trapped ROM writes, the own VMM's quirk switches.
 
@@ -21,10 +24,11 @@ import { BootgateError } from '../../vmm/errors.js';
 import type { Diagnostic, MilestoneName } from '../../vmm/events.js';
 import { ConsoleMatcher, SEABIOS_MILESTONES, stripAnsi } from '../../vmm/metrics/milestones.js';
 import type { BootResult } from './boot-result.js';
-import { ACCEL_NAME, DEFAULT_MEM_MIB, qemuArgs } from './qemu-args.js';
+import { ACCEL_NAME, DEFAULT_MEM_MIB, PCI_TESTDEV_ID, pcRamSplit, qemuArgs } from './qemu-args.js';
 import { qemuAccelerators, qemuMachine, requireQemu } from './qemu-binary.js';
 import { type QemuFirmware, resolveQemuFirmware } from './qemu-firmware.js';
 import { parseFlatViews, resetVectorMapping, type ResetVectorMapping } from './qemu-mtree.js';
+import { parseQueryPci, readbackBars } from './qemu-pci.js';
 import { connectUnixSocket, QmpClient, type QmpEvent } from './qemu-qmp.js';
 import { parseInfoRegisters } from './qemu-registers.js';
 import type { Observation, Target } from './targets.js';
@@ -36,7 +40,7 @@ export interface QemuBootRequest extends BootRequest {
 }
 
 /** What QEMU lets the suites see. */
-export const QEMU_OBSERVES: ReadonlySet<Observation> = new Set<Observation>(['reset-vector-mapping', 'debugcon', 'firmware-high-hash']);
+export const QEMU_OBSERVES: ReadonlySet<Observation> = new Set<Observation>(['reset-vector-mapping', 'debugcon', 'firmware-high-hash', 'bar-readback']);
 /** Time QEMU gets to leave after `quit` before it is killed. */
 const QUIT_GRACE_MS = 3_000;
 /** Time the failure diagnostics (registers over QMP) may take. */
@@ -264,7 +268,18 @@ export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJ
       copyFileSync(firmware.varsTemplate, varsPath);
     }
     const memMiB = req.memMiB ?? DEFAULT_MEM_MIB;
-    const args = qemuArgs({ accel, smp: req.smp, memMiB, firmware, varsPath, qmpSocket, debugconSocket: join(dir, 'debugcon.sock'), noReboot: req.noReboot });
+    const args = qemuArgs({
+      accel,
+      smp: req.smp,
+      memMiB,
+      firmware,
+      varsPath,
+      qmpSocket,
+      debugconSocket: join(dir, 'debugcon.sock'),
+      noReboot: req.noReboot,
+      pciTestDevices: req.pciTestDevices,
+      physBits: req.physBits,
+    });
 
     proc = execa(binary, args, { reject: false, stdin: 'ignore', buffer: { stdout: false } });
     run.emit({ event: 'config', config: { target, accel, binary, args, firmware, smp: req.smp, memMiB, timeoutS: req.timeoutS, until: req.until }, quirks: [], pid: proc.pid }, 0);
@@ -316,6 +331,7 @@ export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJ
           run.emit({ event: 'firmware-high', mapped: mapping.firmware, sha256, bytes: fw.bytes });
         }
       }
+      if (req.pciTestDevices?.length) await readBack(run, qmp, memMiB);
       if (run.status === 'timeout' || run.status === 'error') {
         const text = await withTimeout(qmp.hmp('info registers -a'), DIAGNOSE_MS);
         if (text) run.emit({ event: 'registers', vcpus: parseInfoRegisters(text) });
@@ -340,6 +356,27 @@ export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJ
     rmSync(dir, { recursive: true, force: true });
   }
   return finalResult(run, req, result, stderr);
+}
+
+/**
+ * The test devices' BARs (query-pci) and the machine they were judged against, as the own VMM's
+ * `pci-bars` and `machine` events: phys-bits as the vCPU has it (what CPUID 0x80000008 reports),
+ * RAM split as QEMU's pc splits it. Only pci-testdev's membar (BAR 2, 64-bit prefetchable) is a
+ * scenario BAR; its fixed BARs 0 and 1 are left out.
+ */
+async function readBack(run: QemuRun, qmp: QmpClient, memMiB: number): Promise<void> {
+  const pci = await withTimeout(qmp.execute('query-pci'), DIAGNOSE_MS);
+  if (pci !== undefined) {
+    const bars = readbackBars(parseQueryPci(pci), PCI_TESTDEV_ID, (b) => b.type === 'memory' && b.mem64 === true && b.prefetch === true);
+    run.emit({ event: 'pci-bars', bars });
+  }
+  const cpus = await withTimeout(qmp.execute<Array<{ 'qom-path': string }>>('query-cpus-fast'), DIAGNOSE_MS);
+  const path = cpus?.[0]?.['qom-path'];
+  const physBits = path ? await withTimeout(qmp.execute<number>('qom-get', { path, property: 'phys-bits' }), DIAGNOSE_MS) : undefined;
+  if (typeof physBits !== 'number') return;
+  const { below4g, above4g } = pcRamSplit(memMiB);
+  const memoryMap = [{ name: 'ram', gpa: 0, size: below4g }, ...(above4g > 0 ? [{ name: 'ram-high', gpa: 2 ** 32, size: above4g }] : [])];
+  run.emit({ event: 'machine', physBits, memoryMap });
 }
 
 function finalResult(run: QemuRun, req: QemuBootRequest, result: Result | undefined, stderr: string): BootResult {

@@ -14,6 +14,7 @@ export type Observation =
   | 'rom-write-trap' // guest writes to ROM reported as trapped accesses
   | 'debugcon' // the 0x402 debug console
   | 'reset-vector-mapping' // which region serves 0xfffffff0 at reset, and whether it is read-only
+  | 'bar-readback' // PCI test devices placed on the machine, their BARs read back after firmware (pci-bars, machine events)
   | 'quirks'; // the VMM quirk switches (known-bad configurations)
 
 export interface Target {
@@ -26,7 +27,7 @@ export interface Target {
 
 export const ownVmmTarget: Target = {
   name: 'vmm:kvm',
-  observes: new Set<Observation>(['reset-vector-step', 'reset-vector-mapping', 'exit-profile', 'firmware-high-hash', 'rom-write-trap', 'debugcon', 'quirks']),
+  observes: new Set<Observation>(['reset-vector-step', 'reset-vector-mapping', 'exit-profile', 'firmware-high-hash', 'rom-write-trap', 'debugcon', 'bar-readback', 'quirks']),
   async unavailable() {
     return undefined;
   },
