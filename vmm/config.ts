@@ -11,7 +11,11 @@ import { parseQuirks, type QuirkName } from './quirks.js';
 export const FIRMWARES = {
   seabios: 'seabios',
   'seabios-256k': 'seabios-256k',
+  'ovmf-4m': 'ovmf-code-4m',
+  'ovmf-2m': 'ovmf-code-2m',
 } as const;
+/** OVMF's variable store template per build (pflash VARS; a per-VM copy is what the guest writes). */
+export const OVMF_VARS_FIXTURES: Partial<Record<FirmwareName, string>> = { 'ovmf-4m': 'ovmf-vars-4m', 'ovmf-2m': 'ovmf-vars-2m' };
 export type FirmwareName = keyof typeof FIRMWARES;
 
 export const TARGETS = ['vmm:kvm'] as const;
@@ -37,6 +41,8 @@ export interface VmConfig {
   eventsFile?: string;
   /** Echo the 0x402 debug console to stderr. */
   debugcon: boolean;
+  /** OVMF: where the guest's variable store is kept between runs (loaded if it exists, saved at reset and exit). */
+  varsFile?: string;
   /** PCI test devices, one BAR list each (e.g. "mem64pref:32G,mem32:512M"), at 00:02.0 onwards. */
   pciTestDevices: string[];
   /** CPUID 0x80000008 physical address bits; undefined keeps what KVM reports for the host. */
@@ -77,6 +83,7 @@ export interface RawVmOptions {
   initrd?: string;
   append?: string;
   irqTestDevice?: boolean;
+  vars?: string;
 }
 
 function intOption(name: string, raw: number | string | undefined, dflt: number): number {
@@ -84,6 +91,13 @@ function intOption(name: string, raw: number | string | undefined, dflt: number)
   const n = typeof raw === 'number' ? raw : Number(raw);
   if (!Number.isInteger(n)) throw configError(name, raw, 'an integer');
   return n;
+}
+
+function varsOption(vars: string | undefined, firmware: FirmwareName | undefined): string | undefined {
+  if (vars !== undefined && (firmware === undefined || OVMF_VARS_FIXTURES[firmware] === undefined)) {
+    throw new BootgateError('E_CONFIG', '--vars needs an OVMF firmware', { hint: '--firmware ovmf-4m or ovmf-2m' });
+  }
+  return vars;
 }
 
 function readableFile(option: string, path: string): string {
@@ -186,6 +200,7 @@ export function validateVmConfig(raw: RawVmOptions): VmConfig {
     reservedMemoryEnd,
     sampleRipMs: sampleRipMs(raw.sampleRip),
     irqTestDevice: raw.irqTestDevice ?? false,
+    varsFile: varsOption(raw.vars, firmware),
     ...linuxOptions(raw),
   };
 }

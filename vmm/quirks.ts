@@ -13,6 +13,10 @@ export const QUIRKS = {
   'drop-every-nth-irq': 'drop every 10th device interrupt on its way to KVM: the device raised it, the guest never sees it (a lost interrupt)',
   'starve-low-priority-irq':
     'hold device interrupts while the PIT runs faster than 1 kHz, as a pump that always serves IRQ 0 first would (seed: IRQ 0 starving IRQ 14)',
+  'romd-unmapped':
+    "never map OVMF's pflash as ROMD slots: the reset-vector fetch at 0xfffffff0 finds nothing mapped (seed: QEMU+NVMM, 'Mem Assist Failed')",
+  'romd-never-remapped':
+    'unmap the VARS flash on its first command and never map it back on return to read-array: every later access traps (seed: the incomplete fix, an exit storm)',
 } as const;
 
 export type QuirkName = keyof typeof QUIRKS;

@@ -50,7 +50,7 @@ class EventLog {
   }
 }
 
-export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = {}): Promise<RunResult> {
+export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = {}, varsTemplatePath?: string): Promise<RunResult> {
   const startEpochMs = performance.timeOrigin + performance.now();
   const since = (): number => Math.round((performance.timeOrigin + performance.now() - startEpochMs) * 10) / 10;
   const log = new EventLog(config.eventsFile);
@@ -157,6 +157,7 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
         role: 'bsp',
         config,
         firmwarePath,
+        varsTemplatePath,
         startEpochMs,
         controlSab: control.sab,
         mailboxSabs: mailboxes.map((m) => m.sab),

@@ -8,13 +8,13 @@ import { type RebootMethod, resolveGuest } from '../../guests/catalog.js';
 import { probeAccelerator } from '../accel/open.js';
 import { BootgateError } from '../errors.js';
 import { QUIRKS } from '../quirks.js';
-import { FIRMWARES, type VmConfig, validateVmConfig } from '../config.js';
+import { FIRMWARES, OVMF_VARS_FIXTURES, type VmConfig, validateVmConfig } from '../config.js';
 import type { Diagnostic } from '../events.js';
 import { checkFirmwareImage } from '../machine/firmware-image.js';
 import { runVm } from '../supervisor.js';
 
 export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm] [--guest seabios|seabios-256k|debian-probe|debian-irqtest [--reboot bios|pci|kbd|acpi|triple] [--reboots N] [--irqtest MODE,COUNT,HZ]]
-                    [--firmware seabios|seabios-256k | --firmware-file PATH]
+                    [--firmware seabios|seabios-256k|ovmf-4m|ovmf-2m [--vars FILE] | --firmware-file PATH]
                     [--smp N] [--mem MiB] [--quirk NAME]... [--timeout S] [--until REGEX]
                     [--events FILE] [--debugcon]
                     [--pci-test-device BARS]... [--phys-bits N] [--low-mem MiB] [--reserved-memory-end ADDR]
@@ -65,6 +65,7 @@ export async function bootCommand(argv: string[]): Promise<number> {
       'sample-rip': { type: 'string' },
       guest: { type: 'string' },
       'irq-test-device': { type: 'boolean' },
+      vars: { type: 'string' },
       reboot: { type: 'string' },
       reboots: { type: 'string' },
       irqtest: { type: 'string' },
@@ -111,14 +112,22 @@ export async function bootCommand(argv: string[]): Promise<number> {
     initrd: values.initrd ?? guest?.initrd,
     append: guest ? guest.append : values.append,
     irqTestDevice: values['irq-test-device'] ?? guest?.irqTestDevice,
+    vars: values.vars,
   });
   if (config.kernel) config.linuxbootRom = await resolveFixture(LINUXBOOT_FIXTURE);
   const firmwarePath = await firmwarePathFor(config);
   probeAccelerator(config.target);
-  const result = await runVm(config, firmwarePath, {
-    console: (t) => process.stdout.write(t),
-    debugcon: config.debugcon ? (t) => process.stderr.write(t) : undefined,
-  });
+  const varsFixture = config.firmware ? OVMF_VARS_FIXTURES[config.firmware] : undefined;
+  const varsTemplate = varsFixture ? await resolveFixture(varsFixture) : undefined;
+  const result = await runVm(
+    config,
+    firmwarePath,
+    {
+      console: (t) => process.stdout.write(t),
+      debugcon: config.debugcon ? (t) => process.stderr.write(t) : undefined,
+    },
+    varsTemplate,
+  );
   if (result.error) {
     process.stderr.write(`\nbootgate: ${result.error.code}: ${result.error.message}${result.error.hint ? ` (fix: ${result.error.hint})` : ''}\n`);
   }

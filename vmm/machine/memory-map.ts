@@ -19,6 +19,7 @@ import {
   PAM_AREA_END,
   VGA_WINDOW_BASE,
 } from '../layout.js';
+import type { FlashMemory } from '../devices/flash/romd.js';
 import type { HostMemory } from '../memory/host-memory.js';
 
 export type PamMode = 0 | 1 | 2 | 3;
@@ -33,6 +34,9 @@ const SLOT_RAM_MID = 1;
 const SLOT_RAM_HIGH = 2;
 const SLOT_FIRMWARE_HIGH = 3;
 const SLOT_PAM_FIRST = 4;
+/** OVMF's pflash: VARS and CODE, each one ROMD slot (after the 13 PAM granules). */
+export const SLOT_FLASH_VARS = 17;
+export const SLOT_FLASH_CODE = 18;
 
 const RW = { read: true, write: true, exec: true } as const;
 const RO = { read: true, write: false, exec: true } as const;
@@ -150,6 +154,12 @@ export class MemoryMap {
   private clear(slot: number): void {
     this.vm.unmapMemory(slot);
     this.regions.delete(slot);
+  }
+
+  /** A flash device's ROMD slot: mapped read-only in read-array mode, unmapped while it takes commands. */
+  flashSlot(slot: number, gpa: number, mem: HostMemory, name: string): FlashMemory {
+    const region: MemoryRegion = { slot, gpa, size: mem.size, hostAddress: mem.address, flags: RO, name };
+    return { map: () => this.set(region), unmap: () => this.clear(slot) };
   }
 
   /** The mapped region containing `gpa`, if any (for diagnostics: "nothing is mapped at ..."). */

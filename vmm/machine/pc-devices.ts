@@ -8,6 +8,8 @@ import type { Vm } from '../accel/types.js';
 import { installPcAcpi, pcPci32Window, pcPci64Window } from '../acpi/pc-acpi.js';
 import { installLinuxBoot, LINUXBOOT_BOOTORDER } from '../boot/linux-boot.js';
 import type { VmConfig } from '../config.js';
+import { Cfi01Flash } from '../devices/flash/cfi01.js';
+import { ovmfFlashLayout } from '../devices/flash/ovmf-flash-layout.js';
 import { FwCfg } from '../devices/fwcfg/fwcfg.js';
 import { FWCFG_IO_SPAN, FWCFG_PORT_SELECTOR } from '../devices/fwcfg/fwcfg-keys.js';
 import { populatePcFwCfg } from '../devices/fwcfg/pc-items.js';
@@ -47,7 +49,7 @@ import type { HostMemory } from '../memory/host-memory.js';
 import { ConsoleBuffer } from './console-buffer.js';
 import { IrqPath } from './irq-path.js';
 import { Machine } from './machine.js';
-import { MemoryMap } from './memory-map.js';
+import { MemoryMap, SLOT_FLASH_CODE, SLOT_FLASH_VARS } from './memory-map.js';
 
 /** PCI config mechanism #1: the address latch owns only 0xCF8 (0xCF9 is the reset control register). */
 const PCI_CONFIG_ADDRESS_PORT = 0xcf8;
@@ -61,6 +63,8 @@ const PCI_INTA = 1;
 
 export interface PcBuild {
   machine: Machine;
+  /** OVMF's pflash pair, when the firmware comes with a variable store. */
+  flash?: { code: Cfi01Flash; vars: Cfi01Flash };
   irqPath: IrqPath;
   irqTest: IrqTestDevice | undefined;
   testDevices: PciTestDevice[];
@@ -77,6 +81,8 @@ export interface PcOptions {
   config: VmConfig;
   firmware: HostMemory;
   ram: HostMemory;
+  /** OVMF: the per-VM copy of the variable store; `firmware` is then the CODE volume. */
+  vars?: HostMemory;
   ramBelow4G: number;
   ramAbove4G: number;
   emit: (event: Record<string, unknown>) => void;
@@ -85,9 +91,25 @@ export interface PcOptions {
 export function buildPc(o: PcOptions): PcBuild {
   const { config } = o;
   const machine = new Machine(o.vm, o.ram, o.ramBelow4G, o.ramAbove4G, o.emit);
-  const mapHighCopy = !config.quirks.includes('no-high-bios-copy');
+  // With pflash (OVMF) the flash devices map CODE and VARS themselves; the legacy alias below 1 MiB
+  // still shows the last 128 KiB of CODE, as QEMU's isa-bios does.
+  const mapHighCopy = !o.vars && !config.quirks.includes('no-high-bios-copy');
   const memoryMap = new MemoryMap(o.vm, o.ram, o.ramBelow4G, o.ramAbove4G, o.firmware, mapHighCopy);
   memoryMap.mapAll();
+  let flash: PcBuild['flash'];
+  if (o.vars) {
+    const l = ovmfFlashLayout(o.firmware.size, o.vars.size);
+    const romd = { romdUnmapped: config.quirks.includes('romd-unmapped'), romdNeverRemapped: config.quirks.includes('romd-never-remapped') };
+    const code = machine.onReset(
+      new Cfi01Flash({ name: 'pflash-code', storage: o.firmware.bytes, readOnly: true, memory: memoryMap.flashSlot(SLOT_FLASH_CODE, l.codeBase, o.firmware, 'pflash-code'), services: machine, ...romd }),
+    );
+    const vars = machine.onReset(
+      new Cfi01Flash({ name: 'pflash-vars', storage: o.vars.bytes, readOnly: false, memory: memoryMap.flashSlot(SLOT_FLASH_VARS, l.varsBase, o.vars, 'pflash-vars'), services: machine, ...romd }),
+    );
+    machine.mmio.insert(l.codeBase, l.codeSize, code);
+    machine.mmio.insert(l.varsBase, l.varsSize, vars);
+    flash = { code, vars };
+  }
   machine.mmio.insert(PAM_AREA_BASE, PAM_AREA_END - PAM_AREA_BASE, memoryMap.pamArea(machine));
   if (mapHighCopy) {
     const base = highFirmwareBase(o.firmware.size);
@@ -181,7 +203,7 @@ export function buildPc(o: PcOptions): PcBuild {
   });
   if (config.reservedMemoryEnd !== undefined) fwcfg.addFile('etc/reserved-memory-end', u64le(config.reservedMemoryEnd));
 
-  return { machine, irqPath, irqTest, testDevices, memoryMap, fwcfg, postCode, pm, com1, debugcon };
+  return { machine, flash, irqPath, irqTest, testDevices, memoryMap, fwcfg, postCode, pm, com1, debugcon };
 }
 
 function u64le(value: number): Uint8Array {

@@ -15,7 +15,8 @@ import { RESET_VECTOR, splitRam } from '../layout.js';
 import { readFirmwareImage } from '../machine/firmware-image.js';
 import { pcIrqRouting } from '../machine/irq-routing.js';
 import { buildPc, type PcBuild } from '../machine/pc-devices.js';
-import { allocateHostMemory } from '../memory/host-memory.js';
+import { loadVarsImage, saveVarsImage } from '../devices/flash/vars-file.js';
+import { allocateHostMemory, type HostMemory } from '../memory/host-memory.js';
 import { ExitAccounting } from '../metrics/exit-accounting.js';
 import { ControlBlock, StopMode } from './control.js';
 import { MAIL_FATAL, MAIL_SHUTDOWN, Mailbox } from './mailbox.js';
@@ -55,10 +56,16 @@ export class BspWorker {
     const image = readFirmwareImage(data.firmwarePath);
     const firmware = allocateHostMemory(image.length, 'firmware image');
     firmware.bytes.set(image);
+    let vars: HostMemory | undefined;
+    if (data.varsTemplatePath) {
+      const image = loadVarsImage(data.varsTemplatePath, config.varsFile);
+      vars = allocateHostMemory(image.length, 'OVMF variable store');
+      vars.bytes.set(image);
+    }
     const ramSize = config.memMiB * 1024 * 1024;
     const ram = allocateHostMemory(ramSize, 'guest RAM');
     const { low, high } = splitRam(ramSize, config.lowMemMiB === undefined ? undefined : config.lowMemMiB * 1024 * 1024);
-    this.pc = buildPc({ vm: this.vm, config, firmware, ram, ramBelow4G: low, ramAbove4G: high, emit: (e) => this.emit(e) });
+    this.pc = buildPc({ vm: this.vm, config, firmware, vars, ram, ramBelow4G: low, ramAbove4G: high, emit: (e) => this.emit(e) });
     this.vcpu = new KvmVcpu(this.vm.vcpuHandles[0]!, 0, this.accel.vcpuMmapSize);
     this.vm.vcpuHandles.forEach((fd, i) => this.control.setVcpuFd(i, fd));
     this.control.registerVcpu(0, gettid(), this.vcpu.fd, this.vcpu.runAddress);
@@ -110,11 +117,21 @@ export class BspWorker {
     }
     this.flushConsoles();
     this.reportFirmwareIntegrity();
+    this.reportFlash();
     this.reportRipSamples();
     if (this.pc.testDevices.length > 0) this.emit({ event: 'pci-bars', bars: this.pc.testDevices.flatMap((d) => d.assignments()) });
     if (this.pc.irqTest) this.emit({ event: 'irq-test', device: this.pc.irqTest.stats(), path: this.pc.irqPath.stats() });
     this.releaseWaitingAps();
     post({ type: 'stopped', report });
+  }
+
+  /** OVMF's pflash: save the variable store (when --vars), and report ROMD and exit counters. */
+  private reportFlash(): void {
+    const flash = this.pc.flash;
+    if (!flash) return;
+    if (this.data.config.varsFile) flash.vars.flush((img) => saveVarsImage(this.data.config.varsFile!, img));
+    const c = (f: typeof flash.code) => ({ ...f.counters(), exits: f.exits(), budget: f.exitBudget() });
+    this.emit({ event: 'flash', code: c(flash.code), vars: c(flash.vars) });
   }
 
   private sampleRip(): void {
@@ -178,7 +195,9 @@ export class BspWorker {
             ? undefined
             : this.data.config.quirks.includes('no-high-bios-copy')
               ? 'drop --quirk no-high-bios-copy (it removes the high copy on purpose)'
-              : 'map the firmware image at 4 GiB - size',
+              : this.data.config.quirks.includes('romd-unmapped')
+                ? 'drop --quirk romd-unmapped (it leaves the pflash unmapped on purpose)'
+                : 'map the firmware image at 4 GiB - size',
         },
       );
     }
@@ -315,6 +334,7 @@ export class BspWorker {
   /** Machine reset: pause the APs, rebuild the accelerator VM, remap memory, reset devices, resume. */
   private resetMachine(source: string): void {
     this.resets++;
+    if (this.data.config.varsFile) this.pc.flash?.vars.flush((img) => saveVarsImage(this.data.config.varsFile!, img));
     this.flushConsoles();
     const epoch = this.control.beginPause();
     this.control.kickAll(0);

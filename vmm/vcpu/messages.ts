@@ -7,6 +7,8 @@ export interface BspWorkerData {
   role: 'bsp';
   config: VmConfig;
   firmwarePath: string;
+  /** OVMF: the VARS template (fixture), copied per VM. */
+  varsTemplatePath?: string;
   startEpochMs: number;
   controlSab: SharedArrayBuffer;
   /** Indexed by vCPU; entry 0 (the BSP) is unused. */
