@@ -43,7 +43,7 @@ import { PciHost } from '../devices/pci/pci-host.js';
 import { parseTestBars, PciTestDevice } from '../devices/pci/pci-test-device.js';
 import { IrqTestDevice } from '../devices/pci/irq-test-device.js';
 import { Piix3, pirqForSlot } from '../devices/pci/piix3.js';
-import { PIIX_GPE0_BASE, PIIX_GPE0_SPAN, PM_IO_SPAN, Piix4Pm, PmIo } from '../devices/pci/piix4-pm.js';
+import { PIIX_GPE0_BASE, PIIX_GPE0_SPAN, PM_IO_SPAN, Piix4Pm, PmIo, PmTimer } from '../devices/pci/piix4-pm.js';
 import { FOUR_GIB, highFirmwareBase, PAM_AREA_BASE, PAM_AREA_END } from '../layout.js';
 import type { HostMemory } from '../memory/host-memory.js';
 import { ConsoleBuffer } from './console-buffer.js';
@@ -55,6 +55,8 @@ import { MemoryMap, SLOT_FLASH_CODE, SLOT_FLASH_VARS } from './memory-map.js';
 const PCI_CONFIG_ADDRESS_PORT = 0xcf8;
 const PCI_CONFIG_DATA_PORT = 0xcfc;
 const PCI_CONFIG_DATA_SPAN = 4;
+/** PM_TMR within the PIIX4 PM I/O block. */
+const PM_TIMER_OFFSET = 8;
 /** Test devices go at 00:02.0 onwards (00:00.0 host bridge, 00:01.x PIIX). */
 const FIRST_TEST_DEVICE_SLOT = 2;
 /** The interrupt test device sits past them; INTA# of slot 31 is PIRQC (SeaBIOS routes it to IRQ 11). */
@@ -86,6 +88,10 @@ export interface PcOptions {
   ramBelow4G: number;
   ramAbove4G: number;
   emit: (event: Record<string, unknown>) => void;
+  /** Epoch (ms, timeOrigin-based) of the PM timer, shared with the AP threads. */
+  pmTimerEpochMs?: number;
+  /** Told where the PM timer register is now (0: not decoded). */
+  onPmTimerPort?: (port: number) => void;
 }
 
 export function buildPc(o: PcOptions): PcBuild {
@@ -157,12 +163,18 @@ export function buildPc(o: PcOptions): PcBuild {
   const pci = machine.onReset(new PciHost());
   pio.insert(PCI_CONFIG_ADDRESS_PORT, 1, pci.addressPort);
   pio.insert(PCI_CONFIG_DATA_PORT, PCI_CONFIG_DATA_SPAN, pci.dataPort);
-  const pm = machine.onReset(new PmIo(machine));
+  // The PM timer counts from the VMM start, so vCPU threads can answer it locally with the same count.
+  const pm = machine.onReset(new PmIo(machine, { timer: new PmTimer({ epochMs: o.pmTimerEpochMs }) }));
   pci.addFunction(new I440fx({ onPamChange: (segments) => memoryMap.setPam(segments) }));
   let irqTest: IrqTestDevice | undefined;
   const piix3 = new Piix3({ onPirqChange: () => irqTest?.refreshIntx() });
   pci.addFunction(piix3);
-  const pmFunction = new Piix4Pm({ onPmIoChange: (base) => pio.move(pm, base, PM_IO_SPAN) });
+  const pmFunction = new Piix4Pm({
+    onPmIoChange: (base) => {
+      pio.move(pm, base, PM_IO_SPAN);
+      o.onPmTimerPort?.(base === null ? 0 : base + PM_TIMER_OFFSET);
+    },
+  });
   pci.addFunction(pmFunction);
   pio.insert(PIIX_GPE0_BASE, PIIX_GPE0_SPAN, pm.gpe);
   const testDevices = config.pciTestDevices.map((spec, i) => {

@@ -1,13 +1,15 @@
 // An application-processor vCPU thread: runs KVM_RUN for one AP. It starts in wait-for-SIPI
-// inside KVM (in-kernel irqchip) until the guest's INIT/SIPI. Port 0x80 POST codes are absorbed
-// here; every other device access goes to the device owner (the BSP thread) through the mailbox.
+// inside KVM (in-kernel irqchip) until the guest's INIT/SIPI. Port 0x80 POST codes and PM timer
+// reads (a function of time, same epoch as the device's) are answered here; every other device
+// access goes to the device owner (the BSP thread) through the mailbox.
 // It obeys the reset handshake (pause → acknowledge → reopen the rebuilt vCPU) and the stop flag.
 
 import { parentPort } from 'node:worker_threads';
 import { ExitKind } from '../accel/exit-info.js';
 import { gettid } from '../accel/kvm/libc.js';
 import { KvmVcpu } from '../accel/kvm/kvm-vcpu.js';
-import { getLE } from '../devices/device.js';
+import { getLE, setLE } from '../devices/device.js';
+import { PmTimer } from '../devices/pci/piix4-pm.js';
 import { BootgateError } from '../errors.js';
 import { ExitAccounting } from '../metrics/exit-accounting.js';
 import { ControlBlock, StopMode } from './control.js';
@@ -23,12 +25,14 @@ export class ApWorker {
   private readonly acct: ExitAccounting;
   private vcpu: KvmVcpu;
   private seenPause = 0;
+  private readonly pmTimer: PmTimer;
 
   constructor(private readonly data: ApWorkerData) {
     this.control = new ControlBlock(data.controlSab, 0);
     this.mailbox = new Mailbox(data.mailboxSab);
     this.acct = new ExitAccounting(data.vcpu, performance.timeOrigin - data.startEpochMs);
     this.seenPause = this.control.pauseEpoch;
+    this.pmTimer = new PmTimer({ epochMs: data.startEpochMs });
     this.vcpu = this.open();
   }
 
@@ -91,7 +95,10 @@ export class ApWorker {
       switch (kind) {
         case ExitKind.IoIn:
         case ExitKind.IoOut: {
-          if (exit.port !== POST_CODE_PORT) {
+          if (kind === ExitKind.IoIn && exit.size === 4 && exit.count === 1 && exit.port === control.pmTimerPort) {
+            // The PM timer is a function of time only: answer it here, no trip to the device owner.
+            setLE(exit.data, this.pmTimer.read());
+          } else if (exit.port !== POST_CODE_PORT) {
             const n = exit.size * exit.count;
             if (!this.ask(kind, exit.port, exit.size, exit.count, kind === ExitKind.IoOut ? exit.data : undefined)) return;
             if (kind === ExitKind.IoIn) exit.data.set(this.mailbox.data.subarray(0, n));

@@ -65,7 +65,16 @@ export class BspWorker {
     const ramSize = config.memMiB * 1024 * 1024;
     const ram = allocateHostMemory(ramSize, 'guest RAM');
     const { low, high } = splitRam(ramSize, config.lowMemMiB === undefined ? undefined : config.lowMemMiB * 1024 * 1024);
-    this.pc = buildPc({ vm: this.vm, config, firmware, vars, ram, ramBelow4G: low, ramAbove4G: high, emit: (e) => this.emit(e) });
+    this.pc = buildPc({
+      pmTimerEpochMs: data.startEpochMs,
+      onPmTimerPort: (port) => {
+        this.control.pmTimerPort = port;
+      },
+      vm: this.vm,
+      config,
+      firmware,
+      vars,
+      ram, ramBelow4G: low, ramAbove4G: high, emit: (e) => this.emit(e) });
     this.vcpu = new KvmVcpu(this.vm.vcpuHandles[0]!, 0, this.accel.vcpuMmapSize);
     this.vm.vcpuHandles.forEach((fd, i) => this.control.setVcpuFd(i, fd));
     this.control.registerVcpu(0, gettid(), this.vcpu.fd, this.vcpu.runAddress);

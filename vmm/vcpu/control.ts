@@ -9,6 +9,8 @@ const STOP = 0;
 const PAUSE_EPOCH = 1;
 const RESUME_EPOCH = 2;
 const DOORBELL = 3;
+/** The PM timer's port (PMBASE + 8) or 0 while the PM I/O block is not decoded: APs answer it locally. */
+const PM_TIMER_PORT = 4;
 const HEADER = 8;
 const PER_VCPU = 8;
 // per-vCPU words
@@ -125,6 +127,14 @@ export class ControlBlock {
     if (seen >= epoch) return true;
     Atomics.wait(this.words, RESUME_EPOCH, seen, ms);
     return Atomics.load(this.words, RESUME_EPOCH) >= epoch;
+  }
+
+  set pmTimerPort(port: number) {
+    Atomics.store(this.words, PM_TIMER_PORT, port);
+  }
+
+  get pmTimerPort(): number {
+    return Atomics.load(this.words, PM_TIMER_PORT);
   }
 
   ringDoorbell(): void {
