@@ -4,6 +4,7 @@
 // address -1, PCI_BAR_UNMAPPED). Numbers come from JSON: exact up to 2^53, which covers every
 // physical address an x86 guest can have (at most 52 bits).
 
+import type { Bar } from './bar-check.js';
 export interface PciBar {
   /** 0-5, or 6 for the expansion ROM. */
   bar: number;
@@ -137,16 +138,8 @@ export function unassignedBars(functions: readonly PciFunction[]): Array<{ bdf: 
   return functions.flatMap((f) => f.bars.filter((b) => b.address === null).map((bar) => ({ bdf: f.bdf, bar })));
 }
 
-/** One BAR in the own VMM's `pci-bars` event shape (bar-check.ts's Bar). */
-export interface ReadbackBar {
-  bdf: string;
-  index: number;
-  kind: 'io' | 'mem32' | 'mem64';
-  prefetchable: boolean;
-  size: number;
-  address: number;
-  decoded: boolean;
-}
+/** One BAR in the own VMM's `pci-bars` event shape. */
+export type ReadbackBar = Bar;
 
 /**
  * The BARs of the functions with `id` in the own VMM's `pci-bars` shape. `only` keeps the BARs a
