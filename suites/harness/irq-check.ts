@@ -88,6 +88,7 @@ export function checkInterrupts(r: BootResult, events: readonly ProbeEvent[], cp
     }
     if (rounds.length > 0 && raised !== guestRaised) findings.push(`the device raised ${raised} interrupts; the guest's rounds account for ${guestRaised}`);
   }
+  for (const e of eventsOf(r, 'reset')) findings.push(`the machine reset during the test (${String(e.source)}): the guest crashed or rebooted`);
   for (const e of events.filter((e) => e.event === 'trouble')) findings.push(`guest dmesg: ${String(e.line)}`);
   for (const e of events.filter((e) => e.event === 'irqtest-error')) findings.push(`irqtest: ${String(e.what)}`);
   return { rounds, findings };

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { parseEventStream } from './boot-result.js';
+import { checkInterrupts } from './irq-check.js';
+import type { ProbeEvent } from './probe.js';
+
+function round(cpu: number, counts: number[], opts: { ok?: boolean; lost?: number; timerHz?: number; mode?: string } = {}): ProbeEvent {
+  const handled = counts.reduce((a, b) => a + b, 0);
+  return {
+    event: 'irqtest-round',
+    cpu,
+    fired: 32,
+    ok: opts.ok ?? true,
+    timerHz: opts.timerHz ?? 0,
+    raisedBefore: 0,
+    timer: [opts.timerHz ? 100 : 0],
+    stats: { mode: opts.mode ?? 'msi', handled, lost: opts.lost ?? 0, counts, device: { raised: 32 } },
+  } as unknown as ProbeEvent;
+}
+
+function vmm(raised: number, injected: number, extra = ''): ReturnType<typeof parseEventStream> {
+  const lines = [
+    JSON.stringify({ event: 'irq-test', t: 1, device: { raised: { intx: 0, msi: raised } }, path: { injected, dropped: raised - injected, held: 0 } }),
+    extra,
+  ].filter(Boolean);
+  return parseEventStream('vmm:kvm', lines.join('\n'), '');
+}
+
+describe('checkInterrupts', () => {
+  it('finds nothing when every round lands exactly on its CPU and the counters agree', () => {
+    const { findings } = checkInterrupts(vmm(66, 66), [round(0, [32, 0]), round(1, [0, 32])], 2, ['msi']);
+    expect(findings).toEqual([]);
+  });
+  it('names an ignored destination, a lost interrupt, starvation and a crash', () => {
+    const events = [round(0, [32, 0]), round(1, [32, 0]), round(0, [29, 0], { ok: false, lost: 3, timerHz: 2000 })];
+    const r = vmm(99, 96, JSON.stringify({ event: 'reset', t: 2, source: 'triple-fault (vCPU 1)', count: 1 }));
+    const { findings } = checkInterrupts(r, events, 2, ['msi']);
+    expect(findings.join('\n')).toMatch(/msi round on CPU 1: interrupts arrived on CPU 0 \(32\): the destination the guest programmed was ignored/);
+    expect(findings.join('\n')).toMatch(/the device interrupt starved while the timer ran \(100 timer ticks, 3 device interrupts lost\)/);
+    expect(findings.join('\n')).toMatch(/the VMM injected 96 of the 99 interrupts the device raised \(3 dropped/);
+    expect(findings.join('\n')).toMatch(/the machine reset during the test \(triple-fault \(vCPU 1\)\)/);
+  });
+  it('notices a CPU with no round', () => {
+    expect(checkInterrupts(vmm(33, 33), [round(0, [32, 0])], 2, ['msi']).findings).toContain('msi: no round reported for CPU 1');
+  });
+});
