@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 // Two projects: `unit` runs without an accelerator in seconds; `conformance` boots real guests.
 export default defineConfig({
   test: {
-    reporters: ['default', './reports/index.ts'],
+    // BOOTGATE_REPORT_DIR keeps runs apart (the runner gives each @lab target its own folder).
+    reporters: ['default', ['./reports/index.ts', { outputDir: process.env.BOOTGATE_REPORT_DIR ?? 'reports/out' }]],
     projects: [
       {
         test: {

@@ -126,7 +126,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   for (const t of lab) {
     const r = await labTarget(labInnerTarget(t)!).runConformance({
       filters: opts.filters,
-      env,
+      // Each lab run writes its own JUnit and summary, so a host run in the same call is kept.
+      env: { ...env, BOOTGATE_REPORT_DIR: `reports/out/${t.replace(/[^a-z0-9@.-]/gi, '_')}` },
       onOutput: (s, c) => (s === 'stdout' ? process.stdout : process.stderr).write(c),
     });
     if (r.status !== 'exited') console.error(r.error!.toLine());
