@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { hostKvmCapability } from './capability.js';
 import { projectRoot } from './project.js';
 import { qemuBinary } from './qemu.js';
-import { type LabResult, type LabStream, runInLab } from './run.js';
+import { type LabResult, type LabRunOptions, runInLab } from './run.js';
 
 export const LAB_SUFFIX = '@lab';
 /** Set to `1` in the lab's environment by runConformanceInLab. */
@@ -36,17 +36,11 @@ export function reportedTargetName(name: string, env: NodeJS.ProcessEnv = proces
   return inLab(env) && labInnerTarget(name) === undefined ? `${name}${LAB_SUFFIX}` : name;
 }
 
-export interface LabConformanceOptions {
+export interface LabConformanceOptions extends Pick<LabRunOptions, 'smp' | 'memMiB' | 'timeoutS' | 'onOutput' | 'onConsole' | 'signal'> {
   /** vitest file filters (`reset-vector`). */
   filters?: readonly string[];
   /** The host environment to pass in (default process.env); BOOTGATE_TARGETS and BOOTGATE_LAB are set on top. */
   env?: NodeJS.ProcessEnv;
-  smp?: number;
-  memMiB?: number;
-  timeoutS?: number;
-  onOutput?: (stream: LabStream, chunk: Buffer) => void;
-  onConsole?: (chunk: Buffer) => void;
-  signal?: AbortSignal;
 }
 
 export interface LabTarget {

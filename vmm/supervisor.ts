@@ -7,7 +7,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { VmConfig } from './config.js';
 import type { Diagnostic, ExitProfile, VmmEvent } from './events.js';
-import { type AccountingSnapshot, mergeProfile } from './metrics/exit-accounting.js';
+import { emptySnapshot, mergeProfile } from './metrics/exit-accounting.js';
 import { ConsoleMatcher, SEABIOS_MILESTONES } from './metrics/milestones.js';
 import { ControlBlock, StopMode } from './vcpu/control.js';
 import { Mailbox } from './vcpu/mailbox.js';
@@ -227,8 +227,4 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
   } as VmmEvent);
   log.close();
   return { status, exitCode, resets, wallMs, profile, error, diagnostic, serial };
-}
-
-function emptySnapshot(vcpu: number): AccountingSnapshot {
-  return { vcpu, runMs: 0, kindCount: [], kindMs: [], ports: [], regions: [], lastExits: [], unassignedPio: 0, unassignedMmio: 0 };
 }

@@ -116,6 +116,11 @@ export class ExitAccounting {
   }
 }
 
+/** The snapshot of a vCPU that reported nothing (its thread failed before it ran). */
+export function emptySnapshot(vcpu: number): AccountingSnapshot {
+  return { vcpu, runMs: 0, kindCount: [], kindMs: [], ports: [], regions: [], lastExits: [], unassignedPio: 0, unassignedMmio: 0 };
+}
+
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 /** Merge per-vCPU snapshots into the exit profile of a run lasting `wallMs` with `vcpus` vCPUs. */

@@ -21,7 +21,7 @@ import { ExitAccounting } from '../metrics/exit-accounting.js';
 import { ControlBlock, StopMode } from './control.js';
 import { MAIL_FATAL, MAIL_SHUTDOWN, Mailbox } from './mailbox.js';
 import type { BspWorkerData, StoppedReport, WorkerMessage } from './messages.js';
-import { serveMmio, servePio } from './serve-exit.js';
+import { serveMmio, servePio, servePioAccess } from './serve-exit.js';
 
 const PAUSE_ACK_TIMEOUT_MS = 5_000;
 const SMALL_APERTURE_PHYS_BITS = 36;
@@ -310,12 +310,7 @@ export class BspWorker {
       const kind = mb.kind;
       const data = mb.data.subarray(0, mb.size * mb.count);
       if (kind === ExitKind.IoIn || kind === ExitKind.IoOut) {
-        const isIn = kind === ExitKind.IoIn;
-        for (let k = 0; k < mb.count; k++) {
-          const el = data.subarray(k * mb.size, (k + 1) * mb.size);
-          if (isIn) pio.read(mb.addr, el);
-          else pio.write(mb.addr, el);
-        }
+        servePioAccess(pio, kind === ExitKind.IoIn, mb.addr, mb.size, mb.count, data);
       } else if (kind === ExitKind.MmioRead) {
         mmio.read(mb.addr, data);
       } else if (kind === ExitKind.MmioWrite) {

@@ -5,20 +5,24 @@ import { ExitKind, type ExitInfo } from '../accel/exit-info.js';
 import type { MmioBus, PioBus } from '../bus/bus.js';
 import { getLE } from '../devices/device.js';
 
+/**
+ * Serve `count` accesses of `size` bytes at `port` with their data packed in `data` (string PIO
+ * repeats per element); true when the port is assigned. Used for exits and for AP mailbox requests.
+ */
+export function servePioAccess(bus: PioBus, isIn: boolean, port: number, size: number, count: number, data: Uint8Array): boolean {
+  if (count === 1) return (isIn ? bus.read(port, data) : bus.write(port, data)) !== undefined;
+  let served = true;
+  for (let i = 0; i < count; i++) {
+    const el = data.subarray(i * size, (i + 1) * size);
+    served = (isIn ? bus.read(port, el) : bus.write(port, el)) !== undefined && served;
+  }
+  return served;
+}
+
 /** Serve a PIO exit; returns the first element's value (for the exit ring) or -1 if unassigned. */
 export function servePio(exit: ExitInfo, bus: PioBus): number {
   const { port, size, count, data } = exit;
-  const isIn = exit.kind === ExitKind.IoIn;
-  let served = true;
-  if (count === 1) {
-    served = (isIn ? bus.read(port, data) : bus.write(port, data)) !== undefined;
-  } else {
-    for (let i = 0; i < count; i++) {
-      const el = data.subarray(i * size, (i + 1) * size);
-      served = (isIn ? bus.read(port, el) : bus.write(port, el)) !== undefined && served;
-    }
-  }
-  return served ? getLE(data.subarray(0, size)) : -1;
+  return servePioAccess(bus, exit.kind === ExitKind.IoIn, port, size, count, data) ? getLE(data.subarray(0, size)) : -1;
 }
 
 /** Serve an MMIO exit; returns the region name that served it ("unassigned" if none). */

@@ -3,6 +3,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { BootgateError } from '../errors.js';
+import { emptySnapshot } from '../metrics/exit-accounting.js';
 import { ApWorker } from './ap-worker.js';
 import { BspWorker } from './bsp-worker.js';
 import type { WorkerData, WorkerMessage } from './messages.js';
@@ -13,11 +14,12 @@ try {
   worker = data.role === 'bsp' ? new BspWorker(data) : new ApWorker(data);
 } catch (e) {
   const err = e instanceof BootgateError ? e : new BootgateError('E_INTERNAL', (e as Error).message);
+  const vcpu = data.role === 'bsp' ? 0 : data.vcpu;
   const msg: WorkerMessage = {
     type: 'stopped',
     report: {
-      vcpu: data.role === 'bsp' ? 0 : data.vcpu,
-      snapshot: { vcpu: 0, runMs: 0, kindCount: [], kindMs: [], ports: [], regions: [], lastExits: [], unassignedPio: 0, unassignedMmio: 0 },
+      vcpu,
+      snapshot: emptySnapshot(vcpu),
       outcome: { status: 'error', resets: 0 },
       error: { code: err.code, message: err.message, hint: err.hint },
     },

@@ -21,6 +21,15 @@ import {
   viewAt,
 } from './libc.js';
 
+/** Exit reasons that carry nothing to decode. */
+const PLAIN_EXITS = new Map<number, ExitKind>([
+  [abi.KVM_EXIT_HLT, ExitKind.Hlt],
+  [abi.KVM_EXIT_SHUTDOWN, ExitKind.Shutdown],
+  [abi.KVM_EXIT_INTR, ExitKind.Interrupted],
+  [abi.KVM_EXIT_DEBUG, ExitKind.Debug],
+  [abi.KVM_EXIT_FAIL_ENTRY, ExitKind.FailEntry],
+]);
+
 export class KvmVcpu {
   readonly runAddress: bigint;
   private readonly runBytes: Uint8Array;
@@ -109,15 +118,6 @@ export class KvmVcpu {
         exit.data = this.mmioData;
         return exit.kind;
       }
-      case abi.KVM_EXIT_HLT:
-        exit.kind = ExitKind.Hlt;
-        return exit.kind;
-      case abi.KVM_EXIT_SHUTDOWN:
-        exit.kind = ExitKind.Shutdown;
-        return exit.kind;
-      case abi.KVM_EXIT_INTR:
-        exit.kind = ExitKind.Interrupted;
-        return exit.kind;
       case abi.KVM_EXIT_SYSTEM_EVENT:
         exit.kind = ExitKind.SystemEvent;
         exit.suberror = v.getUint32(abi.RUN_SYSTEM_EVENT_TYPE, true);
@@ -126,14 +126,8 @@ export class KvmVcpu {
         exit.kind = ExitKind.InternalError;
         exit.suberror = v.getUint32(abi.RUN_INTERNAL_SUBERROR, true);
         return exit.kind;
-      case abi.KVM_EXIT_DEBUG:
-        exit.kind = ExitKind.Debug;
-        return exit.kind;
-      case abi.KVM_EXIT_FAIL_ENTRY:
-        exit.kind = ExitKind.FailEntry;
-        return exit.kind;
       default:
-        exit.kind = ExitKind.Unknown;
+        exit.kind = PLAIN_EXITS.get(reason) ?? ExitKind.Unknown;
         return exit.kind;
     }
   }

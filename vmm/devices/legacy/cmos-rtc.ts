@@ -81,6 +81,8 @@ const EQUIPMENT_PS2_MOUSE = 0x04;
 
 /** Clock register indices a guest can set (the shadow). */
 const CLOCK_REGS = [RTC_SECONDS, RTC_MINUTES, RTC_HOURS, RTC_DAY_OF_WEEK, RTC_DAY_OF_MONTH, RTC_MONTH, RTC_YEAR, RTC_CENTURY];
+/** CLOCK_REGS as a lookup by register index. */
+const IS_CLOCK_REG: readonly boolean[] = Array.from({ length: 128 }, (_, i) => CLOCK_REGS.includes(i));
 
 export interface CmosRtcOptions {
   /** Guest RAM below 4 GiB, in bytes. */
@@ -216,17 +218,11 @@ export class CmosRtc implements BusDevice {
 
   private readRegister(index: number): number {
     const ram = this.s.ram;
+    if (IS_CLOCK_REG[index]) {
+      if (!(ram[REG_B]! & REG_B_SET)) this.latchClock();
+      return ram[index]!;
+    }
     switch (index) {
-      case RTC_SECONDS:
-      case RTC_MINUTES:
-      case RTC_HOURS:
-      case RTC_DAY_OF_WEEK:
-      case RTC_DAY_OF_MONTH:
-      case RTC_MONTH:
-      case RTC_YEAR:
-      case RTC_CENTURY:
-        if (!(ram[REG_B]! & REG_B_SET)) this.latchClock();
-        return ram[index]!;
       case REG_A:
         return ram[REG_A]! & ~REG_A_UIP;
       case REG_C: {
@@ -241,24 +237,18 @@ export class CmosRtc implements BusDevice {
 
   private writeRegister(index: number, value: number): void {
     const ram = this.s.ram;
+    if (IS_CLOCK_REG[index]) {
+      if (!(ram[REG_B]! & REG_B_SET)) {
+        this.latchClock();
+        ram[index] = value;
+        this.commitClock();
+      } else {
+        ram[index] = value;
+        this.s.clockWritten = true;
+      }
+      return;
+    }
     switch (index) {
-      case RTC_SECONDS:
-      case RTC_MINUTES:
-      case RTC_HOURS:
-      case RTC_DAY_OF_WEEK:
-      case RTC_DAY_OF_MONTH:
-      case RTC_MONTH:
-      case RTC_YEAR:
-      case RTC_CENTURY:
-        if (!(ram[REG_B]! & REG_B_SET)) {
-          this.latchClock();
-          ram[index] = value;
-          this.commitClock();
-        } else {
-          ram[index] = value;
-          this.s.clockWritten = true;
-        }
-        return;
       case REG_A:
         ram[REG_A] = value & ~REG_A_UIP;
         return;
