@@ -4,6 +4,7 @@
 import { BootgateError } from '../../errors.js';
 import { KVM_IDENTITY_MAP_ADDR, KVM_TSS_ADDR } from '../../layout.js';
 import type { Accelerator, IrqRoute, MemoryRegion, Vm } from '../types.js';
+import { CPUID_ENTRY_SIZE, cpuidForVcpu, cpuidPhysBits } from './cpuid.js';
 import * as abi from './kvm-abi.js';
 import { close, errno, ioctlInt, ioctlPtr, O_CLOEXEC, O_RDWR, open, strerror } from './libc.js';
 
@@ -78,31 +79,8 @@ export class KvmAccelerator implements Accelerator {
   }
 }
 
-const CPUID_ENTRY_SIZE = 40;
 const KVM_IRQ_ROUTING_IRQCHIP = 1;
 const IRQCHIP_IDS = { 'pic-master': 0, 'pic-slave': 1, ioapic: 2 } as const;
-const CPUID_ADDRESS_SIZES = 0x8000_0008;
-
-function findCpuidEntry(cpuid: Uint8Array, fn: number): number | undefined {
-  const view = new DataView(cpuid.buffer, cpuid.byteOffset);
-  const n = view.getUint32(0, true);
-  for (let e = 0; e < n; e++) {
-    const off = 8 + e * CPUID_ENTRY_SIZE;
-    if (view.getUint32(off, true) === fn) return off;
-  }
-  return undefined;
-}
-
-/** CPUID 0x80000008 EAX[7:0]: physical address bits. */
-export function cpuidPhysBits(cpuid: Uint8Array): number | undefined {
-  const off = findCpuidEntry(cpuid, CPUID_ADDRESS_SIZES);
-  return off === undefined ? undefined : cpuid[off + 12]!;
-}
-
-export function setCpuidPhysBits(cpuid: Uint8Array, bits: number): void {
-  const off = findCpuidEntry(cpuid, CPUID_ADDRESS_SIZES);
-  if (off !== undefined) cpuid[off + 12] = bits;
-}
 
 export class KvmVm implements Vm {
   readonly fd: number;
@@ -138,32 +116,16 @@ export class KvmVm implements Vm {
     const cpuid = accel.supportedCpuid();
     this.hostPhysBits = cpuidPhysBits(cpuid) ?? 36;
     this.physBits = physBits ?? this.hostPhysBits;
-    setCpuidPhysBits(cpuid, this.physBits);
     for (let i = 0; i < vcpus; i++) {
       const vcpuFd = ioctlInt(fd, abi.KVM_CREATE_VCPU, i);
       if (vcpuFd < 0) throw fail(`KVM_CREATE_VCPU ${i}`);
-      this.setCpuid(vcpuFd, cpuid, i, vcpus);
+      this.setCpuid(vcpuFd, cpuidForVcpu(cpuid, { apicId: i, vcpus, physBits: this.physBits }));
       this.vcpuHandles.push(vcpuFd);
     }
   }
 
-  /** Give each vCPU the host-supported CPUID with its own APIC ID (leaf 1 EBX[31:24], leaf 0xB/0x1F EDX). */
-  private setCpuid(vcpuFd: number, supported: Uint8Array, apicId: number, vcpus: number): void {
-    const buf = supported.slice();
-    const view = new DataView(buf.buffer);
-    const n = view.getUint32(0, true);
-    for (let e = 0; e < n; e++) {
-      const off = 8 + e * CPUID_ENTRY_SIZE;
-      const fn = view.getUint32(off, true);
-      if (fn === 1) {
-        const ebx = view.getUint32(off + 16, true);
-        // EBX[23:16] logical processor count; EBX[31:24] initial APIC ID.
-        view.setUint32(off + 16, ((ebx & 0xffff) | (Math.min(vcpus, 255) << 16) | (apicId << 24)) >>> 0, true);
-      } else if (fn === 0xb || fn === 0x1f) {
-        view.setUint32(off + 28, apicId, true);
-      }
-    }
-    if (ioctlPtr(vcpuFd, abi.KVM_SET_CPUID2, buf) < 0) throw fail('KVM_SET_CPUID2');
+  private setCpuid(vcpuFd: number, cpuid: Uint8Array): void {
+    if (ioctlPtr(vcpuFd, abi.KVM_SET_CPUID2, cpuid) < 0) throw fail('KVM_SET_CPUID2');
   }
 
   mapMemory(region: MemoryRegion): void {
