@@ -69,7 +69,7 @@ export class ApWorker {
   }
 
   private pauseForReset(epoch: number): void {
-    this.vcpu.close();
+    // The old vCPU's kvm_run page stays mapped (kvm-vcpu.ts): kickers may still hold its address.
     this.control.acknowledgePause(this.data.vcpu, epoch);
     while (!this.control.waitResumed(epoch, WAIT_SLICE_MS)) {
       if (this.control.stopMode !== StopMode.Running) return;

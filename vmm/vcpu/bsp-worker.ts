@@ -350,7 +350,7 @@ export class BspWorker {
         this.control.kick(i);
       }
     }
-    this.vcpu.close();
+    // The old vCPU's kvm_run page stays mapped (kvm-vcpu.ts): kickers may still hold its address.
     this.vm.close();
     this.vm = this.createVm();
     this.pc.machine.vm = this.vm;

@@ -1,6 +1,10 @@
 // A KVM vCPU as seen from the worker thread that runs it: KVM_RUN through koffi, synchronously
 // (koffi .async is 7-17x slower, machine.md), with the exit decoded into one reused ExitInfo so the
-// hot path allocates nothing. The kvm_run page is shared with kickers through its host address.
+// hot path allocates nothing. The kvm_run page is shared with kickers through its host address,
+// so it is never unmapped: another thread may have read the address from the control block just
+// before a machine reset replaced this vCPU and still write immediate_exit into it (unmapping it
+// made that write a SIGSEGV of the whole VMM, seen in the lab after a triple fault). A reset costs
+// one page per vCPU; the process's exit frees them.
 
 import { BootgateError } from '../../errors.js';
 import { ExitKind, type ExitInfo } from '../exit-info.js';
@@ -14,7 +18,6 @@ import {
   MAP_FAILED,
   MAP_SHARED,
   mmap,
-  munmap,
   PROT_READ,
   PROT_WRITE,
   strerror,
@@ -44,7 +47,7 @@ export class KvmVcpu {
   constructor(
     readonly fd: number,
     readonly index: number,
-    private readonly mmapSize: number,
+    mmapSize: number,
   ) {
     const addr = mmap(0n, mmapSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (addr === MAP_FAILED) {
@@ -193,9 +196,5 @@ export class KvmVcpu {
       out.error = (e as Error).message;
     }
     return out;
-  }
-
-  close(): void {
-    munmap(this.runAddress, this.mmapSize);
   }
 }
