@@ -9,16 +9,17 @@ const finalWith = (hottestPorts: unknown, status = 'power-off') => ({ event: 'fi
 
 describe('parseOptions', () => {
   it('has defaults', () => {
-    expect(parseOptions([])).toEqual({ help: false, json: null, iterations: 100_000, runs: 3, seabios: null });
+    expect(parseOptions([])).toEqual({ help: false, json: null, iterations: 100_000, runs: 3, seabios: null, linuxRuns: 2 });
   });
 
   it('reads every option', () => {
-    expect(parseOptions(['--json', 'out.json', '--iterations', '500', '--runs', '5', '--seabios', '/x/bios.bin'])).toEqual({
+    expect(parseOptions(['--json', 'out.json', '--iterations', '500', '--runs', '5', '--seabios', '/x/bios.bin', '--linux-runs', '0'])).toEqual({
       help: false,
       json: 'out.json',
       iterations: 500,
       runs: 5,
       seabios: '/x/bios.bin',
+      linuxRuns: 0,
     });
   });
 

@@ -1,11 +1,14 @@
 // `node dist/scripts/bench.js [--json FILE] [--iterations N] [--runs N] [--seabios FILE]` (npm run bench):
-// the benchmark baseline. Two comparisons, each run alternating between the stacks so that drift
+// the benchmark baseline. Comparisons, each run alternating between the stacks so that drift
 // on the host hits both alike, the median taken per stack:
 //   1. port-I/O exit round trip on guests/bench/pio-loop.asm: the own VMM vs the raw C loop
 //      native/kvm-exit-loop.c (target: own/C <= 1.10);
 //   2. SeaBIOS reset to boot attempt ("Booting from" / "No bootable device" on the serial console,
-//      timed from spawn): the own VMM vs QEMU with -accel kvm (target: own/QEMU <= 0.8).
-// All stacks run on this host's /dev/kvm. Benchmarks report, they do not gate: a missed target
+//      timed from spawn): the own VMM vs QEMU with -accel kvm (target: own/QEMU <= 0.8);
+//   3. the nested lab's start to first output (target: 10 s);
+//   4. Debian reset to init, own VMM vs QEMU -accel kvm at SMP 1 (target 0.8) and own SMP 8 /
+//      SMP 1 (target 1.5): scripts/bench-linux.ts, in the lab where this KVM cannot run Linux.
+// Stacks compared with each other always share one /dev/kvm. Benchmarks report, they do not gate: a missed target
 // still exits 0; a measurement that could not be made exits 1 and says why.
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -20,13 +23,19 @@ import { resolveFixture } from '../fixtures/fixtures.js';
 import { buildPioLoop, DEFAULT_PIO_ITERATIONS, repoRoot } from '../guests/bench/build.js';
 import { type FirstOutputSample, measureLabFirstOutput } from '../lab/first-output.js';
 import { BootgateError, configError } from '../vmm/errors.js';
+import { benchLinux } from './bench-linux.js';
+import { alternate, describeError as describe, type Failure, fig, type Figure, failuresOf, guarded, median, medianOf, seriesFigures } from './bench-figures.js';
+
+export { type Figure, median, seriesFigures };
 import type { PortStats } from '../vmm/events.js';
 
 const USAGE = `usage: node dist/scripts/bench.js [--json FILE] [--iterations N] [--runs N] [--seabios FILE]
   --json FILE       also write every figure as [{name, value, unit, ratio, target}]
   --iterations N    port-0x80 writes in the PIO guest (default ${DEFAULT_PIO_ITERATIONS})
   --runs N          runs per stack and comparison, alternating (default 3)
-  --seabios FILE    SeaBIOS image for both stacks (default: fixture seabios-256k)`;
+  --seabios FILE    SeaBIOS image for both stacks (default: fixture seabios-256k)
+  --linux-runs N    runs of the Debian reset-to-init comparison, 4 boots each (default 2; 0: leave
+                    it out); in the nested lab where this host's KVM cannot run Linux (~1 min a boot)`;
 
 /** The POST-code port the PIO guest writes (guests/bench/pio-loop.asm). */
 const POST_PORT = 0x80;
@@ -52,22 +61,11 @@ export interface BenchOptions {
   iterations: number;
   runs: number;
   seabios: string | null;
+  /** Runs of the Debian comparison (four boots each); 0 leaves it out. */
+  linuxRuns: number;
 }
 
-/** One reported number; `ratio`/`target` only on the own stack's median of a comparison. */
-export interface Figure {
-  name: string;
-  label: string;
-  value: number;
-  unit: 'us' | 'ms' | 'count';
-  ratio: number | null;
-  target: number | null;
-}
 
-interface Failure {
-  what: string;
-  reason: string;
-}
 
 // ---------------------------------------------------------------- options
 
@@ -90,6 +88,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         iterations: { type: 'string' },
         runs: { type: 'string' },
         seabios: { type: 'string' },
+        'linux-runs': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -105,6 +104,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     iterations: intOption('--iterations', str(values.iterations), DEFAULT_PIO_ITERATIONS, 2, 0xffff_ffff),
     runs: intOption('--runs', str(values.runs), 3, 1, 100),
     seabios: str(values.seabios) ?? null,
+    linuxRuns: intOption('--linux-runs', str(values['linux-runs']), 2, 0, 20),
   };
 }
 
@@ -489,51 +489,10 @@ async function measureVmmSeabios(root: string, firmware: string[], eventsPath: s
 
 // ---------------------------------------------------------------- runs and figures
 
-interface Series<T> {
-  label: string;
-  samples: T[];
-  error: unknown;
-}
 
-/** Runs the stacks in turn `runs` times; a stack that fails once is not retried (its reason is kept). */
-async function alternate<T>(runs: number, stacks: Array<{ label: string; run: (i: number) => Promise<T>; show: (s: T) => string }>): Promise<Series<T>[]> {
-  const series = stacks.map((s) => ({ label: s.label, samples: [] as T[], error: undefined as unknown }));
-  for (let i = 0; i < runs; i++) {
-    for (const [k, stack] of stacks.entries()) {
-      const s = series[k]!;
-      if (s.error !== undefined) continue;
-      try {
-        const sample = await stack.run(i);
-        s.samples.push(sample);
-        console.error(`bench: ${stack.label}, run ${i + 1}: ${stack.show(sample)}`);
-      } catch (err) {
-        s.error = err;
-        console.error(`bench: ${stack.label}, run ${i + 1}: failed: ${describe(err)}`);
-      }
-    }
-  }
-  return series;
-}
 
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) throw new RangeError('median of no samples');
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
-function fig(name: string, label: string, value: number, unit: Figure['unit'], ratio: number | null = null, target: number | null = null): Figure {
-  return { name, label, value, unit, ratio, target };
-}
 
-/** Per-run figures and the median of one stack's samples; `baseline` (a median) adds the ratio. */
-export function seriesFigures(prefix: string, label: string, unit: Figure['unit'], samples: number[], baseline?: { median: number; target: number }): Figure[] {
-  if (samples.length === 0) return [];
-  const out = samples.map((v, i) => fig(`${prefix}.run${i + 1}`, `${label}, run ${i + 1}`, v, unit));
-  const m = median(samples);
-  out.push(fig(`${prefix}.median`, `${label}, median`, m, unit, baseline ? m / baseline.median : null, baseline?.target ?? null));
-  return out;
-}
 
 function bootFigures(prefix: string, label: string, samples: BootSample[], baseline?: { median: number; target: number }): Figure[] {
   const out = seriesFigures(`${prefix}.bootAttempt`, `${label}: spawn to boot attempt`, 'ms', samples.map((s) => s.bootAttemptMs), baseline);
@@ -547,18 +506,8 @@ function bootFigures(prefix: string, label: string, samples: BootSample[], basel
   return out;
 }
 
-function failuresOf(series: Series<unknown>[], what: string): Failure[] {
-  return series.flatMap((s) => (s.error === undefined ? [] : [{ what: `${what}, ${s.label}`, reason: describe(s.error) }]));
-}
 
-function describe(err: unknown): string {
-  if (err instanceof BootgateError) return err.toLine();
-  return err instanceof Error ? err.message : String(err);
-}
 
-function medianOf(samples: number[], target: number): { median: number; target: number } | undefined {
-  return samples.length > 0 ? { median: median(samples), target } : undefined;
-}
 
 async function benchPio(root: string, opts: BenchOptions, tmp: string): Promise<{ figures: Figure[]; failures: Failure[] }> {
   const image = await buildPioLoop(opts.iterations);
@@ -591,15 +540,6 @@ async function benchSeabios(root: string, opts: BenchOptions, tmp: string): Prom
   return { figures, failures: failuresOf([qemu!, vmm!], 'SeaBIOS reset to boot attempt') };
 }
 
-/** Runs one comparison; a failure before any sample (no guest image, no fixture) is reported, not thrown. */
-async function guarded(what: string, body: () => Promise<{ figures: Figure[]; failures: Failure[] }>): Promise<{ figures: Figure[]; failures: Failure[] }> {
-  try {
-    return await body();
-  } catch (err) {
-    console.error(`bench: ${what}: failed: ${describe(err)}`);
-    return { figures: [], failures: [{ what, reason: describe(err) }] };
-  }
-}
 
 // ---------------------------------------------------------------- the nested lab (lab/)
 
@@ -647,6 +587,7 @@ export function jsonRows(figures: Figure[]): Array<Omit<Figure, 'label'>> {
 function printReport(opts: BenchOptions, figures: Figure[], failures: Failure[]): void {
   console.log(`bootgate bench: ${opts.runs} run(s) per stack, alternating; medians compared`);
   console.log(`C baseline, own VMM and QEMU all run on this host's /dev/kvm (${kvmModule()}): the ratios compare stacks on one accelerator.`);
+  if (opts.linuxRuns > 0) console.log('The Debian figures compare the own VMM and QEMU on one /dev/kvm as well: this host\'s, or the nested lab\'s where this one cannot run Linux.');
   console.log('');
   console.log(formatTable(figures));
   if (failures.length > 0) {
@@ -668,8 +609,9 @@ export async function main(argv: string[]): Promise<number> {
     const pio = await guarded('PIO exit round trip', () => benchPio(root, opts, tmp));
     const boot = await guarded('SeaBIOS reset to boot attempt', () => benchSeabios(root, opts, tmp));
     const lab = await guarded('bootgate lab start to first output line', () => benchLab(opts));
-    const figures = [...pio.figures, ...boot.figures, ...lab.figures];
-    const failures = [...pio.failures, ...boot.failures, ...lab.failures];
+    const linux = opts.linuxRuns === 0 ? { figures: [], failures: [] } : await guarded('Debian reset to init', () => benchLinux(root, opts.linuxRuns));
+    const figures = [...pio.figures, ...boot.figures, ...lab.figures, ...linux.figures];
+    const failures = [...pio.failures, ...boot.failures, ...lab.failures, ...linux.failures];
     printReport(opts, figures, failures);
     if (opts.json) await writeFile(opts.json, `${JSON.stringify(jsonRows(figures), null, 2)}\n`);
     return failures.length > 0 ? 1 : 0;

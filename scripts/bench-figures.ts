@@ -1,0 +1,89 @@
+// What every benchmark reports: figures (a value, and on the own stack's median of a comparison
+// the ratio to the other stack and its target), failures (a measurement that could not be made,
+// with the reason), and the helpers that run stacks alternately and summarise their samples.
+
+import { BootgateError } from '../vmm/errors.js';
+
+/** One reported number; `ratio`/`target` only on the own stack's median of a comparison. */
+export interface Figure {
+  name: string;
+  label: string;
+  value: number;
+  unit: 'us' | 'ms' | 'count';
+  ratio: number | null;
+  target: number | null;
+}
+
+export interface Failure {
+  what: string;
+  reason: string;
+}
+
+export interface Series<T> {
+  label: string;
+  samples: T[];
+  error: unknown;
+}
+
+/** Runs the stacks in turn `runs` times; a stack that fails once is not retried (its reason is kept). */
+export async function alternate<T>(runs: number, stacks: Array<{ label: string; run: (i: number) => Promise<T>; show: (s: T) => string }>): Promise<Series<T>[]> {
+  const series = stacks.map((s) => ({ label: s.label, samples: [] as T[], error: undefined as unknown }));
+  for (let i = 0; i < runs; i++) {
+    for (const [k, stack] of stacks.entries()) {
+      const s = series[k]!;
+      if (s.error !== undefined) continue;
+      try {
+        const sample = await stack.run(i);
+        s.samples.push(sample);
+        console.error(`bench: ${stack.label}, run ${i + 1}: ${stack.show(sample)}`);
+      } catch (err) {
+        s.error = err;
+        console.error(`bench: ${stack.label}, run ${i + 1}: failed: ${describeError(err)}`);
+      }
+    }
+  }
+  return series;
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) throw new RangeError('median of no samples');
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export function fig(name: string, label: string, value: number, unit: Figure['unit'], ratio: number | null = null, target: number | null = null): Figure {
+  return { name, label, value, unit, ratio, target };
+}
+
+/** Per-run figures and the median of one stack's samples; `baseline` (a median) adds the ratio. */
+export function seriesFigures(prefix: string, label: string, unit: Figure['unit'], samples: number[], baseline?: { median: number; target: number }): Figure[] {
+  if (samples.length === 0) return [];
+  const out = samples.map((v, i) => fig(`${prefix}.run${i + 1}`, `${label}, run ${i + 1}`, v, unit));
+  const m = median(samples);
+  out.push(fig(`${prefix}.median`, `${label}, median`, m, unit, baseline ? m / baseline.median : null, baseline?.target ?? null));
+  return out;
+}
+
+export function failuresOf(series: Series<unknown>[], what: string): Failure[] {
+  return series.flatMap((s) => (s.error === undefined ? [] : [{ what: `${what}, ${s.label}`, reason: describeError(s.error) }]));
+}
+
+export function describeError(err: unknown): string {
+  if (err instanceof BootgateError) return err.toLine();
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function medianOf(samples: number[], target: number): { median: number; target: number } | undefined {
+  return samples.length > 0 ? { median: median(samples), target } : undefined;
+}
+
+/** Runs one comparison; a failure before any sample (no guest image, no fixture) is reported, not thrown. */
+export async function guarded(what: string, body: () => Promise<{ figures: Figure[]; failures: Failure[] }>): Promise<{ figures: Figure[]; failures: Failure[] }> {
+  try {
+    return await body();
+  } catch (err) {
+    console.error(`bench: ${what}: failed: ${describeError(err)}`);
+    return { figures: [], failures: [{ what, reason: describeError(err) }] };
+  }
+}

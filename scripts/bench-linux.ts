@@ -1,0 +1,142 @@
+// Debian reset-to-init, own VMM vs QEMU/KVM (issue 5's bench): the probe guest (Debian's cloud
+// kernel, SeaBIOS, linuxboot_dma.bin, the busybox probe) booted until its init line, alternating
+// between the stacks: own VMM SMP 1, QEMU -accel kvm SMP 1, own VMM SMP 8, QEMU SMP 8. Both on
+// the same /dev/kvm: natively where this host's KVM runs Linux guests, else all of them inside
+// ONE nested lab VM (this file re-runs itself there with --inner and reads its JSON back).
+// Reset-to-init is the `init` milestone minus `vm-created` (own VMM: the KVM VM exists and the
+// vCPUs are at the reset vector; QEMU: started paused with -S, timed from QMP's `cont`), so the
+// VMM's own start-up (Node, loading the kernel) is not counted for either stack.
+// Ratios: own/QEMU at SMP 1 (target <= 0.8) and own SMP 8 / own SMP 1 (target <= 1.5).
+
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { hostKvmCapability } from '../lab/capability.js';
+import { runInLab } from '../lab/run.js';
+import { inLab, labUnavailable } from '../lab/target.js';
+import { bootOnQemu } from '../suites/harness/qemu-target.js';
+import { type BootRequest, bootOnOwnVmm } from '../suites/harness/vmm-target.js';
+import { BootgateError } from '../vmm/errors.js';
+import { alternate, describeError, type Failure, failuresOf, type Figure, medianOf, type Series, seriesFigures } from './bench-figures.js';
+
+const GUEST = 'debian-probe';
+const INIT_LINE = '@@bootgate \\{"event":"init"';
+const OWN_QEMU_TARGET = 0.8;
+const SMP8_SMP1_TARGET = 1.5;
+/** Per boot inside the lab (TCG underneath): generous; a hung boot is reported, not waited for. */
+const BOOT_TIMEOUT_S = 300;
+const LAB_MEM_MIB = 3072;
+
+export const LINUX_STACKS = [
+  { key: 'own.smp1', label: 'Debian reset to init, own VMM, SMP 1', own: true, smp: 1 },
+  { key: 'qemu.smp1', label: 'Debian reset to init, QEMU -accel kvm, SMP 1', own: false, smp: 1 },
+  { key: 'own.smp8', label: 'Debian reset to init, own VMM, SMP 8', own: true, smp: 8 },
+  { key: 'qemu.smp8', label: 'Debian reset to init, QEMU -accel kvm, SMP 8', own: false, smp: 8 },
+] as const;
+type StackKey = (typeof LINUX_STACKS)[number]['key'];
+
+/** What the inner run hands back: per stack, its samples (ms) or why it failed. */
+export type LinuxBenchSeries = Record<StackKey, { samples: number[]; error?: string }>;
+
+/** `init` minus `vm-created`, from a boot that reached the init line. */
+export function resetToInitMs(r: { status: string; milestones: Record<string, number>; error?: { message: string } }, what: string): number {
+  if (r.status !== 'until-matched') throw new BootgateError('E_GUEST', `${what}: the probe's init line never came (${r.status}${r.error ? `: ${r.error.message}` : ''})`);
+  const start = r.milestones['vm-created'];
+  const init = r.milestones.init;
+  if (start === undefined || init === undefined) throw new BootgateError('E_INTERNAL', `${what}: milestones vm-created/init missing (${Object.keys(r.milestones).join(', ')})`);
+  return init - start;
+}
+
+async function bootOnce(own: boolean, smp: number): Promise<number> {
+  const req: BootRequest = { guest: GUEST, smp, timeoutS: BOOT_TIMEOUT_S, until: INIT_LINE };
+  const r = own ? await bootOnOwnVmm(req) : await bootOnQemu('kvm', req);
+  return resetToInitMs(r, `${own ? 'own VMM' : 'QEMU -accel kvm'} SMP ${smp}`);
+}
+
+/** Boots the four stacks in turn `runs` times, here (native KVM or already inside the lab). */
+export async function measureHere(runs: number): Promise<LinuxBenchSeries> {
+  const show = (ms: number) => `init at ${(ms / 1000).toFixed(1)} s after reset`;
+  const series = await alternate<number>(
+    runs,
+    LINUX_STACKS.map((s) => ({ label: s.label, run: () => bootOnce(s.own, s.smp), show })),
+  );
+  return Object.fromEntries(
+    LINUX_STACKS.map((s, i) => {
+      const one = series[i]!;
+      return [s.key, { samples: one.samples, ...(one.error === undefined ? {} : { error: describeError(one.error) }) }];
+    }),
+  ) as LinuxBenchSeries;
+}
+
+/** The whole measurement inside one lab VM; its JSON comes back through the shared repository. */
+async function measureInLab(root: string, runs: number): Promise<LinuxBenchSeries> {
+  const why = labUnavailable();
+  if (why) throw new BootgateError('E_CONFIG', `this host's /dev/kvm cannot run Linux guests and the nested lab cannot start: ${why}`);
+  const dir = join(root, 'reports', 'out', 'bench');
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, `linux-${process.pid}.json`);
+  rmSync(out, { force: true });
+  // Four stacks per run, a few minutes per boot at worst under TCG, plus the lab's own start.
+  const timeoutS = 120 + runs * LINUX_STACKS.length * BOOT_TIMEOUT_S;
+  const lab = await runInLab({
+    command: ['node', 'dist/scripts/bench-linux.js', '--inner', '--runs', String(runs), '--out', out],
+    cwd: root,
+    memMiB: LAB_MEM_MIB,
+    timeoutS,
+    onOutput: (_stream, chunk) => process.stderr.write(chunk),
+  });
+  let text: string;
+  try {
+    text = readFileSync(out, 'utf8');
+  } catch {
+    throw new BootgateError('E_INTERNAL', `the lab run left no ${out} (lab ${lab.status}); console tail:\n${lab.consoleTail}\nstderr tail:\n${lab.stderrTail}`);
+  }
+  rmSync(out, { force: true });
+  return JSON.parse(text) as LinuxBenchSeries;
+}
+
+/** Figures for the four stacks, with the two ratios on the own VMM's medians. */
+export function linuxFigures(series: LinuxBenchSeries): { figures: Figure[]; failures: Failure[] } {
+  const ms = (k: StackKey) => series[k].samples;
+  const ownSmp1 = LINUX_STACKS[0];
+  const figures = [
+    ...seriesFigures('linux.qemu.smp1.resetToInit', LINUX_STACKS[1].label, 'ms', ms('qemu.smp1')),
+    ...seriesFigures('linux.own.smp1.resetToInit', `${ownSmp1.label} (ratio: to QEMU SMP 1)`, 'ms', ms('own.smp1'), medianOf(ms('qemu.smp1'), OWN_QEMU_TARGET)),
+    ...seriesFigures('linux.qemu.smp8.resetToInit', LINUX_STACKS[3].label, 'ms', ms('qemu.smp8')),
+    ...seriesFigures('linux.own.smp8.resetToInit', `${LINUX_STACKS[2].label} (ratio: to own SMP 1)`, 'ms', ms('own.smp8'), medianOf(ms('own.smp1'), SMP8_SMP1_TARGET)),
+  ];
+  const failed: Series<unknown>[] = LINUX_STACKS.flatMap((s) => (series[s.key].error === undefined ? [] : [{ label: s.label, samples: [], error: new Error(series[s.key].error) }]));
+  return { figures, failures: failuresOf(failed, 'Debian reset to init') };
+}
+
+/** The bench entry: measure here when this KVM runs Linux guests, else in the lab. */
+export async function benchLinux(root: string, runs: number): Promise<{ figures: Figure[]; failures: Failure[]; where: string }> {
+  const native = inLab() || hostKvmCapability().nativeGuests;
+  const series = native ? await measureHere(runs) : await measureInLab(root, runs);
+  return { ...linuxFigures(series), where: native ? 'this host' : 'the nested lab (QEMU TCG, kvm-amd inside)' };
+}
+
+async function innerMain(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { inner: { type: 'boolean' }, runs: { type: 'string' }, out: { type: 'string' } } });
+  const runs = Number(values.runs ?? '1');
+  if (!values.inner || !values.out || !Number.isInteger(runs) || runs < 1) {
+    console.error('usage: node dist/scripts/bench-linux.js --inner --runs N --out FILE (run by npm run bench)');
+    return 2;
+  }
+  const series = await measureHere(runs);
+  writeFileSync(values.out, `${JSON.stringify(series)}\n`);
+  return 0;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  innerMain(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(describeError(err));
+      process.exitCode = 1;
+    },
+  );
+}
