@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,5 +18,29 @@ describe('probe /init', () => {
   it('reports init with the boot count kept in CMOS 0x7e and powers off through isa-debug-exit', () => {
     expect(script).toContain('boot=$(( $(cmos_get 126) + 1 ))');
     expect(script).toContain('seek=244');
+  });
+  it('reports each PCI device with the sized lines of its sysfs resource file as JSON', () => {
+    const loop = script.slice(script.indexOf('for dev in /sys/bus/pci/devices/*'));
+    const body = loop.slice(0, loop.indexOf('\ndone\n') + 6);
+    const root = mkdtempSync(join(tmpdir(), 'probe-pci-'));
+    const dev = join(root, '0000:00:05.0');
+    mkdirSync(dev);
+    writeFileSync(join(dev, 'vendor'), '0x1b36\n');
+    writeFileSync(join(dev, 'device'), '0x0005\n');
+    const zero = '0x0000000000000000 0x0000000000000000 0x0000000000000000';
+    writeFileSync(
+      join(dev, 'resource'),
+      [zero, '0x00000000e0000000 0x00000000efffffff 0x0000000000040200', zero, '0x0000000000000000 0x00000007ffffffff 0x000000002014220c', zero, zero, zero, ''].join('\n'),
+    );
+    const out = execFileSync('sh', ['-c', `say() { echo "@@bootgate $1"; }\n${body.replace('/sys/bus/pci/devices/*', `${root}/*`)}`]).toString();
+    expect(JSON.parse(out.replace('@@bootgate ', ''))).toEqual({
+      event: 'pci',
+      bdf: '0000:00:05.0',
+      id: '0x1b36:0x0005',
+      bars: [
+        [1, '0x00000000e0000000', '0x00000000efffffff', '0x0000000000040200'],
+        [3, '0x0000000000000000', '0x00000007ffffffff', '0x000000002014220c'],
+      ],
+    });
   });
 });

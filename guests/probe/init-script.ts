@@ -10,7 +10,7 @@
 /** CMOS byte the probe keeps its boot count in (not used by SeaBIOS, OVMF or QEMU). */
 export const PROBE_CMOS_INDEX = 0x7e;
 /** Trouble lines the probe copies from dmesg (the seeds' symptoms). */
-export const TROUBLE_PATTERN = 'lost interrupt|timeout|spurious|APIC error|no space for|failed to assign|Kernel panic';
+export const TROUBLE_PATTERN = 'lost interrupt|timeout|spurious|APIC error|no space for|failed to assign|can.t claim|Kernel panic';
 
 export function probeInitScript(): string {
   return `#!/bin/sh
@@ -34,8 +34,11 @@ online=$(cat /sys/devices/system/cpu/online)
 say "{\\"event\\":\\"init\\",\\"boot\\":$boot,\\"cpus\\":$cpus,\\"online\\":\\"$online\\",\\"uptime\\":\\"$(cut -d' ' -f1 /proc/uptime)\\"}"
 
 dmesg | grep -E '${TROUBLE_PATTERN}' | while read -r line; do say "{\\"event\\":\\"trouble\\",\\"line\\":\\"$(js "$line")\\"}"; done
+# Linux's view of each PCI device's resources (BARs 0-5, ROM 6): [index, start, end, flags] for
+# every line of /sys/.../resource with a size (an unassigned BAR keeps start 0, end size-1).
 for dev in /sys/bus/pci/devices/*; do
-  say "{\\"event\\":\\"pci\\",\\"bdf\\":\\"\${dev##*/}\\",\\"id\\":\\"$(cat $dev/vendor):$(cat $dev/device)\\",\\"resource\\":\\"$(tr '\\n' ';' < $dev/resource)\\"}"
+  bars=$(awk '$2 != "0x0000000000000000" { printf "%s[%d,\\"%s\\",\\"%s\\",\\"%s\\"]", (n++ ? "," : ""), NR - 1, $1, $2, $3 }' $dev/resource)
+  say "{\\"event\\":\\"pci\\",\\"bdf\\":\\"\${dev##*/}\\",\\"id\\":\\"$(cat $dev/vendor):$(cat $dev/device)\\",\\"bars\\":[$bars]}"
 done
 grep -E '^ *[0-9]+:|^ *(LOC|NMI|ERR|MIS):' /proc/interrupts | while read -r line; do say "{\\"event\\":\\"interrupts\\",\\"line\\":\\"$(js "$line")\\"}"; done
 

@@ -65,9 +65,18 @@ describe('PciTestDevice', () => {
     dev.writeConfig(0x10, 4, 0x0000_000c);
     dev.writeConfig(0x14, 4, 0x8);
     expect(dev.assignments()).toEqual([
-      { bdf: '00:02.0', device: 'pci-test@00:02.0', index: 0, kind: 'mem64', prefetchable: true, size: 32 * GiB, address: 32 * GiB, decoded: false },
-      { bdf: '00:02.0', device: 'pci-test@00:02.0', index: 2, kind: 'mem32', prefetchable: false, size: 4096, address: 0, decoded: false },
+      { bdf: '00:02.0', device: 'pci-test@00:02.0', index: 0, kind: 'mem64', prefetchable: true, size: 32 * GiB, address: 32 * GiB, decoded: false, firstDecoded: null },
+      { bdf: '00:02.0', device: 'pci-test@00:02.0', index: 2, kind: 'mem32', prefetchable: false, size: 4096, address: 0, decoded: false, firstDecoded: null },
     ]);
+  });
+  it('remembers where a BAR was when decode first came on (the firmware), apart from where the OS moved it', () => {
+    const { dev } = device('mem32:1M');
+    dev.writeConfig(0x10, 4, 0xe000_0000);
+    dev.writeConfig(PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+    dev.writeConfig(PCI_COMMAND, 2, 0); // the OS sizes with decode off
+    dev.writeConfig(0x10, 4, 0xf000_0000);
+    dev.writeConfig(PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+    expect(dev.assignments()[0]).toMatchObject({ address: 0xf000_0000, decoded: true, firstDecoded: 0xe000_0000 });
   });
   it('leaves a BAR unmapped and reports misuse when the guest overlaps another region', () => {
     const { dev, buses, misuse } = device('mem32:4K');

@@ -33,6 +33,12 @@ export interface BarAssignment {
   address: number;
   /** Decoded now: the command register's IO/memory bit is set and the address is valid. */
   decoded: boolean;
+  /**
+   * Where the BAR was when the guest first turned its decoding on (null: never): the firmware's
+   * assignment, since firmware enables decode once its BARs are placed; an OS that moves the BAR
+   * later changes `address` but not this.
+   */
+  firstDecoded: number | null;
 }
 
 const UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
@@ -63,6 +69,7 @@ export function parseTestBars(spec: string): TestBarSpec[] {
 
 export class PciTestDevice extends PciFunction {
   private readonly regions = new Map<number, BusDevice>();
+  private readonly firstDecoded = new Map<number, number>();
   accesses = 0;
 
   constructor(
@@ -95,6 +102,7 @@ export class PciTestDevice extends PciFunction {
 
   protected override barChanged(change: BarChange): void {
     const region = this.regions.get(change.index)!;
+    if (change.newBase !== null && !this.firstDecoded.has(change.index)) this.firstDecoded.set(change.index, change.newBase);
     const bus = change.kind === 'io' ? this.buses.pio : this.buses.mmio;
     try {
       bus.move(region, change.newBase, change.size);
@@ -123,6 +131,7 @@ export class PciTestDevice extends PciFunction {
         size: bar.size,
         address,
         decoded: bar.base !== null,
+        firstDecoded: this.firstDecoded.get(index) ?? null,
       });
     }
     return out;
