@@ -398,3 +398,19 @@ describe('host misconfiguration', () => {
     expect(hexBytes(g.readEntry(FwCfgKey.KERNEL_ENTRY, 8))).toBe('fe ff ff ff ff ff ff ff');
   });
 });
+
+describe('FwCfg kernel-entry milestone', () => {
+  it('marks kernel-entry when the option ROM selects the kernel data, not before', () => {
+    const { m, fw, g } = setup();
+    fw.addItem(FwCfgKey.KERNEL_DATA, seq(16));
+    g.select(FwCfgKey.KERNEL_SIZE);
+    expect(m.events.filter((e) => e.event === 'milestone')).toEqual([]);
+    g.select(FwCfgKey.KERNEL_DATA);
+    expect(m.events.filter((e) => e.event === 'milestone')).toEqual([{ event: 'milestone', name: 'kernel-entry', detail: 'option ROM reads the kernel (fw_cfg KERNEL_DATA)' }]);
+  });
+  it('says nothing for a machine without a kernel', () => {
+    const { m, g } = setup();
+    g.select(FwCfgKey.KERNEL_DATA);
+    expect(m.events).toEqual([]);
+  });
+});

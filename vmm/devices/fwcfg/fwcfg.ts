@@ -280,6 +280,9 @@ export class FwCfg implements BusDevice {
     const item = key === FwCfgKey.FILE_DIR ? this.directory() : this.items.get(key);
     if (item && item.data === undefined) this.buildLazy(item);
     this.current = item;
+    // linuxboot(_dma).bin reads the kernel last and jumps into it: with a quiet kernel nothing on
+    // the console marks the kernel's entry, so this selection is the boot's kernel-entry milestone.
+    if (key === FwCfgKey.KERNEL_DATA && item) this.services.emit({ event: 'milestone', name: 'kernel-entry', detail: 'option ROM reads the kernel (fw_cfg KERNEL_DATA)' });
   }
 
   private readDataByte(): number {
