@@ -220,3 +220,21 @@ describe('CmosRtc clock', () => {
     expect(rd(dev, 0x08)).toBe(0x02);
   });
 });
+
+describe('CMOS checksum', () => {
+  it('holds the AT checksum of 0x10-0x2D at 0x2E/0x2F (high byte first), as Linux /dev/nvram checks it', () => {
+    const { dev } = cmos(3 * GiB, { cpus: 4 });
+    let sum = 0;
+    for (let i = 0x10; i <= 0x2d; i++) sum += rd(dev, i);
+    expect(sum).toBeGreaterThan(0);
+    expect((rd(dev, 0x2e) << 8) | rd(dev, 0x2f)).toBe(sum & 0xffff);
+  });
+  it('survives a machine reset, with the byte a guest stored beside it', () => {
+    const { dev } = cmos(512 * MiB);
+    wr(dev, 0x7e, 2);
+    const before = (rd(dev, 0x2e) << 8) | rd(dev, 0x2f);
+    dev.reset();
+    expect(rd(dev, 0x7e)).toBe(2);
+    expect((rd(dev, 0x2e) << 8) | rd(dev, 0x2f)).toBe(before);
+  });
+});

@@ -14,7 +14,10 @@
 // Presets (QEMU's values): 0x10 floppy types 0, 0x14 equipment 0x06 (FPU, PS/2 mouse), 0x15/0x16
 // base memory 640 KiB, 0x17/0x18 = 0x30/0x31 KiB above 1 MiB (capped 0xFFFF), 0x34/0x35 64 KiB
 // units above 16 MiB of the below-4G RAM (capped 0xFFFF), 0x5B-0x5D 64 KiB units above 4 GiB,
-// 0x5F CPUs - 1, boot order 0x3D/0x38 (see encodeBootOrder).
+// 0x5F CPUs - 1, boot order 0x3D/0x38 (see encodeBootOrder). Beyond QEMU: 0x2E/0x2F hold the AT
+// BIOS checksum (16-bit sum of 0x10-0x2D, high byte first), as a PC's battery-backed CMOS does;
+// Linux's /dev/nvram refuses every access (EIO) while it is wrong, and the probe guest keeps its
+// boot count there. Guests that change 0x10-0x2D keep it up to date themselves (Linux's nvram does).
 // Reset: reset() is a machine reset. Like the chip (and QEMU's rtc_reset) it clears only the
 // interrupt enables in B and the flags in C; the battery-backed RAM, including the 0x0F shutdown
 // status that SeaBIOS and OVMF read after a reset, and the clock survive. Power-on state is built
@@ -27,6 +30,13 @@ import { KiB, MiB } from '../../layout.js';
 import type { BusDevice, MachineServices } from '../device.js';
 
 export const CMOS_BASE = 0x70;
+
+/** The AT BIOS checksum of CMOS RAM: the 16-bit sum of bytes 0x10-0x2D. */
+export function cmosChecksum(ram: Uint8Array): number {
+  let sum = 0;
+  for (let i = CMOS_CHECKSUM_FIRST; i <= CMOS_CHECKSUM_LAST; i++) sum += ram[i]!;
+  return sum & 0xffff;
+}
 export const CMOS_SPAN = 2;
 
 const PORT_INDEX = 0;
@@ -67,6 +77,10 @@ const HOUR_PM = 0x80;
 const CMOS_SHUTDOWN_STATUS = 0x0f;
 const CMOS_FLOPPY_TYPES = 0x10;
 const CMOS_EQUIPMENT = 0x14;
+/** The AT checksum covers 0x10-0x2D and sits at 0x2E (high) / 0x2F (low). */
+const CMOS_CHECKSUM_FIRST = 0x10;
+const CMOS_CHECKSUM_LAST = 0x2d;
+const CMOS_CHECKSUM_HI = 0x2e;
 const CMOS_BASE_MEM_LO = 0x15;
 const CMOS_EXT_MEM_LO = 0x17;
 const CMOS_EXT_MEM2_LO = 0x30;
@@ -178,6 +192,9 @@ export class CmosRtc implements BusDevice {
     ram[CMOS_CPU_COUNT_M1] = cpus - 1;
     ram[CMOS_BOOT_FLAG2] = boot.flag2;
     ram[CMOS_BOOT_FLAG1] = boot.flag1;
+    const sum = cmosChecksum(ram);
+    ram[CMOS_CHECKSUM_HI] = sum >> 8;
+    ram[CMOS_CHECKSUM_HI + 1] = sum & 0xff;
   }
 
   /** Machine reset: what the chip's RESET pin clears. RAM (incl. 0x0F) and the clock survive. */
