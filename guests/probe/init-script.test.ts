@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,12 +12,23 @@ describe('probe /init', () => {
     writeFileSync(file, script);
     expect(() => execFileSync('sh', ['-n', file])).not.toThrow();
   });
-  it('runs the irqtest script once per requested mode and unloads the module between modes', () => {
-    expect(script).toMatch(/for mode in \$\(echo "\$modes" \| tr '\+' ' '\); do\n\s+sh \/irqtest\.sh "\$mode" "\$count" "\$hz"\n\s+rmmod bootgate_irqtest/);
+  it('runs the irqtest script once per requested mode, IPIs with the first only, unloading the module between modes', () => {
+    expect(script).toMatch(/ipi=1\n\s+for mode in \$\(echo "\$modes" \| tr '\+' ' '\); do\n\s+sh \/irqtest\.sh "\$mode" "\$count" "\$hz" "\$ipi"\n\s+rmmod bootgate_irqtest\n\s+ipi=0/);
   });
-  it('reports init with the boot count kept in CMOS 0x7e and powers off through isa-debug-exit', () => {
+  it('keeps the boot count in CMOS 0x7e through /dev/nvram (offset 0x7e - 14) and powers off by ACPI', () => {
     expect(script).toContain('boot=$(( $(cmos_get 126) + 1 ))');
-    expect(script).toContain('seek=244');
+    expect(script).toContain('insmod /lib/modules/nvram.ko');
+    expect(script).toContain(`power_off() { say '{"event":"power-off"}'; sync; poweroff -f; }`);
+    // The two helpers for real, on a file standing in for /dev/nvram (114 bytes: CMOS 14..127).
+    const dir = mkdtempSync(join(tmpdir(), 'probe-nvram-'));
+    const nvram = join(dir, 'nvram');
+    writeFileSync(nvram, new Uint8Array(114));
+    const helpers = script.slice(script.indexOf('cmos_get() {'), script.indexOf('power_off() {')).replaceAll('/dev/nvram', nvram);
+    const out = execFileSync('sh', ['-c', `${helpers}\ncmos_set 126 3\ncmos_get 126`]).toString().trim();
+    expect(out).toBe('3');
+    const bytes = readFileSync(nvram);
+    expect(bytes.length).toBe(114);
+    expect(bytes[126 - 14]).toBe(3);
   });
   it('reports each PCI device with the sized lines of its sysfs resource file as JSON', () => {
     const loop = script.slice(script.indexOf('for dev in /sys/bus/pci/devices/*'));

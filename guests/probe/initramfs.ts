@@ -1,5 +1,6 @@
 // Builds the probe guest's initramfs at test time: busybox-static (from the fixtures) as the only
-// binary, the probe /init, and optional extra files (e.g. the interrupt-test kernel module).
+// binary, the probe /init, the kernel's nvram.ko, and optional extra files (e.g. the
+// interrupt-test kernel module).
 // Written as newc cpio into guests/build/, named by a hash of every input so an unchanged probe
 // reuses the file. The kernel is Debian's cloud kernel from the fixtures (linux-cloud-kernel).
 
@@ -13,6 +14,8 @@ import { probeInitScript } from './init-script.js';
 
 export const PROBE_KERNEL_FIXTURE = 'linux-cloud-kernel';
 export const BUSYBOX_FIXTURE = 'busybox-static';
+/** /dev/nvram for the boot count in CMOS (the cloud kernel builds it as a module, and has no /dev/port). */
+export const NVRAM_MODULE_FIXTURE = 'linux-cloud-mod-nvram';
 /** Kernel command line every probe boot starts from; suites append their actions. */
 export const PROBE_BASE_CMDLINE = 'console=ttyS0 quiet loglevel=3';
 
@@ -24,8 +27,9 @@ export interface ProbeGuest {
 export async function buildProbeGuest(extraFiles: Array<{ path: string; data: Uint8Array }> = []): Promise<ProbeGuest> {
   const kernel = await resolveFixture(PROBE_KERNEL_FIXTURE);
   const busybox = readFileSync(await resolveFixture(BUSYBOX_FIXTURE));
+  const nvram = readFileSync(await resolveFixture(NVRAM_MODULE_FIXTURE));
   const init = probeInitScript();
-  const h = createHash('sha256').update(init).update(busybox);
+  const h = createHash('sha256').update(init).update(busybox).update(nvram);
   for (const f of extraFiles) h.update(f.path).update(f.data);
   const out = join(GUEST_BUILD_DIR, `probe-initramfs-${h.digest('hex').slice(0, 16)}.cpio`);
   if (!existsSync(out)) {
@@ -35,6 +39,7 @@ export async function buildProbeGuest(extraFiles: Array<{ path: string; data: Ui
       { type: 'file', path: 'bin/busybox', data: busybox, mode: 0o755 },
       { type: 'symlink', path: 'bin/sh', target: 'busybox' },
       { type: 'file', path: 'init', data: Buffer.from(init, 'utf8'), mode: 0o755 },
+      { type: 'file', path: 'lib/modules/nvram.ko', data: nvram },
       ...extraFiles.map((f) => ({ type: 'file' as const, path: f.path, data: f.data })),
     ];
     mkdirSync(GUEST_BUILD_DIR, { recursive: true });

@@ -22,6 +22,8 @@ export interface BootRequest {
   reboot?: string;
   reboots?: number;
   irqtest?: string;
+  /** Extra kernel command-line words for a Linux guest. */
+  append?: string;
   firmware?: string;
   firmwareFile?: string;
   smp: number;
@@ -44,6 +46,7 @@ export function cliArgs(req: BootRequest, eventsFile: string): string[] {
   if (req.reboot) args.push('--reboot', req.reboot);
   if (req.reboots !== undefined) args.push('--reboots', String(req.reboots));
   if (req.irqtest) args.push('--irqtest', req.irqtest);
+  if (req.append) args.push('--append', req.append);
   if (req.firmware) args.push('--firmware', req.firmware);
   if (req.firmwareFile) args.push('--firmware-file', req.firmwareFile);
   if (req.memMiB) args.push('--mem', String(req.memMiB));
