@@ -37,6 +37,7 @@
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/percpu.h>
+#include <linux/smp.h>
 #include <linux/spinlock.h>
 #include <linux/sysfs.h>
 #include <linux/wait.h>
@@ -103,6 +104,8 @@ struct irqt {
 	u32 edu_acked;
 	unsigned long __percpu *count;
 	unsigned long __percpu *spurious;
+	/* Function-call IPIs handled per CPU since load (the ipi attribute). */
+	unsigned long __percpu *ipi;
 	/* Handled plus recovered since load: what fire waits on. Never cleared. */
 	atomic_long_t retired;
 	unsigned long lost;
@@ -392,9 +395,61 @@ static ssize_t timer_hz_store(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RW(timer_hz);
 
+/*
+ * IPIs: writing N sends N function-call IPIs (smp_call_function_single, waiting for each) from
+ * the writing CPU to every other online CPU; each handler counts on the CPU it runs on. Pin the
+ * writer (taskset) so the source CPU is known. A lost IPI leaves the writer waiting (the harness's
+ * timeout names it); reading gives the per-CPU counts.
+ */
+static void irqt_ipi_handler(void *data)
+{
+	struct irqt *t = data;
+
+	this_cpu_inc(*t->ipi);
+}
+
+static ssize_t ipi_store(struct device *dev, struct device_attribute *attr, const char *buf, size_t len)
+{
+	struct irqt *t = dev_get_drvdata(dev);
+	unsigned int n, i;
+	int cpu, ret;
+
+	ret = kstrtouint(buf, 0, &n);
+	if (ret)
+		return ret;
+	if (n < 1 || n > FIRE_MAX)
+		return -EINVAL;
+	if (mutex_lock_interruptible(&t->fire_lock))
+		return -EINTR;
+	for_each_online_cpu(cpu) {
+		if (cpu == raw_smp_processor_id())
+			continue;
+		for (i = 0; i < n && !ret; i++)
+			ret = smp_call_function_single(cpu, irqt_ipi_handler, t, 1);
+	}
+	mutex_unlock(&t->fire_lock);
+	return ret ? ret : len;
+}
+
+static ssize_t ipi_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	struct irqt *t = dev_get_drvdata(dev);
+	unsigned int cpu;
+	int at = 0;
+
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		unsigned long c = cpu_possible(cpu) ? *per_cpu_ptr(t->ipi, cpu) : 0;
+
+		at += sysfs_emit_at(buf, at, "%s%lu", cpu ? " " : "", c);
+	}
+	at += sysfs_emit_at(buf, at, "\n");
+	return at;
+}
+static DEVICE_ATTR_RW(ipi);
+
 static struct attribute *irqt_attrs[] = {
 	&dev_attr_fire.attr, &dev_attr_counts.attr, &dev_attr_stats.attr,    &dev_attr_clear.attr,
-	&dev_attr_mode.attr, &dev_attr_timer_hz.attr, NULL,
+	&dev_attr_mode.attr, &dev_attr_timer_hz.attr, &dev_attr_ipi.attr, NULL,
 };
 ATTRIBUTE_GROUPS(irqt);
 
@@ -404,6 +459,7 @@ static void irqt_free_percpu(void *data)
 
 	free_percpu(t->count);
 	free_percpu(t->spurious);
+	free_percpu(t->ipi);
 }
 
 static int irqt_probe(struct pci_dev *pdev, const struct pci_device_id *id)
@@ -430,10 +486,11 @@ static int irqt_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	atomic_long_set(&t->retired, 0);
 	t->count = alloc_percpu(unsigned long);
 	t->spurious = alloc_percpu(unsigned long);
+	t->ipi = alloc_percpu(unsigned long);
 	ret = devm_add_action_or_reset(&pdev->dev, irqt_free_percpu, t);
 	if (ret)
 		return ret;
-	if (!t->count || !t->spurious)
+	if (!t->count || !t->spurious || !t->ipi)
 		return -ENOMEM;
 
 	ret = pcim_enable_device(pdev);

@@ -19,6 +19,7 @@ const STATS = '{"mode":"msi","irq":24,"handled":8,"lost":0,"spurious":0,"cancell
 const INTERRUPTS = `           CPU0       CPU1
   0:         40          0   IO-APIC   2-edge      timer
  24:          5          3   PCI-MSI 1015808-edge      bootgate_irqtest
+CAL:         12         30   Function call interrupts
 `;
 const scratch: string[] = [];
 
@@ -39,6 +40,7 @@ async function fakeTree() {
     [join(dev, 'clear')]: '',
     [join(dev, 'timer_hz')]: '0\n',
     [join(dev, 'mode')]: 'msi\n',
+    [join(dev, 'ipi')]: '0 0\n',
     [join(dev, 'stats')]: `${STATS}\n`,
     [join(irq, 'smp_affinity_list')]: '0-1\n',
     [join(irq, 'effective_affinity_list')]: '1\n',
@@ -50,7 +52,7 @@ async function fakeTree() {
 }
 
 /** Applets the script uses; the busybox run finds only these, as in the initramfs. */
-const APPLETS = ['sh', 'awk', 'sed', 'tr', 'cat', 'true'];
+const APPLETS = ['sh', 'awk', 'sed', 'tr', 'cat', 'true', 'taskset', 'tail'];
 
 /** PATH for a run: the host's for /bin/sh; for busybox a directory of applet links and nothing else. */
 async function pathFor(shell: string): Promise<string> {
@@ -84,6 +86,21 @@ describe('irqtest.sh', () => {
     expect(await readFile(join(dev, 'fire'), 'utf8')).toBe('8\n');
     expect(await readFile(join(dev, 'timer_hz'), 'utf8')).toBe('0\n');
     expect(await readFile(join(irq, 'smp_affinity_list'), 'utf8')).toBe('0\n');
+  });
+
+  it.each(shells())('with IPI=1 sends IPIs from CPU 0 and from the last CPU, pinned there (%s)', async (shell, pre) => {
+    const { root, dev } = await fakeTree();
+    const env = { PATH: await pathFor(shell), IRQTEST_SYS: join(root, 'sys'), IRQTEST_PROC: join(root, 'proc'), IRQTEST_INSMOD: 'true' };
+    const { stdout } = await run(shell, [...pre, SCRIPT, 'msi', '8', '0', '1'], { env });
+    const events = stdout
+      .split('\n')
+      .filter((l) => l.startsWith('@@bootgate '))
+      .map((l) => JSON.parse(l.slice('@@bootgate '.length)) as Record<string, unknown>);
+    expect(events.filter((e) => e.event === 'irqtest-ipi')).toEqual([
+      { event: 'irqtest-ipi', from: 0, sent: 8, handled: [], cal: [0, 0] },
+      { event: 'irqtest-ipi', from: 1, sent: 8, handled: [0], cal: [0, 0] },
+    ]);
+    expect(await readFile(join(dev, 'ipi'), 'utf8')).toBe('8\n');
   });
 
   it('stops with an irqtest-error line when no device is bound', async () => {

@@ -4,7 +4,10 @@
 # one `@@bootgate {json}` line per step for the harness. With TIMER_HZ > 0 a last round runs on
 # CPU 0 while PIT channel 0 raises IRQ 0 at TIMER_HZ: the device's interrupt must not starve.
 #
-# usage: irqtest.sh [intx|msi] [COUNT] [TIMER_HZ]      (defaults: intx 32 0)
+# With IPI=1 (and more than one CPU online) it then sends COUNT function-call IPIs from CPU 0 to
+# every other CPU, and again from the last CPU, and reports what each CPU handled.
+#
+# usage: irqtest.sh [intx|msi] [COUNT] [TIMER_HZ] [IPI]      (defaults: intx 32 0 0)
 # env:   IRQTEST_KO (default /lib/modules/bootgate_irqtest.ko), IRQTEST_SYS, IRQTEST_PROC and
 #        IRQTEST_INSMOD (default /sys, /proc, insmod; the unit test points them at a fake tree).
 #
@@ -12,6 +15,7 @@
 #   {"event":"irqtest-load","mode":M,"irq":N,"bdf":B}
 #   {"event":"irqtest-round","cpu":C,"fired":N,"ok":true|false,"timerHz":H,"effective":"C",
 #    "raisedBefore":R,"proc":[per-CPU /proc/interrupts delta],"timer":[IRQ 0 delta],"stats":{module stats}}
+#   {"event":"irqtest-ipi","from":S,"sent":N,"handled":[per-CPU delta],"cal":[CAL row delta]}
 #   {"event":"irqtest-error","what":"..."}          then exit 1
 #   {"event":"irqtest-done","rounds":K}
 # stats.counts[C] must equal fired and every other entry 0; stats.device.raised - raisedBefore is
@@ -28,6 +32,7 @@ INSMOD=${IRQTEST_INSMOD:-insmod}
 MODE=${1:-intx}
 COUNT=${2:-32}
 TIMER_HZ=${3:-0}
+IPI=${4:-0}
 
 say() { echo "@@bootgate $1"; }
 fail() {
@@ -36,7 +41,7 @@ fail() {
 }
 
 case "$MODE" in intx | msi) ;; *) fail "mode $MODE: expected intx or msi" ;; esac
-case "$COUNT$TIMER_HZ" in *[!0-9]*) fail "COUNT and TIMER_HZ must be decimal numbers" ;; esac
+case "$COUNT$TIMER_HZ$IPI" in *[!0-9]*) fail "COUNT, TIMER_HZ and IPI must be decimal numbers" ;; esac
 
 $INSMOD "$KO" "mode=$MODE" || fail "insmod $KO mode=$MODE failed"
 DEV=
@@ -94,6 +99,24 @@ round() {
 	say "{\"event\":\"irqtest-round\",\"cpu\":$cpu,\"fired\":$COUNT,\"ok\":$ok,\"timerHz\":$hz,\"effective\":\"$effective\",\"raisedBefore\":${raised:-null},\"proc\":$(delta "$p0" "$p1"),\"timer\":$(delta "$t0" "$t1"),\"stats\":$(cat "$DEV/stats")}"
 }
 
+# ipi_round SRC: COUNT function-call IPIs from CPU SRC (the writer is pinned there) to every other CPU.
+ipi_round() {
+	src=$1
+	h0=$(cat "$DEV/ipi")
+	c0=$(proc_row CAL)
+	taskset -c "$src" sh -c "echo $COUNT >$DEV/ipi" || fail "sending IPIs from CPU $src failed"
+	h1=$(cat "$DEV/ipi")
+	c1=$(proc_row CAL)
+	say "{\"event\":\"irqtest-ipi\",\"from\":$src,\"sent\":$COUNT,\"handled\":$(delta "$h0" "$h1"),\"cal\":$(delta "$c0" "$c1")}"
+}
+
 for cpu in $(online_cpus); do round "$cpu" 0; done
 [ "$TIMER_HZ" -gt 0 ] && round 0 "$TIMER_HZ"
+if [ "$IPI" -gt 0 ]; then
+	last=$(online_cpus | tail -n 1)
+	if [ "$last" -gt 0 ]; then
+		ipi_round 0
+		ipi_round "$last"
+	fi
+fi
 say "{\"event\":\"irqtest-done\",\"rounds\":$ROUNDS}"

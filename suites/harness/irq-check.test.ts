@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseEventStream } from './boot-result.js';
-import { checkInterrupts } from './irq-check.js';
+import { checkInterrupts, checkIpis } from './irq-check.js';
 import type { ProbeEvent } from './probe.js';
 
 function round(cpu: number, counts: number[], opts: { ok?: boolean; lost?: number; timerHz?: number; mode?: string } = {}): ProbeEvent {
@@ -17,6 +17,10 @@ function round(cpu: number, counts: number[], opts: { ok?: boolean; lost?: numbe
   } as unknown as ProbeEvent;
 }
 
+function ipi(from: number, handled: number[]): ProbeEvent {
+  return { event: 'irqtest-ipi', from, sent: 32, handled, cal: handled } as unknown as ProbeEvent;
+}
+
 function vmm(raised: number, injected: number, extra = ''): ReturnType<typeof parseEventStream> {
   const lines = [
     JSON.stringify({ event: 'irq-test', t: 1, device: { raised: { intx: 0, msi: raised } }, path: { injected, dropped: raised - injected, held: 0 } }),
@@ -27,7 +31,7 @@ function vmm(raised: number, injected: number, extra = ''): ReturnType<typeof pa
 
 describe('checkInterrupts', () => {
   it('finds nothing when every round lands exactly on its CPU and the counters agree', () => {
-    const { findings } = checkInterrupts(vmm(66, 66), [round(0, [32, 0]), round(1, [0, 32])], 2, ['msi']);
+    const { findings } = checkInterrupts(vmm(66, 66), [round(0, [32, 0]), round(1, [0, 32]), ipi(0, [0, 32]), ipi(1, [32, 0])], 2, ['msi']);
     expect(findings).toEqual([]);
   });
   it('names an ignored destination, a lost interrupt, starvation and a crash', () => {
@@ -41,5 +45,21 @@ describe('checkInterrupts', () => {
   });
   it('notices a CPU with no round', () => {
     expect(checkInterrupts(vmm(33, 33), [round(0, [32, 0])], 2, ['msi']).findings).toContain('msi: no round reported for CPU 1');
+  });
+});
+
+describe('checkIpis', () => {
+  it('wants exactly N IPIs on every other CPU from CPU 0 and from the last CPU', () => {
+    expect(checkIpis([ipi(0, [0, 32, 32, 32]), ipi(3, [32, 32, 32, 0])], 4)).toEqual([]);
+  });
+  it('names a lost IPI, a missing round and a CPU with no count', () => {
+    expect(checkIpis([ipi(0, [0, 32, 31, 32]), ipi(3, [32, 32, 32])], 4)).toEqual([
+      'IPIs from CPU 0: CPU 2 handled 31 of 32 (lost IPIs)',
+      'IPIs from CPU 3: per-CPU counts for 3 CPUs, expected 4',
+    ]);
+    expect(checkIpis([], 2)).toEqual(['IPIs: no round reported from CPU 0', 'IPIs: no round reported from CPU 1']);
+  });
+  it('has nothing to check on one CPU', () => {
+    expect(checkIpis([], 1)).toEqual([]);
   });
 });

@@ -88,8 +88,35 @@ export function checkInterrupts(r: BootResult, events: readonly ProbeEvent[], cp
     }
     if (rounds.length > 0 && raised !== guestRaised) findings.push(`the device raised ${raised} interrupts; the guest's rounds account for ${guestRaised}`);
   }
+  findings.push(...checkIpis(events, cpus));
   for (const e of eventsOf(r, 'reset')) findings.push(`the machine reset during the test (${String(e.source)}): the guest crashed or rebooted`);
   for (const e of events.filter((e) => e.event === 'trouble')) findings.push(`guest dmesg: ${String(e.line)}`);
   for (const e of events.filter((e) => e.event === 'irqtest-error')) findings.push(`irqtest: ${String(e.what)}`);
   return { rounds, findings };
+}
+
+/**
+ * IPIs reach every CPU: the probe sends N function-call IPIs from CPU 0 and from the last CPU to
+ * every other CPU (irqtest.sh, IPI=1); each target must have handled exactly N, the source none.
+ */
+export function checkIpis(events: readonly ProbeEvent[], cpus: number): string[] {
+  if (cpus < 2) return [];
+  const ipis = events.filter((e) => e.event === 'irqtest-ipi') as Array<ProbeEvent & { from: number; sent: number; handled: number[] }>;
+  const findings: string[] = [];
+  for (const from of [0, cpus - 1]) {
+    const x = ipis.find((e) => e.from === from);
+    if (!x) {
+      findings.push(`IPIs: no round reported from CPU ${from}`);
+      continue;
+    }
+    if (x.handled.length !== cpus) {
+      findings.push(`IPIs from CPU ${from}: per-CPU counts for ${x.handled.length} CPUs, expected ${cpus}`);
+      continue;
+    }
+    x.handled.forEach((n, cpu) => {
+      const want = cpu === from ? 0 : x.sent;
+      if (n !== want) findings.push(`IPIs from CPU ${from}: CPU ${cpu} handled ${n} of ${want}${n < want ? ' (lost IPIs)' : ''}`);
+    });
+  }
+  return findings;
 }
