@@ -15,6 +15,8 @@ export const RESET_VECTOR = 0xffff_fff0;
 export const RESET_CS_SELECTOR = 0xf000;
 export const RESET_CS_BASE = 0xffff_0000;
 export const RESET_IP = 0xfff0;
+/** The CS base OpenBSD vmd starts its BSP with (F000:FFF0 fetches from the low copy): quirk vmd-low-bios-only. */
+export const VMD_RESET_CS_BASE = 0x000f_0000;
 
 /** Legacy BIOS area that aliases the last 128 KiB of the firmware image. */
 export const BIOS_LOW_BASE = 0x000e_0000;

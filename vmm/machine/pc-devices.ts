@@ -38,13 +38,14 @@ import {
   UART_SPAN,
   Uart16550,
 } from '../devices/legacy/index.js';
-import { I440fx } from '../devices/pci/i440fx.js';
+import { I440fx, PAM_RESET_BIOS_AS_RAM } from '../devices/pci/i440fx.js';
 import { PciHost } from '../devices/pci/pci-host.js';
 import { parseTestBars, PciTestDevice } from '../devices/pci/pci-test-device.js';
 import { IrqTestDevice } from '../devices/pci/irq-test-device.js';
 import { Piix3, pirqForSlot } from '../devices/pci/piix3.js';
 import { PIIX_GPE0_BASE, PIIX_GPE0_SPAN, PM_IO_SPAN, Piix4Pm, PmIo, PmTimer } from '../devices/pci/piix4-pm.js';
 import { FOUR_GIB, highFirmwareBase, PAM_AREA_BASE, PAM_AREA_END } from '../layout.js';
+import { LowBiosLoader } from './low-bios-loader.js';
 import type { HostMemory } from '../memory/host-memory.js';
 import { ConsoleBuffer } from './console-buffer.js';
 import { IrqPath } from './irq-path.js';
@@ -99,7 +100,7 @@ export function buildPc(o: PcOptions): PcBuild {
   const machine = new Machine(o.vm, o.ram, o.ramBelow4G, o.ramAbove4G, o.emit);
   // With pflash (OVMF) the flash devices map CODE and VARS themselves; the legacy alias below 1 MiB
   // still shows the last 128 KiB of CODE, as QEMU's isa-bios does.
-  const mapHighCopy = !o.vars && !config.quirks.includes('no-high-bios-copy');
+  const mapHighCopy = !o.vars && !config.quirks.includes('no-high-bios-copy') && !config.quirks.includes('vmd-low-bios-only');
   const memoryMap = new MemoryMap(o.vm, o.ram, o.ramBelow4G, o.ramAbove4G, o.firmware, mapHighCopy);
   memoryMap.mapAll();
   let flash: PcBuild['flash'];
@@ -165,7 +166,12 @@ export function buildPc(o: PcOptions): PcBuild {
   pio.insert(PCI_CONFIG_DATA_PORT, PCI_CONFIG_DATA_SPAN, pci.dataPort);
   // The PM timer counts from the VMM start, so vCPU threads can answer it locally with the same count.
   const pm = machine.onReset(new PmIo(machine, { timer: new PmTimer({ epochMs: o.pmTimerEpochMs }) }));
-  pci.addFunction(new I440fx({ onPamChange: (segments) => memoryMap.setPam(segments) }));
+  // vmd-low-bios-only: like OpenBSD vmd, the firmware's last 128 KiB sit in RAM below 1 MiB from
+  // power-on (reloaded at every machine reset), with no high copy: SeaBIOS never needs to copy
+  // itself on a cold boot, and its reboot path finds no pristine image.
+  const vmdLayout = config.quirks.includes('vmd-low-bios-only');
+  if (vmdLayout) machine.onReset(new LowBiosLoader(machine, o.firmware.bytes));
+  pci.addFunction(new I440fx({ onPamChange: (segments) => memoryMap.setPam(segments), pamReset: vmdLayout ? PAM_RESET_BIOS_AS_RAM : undefined }));
   let irqTest: IrqTestDevice | undefined;
   const piix3 = new Piix3({ onPirqChange: () => irqTest?.refreshIntx() });
   pci.addFunction(piix3);

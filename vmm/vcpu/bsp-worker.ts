@@ -11,7 +11,7 @@ import { KvmVcpu } from '../accel/kvm/kvm-vcpu.js';
 import { KvmAccelerator, type KvmVm } from '../accel/kvm/kvm-vm.js';
 import { getLE } from '../devices/device.js';
 import { BootgateError } from '../errors.js';
-import { RESET_VECTOR, splitRam } from '../layout.js';
+import { RESET_VECTOR, splitRam, VMD_RESET_CS_BASE } from '../layout.js';
 import { readFirmwareImage } from '../machine/firmware-image.js';
 import { pcIrqRouting } from '../machine/irq-routing.js';
 import { buildPc, type PcBuild } from '../machine/pc-devices.js';
@@ -75,9 +75,16 @@ export class BspWorker {
       firmware,
       vars,
       ram, ramBelow4G: low, ramAbove4G: high, emit: (e) => this.emit(e) });
-    this.vcpu = new KvmVcpu(this.vm.vcpuHandles[0]!, 0, this.accel.vcpuMmapSize);
+    this.vcpu = this.openBsp();
     this.vm.vcpuHandles.forEach((fd, i) => this.control.setVcpuFd(i, fd));
     this.control.registerVcpu(0, gettid(), this.vcpu.fd, this.vcpu.runAddress);
+  }
+
+  /** vCPU 0 of the current VM in its reset state (or vmd's, under --quirk vmd-low-bios-only). */
+  private openBsp(): KvmVcpu {
+    const vcpu = new KvmVcpu(this.vm.vcpuHandles[0]!, 0, this.accel.vcpuMmapSize);
+    if (this.data.config.quirks.includes('vmd-low-bios-only')) vcpu.setCsBase(VMD_RESET_CS_BASE);
+    return vcpu;
   }
 
   /** A fresh accelerator VM with the pc's CPUID and GSI routing (first boot and every reset). */
@@ -202,8 +209,8 @@ export class BspWorker {
         {
           hint: region
             ? undefined
-            : this.data.config.quirks.includes('no-high-bios-copy')
-              ? 'drop --quirk no-high-bios-copy (it removes the high copy on purpose)'
+            : this.data.config.quirks.includes('no-high-bios-copy') || this.data.config.quirks.includes('vmd-low-bios-only')
+              ? 'drop --quirk no-high-bios-copy / vmd-low-bios-only (they remove the high copy on purpose)'
               : this.data.config.quirks.includes('romd-unmapped')
                 ? 'drop --quirk romd-unmapped (it leaves the pflash unmapped on purpose)'
                 : 'map the firmware image at 4 GiB - size',
@@ -357,7 +364,7 @@ export class BspWorker {
     this.pc.memoryMap.mapAll(this.vm);
     this.pc.machine.resetDevices();
     this.vm.vcpuHandles.forEach((fd, i) => this.control.setVcpuFd(i, fd));
-    this.vcpu = new KvmVcpu(this.vm.vcpuHandles[0]!, 0, this.accel.vcpuMmapSize);
+    this.vcpu = this.openBsp();
     this.control.registerVcpu(0, gettid(), this.vcpu.fd, this.vcpu.runAddress);
     this.control.resume(epoch);
     this.emit({ event: 'reset', source, count: this.resets });

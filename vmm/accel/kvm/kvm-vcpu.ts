@@ -157,6 +157,14 @@ export class KvmVcpu {
     return { csBase: Number(s['cs.base']), csSelector: Number(s['cs.sel']), rip: Number(r.rip) };
   }
 
+  /** Move the real-mode CS base (KVM_SET_SREGS): where the first fetch goes with CS:IP F000:FFF0. */
+  setCsBase(base: number): void {
+    const buf = new Uint8Array(abi.SREGS_SIZE);
+    if (ioctlPtr(this.fd, abi.KVM_GET_SREGS, buf) < 0) throw new BootgateError('E_ACCEL', `KVM_GET_SREGS: ${strerror(errno())}`);
+    new DataView(buf.buffer).setBigUint64(abi.SREGS_CS_BASE, BigInt(base), true);
+    if (ioctlPtr(this.fd, abi.KVM_SET_SREGS, buf) < 0) throw new BootgateError('E_ACCEL', `KVM_SET_SREGS: ${strerror(errno())}`);
+  }
+
   setImmediateExit(on: boolean): void {
     this.runBytes[abi.RUN_IMMEDIATE_EXIT] = on ? 1 : 0;
   }

@@ -2,7 +2,7 @@
 // access by access (dword RMW at 0x58/0x5C), with the exact segments the machine is told.
 
 import { describe, expect, it } from 'vitest';
-import { coalescePam, decodePam, I440fx, type PamMode, type PamSegment } from './i440fx.js';
+import { coalescePam, decodePam, I440fx, PAM_RESET_BIOS_AS_RAM, type PamMode, type PamSegment } from './i440fx.js';
 import { bdfOf, PortIo, SeabiosPci } from './pci-firmware-sim.js';
 import { PciHost } from './pci-host.js';
 
@@ -64,6 +64,16 @@ describe('I440fx', () => {
     expect(pci.readl(HB, 0x5c)).toBe(0x3333_3333);
     // The first dword covers PAM0-PAM2, so the machine sees the intermediate state, as on QEMU.
     expect(calls).toEqual([segments([3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 3]), all(3)]);
+  });
+
+  it('vmd-low-bios-only: PAM resets to RAM for 0xE0000-0xFFFFF, and a reset restores that', () => {
+    const calls: PamSegment[][] = [];
+    const hb = new I440fx({ onPamChange: (s) => calls.push(s), pamReset: PAM_RESET_BIOS_AS_RAM });
+    hb.reset();
+    expect(calls.at(-1)).toEqual(segments([0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3]));
+    hb.writeConfig(0x59, 1, 0x10);
+    hb.reset();
+    expect(hb.readConfig(0x59, 1)).toBe(0x30);
   });
 
   it('make_bios_readonly without upper-memory use turns every granule read-only', () => {

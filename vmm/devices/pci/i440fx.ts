@@ -76,7 +76,15 @@ export function coalescePam(segments: readonly PamSegment[]): PamSegment[] {
 export interface I440fxOptions {
   /** Called with all 13 granules after a write changed any of them, and on every reset(). */
   onPamChange?: (segments: PamSegment[]) => void;
+  /**
+   * PAM0-PAM6 after reset (default all 0: the ROM is read, writes go nowhere). Only the
+   * vmd-low-bios-only quirk changes it: BIOS and E segments as RAM, already holding the firmware.
+   */
+  pamReset?: readonly number[];
 }
+
+/** PAM0 0x30 and PAM5/PAM6 0x33: 0xE0000-0xFFFFF read and written as RAM. */
+export const PAM_RESET_BIOS_AS_RAM = [0x30, 0, 0, 0, 0, 0x33, 0x33] as const;
 
 export class I440fx extends PciFunction {
   private readonly onPamChange: ((segments: PamSegment[]) => void) | undefined;
@@ -93,8 +101,9 @@ export class I440fx extends PciFunction {
     this.setRevision(I440FX_REVISION);
     this.setClass(CLASS_BRIDGE_HOST);
     this.setSubsystem(QEMU_SUBSYSTEM_VENDOR, QEMU_SUBSYSTEM_ID);
-    this.define(I440FX_PAM0, 1, 0, PAM0_WRITABLE);
-    for (let i = 1; i < I440FX_PAM_COUNT; i++) this.define(I440FX_PAM0 + i, 1, 0, PAM_WRITABLE);
+    const pamReset = options.pamReset ?? [];
+    this.define(I440FX_PAM0, 1, pamReset[0] ?? 0, PAM0_WRITABLE);
+    for (let i = 1; i < I440FX_PAM_COUNT; i++) this.define(I440FX_PAM0 + i, 1, pamReset[i] ?? 0, PAM_WRITABLE);
     this.define(I440FX_SMRAM, 1, SMRAM_RESET, SMRAM_WRITABLE);
   }
 
