@@ -1,5 +1,5 @@
-// The reaper's orphan watch, for real: a Node process tracks a stand-in VM (sleep), its parent
-// shell exits at once (as a vitest worker is left behind when only the main process is killed),
+// The reaper's orphan watch, for real: a Node process tracks a stand-in VM (sleep), then its parent
+// shell exits (as a vitest worker is left behind when only the main process is killed),
 // and the stand-in must be killed within a few seconds. Uses the built reaper from dist/.
 
 import { execFileSync } from 'node:child_process';
@@ -28,8 +28,9 @@ describe('lab reaper', () => {
 const vm = spawn('sleep', ['60'], { stdio: 'ignore' }); track(vm);
 writeFileSync(${JSON.stringify(pids)}, process.pid + ' ' + vm.pid);
 setTimeout(() => process.exit(0), 20000);`;
-    // The shell starts Node in the background and exits: Node is orphaned straight away.
-    execFileSync('sh', ['-c', 'node --input-type=module -e "$0" </dev/null >/dev/null 2>&1 &', script]);
+    // The shell starts Node in the background, waits until Node is tracking its VM, then exits:
+    // Node is orphaned while its VM runs.
+    execFileSync('sh', ['-c', `node --input-type=module -e "$0" </dev/null >/dev/null 2>&1 & while [ ! -s ${JSON.stringify(pids)} ]; do sleep 0.1; done`, script], { timeout: 15_000 });
     let text = '';
     for (let i = 0; i < 100 && !text; i++) {
       await new Promise((r) => setTimeout(r, 100));
