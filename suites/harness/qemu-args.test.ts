@@ -1,7 +1,7 @@
 // The QEMU command line the qemu:<accel> targets build (pure: no QEMU started).
 
 import { describe, expect, test } from 'vitest';
-import { CANNOT_REPRODUCE, cpuArgs, escapeOptionValue, firmwareArgs, pcRamSplit, qemuArgs, testDeviceArgs } from './qemu-args.js';
+import { CANNOT_REPRODUCE, cpuArgs, escapeOptionValue, firmwareArgs, guestLinux, linuxArgs, pcRamSplit, qemuArgs, testDeviceArgs } from './qemu-args.js';
 
 const BIOS = { kind: 'bios', name: 'seabios-256k', path: '/cache/bios-256k.bin' } as const;
 
@@ -85,5 +85,51 @@ describe('PCI test devices, phys-bits, RAM split', () => {
     expect(pcRamSplit(3583)).toEqual({ below4g: 3583 * 2 ** 20, above4g: 0 });
     expect(pcRamSplit(3584)).toEqual({ below4g: 3 * GiB, above4g: 0.5 * GiB });
     expect(pcRamSplit(8192)).toEqual({ below4g: 3 * GiB, above4g: 5 * GiB });
+  });
+});
+
+describe('Linux guests', () => {
+  const base = { accel: 'tcg', smp: 1, firmware: BIOS, qmpSocket: 'q', debugconSocket: 'd' } as const;
+  const probe = {
+    name: 'debian-probe',
+    firmware: 'seabios-256k',
+    kernel: '/cache/vmlinuz-6.1.0-cloud-amd64',
+    initrd: '/build/probe-initramfs-0123.cpio',
+    append: 'console=ttyS0 quiet loglevel=3 reboot=b bootgate.reboots=2',
+  };
+
+  test('-kernel, -initrd, -append right after the firmware; QEMU brings its own linuxboot_dma.bin', () => {
+    const args = qemuArgs({ ...base, linux: guestLinux(probe) });
+    const at = args.indexOf('-bios');
+    expect(args.slice(at, at + 8)).toEqual([
+      ...['-bios', '/cache/bios-256k.bin'],
+      ...['-kernel', probe.kernel, '-initrd', probe.initrd, '-append', probe.append],
+    ]);
+    expect(args).not.toContain('-option-rom');
+    expect(args.at(-1)).toBe('-S');
+  });
+
+  test('a command line with spaces and commas stays one argument; no -initrd or -append when absent', () => {
+    expect(linuxArgs({ kernel: '/k', append: 'a=1,2 b' })).toEqual(['-kernel', '/k', '-append', 'a=1,2 b']);
+    expect(linuxArgs({ kernel: '/k', initrd: '/i' })).toEqual(['-kernel', '/k', '-initrd', '/i']);
+    expect(linuxArgs(undefined)).toEqual([]);
+    expect(qemuArgs(base)).not.toContain('-kernel');
+  });
+
+  test('firmware-only guests boot no kernel', () => {
+    expect(guestLinux({ name: 'seabios', firmware: 'seabios' })).toBeUndefined();
+  });
+
+  test('the probe\'s reboot= method needs QEMU to reboot: no -no-reboot, and asking for both is refused', () => {
+    expect(qemuArgs({ ...base, linux: guestLinux(probe) })).not.toContain('-no-reboot');
+    expect(() => qemuArgs({ ...base, noReboot: true, linux: guestLinux(probe) })).toThrow(/asks for reboots .*-no-reboot would turn into the end of the run/);
+    const noReboots = { kernel: '/k', append: 'console=ttyS0 bootgate.reboots=0' };
+    expect(qemuArgs({ ...base, noReboot: true, linux: noReboots })).toContain('-no-reboot');
+  });
+
+  test('debian-irqtest needs the own VMM\'s interrupt test device: refused with a reason suites report as a skip', () => {
+    const irqtest = { ...probe, name: 'debian-irqtest', append: 'console=ttyS0 bootgate.irqtest=msi,32,0', irqTestDevice: true };
+    expect(() => guestLinux(irqtest)).toThrow(CANNOT_REPRODUCE);
+    expect(() => guestLinux(irqtest)).toThrow(expect.objectContaining({ code: 'E_CONFIG', hint: 'run debian-irqtest on vmm:kvm (or vmm:kvm@lab)' }));
   });
 });

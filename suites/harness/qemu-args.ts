@@ -2,8 +2,11 @@
 // the same memory, vCPUs and firmware, no default devices or display), SeaBIOS's console on COM1
 // (graphics=off sets fw_cfg NOGRAPHIC as the own VMM does), the 0x402 debug console and the
 // isa-debug-exit port probe guests use, and QMP. Started paused (-S) so the harness reads the
-// memory map at reset and connects the consoles before the first instruction. Pure: unit-tested.
+// memory map at reset and connects the consoles before the first instruction. Linux guests boot
+// directly (-kernel/-initrd/-append: fw_cfg and QEMU's own linuxboot_dma.bin option ROM, the
+// ROM the own VMM uses too). Pure: unit-tested.
 
+import type { ResolvedGuest } from '../../guests/catalog.js';
 import { BootgateError } from '../../vmm/errors.js';
 import type { QemuFirmware } from './qemu-firmware.js';
 
@@ -30,6 +33,14 @@ export interface QemuMachineSpec {
   pciTestDevices?: readonly string[];
   /** CPUID 0x80000008 EAX[7:0], via the CPU model's phys-bits property. */
   physBits?: number;
+  /** Direct Linux boot. */
+  linux?: LinuxBoot;
+}
+
+export interface LinuxBoot {
+  kernel: string;
+  initrd?: string;
+  append?: string;
 }
 
 /** The CPU model QEMU's `pc` machine uses by default (no -cpu); kept when phys-bits is set. */
@@ -57,6 +68,38 @@ export function testDeviceArgs(specs: readonly string[]): string[] {
     const addr = `0x${(FIRST_TEST_DEVICE_SLOT + i).toString(16)}`;
     return ['-device', `pci-testdev,addr=${addr},membar=${m[1]}${m[2]}`];
   });
+}
+
+/**
+ * The Linux boot of a catalog guest (undefined for firmware-only guests). A guest built around the
+ * own VMM's interrupt test device (debian-irqtest) has no QEMU counterpart and is refused.
+ */
+export function guestLinux(guest: ResolvedGuest): LinuxBoot | undefined {
+  if (guest.irqTestDevice) {
+    throw new BootgateError('E_CONFIG', `guest ${guest.name} needs the own VMM's interrupt test device (INTx + MSI at 00:1f.0); QEMU has none, so it cannot be reproduced`, {
+      hint: `run ${guest.name} on vmm:kvm (or vmm:kvm@lab)`,
+    });
+  }
+  if (guest.kernel === undefined) return undefined;
+  return { kernel: guest.kernel, initrd: guest.initrd, append: guest.append };
+}
+
+/** A kernel command line that asks the guest to reboot (the probe's reboot=METHOD). */
+const REBOOTING_CMDLINE = /(?:^|\s)reboot=/;
+
+/** `-kernel`, `-initrd`, `-append`; a rebooting guest with -no-reboot would end at its first reboot, so that is refused. */
+export function linuxArgs(linux: LinuxBoot | undefined, noReboot = false): string[] {
+  if (!linux) return [];
+  if (noReboot && REBOOTING_CMDLINE.test(linux.append ?? '')) {
+    throw new BootgateError('E_CONFIG', `the guest's command line asks for reboots (${linux.append}), which -no-reboot would turn into the end of the run`, {
+      hint: 'drop noReboot for guests booted with --reboot',
+    });
+  }
+  return [
+    ...['-kernel', linux.kernel],
+    ...(linux.initrd === undefined ? [] : ['-initrd', linux.initrd]),
+    ...(linux.append === undefined ? [] : ['-append', linux.append]),
+  ];
 }
 
 /** `-cpu qemu64,phys-bits=N` when a width is asked for; nothing (QEMU's default, 40 bits) otherwise. */
@@ -103,6 +146,7 @@ export function qemuArgs(spec: QemuMachineSpec): string[] {
     ...['-m', String(mem), '-smp', String(spec.smp)],
     ...cpuArgs(spec.physBits),
     ...firmwareArgs(spec.firmware, spec.varsPath),
+    ...linuxArgs(spec.linux, spec.noReboot),
     ...['-nodefaults', '-vga', 'none', '-display', 'none'],
     // COM1 on stdout: captured from the first byte, timestamped as it arrives.
     ...['-chardev', 'stdio,id=com1,signal=off', '-serial', 'chardev:com1'],

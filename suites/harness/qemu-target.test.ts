@@ -1,7 +1,7 @@
 // The qemu:<accel> target's ways out, each ending with no QEMU process left: a missing binary,
 // an accelerator QEMU does not have, QEMU refusing to start, QEMU crashing mid-boot, a boot that
-// times out, quirks it cannot honour; and one clean SeaBIOS boot under TCG with everything the
-// suites read (milestones, mapping at reset, high-copy hash). Runs QEMU with -accel tcg only (no
+// times out, quirks and guest options it cannot honour; and clean SeaBIOS boots under TCG (a
+// guest by name; everything the suites read: milestones, mapping at reset, high-copy hash). Runs QEMU with -accel tcg only (no
 // hardware accelerator), so it belongs to the unit project; bootstrap installs QEMU for every profile.
 
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -118,6 +118,24 @@ describe('qemu target: failure paths leave no process behind', () => {
     expect(r.status).toBe('error');
     expect(r.error).toMatchObject({ code: 'E_CONFIG', message: 'qemu:tcg has no quirk switches (asked for no-high-bios-copy)' });
     expect(pidOf(r)).toBeUndefined();
+  });
+});
+
+describe('qemu target: guests by name', () => {
+  test('reboot options without a guest, or a guest with a kernel of its own, are refused before anything starts', async () => {
+    const r = await bootOnQemu('tcg', { reboot: 'bios', smp: 1, timeoutS: 10 });
+    expect(r.error).toMatchObject({ code: 'E_CONFIG', message: 'reboot, reboots and irqtest need a guest' });
+    expect(pidOf(r)).toBeUndefined();
+    const both = await bootOnQemu('tcg', { guest: 'seabios', linux: { kernel: '/k' }, smp: 1, timeoutS: 10 });
+    expect(both.error?.message).toBe('a catalog guest (seabios) and a kernel of its own (/k) are exclusive');
+  });
+
+  test('a firmware-only guest brings its firmware (seabios: the 128 KiB bios.bin), unless one is asked for', async () => {
+    const r = await bootOnQemu('tcg', { guest: 'seabios', smp: 1, timeoutS: 30, until: BOOT_ATTEMPT });
+    expect(r.status).toBe('until-matched');
+    expect(eventsOf(r, 'config')[0]?.config).toMatchObject({ guest: 'seabios', firmware: { name: 'seabios' } });
+    const own = await bootOnQemu('tcg', { guest: 'seabios', firmware: 'seabios-256k', smp: 1, timeoutS: 30, until: BOOT_ATTEMPT });
+    expect(eventsOf(own, 'config')[0]?.config).toMatchObject({ firmware: { name: 'seabios-256k' } });
   });
 });
 

@@ -11,6 +11,9 @@
 // PCI test devices become pci-testdev (one 64-bit prefetchable membar each; other BAR lists are
 // refused) and are read back with query-pci at the until match, as the own VMM's `pci-bars` and
 // `machine` events.
+// Guests by name (`guest`: guests/catalog.ts, as the own VMM resolves them): their firmware and,
+// for Linux guests, -kernel/-initrd/-append; the probe's reboot= method runs as on the own VMM.
+// debian-irqtest needs the own VMM's interrupt test device and is refused (suites skip it).
 // Cannot observe (reported as skipped by the suites): the single-stepped first instruction, the
 // exit profile, trapped ROM writes, the own VMM's quirk switches.
 
@@ -20,11 +23,12 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type Result, type ResultPromise } from 'execa';
+import { type RebootMethod, resolveGuest } from '../../guests/catalog.js';
 import { BootgateError } from '../../vmm/errors.js';
 import type { Diagnostic, MilestoneName } from '../../vmm/events.js';
 import { ConsoleMatcher, SEABIOS_MILESTONES, stripAnsi } from '../../vmm/metrics/milestones.js';
 import type { BootResult } from './boot-result.js';
-import { ACCEL_NAME, DEFAULT_MEM_MIB, PCI_TESTDEV_ID, pcRamSplit, qemuArgs } from './qemu-args.js';
+import { ACCEL_NAME, DEFAULT_MEM_MIB, guestLinux, type LinuxBoot, PCI_TESTDEV_ID, pcRamSplit, qemuArgs } from './qemu-args.js';
 import { qemuAccelerators, qemuMachine, requireQemu } from './qemu-binary.js';
 import { type QemuFirmware, resolveQemuFirmware } from './qemu-firmware.js';
 import { parseFlatViews, resetVectorMapping, type ResetVectorMapping } from './qemu-mtree.js';
@@ -37,6 +41,10 @@ import type { BootRequest } from './vmm-target.js';
 export interface QemuBootRequest extends BootRequest {
   /** -no-reboot: a guest reset ends the run (status power-off, a `reset` event) instead of rebooting. */
   noReboot?: boolean;
+  /** A Linux kernel of the caller's own instead of a catalog guest (the CLI's --kernel). */
+  linux?: LinuxBoot;
+  /** COM1 text as it arrives (the CLI prints it live). */
+  onSerial?: (text: string) => void;
 }
 
 /** What QEMU lets the suites see. */
@@ -128,8 +136,10 @@ export class QemuRun {
 
   console(port: 'com1' | 'debugcon', text: string): void {
     const t = this.since();
-    if (port === 'com1') this.serial += text;
-    else this.debugcon += text;
+    if (port === 'com1') {
+      this.serial += text;
+      this.req.onSerial?.(text);
+    } else this.debugcon += text;
     this.emit({ event: 'serial', port, data: text }, t);
     for (const m of this.matcher.feed(port, text)) this.milestone(m.name, m.line, t);
     // Firmware that panicked halts for good: stop at the line, as the own VMM does (supervisor.ts).
@@ -260,7 +270,9 @@ export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJ
       });
     }
     const binary = requireQemu(env);
-    const firmware = await resolveQemuFirmware(req, { machine: () => qemuMachine(binary) });
+    const linux = await linuxFor(req);
+    const guestFirmware = req.firmware === undefined && req.firmwareFile === undefined ? linux.firmware : undefined;
+    const firmware = await resolveQemuFirmware({ ...req, ...(guestFirmware ? { firmware: guestFirmware } : {}) }, { machine: () => qemuMachine(binary) });
     const fw = firmwareFacts(firmware);
     let varsPath: string | undefined;
     if (firmware.kind === 'flash' && firmware.varsTemplate) {
@@ -279,10 +291,12 @@ export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJ
       noReboot: req.noReboot,
       pciTestDevices: req.pciTestDevices,
       physBits: req.physBits,
+      linux: linux.boot,
     });
 
     proc = execa(binary, args, { reject: false, stdin: 'ignore', buffer: { stdout: false } });
-    run.emit({ event: 'config', config: { target, accel, binary, args, firmware, smp: req.smp, memMiB, timeoutS: req.timeoutS, until: req.until }, quirks: [], pid: proc.pid }, 0);
+    const guest = req.guest ?? (req.linux ? 'kernel' : undefined);
+    run.emit({ event: 'config', config: { target, accel, binary, args, firmware, guest, smp: req.smp, memMiB, timeoutS: req.timeoutS, until: req.until }, quirks: [], pid: proc.pid }, 0);
     run.milestone('vmm-start', `${binary} pid ${proc.pid}`, 0);
     proc.stdout!.on('data', (chunk: Buffer) => run.console('com1', chunk.toString('latin1')));
     proc.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
@@ -356,6 +370,21 @@ export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJ
     rmSync(dir, { recursive: true, force: true });
   }
   return finalResult(run, req, result, stderr);
+}
+
+/** The request's Linux boot and the firmware its guest comes with; nothing for a firmware-only boot. */
+async function linuxFor(req: QemuBootRequest): Promise<{ boot?: LinuxBoot; firmware?: string }> {
+  if (req.guest !== undefined && req.linux !== undefined) {
+    throw new BootgateError('E_CONFIG', `a catalog guest (${req.guest}) and a kernel of its own (${req.linux.kernel}) are exclusive`, { hint: 'pass only one' });
+  }
+  if (req.guest === undefined) {
+    if (req.reboot !== undefined || req.reboots !== undefined || req.irqtest !== undefined) {
+      throw new BootgateError('E_CONFIG', 'reboot, reboots and irqtest need a guest', { hint: 'pass guest debian-probe (--guest debian-probe)' });
+    }
+    return { boot: req.linux };
+  }
+  const guest = await resolveGuest(req.guest, { reboot: req.reboot as RebootMethod | undefined, reboots: req.reboots, irqtest: req.irqtest, append: req.append });
+  return { boot: guestLinux(guest), firmware: guest.firmware };
 }
 
 /**

@@ -1,6 +1,7 @@
 // `bootgate boot`: boot one machine in this process's worker threads, print the guest console,
 // write the JSON-lines event stream, exit 0 when --until matched (or the guest powered off with
-// status 0 and no --until was given), non-zero with a diagnostic otherwise.
+// status 0 and no --until was given), non-zero with a diagnostic otherwise. Other targets
+// (qemu:<accel>, <target>@lab) are handed to boot-elsewhere.ts.
 
 import { parseArgs } from 'node:util';
 import { resolveFixture } from '../../fixtures/fixtures.js';
@@ -12,13 +13,17 @@ import { FIRMWARES, OVMF_VARS_FIXTURES, type VmConfig, validateVmConfig } from '
 import type { Diagnostic } from '../events.js';
 import { checkFirmwareImage } from '../machine/firmware-image.js';
 import { runVm } from '../supervisor.js';
+import { bootElsewhere, elsewhereTarget } from './boot-elsewhere.js';
 
-export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm] [--guest seabios|seabios-256k|debian-probe|debian-irqtest [--reboot bios|pci|kbd|acpi|triple] [--reboots N] [--irqtest MODE,COUNT,HZ]]
+export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm|qemu:ACCEL|vmm:kvm@lab|qemu:ACCEL@lab] [--guest seabios|seabios-256k|debian-probe|debian-irqtest [--reboot bios|pci|kbd|acpi|triple] [--reboots N] [--irqtest MODE,COUNT,HZ]]
                     [--firmware seabios|seabios-256k|ovmf-4m|ovmf-2m [--vars FILE] | --firmware-file PATH]
                     [--smp N] [--mem MiB] [--quirk NAME]... [--timeout S] [--until REGEX]
                     [--events FILE] [--debugcon]
                     [--pci-test-device BARS]... [--phys-bits N] [--low-mem MiB] [--reserved-memory-end ADDR]
-                    [--sample-rip MS] [--irq-test-device] [--kernel BZIMAGE [--initrd FILE] [--append CMDLINE]]`;
+                    [--sample-rip MS] [--irq-test-device] [--kernel BZIMAGE [--initrd FILE] [--append CMDLINE]]
+  --target vmm:kvm (default) boots in this process; qemu:ACCEL (tcg, kvm, ...) boots QEMU on the same machine,
+  without the own-VMM options --quirk --vars --debugcon --low-mem --reserved-memory-end --sample-rip --irq-test-device;
+  TARGET@lab runs this command with TARGET inside the nested lab (see bootgate lab).`;
 
 /** QEMU's linuxboot_dma.bin option ROM, from Debian's qemu-system-data. */
 const LINUXBOOT_FIXTURE = 'linuxboot-dma';
@@ -44,43 +49,50 @@ export function formatDiagnostic(d: Diagnostic): string {
   return lines.join('\n');
 }
 
+const BOOT_OPTIONS = {
+  target: { type: 'string' },
+  firmware: { type: 'string' },
+  'firmware-file': { type: 'string' },
+  smp: { type: 'string' },
+  mem: { type: 'string' },
+  quirk: { type: 'string', multiple: true },
+  timeout: { type: 'string' },
+  until: { type: 'string' },
+  events: { type: 'string' },
+  debugcon: { type: 'boolean' },
+  'pci-test-device': { type: 'string', multiple: true },
+  'phys-bits': { type: 'string' },
+  'low-mem': { type: 'string' },
+  'reserved-memory-end': { type: 'string' },
+  'sample-rip': { type: 'string' },
+  guest: { type: 'string' },
+  'irq-test-device': { type: 'boolean' },
+  vars: { type: 'string' },
+  reboot: { type: 'string' },
+  reboots: { type: 'string' },
+  irqtest: { type: 'string' },
+  kernel: { type: 'string' },
+  initrd: { type: 'string' },
+  append: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The parsed command line, and its tokens (for rewriting it to run in the lab). */
+export function parseBootArgs(argv: string[]) {
+  return parseArgs({ args: argv, options: BOOT_OPTIONS, strict: true, tokens: true });
+}
+
+export type BootValues = ReturnType<typeof parseBootArgs>['values'];
+
 export async function bootCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      target: { type: 'string' },
-      firmware: { type: 'string' },
-      'firmware-file': { type: 'string' },
-      smp: { type: 'string' },
-      mem: { type: 'string' },
-      quirk: { type: 'string', multiple: true },
-      timeout: { type: 'string' },
-      until: { type: 'string' },
-      events: { type: 'string' },
-      debugcon: { type: 'boolean' },
-      'pci-test-device': { type: 'string', multiple: true },
-      'phys-bits': { type: 'string' },
-      'low-mem': { type: 'string' },
-      'reserved-memory-end': { type: 'string' },
-      'sample-rip': { type: 'string' },
-      guest: { type: 'string' },
-      'irq-test-device': { type: 'boolean' },
-      vars: { type: 'string' },
-      reboot: { type: 'string' },
-      reboots: { type: 'string' },
-      irqtest: { type: 'string' },
-      kernel: { type: 'string' },
-      initrd: { type: 'string' },
-      append: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
+  const { values, tokens } = parseBootArgs(argv);
   if (values.help) {
     const quirks = Object.entries(QUIRKS).map(([name, what]) => `  ${name}: ${what}`).join('\n');
     process.stdout.write(`${BOOT_USAGE}\nquirks (named VMM bugs, off by default):\n${quirks}\n`);
     return 0;
   }
+  const elsewhere = elsewhereTarget(values.target);
+  if (elsewhere) return bootElsewhere(values, tokens, elsewhere);
   const guest = values.guest
     ? await resolveGuest(values.guest, {
         reboot: values.reboot as RebootMethod | undefined,

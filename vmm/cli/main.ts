@@ -7,7 +7,7 @@ import { LAB_USAGE, labCommand } from './lab-command.js';
 
 const USAGE = `usage: bootgate <command> [options]
 commands:
-  boot     boot one machine on the own VMM and print its console
+  boot     boot one machine (own VMM, QEMU, or either in the nested lab) and print its console
   lab      run a command inside the nested lab (QEMU TCG, emulated SVM, real /dev/kvm)
   doctor   what this host can run: /dev/kvm, QEMU, tools, fixtures
 ${BOOT_USAGE}
