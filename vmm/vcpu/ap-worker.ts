@@ -14,6 +14,7 @@ import { BootgateError } from '../errors.js';
 import { ExitAccounting } from '../metrics/exit-accounting.js';
 import { ControlBlock, StopMode } from './control.js';
 import { MAIL_FATAL, MAIL_SHUTDOWN, Mailbox } from './mailbox.js';
+import { releaseRunPage } from './run-page.js';
 import type { ApWorkerData, StoppedReport, WorkerMessage } from './messages.js';
 
 const POST_CODE_PORT = 0x80;
@@ -69,13 +70,14 @@ export class ApWorker {
   }
 
   private pauseForReset(epoch: number): void {
-    // The old vCPU's kvm_run page stays mapped (kvm-vcpu.ts): kickers may still hold its address.
     this.control.acknowledgePause(this.data.vcpu, epoch);
     while (!this.control.waitResumed(epoch, WAIT_SLICE_MS)) {
       if (this.control.stopMode !== StopMode.Running) return;
     }
     this.seenPause = epoch;
+    const old = this.vcpu;
     this.vcpu = this.open();
+    releaseRunPage(this.control, old);
   }
 
   private loop(): void {

@@ -20,10 +20,12 @@ import { allocateHostMemory, type HostMemory } from '../memory/host-memory.js';
 import { ExitAccounting } from '../metrics/exit-accounting.js';
 import { ControlBlock, StopMode } from './control.js';
 import { MAIL_FATAL, MAIL_SHUTDOWN, Mailbox } from './mailbox.js';
+import { releaseRunPage } from './run-page.js';
 import type { BspWorkerData, StoppedReport, WorkerMessage } from './messages.js';
 import { serveMmio, servePio, servePioAccess } from './serve-exit.js';
 
-const PAUSE_ACK_TIMEOUT_MS = 5_000;
+const PAUSE_ACK_TIMEOUT_MS = 30_000;
+const AP_START_TIMEOUT_MS = 60_000;
 const SMALL_APERTURE_PHYS_BITS = 36;
 
 function post(msg: WorkerMessage): void {
@@ -120,6 +122,11 @@ export class BspWorker {
     post({ type: 'ready', vcpus: this.data.config.smp, mmapSize: this.accel.vcpuMmapSize });
     let report: StoppedReport;
     try {
+      // The guest starts once every AP thread runs: a reset (which must pause them all) can come
+      // at the first instruction, and a Node worker takes seconds to start in the nested lab.
+      if (!this.control.waitAllRegistered(AP_START_TIMEOUT_MS)) {
+        throw new BootgateError('E_INTERNAL', `the AP threads did not start within ${AP_START_TIMEOUT_MS / 1000} s`, { hint: 'the host is overloaded; retry with fewer vCPUs (--smp)' });
+      }
       this.observeResetVector();
       const outcome = this.loop();
       report = this.report(outcome);
@@ -357,7 +364,7 @@ export class BspWorker {
         this.control.kick(i);
       }
     }
-    // The old vCPU's kvm_run page stays mapped (kvm-vcpu.ts): kickers may still hold its address.
+    const oldVcpu = this.vcpu;
     this.vm.close();
     this.vm = this.createVm();
     this.pc.machine.vm = this.vm;
@@ -366,6 +373,8 @@ export class BspWorker {
     this.vm.vcpuHandles.forEach((fd, i) => this.control.setVcpuFd(i, fd));
     this.vcpu = this.openBsp();
     this.control.registerVcpu(0, gettid(), this.vcpu.fd, this.vcpu.runAddress);
+    // Only now can no new kick reach the old page; the old VM is freed with its last page.
+    releaseRunPage(this.control, oldVcpu);
     this.control.resume(epoch);
     this.emit({ event: 'reset', source, count: this.resets });
     this.emit({ event: 'milestone', name: 'reset', detail: source });

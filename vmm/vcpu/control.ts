@@ -2,6 +2,9 @@
 // the stop flag, the reset handshake (pause/resume epochs), the AP→BSP doorbell, and per vCPU its
 // thread id, kvm_run address and current fd so that any thread can kick any vCPU out of KVM_RUN
 // (immediate_exit = 1, then tgkill SIGUSR2; machine.md measured ~0.1 ms).
+// A kicker writes into the kvm_run page whose address it read, so a page replaced by a machine
+// reset may only be unmapped once no kick that could have read the old address is in flight: kicks
+// count themselves in KICKERS, and `waitNoKicks` (after the new address is registered) waits for 0.
 
 import { getpid, SIGUSR2, tgkill, viewAt } from '../accel/kvm/libc.js';
 
@@ -11,6 +14,8 @@ const RESUME_EPOCH = 2;
 const DOORBELL = 3;
 /** The PM timer's port (PMBASE + 8) or 0 while the PM I/O block is not decoded: APs answer it locally. */
 const PM_TIMER_PORT = 4;
+/** Kicks in flight (between reading a kvm_run address and writing immediate_exit into it). */
+const KICKERS = 5;
 const HEADER = 8;
 const PER_VCPU = 8;
 // per-vCPU words
@@ -59,9 +64,24 @@ export class ControlBlock {
   registerVcpu(vcpu: number, tid: number, fd: number, runAddress: bigint): void {
     const w = this.words;
     Atomics.store(w, this.at(vcpu, TID), tid);
+    Atomics.notify(w, this.at(vcpu, TID));
     Atomics.store(w, this.at(vcpu, FD), fd);
     Atomics.store(w, this.at(vcpu, RUN_LO), Number(runAddress & 0xffff_ffffn) | 0);
     Atomics.store(w, this.at(vcpu, RUN_HI), Number(runAddress >> 32n) | 0);
+  }
+
+  /** Wait up to `ms` until every vCPU thread registered (its thread id is known, so it can be kicked). */
+  waitAllRegistered(ms: number): boolean {
+    const deadline = performance.now() + ms;
+    for (let i = 0; i < this.vcpus; i++) {
+      const at = this.at(i, TID);
+      while (Atomics.load(this.words, at) === 0) {
+        const left = deadline - performance.now();
+        if (left <= 0) return false;
+        Atomics.wait(this.words, at, 0, Math.min(left, 50));
+      }
+    }
+    return true;
   }
 
   setVcpuFd(vcpu: number, fd: number): void {
@@ -77,16 +97,34 @@ export class ControlBlock {
     const w = this.words;
     const tid = Atomics.load(w, this.at(vcpu, TID));
     if (tid === 0) return;
-    const addr = (BigInt(Atomics.load(w, this.at(vcpu, RUN_HI)) >>> 0) << 32n) | BigInt(Atomics.load(w, this.at(vcpu, RUN_LO)) >>> 0);
-    if (addr !== 0n) {
-      let view = this.runViews.get(addr);
-      if (view === undefined) {
-        view = new Uint8Array(viewAt(addr, 8));
-        this.runViews.set(addr, view);
+    Atomics.add(w, KICKERS, 1);
+    try {
+      const addr = (BigInt(Atomics.load(w, this.at(vcpu, RUN_HI)) >>> 0) << 32n) | BigInt(Atomics.load(w, this.at(vcpu, RUN_LO)) >>> 0);
+      if (addr !== 0n) {
+        let view = this.runViews.get(addr);
+        if (view === undefined) {
+          view = new Uint8Array(viewAt(addr, 8));
+          this.runViews.set(addr, view);
+        }
+        view[1] = 1; // kvm_run.immediate_exit
       }
-      view[1] = 1; // kvm_run.immediate_exit
+    } finally {
+      Atomics.sub(w, KICKERS, 1);
     }
     tgkill(getpid(), tid, SIGUSR2);
+  }
+
+  /**
+   * Wait (up to `ms`) until no kick is in flight. Called after a replacement kvm_run address is
+   * registered: every kick that could still hold the old address has then finished with it.
+   */
+  waitNoKicks(ms: number): boolean {
+    const deadline = performance.now() + ms;
+    while (Atomics.load(this.words, KICKERS) !== 0) {
+      if (performance.now() > deadline) return false;
+      Atomics.wait(this.words, KICKERS, Atomics.load(this.words, KICKERS), 1);
+    }
+    return true;
   }
 
   kickAll(except = -1): void {

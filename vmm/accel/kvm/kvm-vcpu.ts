@@ -1,10 +1,10 @@
 // A KVM vCPU as seen from the worker thread that runs it: KVM_RUN through koffi, synchronously
 // (koffi .async is 7-17x slower, machine.md), with the exit decoded into one reused ExitInfo so the
-// hot path allocates nothing. The kvm_run page is shared with kickers through its host address,
-// so it is never unmapped: another thread may have read the address from the control block just
-// before a machine reset replaced this vCPU and still write immediate_exit into it (unmapping it
-// made that write a SIGSEGV of the whole VMM, seen in the lab after a triple fault). A reset costs
-// one page per vCPU; the process's exit frees them.
+// hot path allocates nothing. The kvm_run page is shared with kickers through its host address:
+// after a machine reset replaced this vCPU, close() (munmap) only once the control block says no
+// kick is in flight (ControlBlock.waitNoKicks), or a kicker that read the old address writes into
+// an unmapped page (a SIGSEGV of the whole VMM, seen in the lab after a triple fault). The mapping
+// holds a reference on the vCPU file, so an old VM is destroyed only when its pages are gone.
 
 import { BootgateError } from '../../errors.js';
 import { ExitKind, type ExitInfo } from '../exit-info.js';
@@ -18,6 +18,7 @@ import {
   MAP_FAILED,
   MAP_SHARED,
   mmap,
+  munmap,
   PROT_READ,
   PROT_WRITE,
   strerror,
@@ -47,7 +48,7 @@ export class KvmVcpu {
   constructor(
     readonly fd: number,
     readonly index: number,
-    mmapSize: number,
+    private readonly mmapSize: number,
   ) {
     const addr = mmap(0n, mmapSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (addr === MAP_FAILED) {
@@ -70,6 +71,11 @@ export class KvmVcpu {
       reason: 0,
       suberror: 0,
     };
+  }
+
+  /** Unmap kvm_run (see the header: only when no kick can still hold its address). */
+  close(): void {
+    munmap(this.runAddress, this.mmapSize);
   }
 
   /** Enter the guest until the next exit; decode it into `this.exit`; return its kind. */
