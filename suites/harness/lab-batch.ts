@@ -2,6 +2,10 @@
 // cannot run (Linux, OVMF on PVM). A suite hands over all its boots at once; they run one after
 // another inside ONE lab VM (the lab boot and its Node start are paid once), each writing its
 // event stream into the project share, which the harness then reads back as BootResults.
+// The lab itself (QEMU 7.2 TCG emulating SVM) sometimes locks up under a nested guest: both lab
+// CPUs report soft lockups and nothing moves. A lab console showing that is killed at once, and
+// the boots that had not finished run again in a fresh lab VM (at most LAB_RESTARTS times); the
+// batch reports how many lab VMs it needed and why, so a flaky lab stays visible.
 
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,8 +22,14 @@ export interface LabBoot {
   req: BootRequest;
 }
 
+/** Lab-kernel lines that mean the lab VM is wedged (its CPUs no longer make progress). */
+export const LAB_LOCKUP = /watchdog: BUG: soft lockup|rcu: INFO: rcu_preempt detected stalls|rcu_sched detected stalls/;
+const LAB_RESTARTS = 2;
+
 export interface LabBatch {
   results: Map<string, BootResult>;
+  /** Lab VMs that locked up and were replaced, with the console line that showed it. */
+  lockups: string[];
   /** Lab wall time, and when the first boot started (lab + Node start-up). */
   wallMs: number;
   readyMs?: number;
@@ -33,31 +43,62 @@ function shellQuote(s: string): string {
 export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: number; memMiB?: number; timeoutS: number }): Promise<LabBatch> {
   const dir = join(ROOT, 'reports', 'out', 'lab', `batch-${process.pid}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
-  const lines = ['#!/bin/sh', `cd ${shellQuote(ROOT)}`];
-  for (const b of boots) {
-    const events = join(dir, `${b.id}.jsonl`);
-    const args = cliArgs(b.req, events).map(shellQuote).join(' ');
-    lines.push(`node ${CLI} ${args} > ${shellQuote(join(dir, `${b.id}.out`))} 2> ${shellQuote(join(dir, `${b.id}.err`))}`);
-    lines.push(`echo "@@batch ${b.id} exit $?"`);
+  const eventsOf = (b: LabBoot) => join(dir, `${b.id}.jsonl`);
+  const finished = (b: LabBoot) => existsSync(eventsOf(b)) && readFileSync(eventsOf(b), 'utf8').includes('"event":"final"');
+  const lockups: string[] = [];
+  let wallMs = 0;
+  let readyMs: number | undefined;
+  let lab: Awaited<ReturnType<typeof runInLab>> | undefined;
+  for (let attempt = 0; attempt <= LAB_RESTARTS; attempt++) {
+    const todo = boots.filter((b) => !finished(b));
+    if (todo.length === 0) break;
+    const lines = ['#!/bin/sh', `cd ${shellQuote(ROOT)}`];
+    for (const b of todo) {
+      const args = cliArgs(b.req, eventsOf(b)).map(shellQuote).join(' ');
+      lines.push(`node ${CLI} ${args} > ${shellQuote(join(dir, `${b.id}.out`))} 2> ${shellQuote(join(dir, `${b.id}.err`))}`);
+      lines.push(`echo "@@batch ${b.id} exit $?"`);
+    }
+    const script = join(dir, `batch-${attempt}.sh`);
+    writeFileSync(script, `${lines.join('\n')}\n`, { mode: 0o755 });
+    const abort = new AbortController();
+    let consoleText = '';
+    let lockup: string | undefined;
+    lab = await runInLab({
+      command: ['sh', script],
+      cwd: ROOT,
+      smp: opts.smp,
+      memMiB: opts.memMiB,
+      timeoutS: opts.timeoutS,
+      signal: abort.signal,
+      onConsole: (chunk) => {
+        consoleText = (consoleText + chunk.toString('latin1')).slice(-4096);
+        const m = LAB_LOCKUP.exec(consoleText);
+        if (m && lockup === undefined) {
+          lockup = consoleText.slice(m.index).split('\n')[0]!.trim();
+          abort.abort();
+        }
+      },
+    });
+    wallMs += lab.timings.wallMs;
+    readyMs ??= lab.timings.readyMs;
+    if (lockup === undefined) break;
+    lockups.push(lockup);
   }
-  const script = join(dir, 'batch.sh');
-  writeFileSync(script, `${lines.join('\n')}\n`, { mode: 0o755 });
-  const lab = await runInLab({ command: ['sh', script], cwd: ROOT, smp: opts.smp, memMiB: opts.memMiB, timeoutS: opts.timeoutS });
   const results = new Map<string, BootResult>();
   for (const b of boots) {
-    const events = join(dir, `${b.id}.jsonl`);
+    const events = eventsOf(b);
     const err = join(dir, `${b.id}.err`);
     const text = existsSync(events) ? readFileSync(events, 'utf8') : '';
     const r = parseEventStream('vmm:kvm@lab', text, existsSync(err) ? readFileSync(err, 'utf8') : '');
     if (!text.includes('"event":"final"')) {
       r.status = 'error';
       r.error ??= {
-        code: lab.status === 'timeout' ? 'E_TIMEOUT' : 'E_INTERNAL',
-        message: `boot ${b.id} left no final event (lab ${lab.status}); lab console tail:\n${lab.consoleTail}\nstderr: ${r.stderr.slice(-1500)}`,
+        code: lab?.status === 'timeout' ? 'E_TIMEOUT' : 'E_INTERNAL',
+        message: `boot ${b.id} left no final event (lab ${lab?.status}${lockups.length ? `; ${lockups.length} lab VM(s) locked up: ${lockups.join(' | ')}` : ''}); lab console tail:\n${lab?.consoleTail}\nstderr: ${r.stderr.slice(-1500)}`,
       };
     }
     results.set(b.id, r);
   }
   if (process.env.BOOTGATE_KEEP_LAB_OUTPUT === undefined) rmSync(dir, { recursive: true, force: true });
-  return { results, wallMs: lab.timings.wallMs, readyMs: lab.timings.readyMs, consoleTail: lab.consoleTail };
+  return { results, lockups, wallMs, readyMs, consoleTail: lab?.consoleTail ?? '' };
 }

@@ -1,0 +1,13 @@
+import { describe, expect, it } from 'vitest';
+import { LAB_LOCKUP } from './lab-batch.js';
+
+describe('LAB_LOCKUP', () => {
+  it("knows a wedged lab kernel's console lines (seen in the lab under QEMU 7.2 TCG)", () => {
+    expect(LAB_LOCKUP.test('[  193.112029] watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [swapper/0:0]')).toBe(true);
+    expect(LAB_LOCKUP.test('[  251.459286] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:')).toBe(true);
+  });
+  it('ignores the lab console lines of a healthy run', () => {
+    expect(LAB_LOCKUP.test('[   67.570127] kvm [134]: vcpu0, guest rIP: 0xffffffffb4e73744 Unhandled WRMSR(0xc0010007) = 0xffff')).toBe(false);
+    expect(LAB_LOCKUP.test('bootgate-lab: [16.81] ready: 2 vCPUs, /dev/kvm present')).toBe(false);
+  });
+});
