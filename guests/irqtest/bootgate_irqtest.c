@@ -289,19 +289,26 @@ static ssize_t fire_store(struct device *dev, struct device_attribute *attr, con
 }
 static DEVICE_ATTR_WO(fire);
 
-static ssize_t counts_show(struct device *dev, struct device_attribute *attr, char *buf)
+/* One per-CPU counter as "c0 c1 ...\n" (0 for CPUs that cannot exist). */
+static ssize_t emit_percpu(char *buf, unsigned long __percpu *v)
 {
-	struct irqt *t = dev_get_drvdata(dev);
 	unsigned int cpu;
 	int at = 0;
 
 	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
-		unsigned long c = cpu_possible(cpu) ? *per_cpu_ptr(t->count, cpu) : 0;
+		unsigned long c = cpu_possible(cpu) ? *per_cpu_ptr(v, cpu) : 0;
 
 		at += sysfs_emit_at(buf, at, "%s%lu", cpu ? " " : "", c);
 	}
 	at += sysfs_emit_at(buf, at, "\n");
 	return at;
+}
+
+static ssize_t counts_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	struct irqt *t = dev_get_drvdata(dev);
+
+	return emit_percpu(buf, t->count);
 }
 static DEVICE_ATTR_RO(counts);
 
@@ -434,16 +441,8 @@ static ssize_t ipi_store(struct device *dev, struct device_attribute *attr, cons
 static ssize_t ipi_show(struct device *dev, struct device_attribute *attr, char *buf)
 {
 	struct irqt *t = dev_get_drvdata(dev);
-	unsigned int cpu;
-	int at = 0;
 
-	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
-		unsigned long c = cpu_possible(cpu) ? *per_cpu_ptr(t->ipi, cpu) : 0;
-
-		at += sysfs_emit_at(buf, at, "%s%lu", cpu ? " " : "", c);
-	}
-	at += sysfs_emit_at(buf, at, "\n");
-	return at;
+	return emit_percpu(buf, t->ipi);
 }
 static DEVICE_ATTR_RW(ipi);
 

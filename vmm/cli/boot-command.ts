@@ -5,7 +5,6 @@
 
 import { parseArgs } from 'node:util';
 import { resolveFixture } from '../../fixtures/fixtures.js';
-import { type RebootMethod, resolveGuest } from '../../guests/catalog.js';
 import { probeAccelerator } from '../accel/open.js';
 import { BootgateError } from '../errors.js';
 import { QUIRKS } from '../quirks.js';
@@ -14,6 +13,7 @@ import type { Diagnostic } from '../events.js';
 import { checkFirmwareImage } from '../machine/firmware-image.js';
 import { runVm } from '../supervisor.js';
 import { bootElsewhere, elsewhereTarget } from './boot-elsewhere.js';
+import { guestOf } from './guest-option.js';
 
 export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm|qemu:ACCEL|vmm:kvm@lab|qemu:ACCEL@lab] [--guest seabios|seabios-256k|debian-probe|debian-irqtest [--reboot bios|pci|kbd|acpi|triple] [--reboots N] [--irqtest MODE,COUNT,HZ]]
                     [--firmware seabios|seabios-256k|ovmf-4m|ovmf-2m [--vars FILE] | --firmware-file PATH]
@@ -93,14 +93,7 @@ export async function bootCommand(argv: string[]): Promise<number> {
   }
   const elsewhere = elsewhereTarget(values.target);
   if (elsewhere) return bootElsewhere(values, tokens, elsewhere);
-  const guest = values.guest
-    ? await resolveGuest(values.guest, {
-        reboot: values.reboot as RebootMethod | undefined,
-        reboots: values.reboots === undefined ? undefined : Number(values.reboots),
-        irqtest: values.irqtest,
-        append: values.append,
-      })
-    : undefined;
+  const guest = await guestOf(values);
   if (!guest && (values.reboot !== undefined || values.reboots !== undefined)) {
     throw new BootgateError('E_CONFIG', '--reboot and --reboots need --guest', { hint: 'pass --guest debian-probe' });
   }

@@ -15,7 +15,6 @@ import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadManifest, resolveFixture } from '../../fixtures/fixtures.js';
-import { type RebootMethod, resolveGuest } from '../../guests/catalog.js';
 import { projectRoot } from '../../lab/project.js';
 import { runInLab } from '../../lab/run.js';
 import { LAB_SCRATCH_DIRS } from '../../lab/scripts.js';
@@ -26,6 +25,7 @@ import { bootOnQemu } from '../../suites/harness/qemu-target.js';
 import { FIRMWARES, OVMF_VARS_FIXTURES, validateVmConfig } from '../config.js';
 import { BootgateError } from '../errors.js';
 import type { BootValues } from './boot-command.js';
+import { guestOf } from './guest-option.js';
 
 /** Where a `--target` runs when not in this process. */
 export type ElsewhereTarget = { kind: 'qemu'; accel: string } | { kind: 'lab'; inner: string };
@@ -139,14 +139,7 @@ function intOf(raw: string | undefined, fallback: number): number {
  * and building the probe's initramfs is far faster here. Also checks the guest name before a lab boots.
  */
 async function prepareForLab(values: BootValues, inner: string): Promise<void> {
-  const guest = values.guest
-    ? await resolveGuest(values.guest, {
-        reboot: values.reboot as RebootMethod | undefined,
-        reboots: values.reboots === undefined ? undefined : Number(values.reboots),
-        irqtest: values.irqtest,
-        append: values.append,
-      })
-    : undefined;
+  const guest = await guestOf(values);
   if (values['firmware-file'] !== undefined) return;
   const firmware = values.firmware ?? guest?.firmware ?? 'seabios-256k';
   const fixtures = [FIRMWARES[firmware as keyof typeof FIRMWARES] ?? firmware, OVMF_VARS_FIXTURES[firmware as keyof typeof FIRMWARES]];
