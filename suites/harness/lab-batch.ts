@@ -3,11 +3,13 @@
 // another inside ONE lab VM (the lab boot and its Node start are paid once), each writing its
 // event stream into the project share, which the harness then reads back as BootResults.
 // The lab itself (QEMU 7.2 TCG emulating SVM) sometimes locks up under a nested guest: both lab
-// CPUs report soft lockups and nothing moves. A lab console showing that is killed at once, and
-// the boots that had not finished run again in a fresh lab VM (at most LAB_RESTARTS times); the
-// batch reports how many lab VMs it needed and why, so a flaky lab stays visible.
+// CPUs report soft lockups, or the lab freezes silently (its TCG vCPUs spin, its kernel prints
+// nothing, the next VMM never writes its first event). A lab console showing a lockup, or a batch
+// whose heartbeat (a file the batch script touches every few seconds) stops, is killed at once,
+// and the boots that had not finished run again in a fresh lab VM (at most LAB_RESTARTS times);
+// the batch reports how many lab VMs it needed and why, so a flaky lab stays visible.
 
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runInLab } from '../../lab/run.js';
@@ -25,6 +27,9 @@ export interface LabBoot {
 /** Lab-kernel lines that mean the lab VM is wedged (its CPUs no longer make progress). */
 export const LAB_LOCKUP = /watchdog: BUG: soft lockup|rcu: INFO: rcu_preempt detected stalls|rcu_sched detected stalls/;
 const LAB_RESTARTS = 2;
+/** The batch script touches its heartbeat file this often (s); silence this long (s) = frozen lab. */
+const HEARTBEAT_EVERY_S = 5;
+const HEARTBEAT_STALE_S = 90;
 
 export interface LabBatch {
   results: Map<string, BootResult>;
@@ -52,17 +57,33 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
   for (let attempt = 0; attempt <= LAB_RESTARTS; attempt++) {
     const todo = boots.filter((b) => !finished(b));
     if (todo.length === 0) break;
-    const lines = ['#!/bin/sh', `cd ${shellQuote(ROOT)}`];
+    const heartbeat = join(dir, `heartbeat-${attempt}`);
+    const lines = [
+      '#!/bin/sh',
+      `cd ${shellQuote(ROOT)}`,
+      `(while :; do date +%s > ${shellQuote(heartbeat)}; sleep ${HEARTBEAT_EVERY_S}; done) &`,
+      'HEARTBEAT=$!',
+    ];
     for (const b of todo) {
       const args = cliArgs(b.req, eventsOf(b)).map(shellQuote).join(' ');
       lines.push(`node ${CLI} ${args} > ${shellQuote(join(dir, `${b.id}.out`))} 2> ${shellQuote(join(dir, `${b.id}.err`))}`);
       lines.push(`echo "@@batch ${b.id} exit $?"`);
     }
+    lines.push('kill $HEARTBEAT');
     const script = join(dir, `batch-${attempt}.sh`);
     writeFileSync(script, `${lines.join('\n')}\n`, { mode: 0o755 });
     const abort = new AbortController();
     let consoleText = '';
     let lockup: string | undefined;
+    const watch = setInterval(() => {
+      // No heartbeat file yet: the lab is still booting (its own deadline covers that).
+      if (!existsSync(heartbeat) || lockup !== undefined) return;
+      const silentS = (Date.now() - statSync(heartbeat).mtimeMs) / 1000;
+      if (silentS > HEARTBEAT_STALE_S) {
+        lockup = `lab frozen: no heartbeat for ${Math.round(silentS)} s`;
+        abort.abort();
+      }
+    }, 5000);
     lab = await runInLab({
       command: ['sh', script],
       cwd: ROOT,
@@ -79,6 +100,7 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
         }
       },
     });
+    clearInterval(watch);
     wallMs += lab.timings.wallMs;
     readyMs ??= lab.timings.readyMs;
     if (lockup === undefined) break;
