@@ -7,7 +7,7 @@ export const QUIRKS = {
   'no-high-bios-copy':
     'map no firmware copy ending at 4 GiB (only the legacy alias below 1 MiB): the reset vector 0xfffffff0 is unmapped and SeaBIOS reboot has no pristine image (seed: OpenBSD vmd)',
   'vmd-low-bios-only':
-    "start the BSP at F000:FFF0 with CS base 0xf0000 and map the firmware only below 1 MiB, as OpenBSD vmd does: the first boot works, but SeaBIOS's reboot path copies its pristine image from the missing high copy (seed: OpenBSD vmd, reboot=bios)",
+    "start the BSP at F000:FFF0 with CS base 0xf0000 and keep the firmware only in RAM below 1 MiB, as OpenBSD vmd does: with a 128 KiB SeaBIOS (bios.bin, as vmd ships) the first boot works, but SeaBIOS's reboot path copies its pristine image from the missing high copy (seed: OpenBSD vmd, reboot=bios); bios-256k.bin cannot even start, its init code lives only in the high copy",
   'small-aperture':
     'advertise 36 physical address bits in CPUID 0x80000008 whatever --phys-bits says: firmware may place 64-bit BARs where the guest cannot reach them (seed: 32 GiB GPU BAR vs a 36-bit guest)',
   'irq-to-bsp-only':

@@ -45,7 +45,7 @@ import { IrqTestDevice } from '../devices/pci/irq-test-device.js';
 import { Piix3, pirqForSlot } from '../devices/pci/piix3.js';
 import { PIIX_GPE0_BASE, PIIX_GPE0_SPAN, PM_IO_SPAN, Piix4Pm, PmIo, PmTimer } from '../devices/pci/piix4-pm.js';
 import { FOUR_GIB, highFirmwareBase, PAM_AREA_BASE, PAM_AREA_END } from '../layout.js';
-import { LowBiosLoader } from './low-bios-loader.js';
+import { LowBiosLoader, MissingHighCopy } from './low-bios-loader.js';
 import type { HostMemory } from '../memory/host-memory.js';
 import { ConsoleBuffer } from './console-buffer.js';
 import { IrqPath } from './irq-path.js';
@@ -170,8 +170,15 @@ export function buildPc(o: PcOptions): PcBuild {
   // power-on (reloaded at every machine reset), with no high copy: SeaBIOS never needs to copy
   // itself on a cold boot, and its reboot path finds no pristine image.
   const vmdLayout = config.quirks.includes('vmd-low-bios-only');
-  if (vmdLayout) machine.onReset(new LowBiosLoader(machine, o.firmware.bytes));
-  pci.addFunction(new I440fx({ onPamChange: (segments) => memoryMap.setPam(segments), pamReset: vmdLayout ? PAM_RESET_BIOS_AS_RAM : undefined }));
+  if (vmdLayout) {
+    machine.onReset(new LowBiosLoader(machine, o.firmware.bytes));
+    const base = highFirmwareBase(o.firmware.size);
+    machine.mmio.insert(base, FOUR_GIB - base, new MissingHighCopy(base));
+  }
+  const hostBridge = new I440fx({ onPamChange: (segments) => memoryMap.setPam(segments), pamReset: vmdLayout ? PAM_RESET_BIOS_AS_RAM : undefined });
+  // Power-on is not a reset() call: map what the PAM registers say from the start.
+  if (vmdLayout) memoryMap.setPam(hostBridge.pamSegments());
+  pci.addFunction(hostBridge);
   let irqTest: IrqTestDevice | undefined;
   const piix3 = new Piix3({ onPirqChange: () => irqTest?.refreshIntx() });
   pci.addFunction(piix3);
