@@ -164,6 +164,7 @@ describe(`BAR assignment: Linux (${LINUX_GUEST}) on ${LINUX_PLAN.target}`, () =>
       ...(machine ? { 'phys-bits': machine.physBits } : {}),
       ...barProperties(firmware),
       ...linuxBarProperties(verdicts),
+      'lab.lockups': run!.lockups.join(' | ') || 'none',
     });
     expect(r.status, r.error?.message ?? r.diagnostic?.reason).toBe('until-matched');
     expect(machine, 'the VMM reported no machine event').toBeDefined();
