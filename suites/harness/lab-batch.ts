@@ -5,11 +5,12 @@
 // The lab itself (QEMU 7.2 TCG emulating SVM) sometimes locks up under a nested guest: both lab
 // CPUs report soft lockups, or the lab freezes silently (its TCG vCPUs spin, its kernel prints
 // nothing, the next VMM never writes its first event). A lab console showing a lockup, or a batch
-// whose heartbeat (a file the batch script touches every few seconds) stops, is killed at once,
+// whose heartbeat (a line the batch script prints every few seconds on the lab's virtio-serial
+// stdout; files on the 9p share show up late, through the lab's page cache) stops, is killed,
 // and the boots that had not finished run again in a fresh lab VM (at most LAB_RESTARTS times);
 // the batch reports how many lab VMs it needed and why, so a flaky lab stays visible.
 
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runInLab } from '../../lab/run.js';
@@ -30,6 +31,7 @@ const LAB_RESTARTS = 2;
 /** The batch script touches its heartbeat file this often (s); silence this long (s) = frozen lab. */
 const HEARTBEAT_EVERY_S = 5;
 const HEARTBEAT_STALE_S = 90;
+const HEARTBEAT_LINE = '@@lab-heartbeat';
 
 export interface LabBatch {
   results: Map<string, BootResult>;
@@ -57,11 +59,10 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
   for (let attempt = 0; attempt <= LAB_RESTARTS; attempt++) {
     const todo = boots.filter((b) => !finished(b));
     if (todo.length === 0) break;
-    const heartbeat = join(dir, `heartbeat-${attempt}`);
     const lines = [
       '#!/bin/sh',
       `cd ${shellQuote(ROOT)}`,
-      `(while :; do date +%s > ${shellQuote(heartbeat)}; sleep ${HEARTBEAT_EVERY_S}; done) &`,
+      `(while :; do echo ${HEARTBEAT_LINE}; sleep ${HEARTBEAT_EVERY_S}; done) &`,
       'HEARTBEAT=$!',
     ];
     for (const b of todo) {
@@ -75,10 +76,11 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
     const abort = new AbortController();
     let consoleText = '';
     let lockup: string | undefined;
+    let lastBeat: number | undefined;
     const watch = setInterval(() => {
-      // No heartbeat file yet: the lab is still booting (its own deadline covers that).
-      if (!existsSync(heartbeat) || lockup !== undefined) return;
-      const silentS = (Date.now() - statSync(heartbeat).mtimeMs) / 1000;
+      // No heartbeat yet: the lab is still booting (its own deadline covers that).
+      if (lastBeat === undefined || lockup !== undefined) return;
+      const silentS = (Date.now() - lastBeat) / 1000;
       if (silentS > HEARTBEAT_STALE_S) {
         lockup = `lab frozen: no heartbeat for ${Math.round(silentS)} s`;
         abort.abort();
@@ -91,6 +93,9 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
       memMiB: opts.memMiB,
       timeoutS: opts.timeoutS,
       signal: abort.signal,
+      onOutput: (_stream, chunk) => {
+        if (chunk.includes(HEARTBEAT_LINE)) lastBeat = Date.now();
+      },
       onConsole: (chunk) => {
         consoleText = (consoleText + chunk.toString('latin1')).slice(-4096);
         const m = LAB_LOCKUP.exec(consoleText);
