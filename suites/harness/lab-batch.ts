@@ -68,7 +68,8 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
     for (const b of todo) {
       const args = cliArgs(b.req, eventsOf(b)).map(shellQuote).join(' ');
       lines.push(`node ${CLI} ${args} > ${shellQuote(join(dir, `${b.id}.out`))} 2> ${shellQuote(join(dir, `${b.id}.err`))}`);
-      lines.push(`echo "@@batch ${b.id} exit $?"`);
+      // Flush the boot's files to the share now: a lab killed later loses what its page cache held.
+      lines.push(`echo "@@batch ${b.id} exit $?"; sync`);
     }
     lines.push('kill $HEARTBEAT');
     const script = join(dir, `batch-${attempt}.sh`);
