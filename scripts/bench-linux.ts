@@ -8,17 +8,18 @@
 // VMM's own start-up (Node, loading the kernel) is not counted for either stack.
 // Ratios: own/QEMU at SMP 1 (target <= 0.8) and own SMP 8 / own SMP 1 (target <= 1.5).
 
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { hostKvmCapability } from '../lab/capability.js';
 import { runInLab } from '../lab/run.js';
 import { inLab, labUnavailable } from '../lab/target.js';
+import { LAB_LOCKUP } from '../suites/harness/lab-batch.js';
 import { bootOnQemu } from '../suites/harness/qemu-target.js';
 import { type BootRequest, bootOnOwnVmm } from '../suites/harness/vmm-target.js';
 import { BootgateError } from '../vmm/errors.js';
-import { alternate, describeError, type Failure, failuresOf, type Figure, medianOf, type Series, seriesFigures } from './bench-figures.js';
+import { describeError, type Failure, failuresOf, type Figure, medianOf, type Series, seriesFigures } from './bench-figures.js';
 
 const GUEST = 'debian-probe';
 const INIT_LINE = '@@bootgate \\{"event":"init"';
@@ -55,18 +56,24 @@ async function bootOnce(own: boolean, smp: number): Promise<number> {
 }
 
 /** Boots the four stacks in turn `runs` times, here (native KVM or already inside the lab). */
-export async function measureHere(runs: number): Promise<LinuxBenchSeries> {
-  const show = (ms: number) => `init at ${(ms / 1000).toFixed(1)} s after reset`;
-  const series = await alternate<number>(
-    runs,
-    LINUX_STACKS.map((s) => ({ label: s.label, run: () => bootOnce(s.own, s.smp), show })),
-  );
-  return Object.fromEntries(
-    LINUX_STACKS.map((s, i) => {
-      const one = series[i]!;
-      return [s.key, { samples: one.samples, ...(one.error === undefined ? {} : { error: describeError(one.error) }) }];
-    }),
-  ) as LinuxBenchSeries;
+export async function measureHere(runs: number, onProgress?: (series: LinuxBenchSeries) => void): Promise<LinuxBenchSeries> {
+  const series = Object.fromEntries(LINUX_STACKS.map((s) => [s.key, { samples: [] as number[] }])) as LinuxBenchSeries;
+  for (let i = 0; i < runs; i++) {
+    for (const s of LINUX_STACKS) {
+      const one = series[s.key];
+      if (one.error !== undefined) continue;
+      try {
+        const ms = await bootOnce(s.own, s.smp);
+        one.samples.push(ms);
+        console.error(`bench: ${s.label}, run ${i + 1}: init at ${(ms / 1000).toFixed(1)} s after reset`);
+      } catch (err) {
+        one.error = describeError(err);
+        console.error(`bench: ${s.label}, run ${i + 1}: failed: ${one.error}`);
+      }
+      onProgress?.(series);
+    }
+  }
+  return series;
 }
 
 /** The whole measurement inside one lab VM; its JSON comes back through the shared repository. */
@@ -79,21 +86,39 @@ async function measureInLab(root: string, runs: number): Promise<LinuxBenchSerie
   rmSync(out, { force: true });
   // Four stacks per run, a few minutes per boot at worst under TCG, plus the lab's own start.
   const timeoutS = 120 + runs * LINUX_STACKS.length * BOOT_TIMEOUT_S;
+  // The lab's QEMU can wedge under a nested SMP 8 guest: stop at the first lockup line and keep
+  // the samples written so far (the inner run writes and fsyncs them after every boot).
+  const abort = new AbortController();
+  let lockup: string | undefined;
+  let consoleText = '';
   const lab = await runInLab({
     command: ['node', 'dist/scripts/bench-linux.js', '--inner', '--runs', String(runs), '--out', out],
     cwd: root,
     memMiB: LAB_MEM_MIB,
     timeoutS,
+    signal: abort.signal,
     onOutput: (_stream, chunk) => process.stderr.write(chunk),
+    onConsole: (chunk) => {
+      consoleText = (consoleText + chunk.toString('latin1')).slice(-4096);
+      const m = LAB_LOCKUP.exec(consoleText);
+      if (m && lockup === undefined) {
+        lockup = consoleText.slice(m.index).split('\n')[0]!.trim();
+        abort.abort();
+      }
+    },
   });
   let text: string;
   try {
     text = readFileSync(out, 'utf8');
   } catch {
-    throw new BootgateError('E_INTERNAL', `the lab run left no ${out} (lab ${lab.status}); console tail:\n${lab.consoleTail}\nstderr tail:\n${lab.stderrTail}`);
+    throw new BootgateError('E_INTERNAL', `the lab run left no ${out} (lab ${lab.status}${lockup ? `, wedged: ${lockup}` : ''}); console tail:\n${lab.consoleTail}\nstderr tail:\n${lab.stderrTail}`);
   }
   rmSync(out, { force: true });
-  return JSON.parse(text) as LinuxBenchSeries;
+  const series = JSON.parse(text) as LinuxBenchSeries;
+  if (lockup) {
+    for (const s of LINUX_STACKS) if (series[s.key].samples.length < runs) series[s.key].error ??= `the nested lab wedged before this stack finished: ${lockup}`;
+  }
+  return series;
 }
 
 /** Figures for the four stacks, with the two ratios on the own VMM's medians. */
@@ -124,8 +149,14 @@ async function innerMain(argv: string[]): Promise<number> {
     console.error('usage: node dist/scripts/bench-linux.js --inner --runs N --out FILE (run by npm run bench)');
     return 2;
   }
-  const series = await measureHere(runs);
-  writeFileSync(values.out, `${JSON.stringify(series)}\n`);
+  const out = values.out;
+  const save = (series: LinuxBenchSeries) => {
+    const fd = openSync(out, 'w');
+    writeSync(fd, `${JSON.stringify(series)}\n`);
+    fsyncSync(fd);
+    closeSync(fd);
+  };
+  save(await measureHere(runs, save));
   return 0;
 }
 
