@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { hostKvmCapability } from '../lab/capability.js';
+import { lockupWatch } from '../lab/lockup.js';
 import { runInLab } from '../lab/run.js';
 import { inLab, labUnavailable } from '../lab/target.js';
-import { LAB_LOCKUP } from '../suites/harness/lab-batch.js';
 import { bootOnQemu } from '../suites/harness/qemu-target.js';
 import { type BootRequest, bootOnOwnVmm } from '../suites/harness/vmm-target.js';
 import { BootgateError } from '../vmm/errors.js';
@@ -90,7 +90,6 @@ async function measureInLab(root: string, runs: number): Promise<LinuxBenchSerie
   // the samples written so far (the inner run writes and fsyncs them after every boot).
   const abort = new AbortController();
   let lockup: string | undefined;
-  let consoleText = '';
   const lab = await runInLab({
     command: ['node', 'dist/scripts/bench-linux.js', '--inner', '--runs', String(runs), '--out', out],
     cwd: root,
@@ -98,14 +97,10 @@ async function measureInLab(root: string, runs: number): Promise<LinuxBenchSerie
     timeoutS,
     signal: abort.signal,
     onOutput: (_stream, chunk) => process.stderr.write(chunk),
-    onConsole: (chunk) => {
-      consoleText = (consoleText + chunk.toString('latin1')).slice(-4096);
-      const m = LAB_LOCKUP.exec(consoleText);
-      if (m && lockup === undefined) {
-        lockup = consoleText.slice(m.index).split('\n')[0]!.trim();
-        abort.abort();
-      }
-    },
+    onConsole: lockupWatch((line) => {
+      lockup = line;
+      abort.abort();
+    }),
   });
   let text: string;
   try {

@@ -13,6 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lockupWatch } from '../../lab/lockup.js';
 import { runInLab } from '../../lab/run.js';
 import { type BootResult, parseEventStream } from './boot-result.js';
 import { type BootRequest, cliArgs } from './vmm-target.js';
@@ -25,8 +26,6 @@ export interface LabBoot {
   req: BootRequest;
 }
 
-/** Lab-kernel lines that mean the lab VM is wedged (its CPUs no longer make progress). */
-export const LAB_LOCKUP = /watchdog: BUG: soft lockup|rcu: INFO: rcu_preempt detected stalls|rcu_sched detected stalls/;
 const LAB_RESTARTS = 2;
 /** The batch script touches its heartbeat file this often (s); silence this long (s) = frozen lab. */
 const HEARTBEAT_EVERY_S = 5;
@@ -75,7 +74,6 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
     const script = join(dir, `batch-${attempt}.sh`);
     writeFileSync(script, `${lines.join('\n')}\n`, { mode: 0o755 });
     const abort = new AbortController();
-    let consoleText = '';
     let lockup: string | undefined;
     let lastBeat: number | undefined;
     const watch = setInterval(() => {
@@ -97,14 +95,10 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
       onOutput: (_stream, chunk) => {
         if (chunk.includes(HEARTBEAT_LINE)) lastBeat = Date.now();
       },
-      onConsole: (chunk) => {
-        consoleText = (consoleText + chunk.toString('latin1')).slice(-4096);
-        const m = LAB_LOCKUP.exec(consoleText);
-        if (m && lockup === undefined) {
-          lockup = consoleText.slice(m.index).split('\n')[0]!.trim();
-          abort.abort();
-        }
-      },
+      onConsole: lockupWatch((line) => {
+        lockup ??= line;
+        abort.abort();
+      }),
     });
     clearInterval(watch);
     wallMs += lab.timings.wallMs;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LAB_LOCKUP } from './lab-batch.js';
+import { LAB_LOCKUP, lockupWatch } from './lockup.js';
 
 describe('LAB_LOCKUP', () => {
   it("knows a wedged lab kernel's console lines (seen in the lab under QEMU 7.2 TCG)", () => {
@@ -11,3 +11,15 @@ describe('LAB_LOCKUP', () => {
     expect(LAB_LOCKUP.test('bootgate-lab: [16.81] ready: 2 vCPUs, /dev/kvm present')).toBe(false);
   });
 });
+
+describe('lockupWatch', () => {
+  it('reports the first lockup line once, also when it arrives in pieces', () => {
+    const seen: string[] = [];
+    const feed = lockupWatch((line) => seen.push(line));
+    feed(Buffer.from('[  193.112029] watchdog: BUG: soft lo'));
+    feed(Buffer.from('ckup - CPU#0 stuck for 26s! [node:144]\n[  200.1] watchdog: BUG: soft lockup - CPU#1\n'));
+    feed(Buffer.from('[  251.459286] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:\n'));
+    expect(seen).toEqual(['watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [node:144]']);
+  });
+});
+
