@@ -14,7 +14,7 @@
 /** CMOS byte the probe keeps its boot count in (not used by SeaBIOS, OVMF or QEMU). */
 export const PROBE_CMOS_INDEX = 0x7e;
 /** Trouble lines the probe copies from dmesg (the seeds' symptoms). */
-export const TROUBLE_PATTERN = 'lost interrupt|timeout|spurious|APIC error|no space for|failed to assign|can.t claim|Kernel panic';
+export const TROUBLE_PATTERN = 'lost interrupt|timeout|spurious|APIC error|No irq handler for vector|no space for|failed to assign|can.t claim|Kernel panic';
 
 export function probeInitScript(): string {
   return `#!/bin/sh
@@ -26,6 +26,9 @@ mount -t devtmpfs dev /dev 2>/dev/null
 # AP costs the own VMM a hand-over to the device-owner thread (~2 ms a byte in the nested lab, 4x
 # the BSP's), which made reporting dominate the SMP runs. Tests that need another CPU pin there.
 taskset -p 1 $$ >/dev/null 2>&1
+# Kernel messages stay off the console (the probe reads dmesg itself): printed there they split
+# the probe's lines (seen: 'No irq handler for vector' inside an irqtest-round line).
+dmesg -n 1
 insmod /lib/modules/nvram.ko 2>/dev/null
 
 say() { echo "@@bootgate $1"; }

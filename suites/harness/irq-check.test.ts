@@ -63,3 +63,14 @@ describe('checkIpis', () => {
     expect(checkIpis([], 1)).toEqual([]);
   });
 });
+
+describe('checkInterrupts, stray vectors', () => {
+  it("names an interrupt that reached a CPU with no handler for its vector (Linux's dmesg line)", () => {
+    const events = [round(0, [32, 0]), round(1, [0, 32]), { event: 'trouble', line: '[   13.441971] __common_interrupt: 0.36 No irq handler for vector' } as ProbeEvent];
+    expect(checkInterrupts(vmm(66, 66), [...events, ipi(0, [0, 32]), ipi(1, [32, 0])], 2, ['msi']).findings).toEqual([
+      'an interrupt arrived on CPU 0 (vector 36), where no handler is set up for it: the destination the guest programmed was ignored',
+      'guest dmesg: [   13.441971] __common_interrupt: 0.36 No irq handler for vector',
+    ]);
+  });
+});
+

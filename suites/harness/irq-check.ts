@@ -90,7 +90,15 @@ export function checkInterrupts(r: BootResult, events: readonly ProbeEvent[], cp
   }
   findings.push(...checkIpis(events, cpus));
   for (const e of eventsOf(r, 'reset')) findings.push(`the machine reset during the test (${String(e.source)}): the guest crashed or rebooted`);
-  for (const e of events.filter((e) => e.event === 'trouble')) findings.push(`guest dmesg: ${String(e.line)}`);
+  for (const e of events.filter((e) => e.event === 'trouble')) {
+    const line = String(e.line);
+    // x86 Linux gives each vector a handler on the CPUs the IRQ is routed to only ("CPU.vector").
+    const stray = /(\d+)\.(\d+) No irq handler for vector/.exec(line);
+    if (stray) {
+      findings.push(`an interrupt arrived on CPU ${stray[1]} (vector ${stray[2]}), where no handler is set up for it: the destination the guest programmed was ignored`);
+    }
+    findings.push(`guest dmesg: ${line}`);
+  }
   for (const e of events.filter((e) => e.event === 'irqtest-error')) findings.push(`irqtest: ${String(e.what)}`);
   return { rounds, findings };
 }
