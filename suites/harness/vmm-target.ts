@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { type BootResult, parseEventStream } from './boot-result.js';
 
-const CLI = fileURLToPath(new URL('../../dist/vmm/cli/main.js', import.meta.url));
+/** The built CLI, whether this module runs from the sources (vitest) or from dist/ (the bench). */
+const CLI = fileURLToPath(new URL('../../vmm/cli/main.js', import.meta.url)).replace(/\/(?:dist\/)?vmm\/cli\/main\.js$/, '/dist/vmm/cli/main.js');
 /**
  * Extra time the harness grants the VMM to stop and write its final event after its own timeout;
  * inside the nested lab Node itself runs ~40x slower, so it gets much more.
