@@ -264,6 +264,20 @@ static int irqt_wait(struct irqt *t, long target, unsigned int n)
 	}
 }
 
+/* Parse a count (1..FIRE_MAX) written to fire or ipi and take fire_lock; 0 or a -errno. */
+static int irqt_lock_count(struct irqt *t, const char *buf, unsigned int *n)
+{
+	int ret = kstrtouint(buf, 0, n);
+
+	if (ret)
+		return ret;
+	if (*n < 1 || *n > FIRE_MAX)
+		return -EINVAL;
+	if (mutex_lock_interruptible(&t->fire_lock))
+		return -EINTR;
+	return 0;
+}
+
 static ssize_t fire_store(struct device *dev, struct device_attribute *attr, const char *buf, size_t len)
 {
 	struct irqt *t = dev_get_drvdata(dev);
@@ -272,13 +286,9 @@ static ssize_t fire_store(struct device *dev, struct device_attribute *attr, con
 	long target;
 	int ret;
 
-	ret = kstrtouint(buf, 0, &n);
+	ret = irqt_lock_count(t, buf, &n);
 	if (ret)
 		return ret;
-	if (n < 1 || n > FIRE_MAX)
-		return -EINVAL;
-	if (mutex_lock_interruptible(&t->fire_lock))
-		return -EINTR;
 	start = ktime_get();
 	target = atomic_long_read(&t->retired) + n;
 	irqt_start(t, n);
@@ -421,13 +431,9 @@ static ssize_t ipi_store(struct device *dev, struct device_attribute *attr, cons
 	unsigned int n, i;
 	int cpu, ret;
 
-	ret = kstrtouint(buf, 0, &n);
+	ret = irqt_lock_count(t, buf, &n);
 	if (ret)
 		return ret;
-	if (n < 1 || n > FIRE_MAX)
-		return -EINVAL;
-	if (mutex_lock_interruptible(&t->fire_lock))
-		return -EINTR;
 	for_each_online_cpu(cpu) {
 		if (cpu == raw_smp_processor_id())
 			continue;
