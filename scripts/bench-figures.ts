@@ -26,7 +26,12 @@ export interface Series<T> {
 }
 
 /** Runs the stacks in turn `runs` times; a stack that fails once is not retried (its reason is kept). */
-export async function alternate<T>(runs: number, stacks: Array<{ label: string; run: (i: number) => Promise<T>; show: (s: T) => string }>): Promise<Series<T>[]> {
+export async function alternate<T>(
+  runs: number,
+  stacks: Array<{ label: string; run: (i: number) => Promise<T>; show: (s: T) => string }>,
+  /** Called after every boot or run, success or failure, with the series so far. */
+  onProgress?: (series: Series<T>[]) => void,
+): Promise<Series<T>[]> {
   const series = stacks.map((s) => ({ label: s.label, samples: [] as T[], error: undefined as unknown }));
   for (let i = 0; i < runs; i++) {
     for (const [k, stack] of stacks.entries()) {
@@ -40,6 +45,7 @@ export async function alternate<T>(runs: number, stacks: Array<{ label: string; 
         s.error = err;
         console.error(`bench: ${stack.label}, run ${i + 1}: failed: ${describeError(err)}`);
       }
+      onProgress?.(series);
     }
   }
   return series;

@@ -19,7 +19,7 @@ import { inLab, labUnavailable } from '../lab/target.js';
 import { bootOnQemu } from '../suites/harness/qemu-target.js';
 import { type BootRequest, bootOnOwnVmm } from '../suites/harness/vmm-target.js';
 import { BootgateError } from '../vmm/errors.js';
-import { describeError, type Failure, failuresOf, type Figure, medianOf, type Series, seriesFigures } from './bench-figures.js';
+import { alternate, describeError, type Failure, failuresOf, type Figure, medianOf, type Series, seriesFigures } from './bench-figures.js';
 
 const GUEST = 'debian-probe';
 const INIT_LINE = '@@bootgate \\{"event":"init"';
@@ -57,23 +57,20 @@ async function bootOnce(own: boolean, smp: number): Promise<number> {
 
 /** Boots the four stacks in turn `runs` times, here (native KVM or already inside the lab). */
 export async function measureHere(runs: number, onProgress?: (series: LinuxBenchSeries) => void): Promise<LinuxBenchSeries> {
-  const series = Object.fromEntries(LINUX_STACKS.map((s) => [s.key, { samples: [] as number[] }])) as LinuxBenchSeries;
-  for (let i = 0; i < runs; i++) {
-    for (const s of LINUX_STACKS) {
-      const one = series[s.key];
-      if (one.error !== undefined) continue;
-      try {
-        const ms = await bootOnce(s.own, s.smp);
-        one.samples.push(ms);
-        console.error(`bench: ${s.label}, run ${i + 1}: init at ${(ms / 1000).toFixed(1)} s after reset`);
-      } catch (err) {
-        one.error = describeError(err);
-        console.error(`bench: ${s.label}, run ${i + 1}: failed: ${one.error}`);
-      }
-      onProgress?.(series);
-    }
-  }
-  return series;
+  const show = (ms: number) => `init at ${(ms / 1000).toFixed(1)} s after reset`;
+  const toJson = (series: Series<number>[]): LinuxBenchSeries =>
+    Object.fromEntries(
+      LINUX_STACKS.map((s, i) => {
+        const one = series[i]!;
+        return [s.key, { samples: one.samples, ...(one.error === undefined ? {} : { error: describeError(one.error) }) }];
+      }),
+    ) as LinuxBenchSeries;
+  const series = await alternate<number>(
+    runs,
+    LINUX_STACKS.map((s) => ({ label: s.label, run: () => bootOnce(s.own, s.smp), show })),
+    onProgress && ((so) => onProgress(toJson(so))),
+  );
+  return toJson(series);
 }
 
 /** The whole measurement inside one lab VM; its JSON comes back through the shared repository. */
