@@ -156,7 +156,7 @@ describe(`BAR assignment: Linux (${LINUX_GUEST}) on ${LINUX_PLAN.target}`, () =>
     const r = run!.results.get(id)!;
     const events = parseProbeEvents(r.serial);
     const machine = machineOf(r);
-    const firmwareBars = barsOf(r).map((b) => ({ ...b, address: (b as { firstDecoded?: number | null }).firstDecoded ?? 0 }));
+    const firmwareBars = barsOf(r).map((b) => ({ ...b, address: b.firstDecoded ?? 0 }));
     const firmware = machine ? checkBars(firmwareBars, parseSeabiosWindows(r.debugcon), machine) : [];
     const verdicts = machine ? checkLinuxBars(barsOf(r), linuxBarsOf(events), troubleLines(events), machine) : [];
     task.meta.bootgate = bootMeta({ suite: SUITE, target: run!.target, guest: `${LINUX_GUEST} ${id}`, smp: 1 }, r, [], {

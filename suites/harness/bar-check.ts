@@ -14,6 +14,8 @@ export interface Bar {
   size: number;
   address: number;
   decoded: boolean;
+  /** Where the BAR was when decode first came on (the firmware's placement); own VMM only. */
+  firstDecoded?: number | null;
 }
 
 export interface Window {

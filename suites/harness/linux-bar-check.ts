@@ -28,7 +28,7 @@ export interface LinuxBar {
 export type LinuxVerdict = 'kept' | 'moved' | 'unassigned' | 'disagree' | 'beyond-phys-bits';
 
 export interface LinuxBarVerdict {
-  bar: Bar & { firstDecoded?: number | null };
+  bar: Bar;
   linux: LinuxBar | undefined;
   verdict: LinuxVerdict;
   detail: string;
@@ -50,7 +50,7 @@ export function linuxBarsOf(events: readonly ProbeEvent[], id = PCI_TEST_ID): Li
   return out;
 }
 
-export function checkLinuxBars(deviceBars: readonly LinuxBarVerdict['bar'][], linuxBars: readonly LinuxBar[], trouble: readonly string[], machine: Machine): LinuxBarVerdict[] {
+export function checkLinuxBars(deviceBars: readonly Bar[], linuxBars: readonly LinuxBar[], trouble: readonly string[], machine: Machine): LinuxBarVerdict[] {
   const limit = 2 ** machine.physBits;
   return deviceBars.map((bar) => {
     const linux = linuxBars.find((l) => l.bdf === shortBdf(bar.bdf) && l.index === bar.index);
