@@ -176,8 +176,9 @@ export function buildPc(o: PcOptions): PcBuild {
     machine.mmio.insert(base, FOUR_GIB - base, new MissingHighCopy(base));
   }
   const hostBridge = new I440fx({ onPamChange: (segments) => memoryMap.setPam(segments), pamReset: vmdLayout ? PAM_RESET_BIOS_AS_RAM : undefined });
-  // Power-on is not a reset() call: map what the PAM registers say from the start.
-  if (vmdLayout) memoryMap.setPam(hostBridge.pamSegments());
+  // Power-on is not a reset() call: map what the PAM registers say from the start (a no-op with
+  // the default all-zero PAM; vmd-low-bios-only starts with RAM there).
+  memoryMap.setPam(hostBridge.pamSegments());
   pci.addFunction(hostBridge);
   let irqTest: IrqTestDevice | undefined;
   const piix3 = new Piix3({ onPirqChange: () => irqTest?.refreshIntx() });
