@@ -1,4 +1,4 @@
-// QEMU's command line for the lab VM (qemu-system-x86_64 7.2, docs/system/invocation): a pc
+// QEMU's command line for the lab VM (qemu-system-x86_64 10.0, also accepted by 7.2; docs/system/invocation): a pc
 // machine under TCG with `-cpu max` (which emulates AMD SVM, so kvm-amd loads inside), the
 // Debian kernel and the lab initramfs, the kernel console on COM1 and three virtio-serial ports
 // (command stdout, stderr, status), each written to a regular file that the host follows: a

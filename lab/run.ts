@@ -20,7 +20,7 @@ import { labKernel } from './kernel.js';
 import { type LabEnding, type LabOutcome, labOutcome } from './outcome.js';
 import { projectRoot } from './project.js';
 import { qemuArgs } from './qemu-args.js';
-import { deathSignalPrefix, qemuBinary } from './qemu.js';
+import { deathSignalPrefix, labQemuBinary } from './qemu.js';
 import { track } from './reaper.js';
 import { LAB_SCRATCH_DIRS, setupScript } from './scripts.js';
 import { parseStatus } from './status.js';
@@ -158,7 +158,7 @@ export async function runInLab(opts: LabRunOptions): Promise<LabResult> {
   const rw = checkRwShares(opts.rw ?? [projectRoot()]);
   checkCwd(cwd, rw);
 
-  const qemu = qemuBinary();
+  const qemu = await labQemuBinary(opts.log);
   const { kernel, initrd } = await prepareLab(opts.log);
 
   const dir = await mkdtemp(join(tmpdir(), 'bootgate-lab-'));

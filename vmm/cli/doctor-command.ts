@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { listFixtures } from '../../fixtures/fixtures.js';
 import { hostKvmCapability, type KvmCapability } from '../../lab/capability.js';
 import { LAB_MODULE_FIXTURE_PREFIX, labFixtureNames } from '../../lab/kernel.js';
-import { qemuBinary, qemuVersion, which } from '../../lab/qemu.js';
+import { LAB_QEMU_FIXTURE, QEMU_ENV, qemuBinary, qemuVersion, which } from '../../lab/qemu.js';
 
 export const DOCTOR_USAGE = `usage: bootgate doctor [--json]
   --json   print the report as one JSON object`;
@@ -74,8 +74,16 @@ export async function doctorReport(): Promise<DoctorReport> {
     await tool('make', ['--version'], 'apt-get install make'),
     await tool('xz', ['--version'], 'apt-get install xz-utils (else the lab fetches the xz-utils fixture)'),
   ];
-  const fixtures = listFixtures().map((f) => ({ name: f.name, package: f.package, version: f.version, cached: existsSync(f.cachedPath), locked: f.locked }));
+  const listed = listFixtures();
+  const fixtures = listed.map((f) => ({ name: f.name, package: f.package, version: f.version, cached: existsSync(f.cachedPath), locked: f.locked }));
   const qemu = tools[0]!;
+  // The lab VM runs the lab-qemu fixture (lab/qemu.ts) unless $QEMU says otherwise.
+  const labQemuFixture = listed.find((f) => f.name === LAB_QEMU_FIXTURE);
+  const labQemu = process.env[QEMU_ENV]
+    ? `$${QEMU_ENV}, QEMU ${qemu.version ?? '?'}`
+    : labQemuFixture && existsSync(labQemuFixture.cachedPath)
+      ? `fixture ${LAB_QEMU_FIXTURE}, QEMU ${(await qemuVersion(labQemuFixture.cachedPath)) ?? 'does not start'}`
+      : `fixture ${LAB_QEMU_FIXTURE} ${labQemuFixture?.version ?? '?'}, fetched by the first lab run`;
   const labNames = new Set(labFixtureNames());
   const labMissing = fixtures.filter((f) => labNames.has(f.name) && !f.cached).map((f) => f.name);
   const verdict = [
@@ -83,7 +91,7 @@ export async function doctorReport(): Promise<DoctorReport> {
       ? 'vmm:kvm: native guests (SeaBIOS, OVMF, Linux) on this host\'s /dev/kvm'
       : `vmm:kvm: ${kvm.module === 'kvm_pvm' ? 'SeaBIOS and probe guests only (PVM)' : 'cannot run here'}; OVMF and Linux need vmm:kvm@lab`,
     qemu.path
-      ? `vmm:kvm@lab: ready (QEMU ${qemu.version ?? '?'}${labMissing.length > 0 ? `; first run fetches ${labMissing.length} lab fixture(s)` : ''})`
+      ? `vmm:kvm@lab: ready (${labQemu}${labMissing.length > 0 ? `; first run fetches ${labMissing.length} lab fixture(s)` : ''})`
       : `vmm:kvm@lab: needs QEMU: ${qemu.install}`,
   ];
   return { node: process.version, kvm, tools, fixtures, verdict };
