@@ -34,6 +34,15 @@ describe('checkInterrupts', () => {
     const { findings } = checkInterrupts(vmm(66, 66), [round(0, [32, 0]), round(1, [0, 32]), ipi(0, [0, 32]), ipi(1, [32, 0])], 2, ['msi']);
     expect(findings).toEqual([]);
   });
+  it('names MSIs KVM accepted but delivered to no vCPU', () => {
+    const r = parseEventStream(
+      'vmm:kvm',
+      JSON.stringify({ event: 'irq-test', t: 1, device: { raised: { intx: 0, msi: 64 } }, path: { injected: 64, dropped: 0, held: 0, undeliveredMsis: 1, undeliveredSamples: ['address 0xfee01000 data 0x22'] } }),
+      '',
+    );
+    const { findings } = checkInterrupts(r, [round(0, [32, 0]), round(1, [0, 31], { ok: false, lost: 1 })], 2, ['msi']);
+    expect(findings.join('\n')).toMatch(/KVM accepted 1 MSIs but delivered them to no vCPU \(KVM_SIGNAL_MSI returned 0; address 0xfee01000 data 0x22\)/);
+  });
   it('names an ignored destination, a lost interrupt, starvation and a crash', () => {
     const events = [round(0, [32, 0]), round(1, [32, 0]), round(0, [29, 0], { ok: false, lost: 3, timerHz: 2000 })];
     const r = vmm(99, 96, JSON.stringify({ event: 'reset', t: 2, source: 'triple-fault (vCPU 1)', count: 1 }));

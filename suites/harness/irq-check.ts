@@ -77,7 +77,10 @@ export function checkInterrupts(r: BootResult, events: readonly ProbeEvent[], cp
     if (x.counts[x.cpu] !== x.handled && elsewhere.length === 0) findings.push(`${where}: per-CPU count ${x.counts[x.cpu]} differs from handled ${x.handled}`);
   }
   const vmm = eventsOf(r, 'irq-test')[0] as unknown as
-    | { device: { raised: { intx: number; msi: number } }; path: { injected: number; dropped: number; held: number } }
+    | {
+        device: { raised: { intx: number; msi: number } };
+        path: { injected: number; dropped: number; held: number; undeliveredMsis?: number; undeliveredSamples?: string[] };
+      }
     | undefined;
   if (!vmm) findings.push('the VMM reported no irq-test counters');
   else {
@@ -86,10 +89,19 @@ export function checkInterrupts(r: BootResult, events: readonly ProbeEvent[], cp
     if (vmm.path.injected !== raised) {
       findings.push(`the VMM injected ${vmm.path.injected} of the ${raised} interrupts the device raised (${vmm.path.dropped} dropped, ${vmm.path.held} held back)`);
     }
+    if ((vmm.path.undeliveredMsis ?? 0) > 0) {
+      findings.push(
+        `KVM accepted ${vmm.path.undeliveredMsis} MSIs but delivered them to no vCPU (KVM_SIGNAL_MSI returned 0; ${(vmm.path.undeliveredSamples ?? []).join(', ')}): no local APIC matched the destination`,
+      );
+    }
     if (rounds.length > 0 && raised !== guestRaised) findings.push(`the device raised ${raised} interrupts; the guest's rounds account for ${guestRaised}`);
   }
   findings.push(...checkIpis(events, cpus));
   for (const e of eventsOf(r, 'reset')) findings.push(`the machine reset during the test (${String(e.source)}): the guest crashed or rebooted`);
+  for (const e of eventsOf(r, 'triple-fault')) {
+    const regs = (e.registers ?? {}) as Record<string, string>;
+    findings.push(`vCPU ${String(e.vcpu)} triple-faulted at rip ${regs.rip ?? '?'} (cs ${regs['cs.sel'] ?? '?'}, rsp ${regs.rsp ?? '?'}, cr2 ${regs.cr2 ?? '?'}, cr3 ${regs.cr3 ?? '?'})`);
+  }
   for (const e of events.filter((e) => e.event === 'trouble')) {
     const line = String(e.line);
     // x86 Linux gives each vector a handler on the CPUs the IRQ is routed to only ("CPU.vector").

@@ -60,8 +60,8 @@ export interface Vm {
   ioapicRedirection(pin: number): bigint;
   /** PIT channel 0 reload count and mode (for the starve-low-priority-irq quirk). */
   pitChannel0(): { count: number; mode: number };
-  /** Inject an MSI. */
-  signalMsi(addressLo: number, addressHi: number, data: number): void;
+  /** Inject an MSI; false when the accelerator accepted it but delivered it to no vCPU (no APIC matched, or it was blocked). */
+  signalMsi(addressLo: number, addressHi: number, data: number): boolean;
   /** vCPU file descriptors (or backend handles) that workers open a Vcpu on. */
   readonly vcpuHandles: number[];
   readonly fd: number;

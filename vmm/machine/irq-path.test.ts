@@ -3,11 +3,11 @@ import type { Vm } from '../accel/types.js';
 import type { QuirkName } from '../quirks.js';
 import { IrqPath } from './irq-path.js';
 
-function fakeVm(pit = { count: 0x1_0000, mode: 3 }, redirection = 0x31n) {
+function fakeVm(pit = { count: 0x1_0000, mode: 3 }, redirection = 0x31n, deliver = true) {
   const log: string[] = [];
   const vm = {
     setIrqLine: (gsi: number, level: boolean) => log.push(`line ${gsi} ${level ? 1 : 0}`),
-    signalMsi: (lo: number, hi: number, data: number) => log.push(`msi 0x${lo.toString(16)} ${hi} 0x${data.toString(16)}`),
+    signalMsi: (lo: number, hi: number, data: number) => log.push(`msi 0x${lo.toString(16)} ${hi} 0x${data.toString(16)}`) > 0 && deliver,
     ioapicRedirection: () => redirection,
     pitChannel0: () => pit,
   } as unknown as Vm;
@@ -51,5 +51,11 @@ describe('IrqPath', () => {
     p.poll();
     expect(log).toEqual(['msi 0xfee00000 0 0x41']);
     expect(p.stats()).toMatchObject({ held: 1, injected: 1 });
+  });
+  it('counts MSIs the accelerator delivered to no vCPU, with samples of what they said', () => {
+    const { p, log } = path([], fakeVm(undefined, undefined, false));
+    p.signalMsi(0xfee0_7000, 0, 0x41);
+    expect(log).toHaveLength(1);
+    expect(p.stats()).toMatchObject({ injected: 1, undeliveredMsis: 1, undeliveredSamples: ['address 0xfee07000 data 0x41'] });
   });
 });

@@ -23,7 +23,12 @@ export interface IrqPathStats {
   dropped: number;
   redirectedToBsp: number;
   held: number;
+  /** MSIs the accelerator accepted but delivered to no vCPU, and the last few of them. */
+  undeliveredMsis: number;
+  undeliveredSamples: string[];
 }
+
+const UNDELIVERED_SAMPLES = 4;
 
 export class IrqPath {
   private readonly level = new Map<number, boolean>();
@@ -35,6 +40,8 @@ export class IrqPath {
   dropped = 0;
   redirectedToBsp = 0;
   held = 0;
+  undeliveredMsis = 0;
+  private readonly undeliveredSamples: string[] = [];
 
   constructor(
     private readonly vm: () => Vm,
@@ -59,7 +66,7 @@ export class IrqPath {
         if ((entry & IOAPIC_MASKED) === 0n) {
           this.redirectedToBsp++;
           this.count(this.edges, gsi);
-          this.vm().signalMsi(MSI_BASE, 0, Number(entry & 0xffn));
+          this.sendMsi(MSI_BASE, 0, Number(entry & 0xffn));
           return;
         }
       }
@@ -77,8 +84,16 @@ export class IrqPath {
         if (lo !== addressLo >>> 0) this.redirectedToBsp++;
       }
       this.msiCount(lo, data);
-      this.vm().signalMsi(lo, addressHi, data);
+      this.sendMsi(lo, addressHi, data);
     });
+  }
+
+  private sendMsi(lo: number, hi: number, data: number): void {
+    if (this.vm().signalMsi(lo, hi, data)) return;
+    this.undeliveredMsis++;
+    if (this.undeliveredSamples.length < UNDELIVERED_SAMPLES) {
+      this.undeliveredSamples.push(`address 0x${hi ? hi.toString(16) : ''}${(lo >>> 0).toString(16).padStart(hi ? 8 : 1, '0')} data 0x${data.toString(16)}`);
+    }
   }
 
   private deliver(inject: () => void): void {
@@ -127,6 +142,8 @@ export class IrqPath {
       dropped: this.dropped,
       redirectedToBsp: this.redirectedToBsp,
       held: this.held,
+      undeliveredMsis: this.undeliveredMsis,
+      undeliveredSamples: [...this.undeliveredSamples],
     };
   }
 }

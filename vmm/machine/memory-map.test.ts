@@ -23,7 +23,9 @@ class FakeVm implements Vm {
   pitChannel0() {
     return { count: 0x1_0000, mode: 3 };
   }
-  signalMsi(): void {}
+  signalMsi(): boolean {
+    return true;
+  }
   close(): void {}
   at(gpa: number): MemoryRegion | undefined {
     return [...this.slots.values()].find((r) => gpa >= r.gpa && gpa < r.gpa + r.size);

@@ -192,12 +192,15 @@ export class KvmVm implements Vm {
     return { count: v.getUint32(0, true) || 0x1_0000, mode: buf[13]! };
   }
 
-  signalMsi(addressLo: number, addressHi: number, data: number): void {
+  /** KVM_SIGNAL_MSI returns how many vCPUs took the interrupt: 0 means delivered nowhere (api.rst 4.71). */
+  signalMsi(addressLo: number, addressHi: number, data: number): boolean {
     this.msiBuf.fill(0);
     this.msiView.setUint32(0, addressLo, true);
     this.msiView.setUint32(4, addressHi, true);
     this.msiView.setUint32(8, data, true);
-    if (ioctlPtr(this.fd, abi.KVM_SIGNAL_MSI, this.msiBuf) < 0) throw fail('KVM_SIGNAL_MSI');
+    const rc = ioctlPtr(this.fd, abi.KVM_SIGNAL_MSI, this.msiBuf);
+    if (rc < 0) throw fail('KVM_SIGNAL_MSI');
+    return rc > 0;
   }
 
   close(): void {
