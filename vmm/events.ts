@@ -52,6 +52,8 @@ export interface ExitProfile {
   hottestRegions: RegionStats[];
   /** Reads of unassigned ports/MMIO (answered with all ones). */
   unassigned: { pio: number; mmio: number };
+  /** AP exits handed to the device-owner (BSP) thread: how many, and the longest wait for an answer. */
+  handover?: { count: number; maxMs: number };
 }
 
 export type VmmEvent =
@@ -59,6 +61,8 @@ export type VmmEvent =
   | { event: 'milestone'; t: number; name: MilestoneName; detail?: string; vcpu?: number }
   | { event: 'serial'; t: number; port: 'com1' | 'debugcon'; data: string }
   | { event: 'reset'; t: number; source: string; count: number }
+  /** A vCPU's shutdown exit (triple fault): where it was, before the machine reset. */
+  | { event: 'triple-fault'; t: number; vcpu: number; registers: Record<string, string> }
   | { event: 'guest-misuse'; t: number; device: string; what: string }
   | { event: 'exit-profile'; t: number; profile: ExitProfile }
   | {

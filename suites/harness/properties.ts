@@ -27,6 +27,10 @@ export function bootProperties(r: BootResult): Record<string, string | number | 
     });
     props['unassigned.pio'] = p.unassigned.pio;
     props['unassigned.mmio'] = p.unassigned.mmio;
+    if (p.handover) {
+      props['handover.count'] = p.handover.count;
+      props['handover.max.ms'] = p.handover.maxMs;
+    }
   }
   if (r.maxRssBytes !== undefined) props['vmm.maxrss.mb'] = Math.round(r.maxRssBytes / 2 ** 20);
   return props;

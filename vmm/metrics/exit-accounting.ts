@@ -19,6 +19,9 @@ export interface AccountingSnapshot {
   lastExits: Array<{ kind: string; detail: string }>;
   unassignedPio: number;
   unassignedMmio: number;
+  /** AP only: exits handed to the device owner, and the longest wait for its answer. */
+  handovers?: number;
+  handoverMaxMs?: number;
 }
 
 export class ExitAccounting {
@@ -36,6 +39,8 @@ export class ExitAccounting {
   private ringPos = 0;
   unassignedPio = 0;
   unassignedMmio = 0;
+  handovers = 0;
+  handoverMaxMs = 0;
 
   constructor(
     readonly vcpu: number,
@@ -53,6 +58,12 @@ export class ExitAccounting {
     this.portMs[port]! += d;
     this.portLast[port] = start + this.clockOffsetMs;
     this.remember(kind, port, value);
+  }
+
+  /** An exit an AP handed to the device owner, answered after `ms`. */
+  handover(ms: number): void {
+    this.handovers++;
+    if (ms > this.handoverMaxMs) this.handoverMaxMs = ms;
   }
 
   mmio(kind: ExitKind, gpa: number, value: number, region: string, start: number, end: number): void {
@@ -112,6 +123,7 @@ export class ExitAccounting {
       lastExits: this.lastExits(),
       unassignedPio: this.unassignedPio,
       unassignedMmio: this.unassignedMmio,
+      ...(this.handovers > 0 ? { handovers: this.handovers, handoverMaxMs: this.handoverMaxMs } : {}),
     };
   }
 }
@@ -132,7 +144,11 @@ export function mergeProfile(snaps: AccountingSnapshot[], wallMs: number, vcpus:
   let runMs = 0;
   let unPio = 0;
   let unMmio = 0;
+  let handovers = 0;
+  let handoverMaxMs = 0;
   for (const s of snaps) {
+    handovers += s.handovers ?? 0;
+    handoverMaxMs = Math.max(handoverMaxMs, s.handoverMaxMs ?? 0);
     runMs += s.runMs;
     unPio += s.unassignedPio;
     unMmio += s.unassignedMmio;
@@ -176,6 +192,7 @@ export function mergeProfile(snaps: AccountingSnapshot[], wallMs: number, vcpus:
     hottestPorts: [...ports.values()].sort(byCount).slice(0, top).map((p) => ({ ...p, handleNs: Math.round(p.handleNs) })),
     hottestRegions: [...regions.values()].sort(byCount).slice(0, top).map((r) => ({ ...r, handleNs: Math.round(r.handleNs) })),
     unassigned: { pio: unPio, mmio: unMmio },
+    ...(handovers > 0 ? { handover: { count: handovers, maxMs: round1(handoverMaxMs) } } : {}),
   };
 }
 

@@ -14,6 +14,7 @@ import { BootgateError } from '../errors.js';
 import { ExitAccounting } from '../metrics/exit-accounting.js';
 import { ControlBlock, StopMode } from './control.js';
 import { MAIL_FATAL, MAIL_SHUTDOWN, Mailbox } from './mailbox.js';
+import { faultRegisters } from './fault-registers.js';
 import { releaseRunPage } from './run-page.js';
 import type { ApWorkerData, StoppedReport, WorkerMessage } from './messages.js';
 
@@ -59,6 +60,7 @@ export class ApWorker {
 
   /** Send a request to the device owner and wait for its answer (or a stop). */
   private ask(kind: number, addr: number, size: number, count: number, payload?: Uint8Array): boolean {
+    const t0 = performance.now();
     this.mailbox.post(kind, addr, size, count, payload);
     this.control.ringDoorbell();
     this.control.kick(0);
@@ -66,6 +68,7 @@ export class ApWorker {
       if (this.control.stopMode !== StopMode.Running) return false;
     }
     this.mailbox.finish();
+    this.acct.handover(performance.now() - t0);
     return true;
   }
 
@@ -120,6 +123,10 @@ export class ApWorker {
           acct.other(kind, t1, performance.now());
           break;
         case ExitKind.Shutdown:
+          (parentPort as { postMessage(m: WorkerMessage): void }).postMessage({
+            type: 'event',
+            event: { event: 'triple-fault', t: Math.round((performance.now() + performance.timeOrigin - this.data.startEpochMs) * 10) / 10, vcpu: this.data.vcpu, registers: faultRegisters(this.vcpu.dumpRegisters()) },
+          });
           acct.other(kind, t1, performance.now());
           this.ask(MAIL_SHUTDOWN, 0, 0, 0);
           break;

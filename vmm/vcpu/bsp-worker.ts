@@ -20,6 +20,7 @@ import { allocateHostMemory, type HostMemory } from '../memory/host-memory.js';
 import { ExitAccounting } from '../metrics/exit-accounting.js';
 import { ControlBlock, StopMode } from './control.js';
 import { MAIL_FATAL, MAIL_SHUTDOWN, Mailbox } from './mailbox.js';
+import { faultRegisters } from './fault-registers.js';
 import { releaseRunPage } from './run-page.js';
 import type { BspWorkerData, StoppedReport, WorkerMessage } from './messages.js';
 import { serveMmio, servePio, servePioAccess } from './serve-exit.js';
@@ -289,6 +290,7 @@ export class BspWorker {
           acct.other(kind, t1, tEnd);
           break;
         case ExitKind.Shutdown:
+          this.emit({ event: 'triple-fault', vcpu: 0, registers: faultRegisters(this.vcpu.dumpRegisters()) });
           tEnd = performance.now();
           acct.other(kind, t1, tEnd);
           machine.requestReset('triple-fault');

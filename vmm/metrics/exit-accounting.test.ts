@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { ExitKind } from '../accel/exit-info.js';
+import { ExitAccounting, mergeProfile } from './exit-accounting.js';
+
+describe('mergeProfile', () => {
+  it('sums exits by kind and port over vCPUs and shares time by wall x vCPUs', () => {
+    const bsp = new ExitAccounting(0, 0);
+    bsp.runMs = 50;
+    bsp.pio(ExitKind.IoOut, 0x3f8, 0x41, 10, 12);
+    bsp.pio(ExitKind.IoOut, 0x3f8, 0x42, 20, 21);
+    const ap = new ExitAccounting(1, 0);
+    ap.runMs = 30;
+    ap.pio(ExitKind.IoIn, 0x3fd, 0x60, 30, 34);
+    const p = mergeProfile([bsp.snapshot(), ap.snapshot()], 100, 2);
+    expect(p.totalExits).toBe(3);
+    expect(p.vcpuRunPct).toBe(40);
+    expect(p.pioMs).toBe(7);
+    expect(p.hottestPorts[0]).toMatchObject({ port: 0x3f8, count: 2, handleNs: 3e6 });
+    expect(p.handover).toBeUndefined();
+  });
+
+  it('reports how many AP exits went to the device owner and the longest wait', () => {
+    const ap1 = new ExitAccounting(1, 0);
+    ap1.handover(0.5);
+    ap1.handover(2100);
+    const ap2 = new ExitAccounting(2, 0);
+    ap2.handover(3);
+    expect(mergeProfile([ap1.snapshot(), ap2.snapshot()], 1000, 3).handover).toEqual({ count: 3, maxMs: 2100 });
+  });
+});
