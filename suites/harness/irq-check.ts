@@ -98,6 +98,9 @@ export function checkInterrupts(r: BootResult, events: readonly ProbeEvent[], cp
   }
   findings.push(...checkIpis(events, cpus));
   for (const e of eventsOf(r, 'reset')) findings.push(`the machine reset during the test (${String(e.source)}): the guest crashed or rebooted`);
+  for (const e of eventsOf(r, 'irq-stall')) {
+    findings.push(`the device's interrupt (${String(e.to)}) was ${String(e.how)} ${String(e.ms)} ms after the VMM raised it: no CPU handled it meanwhile`);
+  }
   for (const e of eventsOf(r, 'triple-fault')) {
     const regs = (e.registers ?? {}) as Record<string, string>;
     findings.push(`vCPU ${String(e.vcpu)} triple-faulted at rip ${regs.rip ?? '?'} (cs ${regs['cs.sel'] ?? '?'}, rsp ${regs.rsp ?? '?'}, cr2 ${regs.cr2 ?? '?'}, cr3 ${regs.cr3 ?? '?'})`);

@@ -210,6 +210,7 @@ export function buildPc(o: PcOptions): PcBuild {
           setIrqLine: (gsi, level) => irqPath.setIrqLine(gsi, level),
           signalMsi: (lo, hi, data) => irqPath.signalMsi(lo, hi, data),
           guestMisuse: (device, what) => machine.guestMisuse(device, what),
+          emit: (event) => o.emit(event),
         },
         // PIRQ IRQ n is GSI n on pc.
         gsiFor: () => piix3.pirqRoute(pirq),

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MmioBus } from '../../bus/bus.js';
 import { getLE, setLE } from '../device.js';
 import { FakeServices } from '../legacy/test-services.js';
@@ -128,6 +128,19 @@ describe('IrqTestDevice INTx', () => {
     expect(dev.stats()).toMatchObject({ mode: 'intx', fired: 3, raised: { intx: 3, msi: 0 }, acked: 3, pending: 0, outstanding: null, gsi: 11 });
   });
 
+  it('reports an interrupt acked long after it was raised as a stall naming its destination', () => {
+    let now = 1000;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    const { dev, machine, write } = setup();
+    write(REG_FIRE, 2);
+    now += 10;
+    write(REG_ACK, 1); // quick: not a stall
+    now += 2100;
+    write(REG_ACK, 1); // the guest's recovery after its 2 s timeout
+    expect(machine.events).toEqual([{ event: 'irq-stall', device: 'irq-test@00:1f.0', how: 'acked', ms: 2100, to: 'INTx GSI 11' }]);
+    expect(dev.stats()).toMatchObject({ stalls: 1, longestWaitMs: 2100 });
+  });
+
   it('holds the line low while INTx is disabled but keeps status bit 3 (PCI 2.3)', () => {
     const { dev, machine, write } = setup();
     write(REG_FIRE, 1);
@@ -248,4 +261,8 @@ describe('IrqTestDevice guest misuse and reset', () => {
     expect(dev.readConfig(PCI_STATUS, 2) & STATUS_INTERRUPT).toBe(0);
     expect(dev.stats()).toMatchObject({ fired: 2, raised: { intx: 1, msi: 0 }, cancelled: 2, pending: 0, outstanding: null, mode: 'intx' });
   });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
 });

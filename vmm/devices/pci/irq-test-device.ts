@@ -32,7 +32,9 @@
 // guest that re-routes a PIRQ link is followed; `refreshIntx()` moves an asserted line at once.
 // MSI sends one message per interrupt, the next one when the previous is acked. Counting is
 // per interrupt raised, nothing is emitted per interrupt (hot path); `stats()` feeds the VMM's
-// final `irq-test` event. A machine reset clears config space, MODE, SCRATCH and the queue but
+// final `irq-test` event. An interrupt acked or cancelled STALL_REPORT_MS or more after it was
+// raised is an `irq-stall` event naming where it was sent (a lost interrupt the guest recovered).
+// A machine reset clears config space, MODE, SCRATCH and the queue but
 // keeps the counters (they cover the whole VM run).
 // Left out: MSI-X, multiple MSI messages, MSI masking, power management, INTB-INTD.
 
@@ -94,7 +96,12 @@ export interface IrqTestServices {
   guestMisuse: MachineServices['guestMisuse'];
   /** Deliver one MSI (the machine's path to Vm.signalMsi, with its interrupt accounting). */
   signalMsi(addressLo: number, addressHi: number, data: number): void;
+  /** Report an interrupt that waited long for its ACK (`irq-stall` event); optional in unit tests. */
+  emit?: MachineServices['emit'];
 }
+
+/** An interrupt acknowledged this long (ms) after it was raised is reported as a stall. */
+export const STALL_REPORT_MS = 500;
 
 export interface IrqTestDeviceOptions {
   bdf: Bdf;
@@ -123,12 +130,15 @@ export interface IrqTestStats {
   unroutedIntx: number;
   pending: number;
   outstanding: IrqTestMode | null;
+  /** Interrupts acked or cancelled at least STALL_REPORT_MS after they were raised, and the longest wait. */
+  stalls: number;
+  longestWaitMs: number;
   /** The MSI message programmed now (address, data), for the report. */
   msi: { enabled: boolean; address: string; data: number };
   gsi: number | null;
 }
 
-type Outstanding = { kind: 'none' } | { kind: 'intx' } | { kind: 'msi' };
+type Outstanding = { kind: 'none' } | { kind: 'intx'; at: number; to: string } | { kind: 'msi'; at: number; to: string };
 
 export class IrqTestDevice extends PciFunction {
   private readonly mmio: MmioBus;
@@ -150,6 +160,8 @@ export class IrqTestDevice extends PciFunction {
   private spuriousAcks = 0;
   private cancelled = 0;
   private unroutedIntx = 0;
+  private stalls = 0;
+  private longestWaitMs = 0;
 
   constructor(options: IrqTestDeviceOptions) {
     super(`irq-test@${formatBdf(options.bdf)}`, options.bdf);
@@ -194,6 +206,8 @@ export class IrqTestDevice extends PciFunction {
       unroutedIntx: this.unroutedIntx,
       pending: this.pending,
       outstanding: this.outstanding.kind === 'none' ? null : this.outstanding.kind,
+      stalls: this.stalls,
+      longestWaitMs: Math.round(this.longestWaitMs * 10) / 10,
       msi: {
         enabled: this.msiEnabled(),
         address: `0x${(hi * 0x1_0000_0000 + lo).toString(16)}`,
@@ -333,7 +347,7 @@ export class IrqTestDevice extends PciFunction {
       return;
     }
     this.acked++;
-    this.outstanding = { kind: 'none' };
+    this.retire('acked');
     this.updateInterruptStatus();
     this.updateLine();
     this.deliverNext();
@@ -343,7 +357,7 @@ export class IrqTestDevice extends PciFunction {
     if (this.outstanding.kind !== 'none') this.cancelled++;
     this.cancelled += this.pending;
     this.pending = 0;
-    this.outstanding = { kind: 'none' };
+    this.retire('cancelled');
     this.updateInterruptStatus();
     this.updateLine();
   }
@@ -354,16 +368,33 @@ export class IrqTestDevice extends PciFunction {
     const path = this.deliveryPath();
     if (path === null) return;
     this.pending--;
-    this.outstanding = { kind: path };
-    this.updateInterruptStatus();
     if (path === 'msi') {
+      const lo = this.dword(MSI_ADDRESS_LO);
+      const data = this.readConfig(MSI_DATA, 2);
+      this.outstanding = { kind: path, at: performance.now(), to: `MSI address 0x${lo.toString(16)} data 0x${data.toString(16)}` };
+      this.updateInterruptStatus();
       this.raisedMsi++;
-      this.services.signalMsi(this.dword(MSI_ADDRESS_LO), this.dword(MSI_ADDRESS_HI), this.readConfig(MSI_DATA, 2));
+      this.services.signalMsi(lo, this.dword(MSI_ADDRESS_HI), data);
     } else {
+      const gsi = this.gsiFor();
+      this.outstanding = { kind: path, at: performance.now(), to: `INTx GSI ${gsi ?? 'none'}` };
+      this.updateInterruptStatus();
       this.raisedIntx++;
-      if (this.gsiFor() === null) this.unroutedIntx++;
+      if (gsi === null) this.unroutedIntx++;
       this.updateLine();
     }
+  }
+
+  /** The outstanding interrupt is over (acked or cancelled); a long wait is counted and reported. */
+  private retire(how: 'acked' | 'cancelled'): void {
+    const o = this.outstanding;
+    this.outstanding = { kind: 'none' };
+    if (o.kind === 'none') return;
+    const ms = performance.now() - o.at;
+    if (ms > this.longestWaitMs) this.longestWaitMs = ms;
+    if (ms < STALL_REPORT_MS) return;
+    this.stalls++;
+    this.services.emit?.({ event: 'irq-stall', device: this.name, how, ms: Math.round(ms), to: o.to });
   }
 
   /** Where the next interrupt would go, or null while the mode's path is switched off. */
