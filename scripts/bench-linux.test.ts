@@ -4,6 +4,8 @@ import { type LinuxBenchSeries, linuxFigures, resetToInitMs } from './bench-linu
 describe('resetToInitMs', () => {
   it('is the init milestone minus vm-created', () => {
     expect(resetToInitMs({ status: 'until-matched', milestones: { 'vm-created': 3900, init: 21_400 } }, 'x')).toBe(17_500);
+    // Own VMM: from the first instruction, after every vCPU thread started.
+    expect(resetToInitMs({ status: 'until-matched', milestones: { 'vm-created': 3600, 'reset-vector': 15_400, init: 38_400 } }, 'x')).toBe(23_000);
   });
   it('names a boot that never reached init', () => {
     expect(() => resetToInitMs({ status: 'timeout', milestones: { 'vm-created': 1 }, error: { message: 'timed out after 300 s' } }, 'own VMM SMP 8')).toThrow(
