@@ -14,6 +14,9 @@ export const KVM_CREATE_IRQCHIP = 0xae60;
 export const KVM_IRQ_LINE = 0x4008_ae61;
 export const KVM_SET_GSI_ROUTING = 0x4008_ae6a;
 export const KVM_CREATE_PIT2 = 0x4040_ae77;
+/** _IO(KVMIO, 0x71) with a struct kvm_reinject_control (u8 pit_reinject, u8 reserved[31]). */
+export const KVM_REINJECT_CONTROL = 0xae71;
+export const REINJECT_CONTROL_SIZE = 32;
 export const KVM_SIGNAL_MSI = 0x4020_aea5;
 export const KVM_RUN = 0xae80;
 export const KVM_GET_REGS = 0x8090_ae81;
@@ -43,6 +46,7 @@ export const KVM_CAP_IRQCHIP = 0;
 export const KVM_CAP_USER_MEMORY = 3;
 export const KVM_CAP_SET_TSS_ADDR = 4;
 export const KVM_CAP_PIT2 = 33;
+export const KVM_CAP_REINJECT_CONTROL = 24;
 export const KVM_CAP_SET_IDENTITY_MAP_ADDR = 37;
 export const KVM_CAP_IRQ_ROUTING = 25;
 export const KVM_CAP_SIGNAL_MSI = 77;
