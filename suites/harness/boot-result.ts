@@ -23,6 +23,8 @@ export interface BootResult {
   events: Array<Record<string, unknown> & { event: string; t: number }>;
   /** The VMM process's stderr (CLI diagnostics). */
   stderr: string;
+  /** Lab only: why this is a second attempt (the first ended in an unrequested triple fault). */
+  labRetry?: string;
 }
 
 export function parseEventStream(target: string, text: string, stderr: string): BootResult {

@@ -3,6 +3,7 @@
 // arriving on the wrong CPU (destination ignored), interrupts lost on the way, the device's
 // interrupt starved while a fast timer runs, trouble lines in dmesg.
 
+import { describeFault } from '../../vmm/vcpu/fault-registers.js';
 import type { BootResult } from './boot-result.js';
 import { eventsOf } from './boot-result.js';
 import type { ProbeEvent } from './probe.js';
@@ -102,8 +103,7 @@ export function checkInterrupts(r: BootResult, events: readonly ProbeEvent[], cp
     findings.push(`the device's interrupt (${String(e.to)}) was ${String(e.how)} ${String(e.ms)} ms after the VMM raised it: no CPU handled it meanwhile`);
   }
   for (const e of eventsOf(r, 'triple-fault')) {
-    const regs = (e.registers ?? {}) as Record<string, string>;
-    findings.push(`vCPU ${String(e.vcpu)} triple-faulted at rip ${regs.rip ?? '?'} (cs ${regs['cs.sel'] ?? '?'}, rsp ${regs.rsp ?? '?'}, cr2 ${regs.cr2 ?? '?'}, cr3 ${regs.cr3 ?? '?'})`);
+    findings.push(describeFault(e.vcpu, (e.registers ?? {}) as Record<string, string>));
   }
   for (const e of events.filter((e) => e.event === 'trouble')) {
     const line = String(e.line);

@@ -8,6 +8,7 @@ const TOP = 5;
 
 export function bootProperties(r: BootResult): Record<string, string | number | boolean> {
   const props: Record<string, string | number | boolean> = { status: r.status, resets: r.resets, 'wall.ms': r.wallMs };
+  if (r.labRetry) props['lab.retry'] = r.labRetry;
   for (const [name, t] of Object.entries(r.milestones)) props[`milestone.${name}.ms`] = t;
   const p = r.profile;
   if (p) {
