@@ -34,6 +34,12 @@ describe('checkInterrupts', () => {
     const { findings } = checkInterrupts(vmm(66, 66), [round(0, [32, 0]), round(1, [0, 32]), ipi(0, [0, 32]), ipi(1, [32, 0])], 2, ['msi']);
     expect(findings).toEqual([]);
   });
+  it('names interrupts the VMM injected that reached no handler on any CPU (delivered elsewhere)', () => {
+    const { findings } = checkInterrupts(vmm(2, 2), [round(0, [0, 0], { ok: false, lost: 1 })], 2, ['msi']);
+    expect(findings.join('\n')).toMatch(/msi round on CPU 0: none of the 32 interrupts reached the handler on any CPU although the VMM injected every one: they were delivered to another CPU or vector/);
+    // Not when the VMM itself dropped them: that finding is the VMM's count.
+    expect(checkInterrupts(vmm(2, 1), [round(0, [0, 0], { ok: false, lost: 1 })], 2, ['msi']).findings.join('\n')).not.toMatch(/delivered to another CPU/);
+  });
   it('names MSIs KVM accepted but delivered to no vCPU', () => {
     const r = parseEventStream(
       'vmm:kvm',

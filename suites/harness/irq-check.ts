@@ -60,6 +60,10 @@ export function irqRounds(events: readonly ProbeEvent[]): IrqRound[] {
 export function checkInterrupts(r: BootResult, events: readonly ProbeEvent[], cpus: number, modes: readonly string[]): IrqFindings {
   const rounds = irqRounds(events);
   const findings: string[] = [];
+  const vmmEvent = eventsOf(r, 'irq-test')[0] as { device?: { raised?: { intx: number; msi: number } }; path?: { injected?: number; undeliveredMsis?: number } } | undefined;
+  const vmmRaised = vmmEvent?.device?.raised ? vmmEvent.device.raised.intx + vmmEvent.device.raised.msi : undefined;
+  // Every interrupt the device raised went into KVM, and KVM found a local APIC for every MSI.
+  const vmmDeliveredAll = vmmRaised !== undefined && vmmEvent?.path?.injected === vmmRaised && (vmmEvent.path.undeliveredMsis ?? 0) === 0;
   for (const mode of modes) {
     const seen = rounds.filter((x) => x.mode === mode && x.timerHz === 0).map((x) => x.cpu);
     for (let cpu = 0; cpu < cpus; cpu++) if (!seen.includes(cpu)) findings.push(`${mode}: no round reported for CPU ${cpu}`);
@@ -69,6 +73,12 @@ export function checkInterrupts(r: BootResult, events: readonly ProbeEvent[], cp
     const elsewhere = x.counts.map((n, cpu) => ({ n, cpu })).filter((c) => c.cpu !== x.cpu && c.n > 0);
     if (elsewhere.length > 0) {
       findings.push(`${where}: interrupts arrived on ${elsewhere.map((c) => `CPU ${c.cpu} (${c.n})`).join(', ')}: the destination the guest programmed was ignored`);
+    }
+    if (x.handled === 0 && x.fired > 0 && x.timerHz === 0 && vmmDeliveredAll && elsewhere.length === 0) {
+      // Nothing reached the handler on any CPU although the VMM passed every interrupt on: they
+      // went to a CPU or vector the guest did not program for this IRQ (another device's handler,
+      // or one that silently ignores it).
+      findings.push(`${where}: none of the ${x.fired} interrupts reached the handler on any CPU although the VMM injected every one: they were delivered to another CPU or vector than the guest programmed`);
     }
     if (x.timerHz > 0 && (!x.ok || x.lost > 0)) {
       findings.push(`${where}: the device interrupt starved while the timer ran (${x.timerTicks} timer ticks, ${x.lost} device interrupts lost)`);
