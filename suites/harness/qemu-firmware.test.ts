@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import type { BootgateError } from '../../vmm/errors.js';
 import {
   descriptorDirs,
   discoverFirmware,
@@ -181,6 +182,10 @@ describe('resolveQemuFirmware', () => {
       message: 'unknown firmware "coreboot" for QEMU',
       hint: expect.stringMatching(/seabios-256k.*ovmf\/uefi.*--firmware-file/),
     });
+    // Other fixtures are not firmware: a kernel is no -bios image, and the hint lists only BIOS images.
+    const notFirmware = await resolveQemuFirmware({ firmware: 'linux-cloud-kernel' }, { machine }).catch((e: unknown) => e as BootgateError);
+    expect(notFirmware).toMatchObject({ code: 'E_CONFIG', message: 'unknown firmware "linux-cloud-kernel" for QEMU' });
+    expect((notFirmware as BootgateError).hint).toBe('use a fixture (seabios, seabios-256k), ovmf/uefi (QEMU firmware descriptors), a descriptor .json path, or --firmware-file PATH');
     await expect(resolveQemuFirmware({ firmwareFile: join(root, 'nope.bin') }, { machine })).rejects.toMatchObject({ code: 'E_CONFIG' });
   });
 });

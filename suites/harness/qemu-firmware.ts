@@ -187,6 +187,9 @@ export function firmwareFromDescriptor(d: FirmwareDescriptor): QemuFirmware {
   throw new BootgateError('E_CONFIG', `firmware descriptor ${d.path} maps a kernel, which bootgate cannot boot`, { hint: 'pick a flash or memory descriptor' });
 }
 
+/** Fixtures that are whole BIOS images QEMU can take as -bios (kernels, modules and QEMU itself are not). */
+export const QEMU_BIOS_FIXTURES = ['seabios', 'seabios-256k'] as const;
+
 /** Names that mean "ask the descriptors", with the interface they ask for. */
 const DESCRIPTOR_NAMES: Record<string, string> = { ovmf: 'uefi', uefi: 'uefi' };
 
@@ -197,7 +200,7 @@ export interface ResolveOptions {
 }
 
 /**
- * A BootRequest's firmware for QEMU: `firmwareFile` (-bios), a fixture name (-bios with the
+ * A BootRequest's firmware for QEMU: `firmwareFile` (-bios), a BIOS fixture name (-bios with the
  * verified cached file), `ovmf`/`uefi` (descriptors), or the path of a descriptor file.
  */
 export async function resolveQemuFirmware(req: { firmware?: string; firmwareFile?: string }, options: ResolveOptions): Promise<QemuFirmware> {
@@ -207,8 +210,8 @@ export async function resolveQemuFirmware(req: { firmware?: string; firmwareFile
   }
   const name = req.firmware ?? 'seabios-256k';
   if (name.endsWith('.json')) return firmwareFromDescriptor(parseDescriptor(JSON.parse(readFileSync(name, 'utf8')), name));
-  const fixtures = Object.keys(loadManifest().artifacts);
-  if (fixtures.includes(name)) return { kind: 'bios', name, path: await resolveFixture(name) };
+  const fixtures = QEMU_BIOS_FIXTURES.filter((f) => f in loadManifest().artifacts);
+  if ((fixtures as readonly string[]).includes(name)) return { kind: 'bios', name, path: await resolveFixture(name) };
   const iface = DESCRIPTOR_NAMES[name];
   if (iface) {
     const machine = options.machine();
