@@ -84,5 +84,7 @@ export interface Diagnostic {
   reason: string;
   registers: Array<{ vcpu: number; regs: Record<string, string> }>;
   lastExits: Array<{ vcpu: number; kind: string; detail: string }>;
+  /** Device interrupt states at the stop (e.g. COM1's IRQ line and pending source). */
+  devices?: string[];
   serialTail: string;
 }

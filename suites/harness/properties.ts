@@ -53,6 +53,7 @@ function diagnosticText(r: BootResult): string | undefined {
     parts.push(`reason: ${d.reason}`);
     for (const reg of d.registers) parts.push(`vCPU ${reg.vcpu}: ${Object.entries(reg.regs).map(([k, v]) => `${k}=${v}`).join(' ')}`);
     for (const e of d.lastExits.slice(-16)) parts.push(`exit vCPU ${e.vcpu} ${e.kind} ${e.detail}`);
+    for (const dev of d.devices ?? []) parts.push(dev);
   }
   return parts.length ? parts.join('\n') : undefined;
 }

@@ -45,6 +45,7 @@ export function formatDiagnostic(d: Diagnostic): string {
     lines.push('  last exits:');
     for (const e of d.lastExits.slice(-12)) lines.push(`    vCPU ${e.vcpu} ${e.kind} ${e.detail}`);
   }
+  for (const dev of d.devices ?? []) lines.push(`  ${dev}`);
   lines.push('  serial tail:', ...d.serialTail.split('\n').slice(-15).map((l) => `    | ${l}`));
   return lines.join('\n');
 }

@@ -76,6 +76,8 @@ export interface PcBuild {
   postCode: PostCode;
   pm: PmIo;
   com1: ConsoleBuffer;
+  /** COM1's UART itself (its interrupt state goes into a timeout diagnostic). */
+  uart: Uart16550;
   debugcon: ConsoleBuffer;
 }
 
@@ -126,7 +128,8 @@ export function buildPc(o: PcOptions): PcBuild {
   const { pio } = machine;
   const com1 = new ConsoleBuffer((text) => o.emit({ event: 'serial', port: 'com1', data: text }));
   const debugcon = new ConsoleBuffer((text) => o.emit({ event: 'serial', port: 'debugcon', data: text }));
-  pio.insert(COM1_BASE, UART_SPAN, machine.onReset(new Uart16550(machine, { onOutput: (b) => com1.push(b) })));
+  const uart = machine.onReset(new Uart16550(machine, { onOutput: (b) => com1.push(b) }));
+  pio.insert(COM1_BASE, UART_SPAN, uart);
   pio.insert(DEBUGCON_PORT, DEBUGCON_SPAN, new Debugcon(machine, { onOutput: (b) => debugcon.push(b) }));
   pio.insert(
     CMOS_BASE,
@@ -230,7 +233,7 @@ export function buildPc(o: PcOptions): PcBuild {
   });
   if (config.reservedMemoryEnd !== undefined) fwcfg.addFile('etc/reserved-memory-end', u64le(config.reservedMemoryEnd));
 
-  return { machine, flash, irqPath, irqTest, testDevices, memoryMap, fwcfg, postCode, pm, com1, debugcon };
+  return { machine, flash, irqPath, irqTest, testDevices, memoryMap, fwcfg, postCode, pm, com1, uart, debugcon };
 }
 
 function u64le(value: number): Uint8Array {

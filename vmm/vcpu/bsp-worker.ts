@@ -185,7 +185,10 @@ export class BspWorker {
 
   private report(outcome: NonNullable<StoppedReport['outcome']>): StoppedReport {
     const r: StoppedReport = { vcpu: 0, snapshot: this.acct.snapshot(), outcome };
-    if (this.control.stopMode === StopMode.Diagnose) r.registers = this.vcpu.dumpRegisters();
+    if (this.control.stopMode === StopMode.Diagnose) {
+      r.registers = this.vcpu.dumpRegisters();
+      r.devices = [this.pc.uart.interruptState()];
+    }
     return r;
   }
 

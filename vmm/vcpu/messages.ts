@@ -30,6 +30,8 @@ export interface StoppedReport {
   vcpu: number;
   snapshot: AccountingSnapshot;
   registers?: Record<string, string>;
+  /** Set by the BSP when diagnosing: device interrupt states, one line each. */
+  devices?: string[];
   /** Set by the BSP: how the machine ended. */
   outcome?: { status: 'power-off' | 'stopped' | 'error'; source?: string; code?: number; resets: number };
   error?: { code: string; message: string; hint?: string };

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BootgateError } from '../../errors.js';
 import { FakeServices, inp, outp } from './test-services.js';
 import { COM1_IRQ, Uart16550 } from './uart16550.js';
@@ -62,6 +62,18 @@ describe('Uart16550', () => {
     outp(uart, SCR, 0xa5);
     expect(inp(uart, SCR)).toBe(0xa5);
     expect(out).toEqual([]);
+  });
+
+  it('says for a timeout diagnostic whether IRQ 4 is up, for how long, and for which source', () => {
+    let now = 5000;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    const { uart } = setup();
+    expect(uart.interruptState()).toBe('uart16550 (IRQ 4): line low, pending source none, IER 0x0, MCR 0x8');
+    outp(uart, IER, 0x02); // THR empty interrupt: the line rises
+    now += 40_000;
+    expect(uart.interruptState()).toBe('uart16550 (IRQ 4): line high for 40000 ms, pending source THR empty, IER 0x2, MCR 0x8');
+    inp(uart, IIR); // the guest takes it
+    expect(uart.interruptState()).toMatch(/line low, pending source none/);
   });
 
   it('passes Linux serial8250_do_startup THRE re-assert test', () => {
@@ -205,4 +217,8 @@ describe('Uart16550', () => {
     expect(() => new Uart16550(services, {} as never)).toThrow(BootgateError);
     expect(() => new Uart16550(services, { onOutput: () => {}, irq: 16 })).toThrow(/irq/);
   });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
 });

@@ -99,6 +99,8 @@ export class Uart16550 implements BusDevice {
   readonly name = 'uart16550';
   private s = new UartState();
   private irqLevel = false;
+  /** performance.now() when the IRQ line last rose (for the timeout diagnostic). */
+  private irqRoseAt = 0;
   private readonly onOutput: (byte: number) => void;
   private readonly irq: number;
 
@@ -286,7 +288,20 @@ export class Uart16550 implements BusDevice {
     const level = pending && (s.mcr & (MCR_OUT2 | MCR_LOOP)) === MCR_OUT2;
     if (level !== this.irqLevel) {
       this.irqLevel = level;
+      if (level) this.irqRoseAt = performance.now();
       this.services.setIrqLine(this.irq, level);
     }
+  }
+
+  /**
+   * One line for a timeout diagnostic: the IRQ line, how long it has been high, and the pending
+   * source. A line high for seconds means the guest never took (or never acknowledged) the
+   * interrupt; a low line with a driver waiting means the UART never raised it.
+   */
+  interruptState(now = performance.now()): string {
+    const s = this.s;
+    const source = { [IIR_RDI]: 'received data', [IIR_THRI]: 'THR empty', [IIR_MSI]: 'modem status' }[this.iir() & 0x0f] ?? 'none';
+    const line = this.irqLevel ? `high for ${Math.round(now - this.irqRoseAt)} ms` : 'low';
+    return `${this.name} (IRQ ${this.irq}): line ${line}, pending source ${source}, IER 0x${s.ier.toString(16)}, MCR 0x${s.mcr.toString(16)}`;
   }
 }
