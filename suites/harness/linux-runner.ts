@@ -42,7 +42,7 @@ export function planLinuxRun(): LinuxRunPlan {
   if (process.env[LINUX_ENV] !== '1') {
     return {
       target: 'vmm:kvm@lab',
-      unavailable: `${kvm.reason ?? 'no native KVM'}: the Linux suites would run in the nested lab, not yet a reliable gate (of its last three full runs one failed: a guest's console stopped mid-line at SMP 1, cause not found; one needed a retry after a triple fault); run them with ${LINUX_ENV}=1 (npm run test:linux)`,
+      unavailable: `${kvm.reason ?? 'no native KVM'}: the Linux suites would run in the nested lab, not yet a reliable gate (of its last four full runs one failed: a guest's console stopped mid-line at SMP 1, cause not found; one needed a retry after a triple fault); run them with ${LINUX_ENV}=1 (npm run test:linux)`,
     };
   }
   const why = labUnavailable();
