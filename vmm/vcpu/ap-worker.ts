@@ -16,7 +16,7 @@ import { ControlBlock, StopMode } from './control.js';
 import { MAIL_FATAL, MAIL_SHUTDOWN, Mailbox } from './mailbox.js';
 import { faultRegisters } from './fault-registers.js';
 import { releaseRunPage } from './run-page.js';
-import type { ApWorkerData, StoppedReport, WorkerMessage } from './messages.js';
+import { type ApWorkerData, postEvent, type StoppedReport, type WorkerMessage } from './messages.js';
 
 const POST_CODE_PORT = 0x80;
 const WAIT_SLICE_MS = 50;
@@ -60,7 +60,6 @@ export class ApWorker {
 
   /** Send a request to the device owner and wait for its answer (or a stop). */
   private ask(kind: number, addr: number, size: number, count: number, payload?: Uint8Array): boolean {
-    const t0 = performance.now();
     this.mailbox.post(kind, addr, size, count, payload);
     this.control.ringDoorbell();
     this.control.kick(0);
@@ -68,7 +67,6 @@ export class ApWorker {
       if (this.control.stopMode !== StopMode.Running) return false;
     }
     this.mailbox.finish();
-    this.acct.handover(performance.now() - t0);
     return true;
   }
 
@@ -100,6 +98,7 @@ export class ApWorker {
       switch (kind) {
         case ExitKind.IoIn:
         case ExitKind.IoOut: {
+          let handedOver = false;
           if (kind === ExitKind.IoIn && exit.size === 4 && exit.count === 1 && exit.port === control.pmTimerPort) {
             // The PM timer is a function of time only: answer it here, no trip to the device owner.
             setLE(exit.data, this.pmTimer.read());
@@ -107,15 +106,20 @@ export class ApWorker {
             const n = exit.size * exit.count;
             if (!this.ask(kind, exit.port, exit.size, exit.count, kind === ExitKind.IoOut ? exit.data : undefined)) return;
             if (kind === ExitKind.IoIn) exit.data.set(this.mailbox.data.subarray(0, n));
+            handedOver = true;
           }
-          acct.pio(kind, exit.port, getLE(exit.data.subarray(0, exit.size)), t1, performance.now());
+          const t2 = performance.now();
+          if (handedOver) acct.handover(t2 - t1);
+          acct.pio(kind, exit.port, getLE(exit.data.subarray(0, exit.size)), t1, t2);
           break;
         }
         case ExitKind.MmioRead:
         case ExitKind.MmioWrite: {
           if (!this.ask(kind, exit.gpa, exit.size, 1, kind === ExitKind.MmioWrite ? exit.data : undefined)) return;
           if (kind === ExitKind.MmioRead) exit.data.set(this.mailbox.data.subarray(0, exit.size));
-          acct.mmio(kind, exit.gpa, getLE(exit.data), 'via-bsp', t1, performance.now());
+          const t2 = performance.now();
+          acct.handover(t2 - t1);
+          acct.mmio(kind, exit.gpa, getLE(exit.data), 'via-bsp', t1, t2);
           break;
         }
         case ExitKind.Interrupted:
@@ -123,10 +127,7 @@ export class ApWorker {
           acct.other(kind, t1, performance.now());
           break;
         case ExitKind.Shutdown:
-          (parentPort as { postMessage(m: WorkerMessage): void }).postMessage({
-            type: 'event',
-            event: { event: 'triple-fault', t: Math.round((performance.now() + performance.timeOrigin - this.data.startEpochMs) * 10) / 10, vcpu: this.data.vcpu, registers: faultRegisters(this.vcpu.dumpRegisters()) },
-          });
+          postEvent({ event: 'triple-fault', vcpu: this.data.vcpu, registers: faultRegisters(this.vcpu.dumpRegisters()) }, performance.timeOrigin - this.data.startEpochMs);
           acct.other(kind, t1, performance.now());
           this.ask(MAIL_SHUTDOWN, 0, 0, 0);
           break;

@@ -22,7 +22,7 @@ import { ControlBlock, StopMode } from './control.js';
 import { MAIL_FATAL, MAIL_SHUTDOWN, Mailbox } from './mailbox.js';
 import { faultRegisters } from './fault-registers.js';
 import { releaseRunPage } from './run-page.js';
-import type { BspWorkerData, StoppedReport, WorkerMessage } from './messages.js';
+import { type BspWorkerData, postEvent, type StoppedReport, type WorkerMessage } from './messages.js';
 import { serveMmio, servePio, servePioAccess } from './serve-exit.js';
 
 const PAUSE_ACK_TIMEOUT_MS = 30_000;
@@ -107,7 +107,7 @@ export class BspWorker {
   }
 
   emit(event: Record<string, unknown>): void {
-    post({ type: 'event', event: { ...event, event: String(event.event), t: Math.round(this.now() * 10) / 10 } });
+    postEvent(event, this.clockOffset);
   }
 
   start(): void {

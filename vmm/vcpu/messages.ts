@@ -1,5 +1,6 @@
 // Messages between the VMM's supervisor (main thread) and its vCPU worker threads.
 
+import { parentPort } from 'node:worker_threads';
 import type { VmConfig } from '../config.js';
 import type { AccountingSnapshot } from '../metrics/exit-accounting.js';
 
@@ -41,3 +42,9 @@ export type WorkerMessage =
   | { type: 'ready'; vcpus: number; mmapSize: number }
   | { type: 'event'; event: Record<string, unknown> & { event: string; t: number } }
   | { type: 'stopped'; report: StoppedReport };
+
+/** Post a VMM event from a vCPU thread, stamped in ms since VMM start (`clockOffsetMs` = timeOrigin - startEpochMs). */
+export function postEvent(event: Record<string, unknown>, clockOffsetMs: number): void {
+  const msg: WorkerMessage = { type: 'event', event: { ...event, event: String(event.event), t: Math.round((performance.now() + clockOffsetMs) * 10) / 10 } };
+  parentPort!.postMessage(msg);
+}
