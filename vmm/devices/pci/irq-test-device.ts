@@ -138,7 +138,8 @@ export interface IrqTestStats {
   gsi: number | null;
 }
 
-type Outstanding = { kind: 'none' } | { kind: 'intx'; at: number; to: string } | { kind: 'msi'; at: number; to: string };
+/** The interrupt raised and not acked yet: when, and where it went (formatted only for a stall report). */
+type Outstanding = { kind: 'none' } | { kind: 'intx'; at: number; gsi: number | null } | { kind: 'msi'; at: number; address: number; data: number };
 
 export class IrqTestDevice extends PciFunction {
   private readonly mmio: MmioBus;
@@ -371,13 +372,13 @@ export class IrqTestDevice extends PciFunction {
     if (path === 'msi') {
       const lo = this.dword(MSI_ADDRESS_LO);
       const data = this.readConfig(MSI_DATA, 2);
-      this.outstanding = { kind: path, at: performance.now(), to: `MSI address 0x${lo.toString(16)} data 0x${data.toString(16)}` };
+      this.outstanding = { kind: path, at: performance.now(), address: lo, data };
       this.updateInterruptStatus();
       this.raisedMsi++;
       this.services.signalMsi(lo, this.dword(MSI_ADDRESS_HI), data);
     } else {
       const gsi = this.gsiFor();
-      this.outstanding = { kind: path, at: performance.now(), to: `INTx GSI ${gsi ?? 'none'}` };
+      this.outstanding = { kind: path, at: performance.now(), gsi };
       this.updateInterruptStatus();
       this.raisedIntx++;
       if (gsi === null) this.unroutedIntx++;
@@ -394,7 +395,8 @@ export class IrqTestDevice extends PciFunction {
     if (ms > this.longestWaitMs) this.longestWaitMs = ms;
     if (ms < STALL_REPORT_MS) return;
     this.stalls++;
-    this.services.emit?.({ event: 'irq-stall', device: this.name, how, ms: Math.round(ms), to: o.to });
+    const to = o.kind === 'msi' ? `MSI address 0x${o.address.toString(16)} data 0x${o.data.toString(16)}` : `INTx GSI ${o.gsi ?? 'none'}`;
+    this.services.emit?.({ event: 'irq-stall', device: this.name, how, ms: Math.round(ms), to });
   }
 
   /** Where the next interrupt would go, or null while the mode's path is switched off. */
