@@ -57,40 +57,29 @@ export async function labQemuBinary(log?: (line: string) => void, env: NodeJS.Pr
   qemuBinary(env); // the installed package: the fixture runs on its libraries and firmware
   const [fixture] = await ensureFixtures([LAB_QEMU_FIXTURE], { log });
   const path = fixture!.path;
-  const started = await qemuStarts(path);
-  if (started !== true) {
-    throw new BootgateError('E_FIXTURE', `the lab's QEMU (fixture ${LAB_QEMU_FIXTURE}, ${path}) does not start: ${started}`, {
+  const { error } = await runVersion(path);
+  if (error !== undefined) {
+    throw new BootgateError('E_FIXTURE', `the lab's QEMU (fixture ${LAB_QEMU_FIXTURE}, ${path}) does not start: ${error}`, {
       hint: `apt-get install qemu-system-x86 (the unpacked QEMU uses its libraries), or point $${QEMU_ENV} at another qemu-system-x86_64`,
     });
   }
   return path;
 }
 
-const started = new Map<string, Promise<true | string>>();
-
-/** true when `binary --version` runs, else its stderr (a missing library, a bad ELF); checked once per binary. */
-function qemuStarts(binary: string): Promise<true | string> {
-  let p = started.get(binary);
-  if (!p) {
-    p = new Promise((resolve) => {
-      execFile(binary, ['--version'], { timeout: 10_000 }, (error, _stdout, stderr) => {
-        resolve(error ? String(stderr).trim().split('\n').slice(-2).join(' | ') || error.message : true);
-      });
-    });
-    started.set(binary, p);
-  }
-  return p;
-}
-
-/** `7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)` from `qemu --version`, or undefined when it does not run. */
-export function qemuVersion(binary: string): Promise<string | undefined> {
+/** `qemu --version`: the version (`7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)`), or why it does not run (stderr: a missing library, a bad ELF). */
+function runVersion(binary: string): Promise<{ version?: string; error?: string }> {
   return new Promise((resolve) => {
-    execFile(binary, ['--version'], { timeout: 10_000 }, (error, stdout) => {
-      if (error) return resolve(undefined);
+    execFile(binary, ['--version'], { timeout: 10_000 }, (error, stdout, stderr) => {
+      if (error) return resolve({ error: String(stderr).trim().split('\n').slice(-2).join(' | ') || error.message });
       const m = /version\s+(.+)/i.exec(String(stdout).split('\n')[0] ?? '');
-      resolve(m?.[1]?.trim());
+      resolve({ version: m?.[1]?.trim() });
     });
   });
+}
+
+/** The version `qemu --version` prints, or undefined when it does not run. */
+export async function qemuVersion(binary: string): Promise<string | undefined> {
+  return (await runVersion(binary)).version;
 }
 
 /** `[setpriv, --pdeathsig, KILL, --]` when util-linux setpriv is present, else nothing. */
