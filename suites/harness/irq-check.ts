@@ -60,10 +60,16 @@ export function irqRounds(events: readonly ProbeEvent[]): IrqRound[] {
 export function checkInterrupts(r: BootResult, events: readonly ProbeEvent[], cpus: number, modes: readonly string[]): IrqFindings {
   const rounds = irqRounds(events);
   const findings: string[] = [];
-  const vmmEvent = eventsOf(r, 'irq-test')[0] as { device?: { raised?: { intx: number; msi: number } }; path?: { injected?: number; undeliveredMsis?: number } } | undefined;
-  const vmmRaised = vmmEvent?.device?.raised ? vmmEvent.device.raised.intx + vmmEvent.device.raised.msi : undefined;
+  // The VMM's counters (the irq-test device and the interrupt path), read once.
+  const vmm = eventsOf(r, 'irq-test')[0] as unknown as
+    | {
+        device: { raised: { intx: number; msi: number } };
+        path: { injected: number; dropped: number; held: number; undeliveredMsis?: number; undeliveredSamples?: string[] };
+      }
+    | undefined;
+  const raised = vmm ? vmm.device.raised.intx + vmm.device.raised.msi : undefined;
   // Every interrupt the device raised went into KVM, and KVM found a local APIC for every MSI.
-  const vmmDeliveredAll = vmmRaised !== undefined && vmmEvent?.path?.injected === vmmRaised && (vmmEvent.path.undeliveredMsis ?? 0) === 0;
+  const vmmDeliveredAll = vmm !== undefined && vmm.path.injected === raised && (vmm.path.undeliveredMsis ?? 0) === 0;
   for (const mode of modes) {
     const seen = rounds.filter((x) => x.mode === mode && x.timerHz === 0).map((x) => x.cpu);
     for (let cpu = 0; cpu < cpus; cpu++) if (!seen.includes(cpu)) findings.push(`${mode}: no round reported for CPU ${cpu}`);
@@ -87,15 +93,8 @@ export function checkInterrupts(r: BootResult, events: readonly ProbeEvent[], cp
     }
     if (x.counts[x.cpu] !== x.handled && elsewhere.length === 0) findings.push(`${where}: per-CPU count ${x.counts[x.cpu]} differs from handled ${x.handled}`);
   }
-  const vmm = eventsOf(r, 'irq-test')[0] as unknown as
-    | {
-        device: { raised: { intx: number; msi: number } };
-        path: { injected: number; dropped: number; held: number; undeliveredMsis?: number; undeliveredSamples?: string[] };
-      }
-    | undefined;
-  if (!vmm) findings.push('the VMM reported no irq-test counters');
+  if (!vmm || raised === undefined) findings.push('the VMM reported no irq-test counters');
   else {
-    const raised = vmm.device.raised.intx + vmm.device.raised.msi;
     const guestRaised = rounds.reduce((a, x) => a + (Number.isNaN(x.raised) ? 0 : x.raised + 1), 0);
     if (vmm.path.injected !== raised) {
       findings.push(`the VMM injected ${vmm.path.injected} of the ${raised} interrupts the device raised (${vmm.path.dropped} dropped, ${vmm.path.held} held back)`);
