@@ -92,7 +92,7 @@ export class IrqPath {
     if (this.vm().signalMsi(lo, hi, data)) return;
     this.undeliveredMsis++;
     if (this.undeliveredSamples.length < UNDELIVERED_SAMPLES) {
-      this.undeliveredSamples.push(`address 0x${hi ? hi.toString(16) : ''}${(lo >>> 0).toString(16).padStart(hi ? 8 : 1, '0')} data 0x${data.toString(16)}`);
+      this.undeliveredSamples.push(`address 0x${(hi * 0x1_0000_0000 + (lo >>> 0)).toString(16)} data 0x${data.toString(16)}`);
     }
   }
 
