@@ -207,7 +207,7 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
             : (error?.message ?? 'error'),
       registers: [...reports.values()].filter((r) => r.registers).map((r) => ({ vcpu: r.vcpu, regs: r.registers! })),
       lastExits: snaps.flatMap((s) => s.lastExits.map((e) => ({ vcpu: s.vcpu, ...e }))),
-      devices: [...reports.values()].flatMap((r) => r.devices ?? []),
+      devices: [...reports.values()].sort((a, b) => a.vcpu - b.vcpu).flatMap((r) => r.devices ?? []),
       serialTail: serial.slice(-SERIAL_TAIL_BYTES),
     };
   }

@@ -58,6 +58,8 @@ export interface Vm {
   setIrqRouting(routes: readonly IrqRoute[]): void;
   /** IOAPIC redirection entry of a pin (for the irq-to-bsp-only quirk). */
   ioapicRedirection(pin: number): bigint;
+  /** The interrupt controller's pending lines and live pins in one line (for a stall diagnostic). */
+  describeIoapic(): string;
   /** PIT channel 0 reload count and mode (for the starve-low-priority-irq quirk). */
   pitChannel0(): { count: number; mode: number };
   /** Inject an MSI; false when the accelerator accepted it but delivered it to no vCPU (no APIC matched, or it was blocked). */

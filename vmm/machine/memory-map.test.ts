@@ -23,6 +23,9 @@ class FakeVm implements Vm {
   pitChannel0() {
     return { count: 0x1_0000, mode: 3 };
   }
+  describeIoapic(): string {
+    return 'ioapic: (fake)';
+  }
   signalMsi(): boolean {
     return true;
   }

@@ -54,7 +54,10 @@ export class ApWorker {
       this.ask(MAIL_FATAL, 0, 0, 0);
     }
     report.snapshot = this.acct.snapshot();
-    if (this.control.stopMode === StopMode.Diagnose || report.error) report.registers = this.vcpu.dumpRegisters();
+    if (this.control.stopMode === StopMode.Diagnose || report.error) {
+      report.registers = this.vcpu.dumpRegisters();
+      report.devices = [this.vcpu.describeInterruptState()];
+    }
     (parentPort as { postMessage(m: WorkerMessage): void }).postMessage({ type: 'stopped', report });
   }
 

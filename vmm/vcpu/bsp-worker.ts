@@ -28,6 +28,8 @@ import { serveMmio, servePio, servePioAccess } from './serve-exit.js';
 const PAUSE_ACK_TIMEOUT_MS = 30_000;
 const AP_START_TIMEOUT_MS = 60_000;
 const SMALL_APERTURE_PHYS_BITS = 36;
+/** Code bytes a stall diagnostic shows on each side of rip (kept inside rip's 4 KiB page). */
+const CODE_DUMP_BYTES = 16;
 
 function post(msg: WorkerMessage): void {
   parentPort!.postMessage(msg);
@@ -187,9 +189,25 @@ export class BspWorker {
     const r: StoppedReport = { vcpu: 0, snapshot: this.acct.snapshot(), outcome };
     if (this.control.stopMode === StopMode.Diagnose) {
       r.registers = this.vcpu.dumpRegisters();
-      r.devices = [this.pc.uart.interruptState()];
+      r.registers.code = this.codeAt(r.registers['rip.gpa']);
+      r.devices = [this.pc.uart.interruptState(), this.vm.describeIoapic(), this.vcpu.describeInterruptState()];
     }
     return r;
+  }
+
+  /** The guest's code bytes around rip's guest-physical address, rip marked with '|' (which instruction the vCPU is at). */
+  private codeAt(gpa: string | undefined): string {
+    if (gpa === undefined || !gpa.startsWith('0x')) return 'unavailable (rip not mapped)';
+    const at = Number(gpa);
+    const page = at - (at % 4096);
+    const from = Math.max(page, at - CODE_DUMP_BYTES);
+    const to = Math.min(page + 4096, at + CODE_DUMP_BYTES);
+    try {
+      const bytes = [...this.pc.machine.readGuest(from, to - from)].map((b) => b.toString(16).padStart(2, '0'));
+      return `${bytes.slice(0, at - from).join(' ')} | ${bytes.slice(at - from).join(' ')}`.trim();
+    } catch {
+      return `unavailable (${gpa} is not RAM)`;
+    }
   }
 
   /**

@@ -31,7 +31,7 @@ export interface StoppedReport {
   vcpu: number;
   snapshot: AccountingSnapshot;
   registers?: Record<string, string>;
-  /** Set by the BSP when diagnosing: device interrupt states, one line each. */
+  /** Set when diagnosing: device and interrupt-controller states, one line each (the BSP adds COM1 and the IOAPIC). */
   devices?: string[];
   /** Set by the BSP: how the machine ended. */
   outcome?: { status: 'power-off' | 'stopped' | 'error'; source?: string; code?: number; resets: number };

@@ -38,6 +38,15 @@ export const KVM_GET_PIT2 = 0x8070_ae9f;
 export const PIT_STATE2_SIZE = 112;
 export const KVM_GET_MP_STATE = 0x8004_ae98;
 export const KVM_SET_MP_STATE = 0x4004_ae99;
+/** _IOR(KVMIO, 0x8e, struct kvm_lapic_state): the 1 KiB local APIC register page. */
+export const KVM_GET_LAPIC = 0x8400_ae8e;
+export const LAPIC_STATE_SIZE = 1024;
+/** _IOWR(KVMIO, 0x85, struct kvm_translation): u64 linear, u64 physical, u8 valid, writeable, usermode, pad[5]. */
+export const KVM_TRANSLATE = 0xc018_ae85;
+export const TRANSLATION_SIZE = 24;
+/** struct kvm_ioapic_state inside struct kvm_irqchip (after chip_id and pad): irr at 8 + 16. */
+export const IOAPIC_IRR = 24;
+export const IOAPIC_PINS = 24;
 
 export const KVM_API_VERSION = 12;
 
@@ -77,6 +86,8 @@ export const KVM_EXIT_IO_OUT = 1;
 
 export const KVM_MP_STATE_RUNNABLE = 0;
 export const KVM_MP_STATE_UNINITIALIZED = 1;
+/** kvm_mp_state.mp_state values, by number (api.rst 4.38). */
+export const MP_STATE_NAMES = ['runnable', 'uninitialized', 'init-received', 'halted', 'sipi-received', 'stopped', 'check-stop', 'operating', 'load', 'ap-reset-hold', 'suspended'] as const;
 
 // struct kvm_run offsets.
 export const RUN_IMMEDIATE_EXIT = 1;

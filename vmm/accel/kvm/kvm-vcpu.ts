@@ -8,6 +8,7 @@
 
 import { BootgateError } from '../../errors.js';
 import { ExitKind, type ExitInfo } from '../exit-info.js';
+import { formatLapic } from './interrupt-state.js';
 import * as abi from './kvm-abi.js';
 import {
   EAGAIN,
@@ -201,11 +202,45 @@ export class KvmVcpu {
     return out;
   }
 
+  /** KVM_GET_MP_STATE by name ('runnable', 'halted', ...). */
+  mpState(): string {
+    const buf = new Uint8Array(4);
+    if (ioctlPtr(this.fd, abi.KVM_GET_MP_STATE, buf) < 0) throw new BootgateError('E_ACCEL', `KVM_GET_MP_STATE: ${strerror(errno())}`);
+    const n = new DataView(buf.buffer).getUint32(0, true);
+    return abi.MP_STATE_NAMES[n] ?? `mp-state ${n}`;
+  }
+
+  /** The local APIC and run state in one line (for a stall diagnostic). */
+  describeInterruptState(): string {
+    const page = new Uint8Array(abi.LAPIC_STATE_SIZE);
+    try {
+      const state = this.mpState();
+      if (ioctlPtr(this.fd, abi.KVM_GET_LAPIC, page) < 0) throw new BootgateError('E_ACCEL', `KVM_GET_LAPIC: ${strerror(errno())}`);
+      return formatLapic(this.index, state, page);
+    } catch (e) {
+      return `lapic vCPU ${this.index}: unreadable (${(e as Error).message})`;
+    }
+  }
+
+  /** Guest-physical address of a linear address through the vCPU's page tables (KVM_TRANSLATE), or undefined when unmapped. */
+  translate(linear: bigint): bigint | undefined {
+    const buf = new Uint8Array(abi.TRANSLATION_SIZE);
+    const v = new DataView(buf.buffer);
+    v.setBigUint64(0, linear, true);
+    if (ioctlPtr(this.fd, abi.KVM_TRANSLATE, buf) < 0) return undefined;
+    return buf[16] ? v.getBigUint64(8, true) : undefined;
+  }
+
   /** Registers for a diagnostic dump, as hex strings. */
   dumpRegisters(): Record<string, string> {
     const out: Record<string, string> = {};
     try {
-      for (const [k, val] of Object.entries({ ...this.getRegs(), ...this.getSregs() })) out[k] = `0x${val.toString(16)}`;
+      const regs = this.getRegs();
+      const sregs = this.getSregs();
+      for (const [k, val] of Object.entries({ ...regs, ...sregs })) out[k] = `0x${val.toString(16)}`;
+      // Where rip is in guest-physical memory (paging on: through the guest's page tables).
+      const gpa = this.translate(sregs['cs.base']! + regs.rip!);
+      out['rip.gpa'] = gpa === undefined ? 'unmapped' : `0x${gpa.toString(16)}`;
     } catch (e) {
       out.error = (e as Error).message;
     }

@@ -5,6 +5,7 @@ import { BootgateError } from '../../errors.js';
 import { KVM_IDENTITY_MAP_ADDR, KVM_TSS_ADDR } from '../../layout.js';
 import type { Accelerator, IrqRoute, MemoryRegion, Vm } from '../types.js';
 import { CPUID_ENTRY_SIZE, cpuidForVcpu, cpuidPhysBits } from './cpuid.js';
+import { formatIoapic } from './interrupt-state.js';
 import * as abi from './kvm-abi.js';
 import { close, errno, ioctlInt, ioctlPtr, O_CLOEXEC, O_RDWR, open, strerror } from './libc.js';
 
@@ -191,6 +192,14 @@ export class KvmVm implements Vm {
     new DataView(buf.buffer).setUint32(0, abi.KVM_IRQCHIP_IOAPIC, true);
     if (ioctlPtr(this.fd, abi.KVM_GET_IRQCHIP, buf) < 0) throw fail('KVM_GET_IRQCHIP');
     return new DataView(buf.buffer).getBigUint64(abi.IOAPIC_REDIRTBL + 8 * pin, true);
+  }
+
+  /** The IOAPIC's raised lines and live pins in one line (for a stall diagnostic). */
+  describeIoapic(): string {
+    const buf = new Uint8Array(abi.IRQCHIP_SIZE);
+    new DataView(buf.buffer).setUint32(0, abi.KVM_IRQCHIP_IOAPIC, true);
+    if (ioctlPtr(this.fd, abi.KVM_GET_IRQCHIP, buf) < 0) return `ioapic: unreadable (KVM_GET_IRQCHIP: ${strerror(errno())})`;
+    return formatIoapic(buf, abi.IOAPIC_IRR, abi.IOAPIC_REDIRTBL, abi.IOAPIC_PINS);
   }
 
   /** PIT channel 0's reload count (0 means 65536) and mode, from the in-kernel PIT. */
