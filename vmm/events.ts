@@ -50,8 +50,8 @@ export interface ExitProfile {
   totalExits: number;
   hottestPorts: PortStats[];
   hottestRegions: RegionStats[];
-  /** Reads of unassigned ports/MMIO (answered with all ones). */
-  unassigned: { pio: number; mmio: number };
+  /** Exits to unassigned ports/MMIO (reads answered with all ones), and the hottest unassigned 4 KiB pages. */
+  unassigned: { pio: number; mmio: number; mmioPages?: Array<{ page: number; count: number }> };
   /** AP exits handed to the device-owner (BSP) thread: how many, and the longest wait for an answer. */
   handover?: { count: number; maxMs: number };
 }

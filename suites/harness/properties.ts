@@ -28,6 +28,7 @@ export function bootProperties(r: BootResult): Record<string, string | number | 
     });
     props['unassigned.pio'] = p.unassigned.pio;
     props['unassigned.mmio'] = p.unassigned.mmio;
+    if (p.unassigned.mmioPages?.length) props['unassigned.mmio.pages'] = p.unassigned.mmioPages.map((x) => `0x${x.page.toString(16)}:${x.count}`).join(' ');
     if (p.handover) {
       props['handover.count'] = p.handover.count;
       props['handover.max.ms'] = p.handover.maxMs;

@@ -27,4 +27,20 @@ describe('mergeProfile', () => {
     ap2.handover(3);
     expect(mergeProfile([ap1.snapshot(), ap2.snapshot()], 1000, 3).handover).toEqual({ count: 3, maxMs: 2100 });
   });
+
+  it('names the hottest unassigned MMIO pages, keeping at most 64 pages per vCPU', () => {
+    const bsp = new ExitAccounting(0, 0);
+    for (let i = 0; i < 3; i++) bsp.unassigned(0xb8000 + 2 * i);
+    bsp.unassigned(0xfed00000);
+    for (let p = 0; p < 100; p++) bsp.unassigned(0x1_0000_0000 + p * 4096);
+    const ap = new ExitAccounting(1, 0);
+    ap.unassigned(0xb8ffe);
+    const u = mergeProfile([bsp.snapshot(), ap.snapshot()], 10, 2, 2).unassigned;
+    expect(u.mmio).toBe(105);
+    expect(u.mmioPages).toEqual([
+      { page: 0xb8000, count: 4 },
+      { page: 0xfed00000, count: 1 },
+    ]);
+    expect(bsp.snapshot().unassignedPages).toHaveLength(64);
+  });
 });

@@ -8,6 +8,8 @@ import type { ExitProfile, PortStats, RegionStats } from '../events.js';
 
 const KINDS = EXIT_KIND_NAMES.length;
 const RING = 32;
+/** Distinct 4 KiB pages of unassigned MMIO a vCPU keeps counts for (a guest scanning memory would otherwise grow the map without bound). */
+const UNASSIGNED_PAGES = 64;
 
 export interface AccountingSnapshot {
   vcpu: number;
@@ -19,6 +21,8 @@ export interface AccountingSnapshot {
   lastExits: Array<{ kind: string; detail: string }>;
   unassignedPio: number;
   unassignedMmio: number;
+  /** Unassigned MMIO exits by 4 KiB page (at most UNASSIGNED_PAGES pages). */
+  unassignedPages: Array<[page: number, count: number]>;
   /** AP only: exits handed to the device owner, and the longest wait for its answer. */
   handovers?: number;
   handoverMaxMs?: number;
@@ -39,6 +43,7 @@ export class ExitAccounting {
   private ringPos = 0;
   unassignedPio = 0;
   unassignedMmio = 0;
+  private readonly unassignedPages = new Map<number, number>();
   handovers = 0;
   handoverMaxMs = 0;
 
@@ -78,6 +83,15 @@ export class ExitAccounting {
     r.count++;
     r.ms += d;
     this.remember(kind, gpa, value);
+  }
+
+  /** An MMIO exit nothing claimed: counted, and by page (bounded) so a report can say where. */
+  unassigned(gpa: number): void {
+    this.unassignedMmio++;
+    const page = gpa - (gpa % 4096);
+    const n = this.unassignedPages.get(page);
+    if (n !== undefined) this.unassignedPages.set(page, n + 1);
+    else if (this.unassignedPages.size < UNASSIGNED_PAGES) this.unassignedPages.set(page, 1);
   }
 
   other(kind: ExitKind, start: number, end: number): void {
@@ -123,6 +137,7 @@ export class ExitAccounting {
       lastExits: this.lastExits(),
       unassignedPio: this.unassignedPio,
       unassignedMmio: this.unassignedMmio,
+      unassignedPages: [...this.unassignedPages],
       ...(this.handovers > 0 ? { handovers: this.handovers, handoverMaxMs: this.handoverMaxMs } : {}),
     };
   }
@@ -130,7 +145,7 @@ export class ExitAccounting {
 
 /** The snapshot of a vCPU that reported nothing (its thread failed before it ran). */
 export function emptySnapshot(vcpu: number): AccountingSnapshot {
-  return { vcpu, runMs: 0, kindCount: [], kindMs: [], ports: [], regions: [], lastExits: [], unassignedPio: 0, unassignedMmio: 0 };
+  return { vcpu, runMs: 0, kindCount: [], kindMs: [], ports: [], regions: [], lastExits: [], unassignedPio: 0, unassignedMmio: 0, unassignedPages: [] };
 }
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
@@ -144,6 +159,7 @@ export function mergeProfile(snaps: AccountingSnapshot[], wallMs: number, vcpus:
   let runMs = 0;
   let unPio = 0;
   let unMmio = 0;
+  const unPages = new Map<number, number>();
   let handovers = 0;
   let handoverMaxMs = 0;
   for (const s of snaps) {
@@ -152,6 +168,7 @@ export function mergeProfile(snaps: AccountingSnapshot[], wallMs: number, vcpus:
     runMs += s.runMs;
     unPio += s.unassignedPio;
     unMmio += s.unassignedMmio;
+    for (const [page, count] of s.unassignedPages ?? []) unPages.set(page, (unPages.get(page) ?? 0) + count);
     s.kindCount.forEach((c, k) => {
       kindCount[k]! += c;
       kindMs[k]! += s.kindMs[k]!;
@@ -191,7 +208,11 @@ export function mergeProfile(snaps: AccountingSnapshot[], wallMs: number, vcpus:
     totalExits: kindCount.reduce((a, b) => a + b, 0),
     hottestPorts: [...ports.values()].sort(byCount).slice(0, top).map((p) => ({ ...p, handleNs: Math.round(p.handleNs) })),
     hottestRegions: [...regions.values()].sort(byCount).slice(0, top).map((r) => ({ ...r, handleNs: Math.round(r.handleNs) })),
-    unassigned: { pio: unPio, mmio: unMmio },
+    unassigned: {
+      pio: unPio,
+      mmio: unMmio,
+      ...(unPages.size > 0 ? { mmioPages: [...unPages].sort((a, b) => b[1] - a[1]).slice(0, top).map(([page, count]) => ({ page, count })) } : {}),
+    },
     ...(handovers > 0 ? { handover: { count: handovers, maxMs: round1(handoverMaxMs) } } : {}),
   };
 }

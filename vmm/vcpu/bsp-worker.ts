@@ -299,7 +299,7 @@ export class BspWorker {
         case ExitKind.MmioRead:
         case ExitKind.MmioWrite: {
           const region = serveMmio(exit, mmio);
-          if (region === 'unassigned') acct.unassignedMmio++;
+          if (region === 'unassigned') acct.unassigned(exit.gpa);
           tEnd = performance.now();
           acct.mmio(kind, exit.gpa, getLE(exit.data), region, t1, tEnd);
           break;
