@@ -32,6 +32,7 @@ export function bootProperties(r: BootResult): Record<string, string | number | 
     if (p.handover) {
       props['handover.count'] = p.handover.count;
       props['handover.max.ms'] = p.handover.maxMs;
+      if (p.handover.hottest?.length) props['handover.hottest'] = p.handover.hottest.map((h) => `${h.target}:${h.count}`).join(' ');
     }
   }
   if (r.maxRssBytes !== undefined) props['vmm.maxrss.mb'] = Math.round(r.maxRssBytes / 2 ** 20);

@@ -28,6 +28,21 @@ describe('mergeProfile', () => {
     expect(mergeProfile([ap1.snapshot(), ap2.snapshot()], 1000, 3).handover).toEqual({ count: 3, maxMs: 2100 });
   });
 
+  it('names what the handed-over exits accessed, ports and MMIO pages, hottest first', () => {
+    const ap1 = new ExitAccounting(1, 0);
+    ap1.handover(1, 0x3f8);
+    ap1.handover(1, 0x3f8);
+    ap1.handover(1, 0xfebf1004, true);
+    const ap2 = new ExitAccounting(2, 0);
+    ap2.handover(1, 0x3f8);
+    ap2.handover(1, 0xfebf1ffc, true);
+    ap2.handover(1, 0xcfc);
+    expect(mergeProfile([ap1.snapshot(), ap2.snapshot()], 1000, 3, 2).handover?.hottest).toEqual([
+      { target: 'port 0x3f8', count: 3 },
+      { target: 'mmio 0xfebf1000', count: 2 },
+    ]);
+  });
+
   it('names the hottest unassigned MMIO pages, keeping at most 64 pages per vCPU', () => {
     const bsp = new ExitAccounting(0, 0);
     for (let i = 0; i < 3; i++) bsp.unassigned(0xb8000 + 2 * i);

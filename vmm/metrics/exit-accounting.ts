@@ -26,6 +26,8 @@ export interface AccountingSnapshot {
   /** AP only: exits handed to the device owner, and the longest wait for its answer. */
   handovers?: number;
   handoverMaxMs?: number;
+  /** AP only: handed-over exits by what they accessed ("port 0x3f8", "mmio 0xfee00000" by 4 KiB page), bounded. */
+  handoverTargets?: Array<[target: string, count: number]>;
 }
 
 export class ExitAccounting {
@@ -46,6 +48,7 @@ export class ExitAccounting {
   private readonly unassignedPages = new Map<number, number>();
   handovers = 0;
   handoverMaxMs = 0;
+  private readonly handoverTargets = new Map<number, number>();
 
   constructor(
     readonly vcpu: number,
@@ -65,10 +68,19 @@ export class ExitAccounting {
     this.remember(kind, port, value);
   }
 
-  /** An exit an AP handed to the device owner, answered after `ms`. */
-  handover(ms: number): void {
+  /**
+   * An exit an AP handed to the device owner, answered after `ms`: a port (0-0xffff) or an MMIO
+   * address (counted by its 4 KiB page).
+   */
+  handover(ms: number, portOrGpa = -1, isMmio = false): void {
     this.handovers++;
     if (ms > this.handoverMaxMs) this.handoverMaxMs = ms;
+    if (portOrGpa < 0) return;
+    // Ports stay as they are; MMIO pages are keyed above the port range (pages are 4 KiB-aligned, so >= 0x1000 apart).
+    const key = isMmio ? 0x1_0000 + (portOrGpa - (portOrGpa % 4096)) : portOrGpa;
+    const n = this.handoverTargets.get(key);
+    if (n !== undefined) this.handoverTargets.set(key, n + 1);
+    else if (this.handoverTargets.size < UNASSIGNED_PAGES) this.handoverTargets.set(key, 1);
   }
 
   mmio(kind: ExitKind, gpa: number, value: number, region: string, start: number, end: number): void {
@@ -138,7 +150,13 @@ export class ExitAccounting {
       unassignedPio: this.unassignedPio,
       unassignedMmio: this.unassignedMmio,
       unassignedPages: [...this.unassignedPages],
-      ...(this.handovers > 0 ? { handovers: this.handovers, handoverMaxMs: this.handoverMaxMs } : {}),
+      ...(this.handovers > 0
+        ? {
+            handovers: this.handovers,
+            handoverMaxMs: this.handoverMaxMs,
+            handoverTargets: [...this.handoverTargets].map(([key, n]): [string, number] => [key < 0x1_0000 ? `port 0x${key.toString(16)}` : `mmio 0x${(key - 0x1_0000).toString(16)}`, n]),
+          }
+        : {}),
     };
   }
 }
@@ -162,7 +180,9 @@ export function mergeProfile(snaps: AccountingSnapshot[], wallMs: number, vcpus:
   const unPages = new Map<number, number>();
   let handovers = 0;
   let handoverMaxMs = 0;
+  const targets = new Map<string, number>();
   for (const s of snaps) {
+    for (const [t, n] of s.handoverTargets ?? []) targets.set(t, (targets.get(t) ?? 0) + n);
     handovers += s.handovers ?? 0;
     handoverMaxMs = Math.max(handoverMaxMs, s.handoverMaxMs ?? 0);
     runMs += s.runMs;
@@ -213,7 +233,15 @@ export function mergeProfile(snaps: AccountingSnapshot[], wallMs: number, vcpus:
       mmio: unMmio,
       ...(unPages.size > 0 ? { mmioPages: [...unPages].sort((a, b) => b[1] - a[1]).slice(0, top).map(([page, count]) => ({ page, count })) } : {}),
     },
-    ...(handovers > 0 ? { handover: { count: handovers, maxMs: round1(handoverMaxMs) } } : {}),
+    ...(handovers > 0
+      ? {
+          handover: {
+            count: handovers,
+            maxMs: round1(handoverMaxMs),
+            ...(targets.size > 0 ? { hottest: [...targets].sort((a, b) => b[1] - a[1]).slice(0, top).map(([target, count]) => ({ target, count })) } : {}),
+          },
+        }
+      : {}),
   };
 }
 

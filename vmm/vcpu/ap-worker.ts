@@ -112,7 +112,7 @@ export class ApWorker {
             handedOver = true;
           }
           const t2 = performance.now();
-          if (handedOver) acct.handover(t2 - t1);
+          if (handedOver) acct.handover(t2 - t1, exit.port);
           acct.pio(kind, exit.port, getLE(exit.data.subarray(0, exit.size)), t1, t2);
           break;
         }
@@ -121,7 +121,7 @@ export class ApWorker {
           if (!this.ask(kind, exit.gpa, exit.size, 1, kind === ExitKind.MmioWrite ? exit.data : undefined)) return;
           if (kind === ExitKind.MmioRead) exit.data.set(this.mailbox.data.subarray(0, exit.size));
           const t2 = performance.now();
-          acct.handover(t2 - t1);
+          acct.handover(t2 - t1, exit.gpa, true);
           acct.mmio(kind, exit.gpa, getLE(exit.data), 'via-bsp', t1, t2);
           break;
         }
