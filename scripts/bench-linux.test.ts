@@ -16,7 +16,7 @@ describe('resetToInitMs', () => {
 
 describe('linuxFigures', () => {
   const series: LinuxBenchSeries = {
-    'own.smp1': { samples: [16_000, 18_000] },
+    'own.smp1': { samples: [16_000, 18_000], outsideGuest: [1_000, 3_000] },
     'qemu.smp1': { samples: [20_000, 20_000] },
     'own.smp8': { samples: [27_000, 27_000] },
     'qemu.smp8': { samples: [], error: 'E_GUEST: QEMU -accel kvm SMP 8: no init' },
@@ -27,6 +27,9 @@ describe('linuxFigures', () => {
     expect(byName('linux.own.smp1.resetToInit.median')).toMatchObject({ value: 17_000, ratio: 0.85, target: 0.8 });
     expect(byName('linux.own.smp8.resetToInit.median')).toMatchObject({ value: 27_000, ratio: 27_000 / 17_000, target: 1.5 });
     expect(byName('linux.qemu.smp1.resetToInit.median').ratio).toBeNull();
+  });
+  it("reports the own VMM's time outside the guest, and own/QEMU without it (the floor free exit handling would reach)", () => {
+    expect(byName('linux.own.smp1.outsideGuest.median')).toMatchObject({ value: 2_000, ratio: 15_000 / 20_000, target: null });
   });
   it('reports a stack that failed with its reason', () => {
     expect(failures).toEqual([{ what: 'Debian reset to init, Debian reset to init, QEMU -accel kvm, SMP 8', reason: 'E_GUEST: QEMU -accel kvm SMP 8: no init' }]);

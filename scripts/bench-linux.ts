@@ -22,7 +22,7 @@ import { inLab, labUnavailable } from '../lab/target.js';
 import { bootOnQemu } from '../suites/harness/qemu-target.js';
 import { type BootRequest, bootOnOwnVmm } from '../suites/harness/vmm-target.js';
 import { BootgateError } from '../vmm/errors.js';
-import { alternate, describeError, type Failure, failuresOf, type Figure, medianOf, type Series, seriesFigures } from './bench-figures.js';
+import { alternate, describeError, type Failure, failuresOf, fig, type Figure, median, medianOf, type Series, seriesFigures } from './bench-figures.js';
 
 const GUEST = 'debian-probe';
 const INIT_LINE = '@@bootgate \\{"event":"init"';
@@ -40,8 +40,17 @@ export const LINUX_STACKS = [
 ] as const;
 type StackKey = (typeof LINUX_STACKS)[number]['key'];
 
-/** What the inner run hands back: per stack, its samples (ms) or why it failed. */
-export type LinuxBenchSeries = Record<StackKey, { samples: number[]; error?: string }>;
+/**
+ * What the inner run hands back: per stack, its samples (ms) or why it failed; for the own VMM
+ * also the part of each sample its threads spent outside KVM_RUN (handling exits: the VMM's share).
+ */
+export type LinuxBenchSeries = Record<StackKey, { samples: number[]; outsideGuest?: number[]; error?: string }>;
+
+/** One boot's reset-to-init and, own VMM, the time outside KVM_RUN over the same stretch (SMP 1: vCPU 0 is the only thread). */
+interface Sample {
+  ms: number;
+  outsideGuestMs?: number;
+}
 
 /** `init` minus `reset-vector` (own VMM) or `vm-created` (QEMU), from a boot that reached the init line. */
 export function resetToInitMs(r: { status: string; milestones: Record<string, number>; error?: { message: string } }, what: string): number {
@@ -52,23 +61,36 @@ export function resetToInitMs(r: { status: string; milestones: Record<string, nu
   return init - start;
 }
 
-async function bootOnce(own: boolean, smp: number): Promise<number> {
+async function bootOnce(own: boolean, smp: number): Promise<Sample> {
   const req: BootRequest = { guest: GUEST, smp, timeoutS: BOOT_TIMEOUT_S, until: INIT_LINE };
   const r = own ? await bootOnOwnVmm(req) : await bootOnQemu('kvm', req);
-  return resetToInitMs(r, `${own ? 'own VMM' : 'QEMU -accel kvm'} SMP ${smp}`);
+  const ms = resetToInitMs(r, `${own ? 'own VMM' : 'QEMU -accel kvm'} SMP ${smp}`);
+  const start = r.milestones['reset-vector'];
+  if (!own || smp !== 1 || !r.profile || start === undefined) return { ms };
+  // From the first instruction to the stop (the init line, a few ms later), minus time in the guest.
+  return { ms, outsideGuestMs: Math.max(0, r.profile.wallMs - start - r.profile.vcpuRunMs) };
 }
 
 /** Boots the four stacks in turn `runs` times, here (native KVM or already inside the lab). */
 export async function measureHere(runs: number, onProgress?: (series: LinuxBenchSeries) => void): Promise<LinuxBenchSeries> {
-  const show = (ms: number) => `init at ${(ms / 1000).toFixed(1)} s after reset`;
-  const toJson = (series: Series<number>[]): LinuxBenchSeries =>
+  const show = (s: Sample) =>
+    `init at ${(s.ms / 1000).toFixed(1)} s after reset${s.outsideGuestMs === undefined ? '' : `, ${(s.outsideGuestMs / 1000).toFixed(1)} s of it outside the guest`}`;
+  const toJson = (series: Series<Sample>[]): LinuxBenchSeries =>
     Object.fromEntries(
       LINUX_STACKS.map((s, i) => {
         const one = series[i]!;
-        return [s.key, { samples: one.samples, ...(one.error === undefined ? {} : { error: describeError(one.error) }) }];
+        const outside = one.samples.flatMap((x) => (x.outsideGuestMs === undefined ? [] : [x.outsideGuestMs]));
+        return [
+          s.key,
+          {
+            samples: one.samples.map((x) => x.ms),
+            ...(outside.length > 0 ? { outsideGuest: outside } : {}),
+            ...(one.error === undefined ? {} : { error: describeError(one.error) }),
+          },
+        ];
       }),
     ) as LinuxBenchSeries;
-  const series = await alternate<number>(
+  const series = await alternate<Sample>(
     runs,
     LINUX_STACKS.map((s) => ({ label: s.label, run: () => bootOnce(s.own, s.smp), show })),
     onProgress && ((so) => onProgress(toJson(so))),
@@ -123,11 +145,24 @@ export function linuxFigures(series: LinuxBenchSeries): { figures: Figure[]; fai
   const figures = [
     ...seriesFigures('linux.qemu.smp1.resetToInit', LINUX_STACKS[1].label, 'ms', ms('qemu.smp1')),
     ...seriesFigures('linux.own.smp1.resetToInit', `${ownSmp1.label} (ratio: to QEMU SMP 1)`, 'ms', ms('own.smp1'), medianOf(ms('qemu.smp1'), OWN_QEMU_TARGET)),
+    // What the VMM itself costs: its threads' time outside KVM_RUN. The rest is the guest running
+    // (and KVM's own entry/exit work), the same for both stacks: the ratio over it is the floor
+    // own/QEMU could reach with free exit handling.
+    ...outsideGuestFigures(series, ms('qemu.smp1')),
     ...seriesFigures('linux.qemu.smp8.resetToInit', LINUX_STACKS[3].label, 'ms', ms('qemu.smp8')),
     ...seriesFigures('linux.own.smp8.resetToInit', `${LINUX_STACKS[2].label} (ratio: to own SMP 1)`, 'ms', ms('own.smp8'), medianOf(ms('own.smp1'), SMP8_SMP1_TARGET)),
   ];
   const failed: Series<unknown>[] = LINUX_STACKS.flatMap((s) => (series[s.key].error === undefined ? [] : [{ label: s.label, samples: [], error: new Error(series[s.key].error) }]));
   return { figures, failures: failuresOf(failed, 'Debian reset to init') };
+}
+
+function outsideGuestFigures(series: LinuxBenchSeries, qemuSmp1: number[]): Figure[] {
+  const outside = series['own.smp1'].outsideGuest ?? [];
+  const own = series['own.smp1'].samples;
+  if (outside.length === 0 || own.length === 0 || qemuSmp1.length === 0) return [];
+  const m = median(outside);
+  const floor = (median(own) - m) / median(qemuSmp1);
+  return [fig('linux.own.smp1.outsideGuest.median', `${LINUX_STACKS[0].label}: outside the guest (exit handling; ratio: own/QEMU with free exit handling), median`, m, 'ms', floor, null)];
 }
 
 /** The bench entry: measure here when this KVM runs Linux guests, else in the lab. */

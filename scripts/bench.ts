@@ -574,7 +574,12 @@ function formatValue(f: Figure): string {
 export function formatTable(figures: Figure[]): string {
   const width = Math.max(6, ...figures.map((f) => f.label.length));
   const rows = figures.map((f) => {
-    const ratio = f.ratio === null ? '' : `  ratio ${f.ratio.toFixed(2)} (target <= ${f.target?.toFixed(2)}: ${f.ratio <= (f.target ?? Infinity) ? 'met' : 'MISSED'})`;
+    const ratio =
+      f.ratio === null
+        ? ''
+        : f.target === null
+          ? `  ratio ${f.ratio.toFixed(2)}`
+          : `  ratio ${f.ratio.toFixed(2)} (target <= ${f.target.toFixed(2)}: ${f.ratio <= f.target ? 'met' : 'MISSED'})`;
     return `${f.label.padEnd(width)}  ${formatValue(f).padStart(10)}${ratio}`;
   });
   return [`${'figure'.padEnd(width)}  ${'value'.padStart(10)}`, ...rows].join('\n');
