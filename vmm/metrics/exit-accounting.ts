@@ -8,8 +8,30 @@ import type { ExitProfile, PortStats, RegionStats } from '../events.js';
 
 const KINDS = EXIT_KIND_NAMES.length;
 const RING = 32;
-/** Distinct 4 KiB pages of unassigned MMIO a vCPU keeps counts for (a guest scanning memory would otherwise grow the map without bound). */
-const UNASSIGNED_PAGES = 64;
+/**
+ * Distinct keys a per-vCPU counter map keeps (unassigned MMIO pages, hand-over targets): a guest
+ * scanning memory would otherwise grow it without bound.
+ */
+const COUNTED_KEYS_MAX = 64;
+
+/** Count one occurrence of `key`; a new key is dropped once the map holds COUNTED_KEYS_MAX keys. */
+function countBounded<K>(counts: Map<K, number>, key: K): void {
+  const n = counts.get(key);
+  if (n !== undefined) counts.set(key, n + 1);
+  else if (counts.size < COUNTED_KEYS_MAX) counts.set(key, 1);
+}
+
+/** Add per-vCPU [key, count] pairs into `into`. */
+function mergeCounts<K>(into: Map<K, number>, pairs: ReadonlyArray<readonly [K, number]> | undefined): void {
+  for (const [key, n] of pairs ?? []) into.set(key, (into.get(key) ?? 0) + n);
+}
+
+/** The `top` highest counts, highest first. */
+function topCounts<K>(counts: Map<K, number>, top: number): Array<[K, number]> {
+  return [...counts].sort((a, b) => b[1] - a[1]).slice(0, top);
+}
+
+const PAGE = 4096;
 
 export interface AccountingSnapshot {
   vcpu: number;
@@ -21,7 +43,7 @@ export interface AccountingSnapshot {
   lastExits: Array<{ kind: string; detail: string }>;
   unassignedPio: number;
   unassignedMmio: number;
-  /** Unassigned MMIO exits by 4 KiB page (at most UNASSIGNED_PAGES pages). */
+  /** Unassigned MMIO exits by 4 KiB page (at most COUNTED_KEYS_MAX pages). */
   unassignedPages: Array<[page: number, count: number]>;
   /** AP only: exits handed to the device owner, and the longest wait for its answer. */
   handovers?: number;
@@ -76,11 +98,8 @@ export class ExitAccounting {
     this.handovers++;
     if (ms > this.handoverMaxMs) this.handoverMaxMs = ms;
     if (portOrGpa < 0) return;
-    // Ports stay as they are; MMIO pages are keyed above the port range (pages are 4 KiB-aligned, so >= 0x1000 apart).
-    const key = isMmio ? 0x1_0000 + (portOrGpa - (portOrGpa % 4096)) : portOrGpa;
-    const n = this.handoverTargets.get(key);
-    if (n !== undefined) this.handoverTargets.set(key, n + 1);
-    else if (this.handoverTargets.size < UNASSIGNED_PAGES) this.handoverTargets.set(key, 1);
+    // Numeric keys (no string per hand-over): ports as they are, MMIO pages above the port range.
+    countBounded(this.handoverTargets, isMmio ? 0x1_0000 + (portOrGpa - (portOrGpa % PAGE)) : portOrGpa);
   }
 
   mmio(kind: ExitKind, gpa: number, value: number, region: string, start: number, end: number): void {
@@ -100,10 +119,7 @@ export class ExitAccounting {
   /** An MMIO exit nothing claimed: counted, and by page (bounded) so a report can say where. */
   unassigned(gpa: number): void {
     this.unassignedMmio++;
-    const page = gpa - (gpa % 4096);
-    const n = this.unassignedPages.get(page);
-    if (n !== undefined) this.unassignedPages.set(page, n + 1);
-    else if (this.unassignedPages.size < UNASSIGNED_PAGES) this.unassignedPages.set(page, 1);
+    countBounded(this.unassignedPages, gpa - (gpa % PAGE));
   }
 
   other(kind: ExitKind, start: number, end: number): void {
@@ -182,13 +198,13 @@ export function mergeProfile(snaps: AccountingSnapshot[], wallMs: number, vcpus:
   let handoverMaxMs = 0;
   const targets = new Map<string, number>();
   for (const s of snaps) {
-    for (const [t, n] of s.handoverTargets ?? []) targets.set(t, (targets.get(t) ?? 0) + n);
+    mergeCounts(targets, s.handoverTargets);
+    mergeCounts(unPages, s.unassignedPages);
     handovers += s.handovers ?? 0;
     handoverMaxMs = Math.max(handoverMaxMs, s.handoverMaxMs ?? 0);
     runMs += s.runMs;
     unPio += s.unassignedPio;
     unMmio += s.unassignedMmio;
-    for (const [page, count] of s.unassignedPages ?? []) unPages.set(page, (unPages.get(page) ?? 0) + count);
     s.kindCount.forEach((c, k) => {
       kindCount[k]! += c;
       kindMs[k]! += s.kindMs[k]!;
@@ -231,14 +247,14 @@ export function mergeProfile(snaps: AccountingSnapshot[], wallMs: number, vcpus:
     unassigned: {
       pio: unPio,
       mmio: unMmio,
-      ...(unPages.size > 0 ? { mmioPages: [...unPages].sort((a, b) => b[1] - a[1]).slice(0, top).map(([page, count]) => ({ page, count })) } : {}),
+      ...(unPages.size > 0 ? { mmioPages: topCounts(unPages, top).map(([page, count]) => ({ page, count })) } : {}),
     },
     ...(handovers > 0
       ? {
           handover: {
             count: handovers,
             maxMs: round1(handoverMaxMs),
-            ...(targets.size > 0 ? { hottest: [...targets].sort((a, b) => b[1] - a[1]).slice(0, top).map(([target, count]) => ({ target, count })) } : {}),
+            ...(targets.size > 0 ? { hottest: topCounts(targets, top).map(([target, count]) => ({ target, count })) } : {}),
           },
         }
       : {}),
