@@ -55,8 +55,9 @@ export class ApWorker {
     }
     report.snapshot = this.acct.snapshot();
     if (this.control.stopMode === StopMode.Diagnose || report.error) {
-      report.registers = this.vcpu.dumpRegisters();
-      report.devices = [this.vcpu.describeInterruptState()];
+      const d = this.vcpu.diagnose();
+      report.registers = d.registers;
+      report.devices = [d.lapic];
     }
     (parentPort as { postMessage(m: WorkerMessage): void }).postMessage({ type: 'stopped', report });
   }

@@ -188,17 +188,16 @@ export class BspWorker {
   private report(outcome: NonNullable<StoppedReport['outcome']>): StoppedReport {
     const r: StoppedReport = { vcpu: 0, snapshot: this.acct.snapshot(), outcome };
     if (this.control.stopMode === StopMode.Diagnose) {
-      r.registers = this.vcpu.dumpRegisters();
-      r.registers.code = this.codeAt(r.registers['rip.gpa']);
-      r.devices = [this.pc.uart.interruptState(), this.vm.describeIoapic(), this.vcpu.describeInterruptState()];
+      const d = this.vcpu.diagnose();
+      r.registers = { ...d.registers, code: this.codeAt(d.ripGpa) };
+      r.devices = [this.pc.uart.interruptState(), this.vm.describeIoapic(), d.lapic];
     }
     return r;
   }
 
   /** The guest's code bytes around rip's guest-physical address, rip marked with '|' (which instruction the vCPU is at). */
-  private codeAt(gpa: string | undefined): string {
-    if (gpa === undefined || !gpa.startsWith('0x')) return 'unavailable (rip not mapped)';
-    const at = Number(gpa);
+  private codeAt(at: number | undefined): string {
+    if (at === undefined) return 'unavailable (rip not mapped)';
     const page = at - (at % 4096);
     const from = Math.max(page, at - CODE_DUMP_BYTES);
     const to = Math.min(page + 4096, at + CODE_DUMP_BYTES);
@@ -206,7 +205,7 @@ export class BspWorker {
       const bytes = [...this.pc.machine.readGuest(from, to - from)].map((b) => b.toString(16).padStart(2, '0'));
       return `${bytes.slice(0, at - from).join(' ')} | ${bytes.slice(at - from).join(' ')}`.trim();
     } catch {
-      return `unavailable (${gpa} is not RAM)`;
+      return `unavailable (0x${at.toString(16)} is not RAM)`;
     }
   }
 

@@ -75,11 +75,13 @@ export function formatIoapic(irqchip: Uint8Array, irrOffset: number, redirOffset
   const v = new DataView(irqchip.buffer, irqchip.byteOffset, irqchip.byteLength);
   const irr = v.getUint32(irrOffset, true);
   const shown: string[] = [];
+  const pending: number[] = [];
   for (let pin = 0; pin < pins; pin++) {
     const entry = v.getBigUint64(redirOffset + 8 * pin, true);
     const lo = Number(entry & 0xffff_ffffn);
-    if (!(lo & (1 << 16)) || irr & (1 << pin) || lo & (1 << 14)) shown.push(formatRedirection(pin, entry));
+    const raised = (irr & (1 << pin)) !== 0;
+    if (raised) pending.push(pin);
+    if (!(lo & (1 << 16)) || raised || lo & (1 << 14)) shown.push(formatRedirection(pin, entry));
   }
-  const pending = [...Array(pins).keys()].filter((p) => irr & (1 << p));
   return `ioapic: lines raised (IRR) [${pending.join(' ')}]; ${shown.join('; ') || 'every pin masked'}`;
 }

@@ -211,7 +211,7 @@ export class KvmVcpu {
   }
 
   /** The local APIC and run state in one line (for a stall diagnostic). */
-  describeInterruptState(): string {
+  private describeInterruptState(): string {
     const page = new Uint8Array(abi.LAPIC_STATE_SIZE);
     try {
       const state = this.mpState();
@@ -220,6 +220,22 @@ export class KvmVcpu {
     } catch (e) {
       return `lapic vCPU ${this.index}: unreadable (${(e as Error).message})`;
     }
+  }
+
+  /**
+   * What a stall diagnostic shows of this vCPU: its registers plus rip's guest-physical address
+   * (`rip.gpa`, through the guest's page tables), and its run state and local APIC in one line.
+   * `ripGpa` is that address as a number, for reading the code there.
+   */
+  diagnose(): { registers: Record<string, string>; ripGpa?: number; lapic: string } {
+    const registers = this.dumpRegisters();
+    let ripGpa: number | undefined;
+    if (registers.error === undefined) {
+      const gpa = this.translate(BigInt(registers['cs.base']!) + BigInt(registers.rip!));
+      ripGpa = gpa === undefined ? undefined : Number(gpa);
+      registers['rip.gpa'] = gpa === undefined ? 'unmapped' : `0x${gpa.toString(16)}`;
+    }
+    return { registers, ripGpa, lapic: this.describeInterruptState() };
   }
 
   /** Guest-physical address of a linear address through the vCPU's page tables (KVM_TRANSLATE), or undefined when unmapped. */
@@ -235,12 +251,7 @@ export class KvmVcpu {
   dumpRegisters(): Record<string, string> {
     const out: Record<string, string> = {};
     try {
-      const regs = this.getRegs();
-      const sregs = this.getSregs();
-      for (const [k, val] of Object.entries({ ...regs, ...sregs })) out[k] = `0x${val.toString(16)}`;
-      // Where rip is in guest-physical memory (paging on: through the guest's page tables).
-      const gpa = this.translate(sregs['cs.base']! + regs.rip!);
-      out['rip.gpa'] = gpa === undefined ? 'unmapped' : `0x${gpa.toString(16)}`;
+      for (const [k, val] of Object.entries({ ...this.getRegs(), ...this.getSregs() })) out[k] = `0x${val.toString(16)}`;
     } catch (e) {
       out.error = (e as Error).message;
     }

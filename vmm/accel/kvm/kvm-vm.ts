@@ -188,18 +188,24 @@ export class KvmVm implements Vm {
 
   /** IOAPIC redirection entry of `pin` (in-kernel IOAPIC): vector bits 7:0, mask bit 16. */
   ioapicRedirection(pin: number): bigint {
-    const buf = new Uint8Array(abi.IRQCHIP_SIZE);
-    new DataView(buf.buffer).setUint32(0, abi.KVM_IRQCHIP_IOAPIC, true);
-    if (ioctlPtr(this.fd, abi.KVM_GET_IRQCHIP, buf) < 0) throw fail('KVM_GET_IRQCHIP');
-    return new DataView(buf.buffer).getBigUint64(abi.IOAPIC_REDIRTBL + 8 * pin, true);
+    return new DataView(this.readIoapic().buffer).getBigUint64(abi.IOAPIC_REDIRTBL + 8 * pin, true);
   }
 
   /** The IOAPIC's raised lines and live pins in one line (for a stall diagnostic). */
   describeIoapic(): string {
+    try {
+      return formatIoapic(this.readIoapic(), abi.IOAPIC_IRR, abi.IOAPIC_REDIRTBL, abi.IOAPIC_PINS);
+    } catch (e) {
+      return `ioapic: unreadable (${(e as Error).message})`;
+    }
+  }
+
+  /** KVM_GET_IRQCHIP for the in-kernel IOAPIC: struct kvm_irqchip with its kvm_ioapic_state. */
+  private readIoapic(): Uint8Array {
     const buf = new Uint8Array(abi.IRQCHIP_SIZE);
     new DataView(buf.buffer).setUint32(0, abi.KVM_IRQCHIP_IOAPIC, true);
-    if (ioctlPtr(this.fd, abi.KVM_GET_IRQCHIP, buf) < 0) return `ioapic: unreadable (KVM_GET_IRQCHIP: ${strerror(errno())})`;
-    return formatIoapic(buf, abi.IOAPIC_IRR, abi.IOAPIC_REDIRTBL, abi.IOAPIC_PINS);
+    if (ioctlPtr(this.fd, abi.KVM_GET_IRQCHIP, buf) < 0) throw fail('KVM_GET_IRQCHIP');
+    return buf;
   }
 
   /** PIT channel 0's reload count (0 means 65536) and mode, from the in-kernel PIT. */
