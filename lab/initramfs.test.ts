@@ -16,7 +16,7 @@ function fakeKernel(kvmSha = 'aa'): LabKernel {
   return {
     vmlinuz: file('vmlinuz', 'kernel'),
     vmlinuzSha256: '00',
-    release: '6.1.0-56-amd64',
+    release: '6.1.0-50-amd64',
     busybox: { path: file('busybox', 'bb'), sha256: 'bb' },
     modules: [
       { name: 'virtio', file: 'virtio.ko', path: file('virtio.ko', 'v'), sha256: 'v1', group: 'io' },

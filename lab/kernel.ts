@@ -35,7 +35,7 @@ export interface LabModule {
 export interface LabKernel {
   vmlinuz: string;
   vmlinuzSha256: string;
-  /** `6.1.0-56-amd64`, from the bzImage's file name. */
+  /** `6.1.0-50-amd64`, from the bzImage's file name. */
   release: string;
   /** In load order: the io group, then the kvm group (the modules the io group did not load). */
   modules: LabModule[];

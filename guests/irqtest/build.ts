@@ -1,5 +1,5 @@
 // Builds guests/irqtest/bootgate_irqtest.ko for the probe guest's kernel (linux-cloud-kernel,
-// 6.1.0-56-cloud-amd64) out of tree, on the host, with Debian's kernel headers and kbuild unpacked
+// 6.1.0-50-cloud-amd64) out of tree, on the host, with Debian's kernel headers and kbuild unpacked
 // in the fixture cache (never installed). Debian's headers expect /usr/src: the per-flavour tree's
 // Makefile includes /usr/src/linux-headers-*-common/Makefile and both trees reach kbuild through
 // relative `scripts`/`tools` symlinks into /usr/lib/linux-kbuild-6.1. Each fixture package sits in

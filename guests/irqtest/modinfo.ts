@@ -15,7 +15,7 @@ export async function readModinfo(path: string): Promise<Modinfo> {
   return parseModinfo(await readFile(path), path);
 }
 
-/** The module's vermagic, trailing blank removed ("6.1.0-56-cloud-amd64 SMP preempt mod_unload modversions"). */
+/** The module's vermagic, trailing blank removed ("6.1.0-50-cloud-amd64 SMP preempt mod_unload modversions"). */
 export function vermagicOf(info: Modinfo): string | undefined {
   return info.vermagic?.[0]?.trim();
 }
