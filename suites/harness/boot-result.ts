@@ -23,8 +23,21 @@ export interface BootResult {
   events: Array<Record<string, unknown> & { event: string; t: number }>;
   /** The VMM process's stderr (CLI diagnostics). */
   stderr: string;
-  /** Lab only: why this is a second attempt (the first ended in an unrequested triple fault). */
-  labRetry?: string;
+  /**
+   * Set when this result is a rerun after an infrastructure fault (a lab VM that locked up): the
+   * verdict is the rerun's, and the testcase is reported flaky with the first attempt's evidence.
+   */
+  rerun?: Rerun;
+}
+
+/** Why a boot ran again, and where the first attempt's evidence was kept. */
+export interface Rerun {
+  /** One line: what went wrong the first time (e.g. "lab VM locked up: soft lockup - CPU#1 stuck"). */
+  reason: string;
+  /** The first attempt's kept event stream / console (absolute path), for people to read. */
+  firstAttempt: string;
+  /** How many attempts ran in all (2 = one rerun). */
+  attempts: number;
 }
 
 export function parseEventStream(target: string, text: string, stderr: string): BootResult {

@@ -138,7 +138,7 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
     const text = existsSync(events) ? readFileSync(events, 'utf8') : '';
     const r = parseEventStream('vmm:kvm@lab', text, existsSync(err) ? readFileSync(err, 'utf8') : '');
     const first = `${events}.first`;
-    if (existsSync(first)) r.labRetry = firstAttempt(readFileSync(first, 'utf8'));
+    if (existsSync(first)) r.rerun = { reason: firstAttempt(readFileSync(first, 'utf8')), firstAttempt: first, attempts: 2 };
     if (!text.includes('"event":"final"')) {
       r.status = 'error';
       r.error ??= {

@@ -20,6 +20,11 @@ export interface BootgateTestMeta {
   serialTail?: string;
   /** Diagnostic text (registers, last exits) on failure. */
   diagnostic?: string;
+  /**
+   * The verdict comes from a rerun after an infrastructure fault: JUnit marks the testcase flaky
+   * (with the first attempt's reason and evidence) and the summary lists it.
+   */
+  flaky?: { reason: string; firstAttempt: string; attempts: number };
 }
 
 declare module 'vitest' {

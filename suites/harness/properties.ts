@@ -8,7 +8,6 @@ const TOP = 5;
 
 export function bootProperties(r: BootResult): Record<string, string | number | boolean> {
   const props: Record<string, string | number | boolean> = { status: r.status, resets: r.resets, 'wall.ms': r.wallMs };
-  if (r.labRetry) props['lab.retry'] = r.labRetry;
   for (const [name, t] of Object.entries(r.milestones)) props[`milestone.${name}.ms`] = t;
   const p = r.profile;
   if (p) {
@@ -72,5 +71,6 @@ export function bootMeta(id: CaseId, r: BootResult | undefined, skipped: Skipped
     skipped,
     serialTail: r ? `${r.serial.slice(-3000)}${r.debugcon ? `\n--- debugcon (0x402) tail ---\n${r.debugcon.slice(-3000)}` : ''}` : undefined,
     diagnostic: r ? diagnosticText(r) : undefined,
+    flaky: r?.rerun ? { ...r.rerun } : undefined,
   };
 }
