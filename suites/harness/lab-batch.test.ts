@@ -1,30 +1,84 @@
 import { describe, expect, it } from 'vitest';
-import { firstAttempt, requestedTripleFaults } from './lab-batch.js';
+import { firstAttempt, LAB_RESTARTS, LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE, mayRestartLab, requestedTripleFaults, rerunOf, rerunPolicy, tripleFaultRerunAbove } from './lab-batch.js';
 
-describe('lab retries after an unrequested triple fault', () => {
-  it('allows reboot=triple its requested faults, plain boots none, and never retries quirk boots (their failure is the point)', () => {
-    expect(requestedTripleFaults({ guest: 'debian-irqtest', smp: 2, timeoutS: 300 })).toBe(0);
-    expect(requestedTripleFaults({ guest: 'debian-probe', smp: 2, timeoutS: 300, reboot: 'bios' })).toBe(0);
-    expect(requestedTripleFaults({ guest: 'debian-probe', smp: 2, timeoutS: 300, reboot: 'triple' })).toBe(1);
-    expect(requestedTripleFaults({ guest: 'debian-probe', smp: 2, timeoutS: 300, reboot: 'triple', reboots: 2 })).toBe(2);
-    expect(requestedTripleFaults({ guest: 'debian-irqtest', smp: 2, timeoutS: 300, quirks: ['irq-to-bsp-only'] })).toBeUndefined();
+const irqtest = { guest: 'debian-irqtest', smp: 2, timeoutS: 300 };
+const triple = { guest: 'debian-probe', smp: 2, timeoutS: 300, reboot: 'triple' };
+const quirk = { ...irqtest, quirks: ['irq-to-bsp-only'] };
+
+describe('lab batch rerun decisions', () => {
+  it('counts the triple faults a boot asks for: one per reboot with reboot=triple, none otherwise', () => {
+    expect(requestedTripleFaults(irqtest)).toBe(0);
+    expect(requestedTripleFaults({ ...triple, reboot: 'bios' })).toBe(0);
+    expect(requestedTripleFaults(triple)).toBe(1);
+    expect(requestedTripleFaults({ ...triple, reboots: 2 })).toBe(2);
   });
 
-  it('says which vCPU faulted and when in the first attempt', () => {
+  it('never reruns a boot after an unrequested triple fault: the measurement did not show the lab causing them', () => {
+    expect(LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE).toBe(false);
+    const policy = rerunPolicy({});
+    expect(policy.tripleFaultReruns).toBe(0);
+    for (const req of [irqtest, triple, quirk]) expect(tripleFaultRerunAbove(req, policy)).toBeUndefined();
+  });
+
+  it('as an infrastructure rerun (if ever shown), allows a reboot=triple boot its requested faults, a plain boot none, and never a quirk boot', () => {
+    const policy = rerunPolicy({}, true);
+    expect(policy.tripleFaultReruns).toBe(1);
+    expect(tripleFaultRerunAbove(irqtest, policy)).toBe(0);
+    expect(tripleFaultRerunAbove(triple, policy)).toBe(1);
+    expect(tripleFaultRerunAbove(quirk, policy)).toBeUndefined();
+  });
+
+  it('replaces wedged lab VMs at most LAB_RESTARTS times', () => {
+    const policy = rerunPolicy({});
+    expect(policy.labRestarts).toBe(LAB_RESTARTS);
+    expect(Array.from({ length: LAB_RESTARTS + 2 }, (_, attempt) => mayRestartLab(attempt, policy))).toEqual([
+      ...Array.from({ length: LAB_RESTARTS }, () => true),
+      false,
+      false,
+    ]);
+  });
+
+  it('reruns nothing with BOOTGATE_NO_RERUN=1: no fresh lab after a lockup, no rerun after a triple fault', () => {
+    const policy = rerunPolicy({ BOOTGATE_NO_RERUN: '1' }, true);
+    expect(policy).toEqual({ labRestarts: 0, tripleFaultReruns: 0 });
+    expect(mayRestartLab(0, policy)).toBe(false);
+    expect(tripleFaultRerunAbove(irqtest, policy)).toBeUndefined();
+    expect(rerunPolicy({ BOOTGATE_NO_RERUN: '0' }).labRestarts).toBe(LAB_RESTARTS);
+  });
+
+  it('marks a boot rerun only when an attempt was lost, with every reason, the first evidence and the attempt count', () => {
+    expect(rerunOf([])).toBeUndefined();
+    expect(rerunOf([{ reason: 'lab VM 1 wedged while the boot ran (watchdog: BUG: soft lockup - CPU#1 stuck for 22s!)', evidence: '/k/lab-1-console.txt' }])).toEqual({
+      reason: 'lab VM 1 wedged while the boot ran (watchdog: BUG: soft lockup - CPU#1 stuck for 22s!)',
+      firstAttempt: '/k/lab-1-console.txt',
+      attempts: 2,
+    });
+    const twice = rerunOf([
+      { reason: 'lab VM 1 wedged while the boot ran (lab frozen: no heartbeat for 95 s)', evidence: '/k/lab-1-console.txt' },
+      { reason: 'lab VM 2 wedged while the boot ran (lab frozen: no heartbeat for 91 s)', evidence: '/k/lab-2-console.txt' },
+    ]);
+    expect(twice).toEqual({
+      reason: 'lab VM 1 wedged while the boot ran (lab frozen: no heartbeat for 95 s); then lab VM 2 wedged while the boot ran (lab frozen: no heartbeat for 91 s)',
+      firstAttempt: '/k/lab-1-console.txt',
+      attempts: 3,
+    });
+  });
+});
+
+describe('the first attempt of a triple-fault rerun', () => {
+  it('says which vCPU faulted and when', () => {
     const first = [
       JSON.stringify({ event: 'milestone', t: 0, name: 'vmm-start' }),
       JSON.stringify({ event: 'triple-fault', t: 22519.2, vcpu: 1, registers: { rip: '0xfff0', 'cs.base': '0xffff0000' } }),
     ].join('\n');
-    expect(firstAttempt(first)).toBe(
-      'second attempt: in the first, vCPU 1 triple-faulted 22.5 s into the boot (more than requested; the nested lab\'s emulated SVM), so the lab ran the boot again',
-    );
+    expect(firstAttempt(first)).toBe('in the first attempt vCPU 1 triple-faulted 22.5 s into the boot, more often than the guest asked for');
   });
 
-  it('lists every fault of the first attempt when there were several (a reboot=triple boot with one too many)', () => {
+  it('lists every fault when there were several (a reboot=triple boot with one too many)', () => {
     const first = [
       JSON.stringify({ event: 'triple-fault', t: 28185.5, vcpu: 0, registers: {} }),
       JSON.stringify({ event: 'triple-fault', t: 36806.9, vcpu: 1, registers: {} }),
     ].join('\n');
-    expect(firstAttempt(first)).toMatch(/in the first, vCPU 0 triple-faulted 28\.2 s into the boot, then vCPU 1 triple-faulted 36\.8 s into the boot \(more than requested/);
+    expect(firstAttempt(first)).toBe('in the first attempt vCPU 0 triple-faulted 28.2 s into the boot, then vCPU 1 triple-faulted 36.8 s into the boot, more often than the guest asked for');
   });
 });

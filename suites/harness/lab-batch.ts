@@ -2,29 +2,30 @@
 // cannot run (Linux, OVMF on PVM). A suite hands over all its boots at once; they run one after
 // another inside ONE lab VM (the lab boot and its Node start are paid once), each writing its
 // event stream into the project share, which the harness then reads back as BootResults.
-// The lab itself (QEMU TCG emulating SVM) sometimes locks up under a nested guest: both lab
-// CPUs report soft lockups, or the lab freezes silently (its TCG vCPUs spin, its kernel prints
-// nothing, the next VMM never writes its first event). A lab console showing a lockup, or a batch
-// whose heartbeat (a line the batch script prints every few seconds on the lab's virtio-serial
-// stdout; files on the 9p share show up late, through the lab's page cache) stops, is killed,
-// and the boots that had not finished run again in a fresh lab VM (at most LAB_RESTARTS times);
-// the batch reports how many lab VMs it needed and why, so a flaky lab stays visible.
-// The emulated SVM also faults now and then: a vCPU of a healthy Linux guest triple-faults (about
-// 2 in 16 SMP 2 boots in one measured series; in session 2, ftrace showed a #PF on an instruction
-// fetch right after a port exit, a fault no guest code explains). A boot without a quirk is
-// therefore run once more when its first attempt triple-faulted more often than it asked to (a
-// reboot=triple boot asks for one per reboot; seen in session 4: vCPU 1 faulted during the kernel
-// boot that followed the requested fault, a second reset); the result says so (`labRetry`, JUnit
-// property lab.retry) and keeps the first attempt's events beside it. Quirk boots are never
-// retried (their failure is the point). On native KVM nothing is retried: a triple fault the
-// guest did not ask for fails the test.
+//
+// What is rerun, and why (rerun decisions are pure functions below, unit-tested):
+// - A lab VM that wedges: the outer QEMU TCG sometimes locks up under a nested guest (both lab
+//   CPUs report soft lockups, or the lab freezes silently: its TCG vCPUs spin, its kernel prints
+//   nothing). A lockup line on the lab console, or a batch heartbeat (a line the batch script
+//   prints every few seconds on the lab's virtio-serial stdout; files on the 9p share show up
+//   late, through the lab's page cache) that stops, kills the lab; the boots that had not finished
+//   run in a fresh lab VM, at most LAB_RESTARTS times. A boot that was running when its lab
+//   wedged is a rerun: its result carries `rerun` (reason, attempts) and the wedged lab's console
+//   tail and partial event stream are kept under reports/out/lab/kept/ as the first attempt's
+//   evidence. Boots that had not started yet run for the first time in the fresh lab.
+// - A triple fault the guest did not ask for (more than a reboot=triple boot's one per reboot) is
+//   the boot's failure: it is not rerun. LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE would make it an
+//   infrastructure rerun (once, first stream kept, `rerun` set) only if measurement showed
+//   QEMU/KVM faulting in the same lab too; docs/lab-fault-rate.md has the measurement.
+// - Quirk boots are never rerun (their failure is the point); BOOTGATE_NO_RERUN=1 reruns nothing
+//   (a wedged lab then fails the boots it did not finish).
 
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lockupWatch } from '../../lab/lockup.js';
 import { runInLab } from '../../lab/run.js';
-import { type BootResult, parseEventStream } from './boot-result.js';
+import { type BootResult, parseEventStream, type Rerun } from './boot-result.js';
 import { type BootRequest, cliArgs } from './vmm-target.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/dist\/$/, '/');
@@ -35,24 +36,72 @@ export interface LabBoot {
   req: BootRequest;
 }
 
-const LAB_RESTARTS = 2;
+/** Fresh lab VMs a batch may start after lab VMs that wedged. */
+export const LAB_RESTARTS = 2;
 /**
- * How many triple faults a boot asks for, when the lab may rerun it once after more of them
- * (see the header); undefined for a boot that is never rerun.
+ * Whether an unrequested triple fault inside the lab is the lab's (rerun once) rather than the
+ * boot's (a failure). False: see docs/lab-fault-rate.md for the measured rates per stack.
  */
-export function requestedTripleFaults(req: BootRequest): number | undefined {
-  if ((req.quirks?.length ?? 0) > 0) return undefined;
+export const LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE = false;
+/** Set to 1, nothing is rerun: neither a wedged lab nor a triple fault. */
+export const NO_RERUN_ENV = 'BOOTGATE_NO_RERUN';
+/** Where first attempts' evidence is kept (the batch folder itself is removed). */
+export const KEPT_DIR = join(ROOT, 'reports', 'out', 'lab', 'kept');
+
+export interface RerunPolicy {
+  /** Fresh lab VMs after wedged ones. */
+  labRestarts: number;
+  /** Reruns of a non-quirk boot after an unrequested triple fault (0 or 1). */
+  tripleFaultReruns: number;
+}
+
+export function rerunPolicy(env: NodeJS.ProcessEnv = process.env, tripleFaultsAreInfrastructure = LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE): RerunPolicy {
+  if (env[NO_RERUN_ENV] === '1') return { labRestarts: 0, tripleFaultReruns: 0 };
+  return { labRestarts: LAB_RESTARTS, tripleFaultReruns: tripleFaultsAreInfrastructure ? 1 : 0 };
+}
+
+/** How many triple faults a boot asks for: one per reboot with reboot=triple, else none. */
+export function requestedTripleFaults(req: BootRequest): number {
   return req.reboot === 'triple' ? (req.reboots ?? 1) : 0;
 }
+
+/**
+ * The triple-fault count above which the batch reruns the boot once, or undefined when a triple
+ * fault never leads to a rerun (policy, or a quirk boot).
+ */
+export function tripleFaultRerunAbove(req: BootRequest, policy: RerunPolicy): number | undefined {
+  if (policy.tripleFaultReruns === 0 || (req.quirks?.length ?? 0) > 0) return undefined;
+  return requestedTripleFaults(req);
+}
+
+/** Whether a batch whose lab VM number `attempt` (0-based) wedged may start another one. */
+export function mayRestartLab(attempt: number, policy: RerunPolicy): boolean {
+  return attempt < policy.labRestarts;
+}
+
+/** One earlier attempt of a boot that did not count: its reason and its kept evidence. */
+export interface LostAttempt {
+  reason: string;
+  evidence: string;
+}
+
+/** The `rerun` a result gets from its lost attempts (undefined when the first attempt counted). */
+export function rerunOf(lost: readonly LostAttempt[]): Rerun | undefined {
+  if (lost.length === 0) return undefined;
+  return { reason: lost.map((l) => l.reason).join('; then '), firstAttempt: lost[0]!.evidence, attempts: lost.length + 1 };
+}
+
 const TRIPLE_FAULT_EVENT = '"event":"triple-fault"';
 /** The batch script touches its heartbeat file this often (s); silence this long (s) = frozen lab. */
 const HEARTBEAT_EVERY_S = 5;
 const HEARTBEAT_STALE_S = 90;
 const HEARTBEAT_LINE = '@@lab-heartbeat';
+/** The batch script's line before each boot starts: which boot a wedged lab was running. */
+const START_LINE = /@@batch (\S+) start/g;
 
 export interface LabBatch {
   results: Map<string, BootResult>;
-  /** Lab VMs that locked up and were replaced, with the console line that showed it. */
+  /** Lab VMs that locked up (replaced, unless no rerun was allowed), with the console line that showed it. */
   lockups: string[];
   /** Lab wall time, and when the first boot started (lab + Node start-up). */
   wallMs: number;
@@ -65,15 +114,25 @@ function shellQuote(s: string): string {
 }
 
 export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: number; memMiB?: number; timeoutS: number }): Promise<LabBatch> {
-  const dir = join(ROOT, 'reports', 'out', 'lab', `batch-${process.pid}-${Date.now()}`);
+  const policy = rerunPolicy();
+  const name = `batch-${process.pid}-${Date.now()}`;
+  const dir = join(ROOT, 'reports', 'out', 'lab', name);
+  const kept = join(KEPT_DIR, name);
   mkdirSync(dir, { recursive: true });
   const eventsOf = (b: LabBoot) => join(dir, `${b.id}.jsonl`);
   const finished = (b: LabBoot) => existsSync(eventsOf(b)) && readFileSync(eventsOf(b), 'utf8').includes('"event":"final"');
+  const keep = (from: string, as: string): string => {
+    mkdirSync(kept, { recursive: true });
+    const to = join(kept, as);
+    renameSync(from, to);
+    return to;
+  };
+  const lost = new Map<string, LostAttempt[]>(boots.map((b) => [b.id, []]));
   const lockups: string[] = [];
   let wallMs = 0;
   let readyMs: number | undefined;
   let lab: Awaited<ReturnType<typeof runInLab>> | undefined;
-  for (let attempt = 0; attempt <= LAB_RESTARTS; attempt++) {
+  for (let attempt = 0; ; attempt++) {
     const todo = boots.filter((b) => !finished(b));
     if (todo.length === 0) break;
     const lines = [
@@ -85,12 +144,12 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
     for (const b of todo) {
       const args = cliArgs(b.req, eventsOf(b)).map(shellQuote).join(' ');
       const run = `node ${CLI} ${args} > ${shellQuote(join(dir, `${b.id}.out`))} 2> ${shellQuote(join(dir, `${b.id}.err`))}`;
-      lines.push(run);
-      const requested = requestedTripleFaults(b.req);
-      if (requested !== undefined) {
+      lines.push(`echo "@@batch ${b.id} start"`, run);
+      const above = tripleFaultRerunAbove(b.req, policy);
+      if (above !== undefined) {
         // One event per line: grep -c counts the triple faults of the first attempt.
         const ev = shellQuote(eventsOf(b));
-        lines.push(`if [ "$(grep -c '${TRIPLE_FAULT_EVENT}' ${ev})" -gt ${requested} ]; then mv ${ev} ${shellQuote(`${eventsOf(b)}.first`)}; echo "@@batch ${b.id} retry"; ${run}; fi`);
+        lines.push(`if [ "$(grep -c '${TRIPLE_FAULT_EVENT}' ${ev})" -gt ${above} ]; then mv ${ev} ${shellQuote(`${eventsOf(b)}.first`)}; echo "@@batch ${b.id} retry"; ${run}; fi`);
       }
       // Flush the boot's files to the share now: a lab killed later loses what its page cache held.
       lines.push(`echo "@@batch ${b.id} exit $?"; sync`);
@@ -101,6 +160,7 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
     const abort = new AbortController();
     let lockup: string | undefined;
     let lastBeat: number | undefined;
+    let stdout = '';
     const watch = setInterval(() => {
       // No heartbeat yet: the lab is still booting (its own deadline covers that).
       if (lastBeat === undefined || lockup !== undefined) return;
@@ -117,8 +177,10 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
       memMiB: opts.memMiB,
       timeoutS: opts.timeoutS,
       signal: abort.signal,
-      onOutput: (_stream, chunk) => {
-        if (chunk.includes(HEARTBEAT_LINE)) lastBeat = Date.now();
+      onOutput: (stream, chunk) => {
+        const text = chunk.toString('utf8');
+        if (text.includes(HEARTBEAT_LINE)) lastBeat = Date.now();
+        if (stream === 'stdout') stdout += text.replaceAll(`${HEARTBEAT_LINE}\n`, '');
       },
       onConsole: lockupWatch((line) => {
         lockup ??= line;
@@ -130,6 +192,18 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
     readyMs ??= lab.timings.readyMs;
     if (lockup === undefined) break;
     lockups.push(lockup);
+    if (!mayRestartLab(attempt, policy)) break;
+    // The boot the wedged lab was running is rerun; keep what it left and the lab's console.
+    const started = new Set([...stdout.matchAll(START_LINE)].map((m) => m[1]!));
+    const inFlight = todo.filter((b) => !finished(b) && (started.has(b.id) || existsSync(eventsOf(b))));
+    if (inFlight.length === 0) continue;
+    mkdirSync(kept, { recursive: true });
+    const consoleFile = join(kept, `lab-${attempt + 1}-console.txt`);
+    writeFileSync(consoleFile, `${lockup}\n\n${lab.consoleTail}\n`);
+    for (const b of inFlight) {
+      if (existsSync(eventsOf(b))) keep(eventsOf(b), `${b.id}.lab-${attempt + 1}.jsonl`);
+      lost.get(b.id)!.push({ reason: `lab VM ${attempt + 1} wedged while the boot ran (${lockup})`, evidence: consoleFile });
+    }
   }
   const results = new Map<string, BootResult>();
   for (const b of boots) {
@@ -138,7 +212,11 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
     const text = existsSync(events) ? readFileSync(events, 'utf8') : '';
     const r = parseEventStream('vmm:kvm@lab', text, existsSync(err) ? readFileSync(err, 'utf8') : '');
     const first = `${events}.first`;
-    if (existsSync(first)) r.rerun = { reason: firstAttempt(readFileSync(first, 'utf8')), firstAttempt: first, attempts: 2 };
+    if (existsSync(first)) {
+      const why = firstAttempt(readFileSync(first, 'utf8'));
+      lost.get(b.id)!.push({ reason: why, evidence: keep(first, `${basename(events, '.jsonl')}.first.jsonl`) });
+    }
+    r.rerun = rerunOf(lost.get(b.id)!);
     if (!text.includes('"event":"final"')) {
       r.status = 'error';
       r.error ??= {
@@ -152,9 +230,9 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
   return { results, lockups, wallMs, readyMs, consoleTail: lab?.consoleTail ?? '' };
 }
 
-/** What ended the first attempt of a retried boot, for the report. */
+/** What ended the first attempt of a boot rerun after an unrequested triple fault, for the report. */
 export function firstAttempt(text: string): string {
   const faults = parseEventStream('vmm:kvm@lab', text, '').events.filter((e) => e.event === 'triple-fault');
   const at = faults.length > 0 ? faults.map((f) => `vCPU ${String(f.vcpu)} triple-faulted ${(f.t / 1000).toFixed(1)} s into the boot`).join(', then ') : 'it triple-faulted';
-  return `second attempt: in the first, ${at} (more than requested; the nested lab's emulated SVM), so the lab ran the boot again`;
+  return `in the first attempt ${at}, more often than the guest asked for`;
 }
