@@ -5,15 +5,20 @@
 // (the seed's IRQ 0 starving IRQ 14); function-call IPIs go from CPU 0 and from the last CPU to
 // every other CPU. What the guest counted must equal what the VMM raised and injected, exactly;
 // interrupts must land on the CPU the guest chose; every IPI arrives; no dmesg trouble lines.
-// Teeth: the quirks irq-to-bsp-only, drop-every-nth-irq and starve-low-priority-irq must each fail
-// with a message naming the bug.
+// The timer round also checks the PIT's rate: its ticks over the round's uptime window.
+// Teeth: each quirk boot runs the same assertions; the one named for its bug must be among the
+// failures, on the guest's own evidence: irq-to-bsp-only the CPU the guest saw the interrupt on,
+// drop-every-nth-irq the guest's handled and lost counts against the device's raise counter,
+// starve-low-priority-irq the guest's wait for the device interrupt while the timer ran against
+// the same CPU without the timer. The JUnit properties teeth.seed/assertion/message carry that.
 // Linux cannot run on this host's /dev/kvm (PVM): there the boots run in the nested lab
 // (vmm:kvm@lab), all of them inside one lab VM; on a host with VT-x/SVM they boot directly.
 // SMP 1, 2 and 8, plus the three quirks at SMP 2 (time: see README).
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BootResult } from './harness/boot-result.js';
-import { checkInterrupts } from './harness/irq-check.js';
+import { formatFailures, SEEDS, teethProperties } from './harness/failures.js';
+import { checkInterrupts, IRQ } from './harness/irq-check.js';
 import type { LabBoot } from './harness/lab-batch.js';
 import { type LinuxRun, planLinuxRun, runLinuxBoots } from './harness/linux-runner.js';
 import { parseProbeEvents } from './harness/probe.js';
@@ -29,15 +34,13 @@ const TIMER_HZ = 2000;
 const SMPS = [1, 2, 8];
 
 // Each quirk shows in one mode. irq-to-bsp-only in INTx: a misdirected interrupt reaches CPU 0
-// with the vector Linux gave the IRQ on another CPU: Linux says "0.36 No irq handler for vector"
-// when that vector is free on CPU 0 (the checker names the ignored destination), or hands it to
-// whatever owns that vector on CPU 0 (nothing reaches the test's handler while the VMM injected
-// every interrupt: the checker names a delivery to another CPU or vector). A misdirected MSI in
-// one lab run crashed the guest instead, which names no destination.
+// with the vector Linux gave the IRQ on another CPU: the guest counts it on CPU 0, or Linux says
+// "0.36 No irq handler for vector" when that vector is free on CPU 0. A misdirected MSI in one lab
+// run crashed the guest instead, which names no destination.
 const QUIRKS = [
-  { quirk: 'irq-to-bsp-only', modes: ['intx'], bug: /arrived on CPU 0 .*the destination the guest programmed was ignored|delivered to another CPU or vector than the guest programmed/ },
-  { quirk: 'drop-every-nth-irq', modes: ['msi'], bug: /lost interrupts: the guest handled \d+ of \d+|the VMM injected \d+ of the \d+ interrupts .*dropped/ },
-  { quirk: 'starve-low-priority-irq', modes: ['msi'], bug: /the device interrupt starved while the timer ran/ },
+  { quirk: 'irq-to-bsp-only', modes: ['intx'], assertion: IRQ.destination },
+  { quirk: 'drop-every-nth-irq', modes: ['msi'], assertion: IRQ.exact },
+  { quirk: 'starve-low-priority-irq', modes: ['msi'], assertion: IRQ.starvation },
 ] as const;
 const QUIRK_SMP = 2;
 
@@ -69,33 +72,47 @@ describe(`interrupt delivery: ${GUEST} on ${TARGET}`, () => {
       if (unavailable) skip(unavailable);
       const r = result(`smp${smp}`);
       const events = parseProbeEvents(r.serial);
-      const { rounds, findings } = checkInterrupts(r, events, smp, MODES);
+      const { rounds, failures } = checkInterrupts(r, events, smp, MODES);
       task.meta.bootgate = bootMeta({ suite: SUITE, target: TARGET, guest: GUEST, smp }, r, [], {
         'irq.rounds': rounds.length,
         'irq.per-cpu': PER_CPU,
+        ...timerProperties(rounds),
         'lab.wall.ms': batch!.wallMs,
         'lab.lockups': batch!.lockups.join(' | ') || 'none',
       });
       expect(r.status, r.error?.message ?? r.diagnostic?.reason).toBe('until-matched');
       expect(events.find((e) => e.event === 'init')?.cpus, 'every vCPU online').toBe(smp);
-      // Findings first: a reset mid-test also doubles the rounds, and the findings say why.
-      expect(findings).toEqual([]);
+      // Failures first: a reset mid-test also doubles the rounds, and the failures say why.
+      expect(failures, formatFailures(failures)).toEqual([]);
       expect(rounds.length, 'one round per CPU per mode plus a timer round per mode').toBe(MODES.length * (smp + 1));
     });
   }
 
-  for (const { quirk, modes, bug } of QUIRKS) {
-    it(`known-bad: --quirk ${quirk} fails, naming the bug`, ({ task, skip }) => {
+  for (const { quirk, modes, assertion } of QUIRKS) {
+    it(`known-bad: --quirk ${quirk} fails "${assertion}" (what the guest saw)`, ({ task, skip }) => {
       if (unavailable) skip(unavailable);
       const r = result(quirk);
       const events = parseProbeEvents(r.serial);
-      const { findings } = checkInterrupts(r, events, QUIRK_SMP, modes);
+      const { rounds, failures } = checkInterrupts(r, events, QUIRK_SMP, modes);
       task.meta.bootgate = bootMeta({ suite: SUITE, target: TARGET, guest: GUEST, smp: QUIRK_SMP, quirks: [quirk] }, r, [], {
         'expected.failure': true,
-        'irq.findings': findings.slice(0, 5).join(' | '),
+        ...timerProperties(rounds),
+        'irq.findings': failures.slice(0, 5).map((f) => `[${f.assertion}] ${f.message}`).join(' | '),
+        ...teethProperties(SEEDS.bhyve, assertion, failures),
       });
       expect(events.some((e) => e.event === 'irqtest-load'), `the probe never reached the test: ${r.error?.message ?? ''}`).toBe(true);
-      expect(findings.join('\n')).toMatch(bug);
+      expect(failures.map((f) => f.assertion), formatFailures(failures)).toContain(assertion);
     });
   }
 });
+
+/** The timer round's measured rate and the guest's wait per device interrupt, for the report. */
+function timerProperties(rounds: ReturnType<typeof checkInterrupts>['rounds']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const x of rounds.filter((x) => x.timerHz > 0)) {
+    const s = x.window ? x.window[1] - x.window[0] : Number.NaN;
+    out[`irq.timer.${x.mode}`] = `${x.timerTicks} ticks in ${s.toFixed(2)} s (${Math.round(x.timerTicks / s)} Hz of ${x.timerHz}); ${x.handled}/${x.fired} handled in ${(x.fireUs / 1000).toFixed(1)} ms`;
+  }
+  for (const x of rounds.filter((x) => x.timerHz === 0 && x.cpu === 0)) out[`irq.plain.${x.mode}`] = `${x.handled}/${x.fired} handled in ${(x.fireUs / 1000).toFixed(1)} ms`;
+  return out;
+}

@@ -45,6 +45,7 @@ async function fakeTree() {
     [join(irq, 'smp_affinity_list')]: '0-1\n',
     [join(irq, 'effective_affinity_list')]: '1\n',
     [join(root, 'proc', 'interrupts')]: INTERRUPTS,
+    [join(root, 'proc', 'uptime')]: '12.50 20.00\n',
     [join(root, 'sys', 'devices', 'system', 'cpu', 'online')]: '0-1\n',
   };
   for (const [path, text] of Object.entries(files)) await writeFile(path, text);
@@ -52,7 +53,7 @@ async function fakeTree() {
 }
 
 /** Applets the script uses; the busybox run finds only these, as in the initramfs. */
-const APPLETS = ['sh', 'awk', 'sed', 'tr', 'cat', 'true', 'taskset', 'tail'];
+const APPLETS = ['sh', 'awk', 'sed', 'tr', 'cat', 'cut', 'sleep', 'true', 'taskset', 'tail'];
 
 /** PATH for a run: the host's for /bin/sh; for busybox a directory of applet links and nothing else. */
 async function pathFor(shell: string): Promise<string> {
@@ -74,14 +75,15 @@ function shells(): Array<[string, string[]]> {
 describe('irqtest.sh', () => {
   it.each(shells())('routes, fires and reports every online CPU, then a timer round (%s)', async (shell, pre) => {
     const { root, dev, irq } = await fakeTree();
-    const env = { PATH: await pathFor(shell), IRQTEST_SYS: join(root, 'sys'), IRQTEST_PROC: join(root, 'proc'), IRQTEST_INSMOD: 'true' };
+    const env = { PATH: await pathFor(shell), IRQTEST_SYS: join(root, 'sys'), IRQTEST_PROC: join(root, 'proc'), IRQTEST_INSMOD: 'true', IRQTEST_TIMER_SETTLE_S: '0' };
     const { stdout } = await run(shell, [...pre, SCRIPT, 'msi', '8', '4000'], { env });
     const lines = stdout.split('\n').filter((l) => l.startsWith('@@bootgate '));
     const events = lines.map((l) => JSON.parse(l.slice('@@bootgate '.length)) as Record<string, unknown>);
     expect(events.map((e) => e.event)).toEqual(['irqtest-load', 'irqtest-round', 'irqtest-round', 'irqtest-round', 'irqtest-done']);
     expect(events[0]).toEqual({ event: 'irqtest-load', mode: 'msi', irq: 24, bdf: BDF });
     expect(events.slice(1, 4).map((e) => [e.cpu, e.timerHz])).toEqual([[0, 0], [1, 0], [0, 4000]]);
-    expect(events[2]).toMatchObject({ fired: 8, ok: true, effective: '1', raisedBefore: 17, proc: [0, 0], timer: [0, 0], stats: JSON.parse(STATS) });
+    expect(events[3]).toMatchObject({ window: [12.5, 12.5], timer: [0, 0] });
+    expect(events[2]).toMatchObject({ fired: 8, ok: true, effective: '1', raisedBefore: 17, window: [12.5, 12.5], proc: [0, 0], timer: [0, 0], stats: JSON.parse(STATS) });
     expect(events[4]).toEqual({ event: 'irqtest-done', rounds: 3 });
     expect(await readFile(join(dev, 'fire'), 'utf8')).toBe('8\n');
     expect(await readFile(join(dev, 'timer_hz'), 'utf8')).toBe('0\n');

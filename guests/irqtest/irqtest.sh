@@ -14,10 +14,15 @@
 # Lines (every count is exact; the harness compares them with the VMM's `irq-test` event):
 #   {"event":"irqtest-load","mode":M,"irq":N,"bdf":B}
 #   {"event":"irqtest-round","cpu":C,"fired":N,"ok":true|false,"timerHz":H,"effective":"C",
-#    "raisedBefore":R,"proc":[per-CPU /proc/interrupts delta],"timer":[IRQ 0 delta],"stats":{module stats}}
+#    "raisedBefore":R,"window":[U0,U1],"proc":[per-CPU /proc/interrupts delta],"timer":[IRQ 0 delta],
+#    "stats":{module stats}}
 #   {"event":"irqtest-ipi","from":S,"sent":N,"handled":[per-CPU delta],"cal":[CAL row delta]}
 #   {"event":"irqtest-error","what":"..."}          then exit 1
 #   {"event":"irqtest-done","rounds":K}
+# window is /proc/uptime (s, 10 ms steps) at the two snapshots the proc and timer deltas are taken
+# from, read by the same process as those rows: ticks over the window give the timer's real rate.
+# A timer round holds the PIT on for TIMER_SETTLE_S inside the window before it fires, so the window
+# is long against uptime's 10 ms steps.
 # stats.counts[C] must equal fired and every other entry 0; stats.device.raised - raisedBefore is
 # the VMM's count for the round (mod 2^32); stats.lost counts interrupts the module recovered after
 # stall_ms (dmesg "lost interrupt"), ok=false means it gave up and cancelled the rest. A
@@ -33,6 +38,7 @@ MODE=${1:-intx}
 COUNT=${2:-32}
 TIMER_HZ=${3:-0}
 IPI=${4:-0}
+TIMER_SETTLE_S=${IRQTEST_TIMER_SETTLE_S:-1}
 
 say() { echo "@@bootgate $1"; }
 fail() {
@@ -59,6 +65,18 @@ proc_row() {
 		$1 == irq { for (i = 2; i <= ncpu + 1; i++) printf "%s%s", (i > 2 ? " " : ""), $i; found = 1 }
 		END { if (!found) printf "-"; print "" }' "$PROC/interrupts"
 }
+
+# One snapshot "uptime|IRQ row|timer row" (IRQ 0), read by one process so the three are taken at the
+# same moment: the tick count and the window it was counted over match exactly.
+snapshot() {
+	awk -v irq="$1:" 'function row(n,   s, i) { s = ""; for (i = 2; i <= n + 1; i++) s = s (i > 2 ? " " : "") $i; return s }
+		FILENAME ~ /uptime$/ { up = $1; next }
+		FNR == 1 { ncpu = NF; next }
+		$1 == irq { r = row(ncpu) }
+		$1 == "0:" { t = row(ncpu) }
+		END { print up "|" (r == "" ? "-" : r) "|" (t == "" ? "-" : t) }' "$PROC/uptime" "$PROC/interrupts"
+}
+field() { echo "$1" | cut -d'|' -f"$2"; }
 
 # JSON array of after - before, element-wise; [] when the row is missing.
 delta() {
@@ -87,16 +105,15 @@ round() {
 	echo 1 >"$DEV/clear"
 	raised=$(sed -n 's/.*"raised":\([0-9]*\).*/\1/p' "$DEV/stats")
 	[ "$hz" -gt 0 ] && { echo "$hz" >"$DEV/timer_hz" || fail "cannot start the PIT at $hz Hz"; }
-	p0=$(proc_row "$IRQ")
-	t0=$(proc_row 0)
+	s0=$(snapshot "$IRQ")
+	[ "$hz" -gt 0 ] && sleep "$TIMER_SETTLE_S"
 	ok=true
 	echo "$COUNT" >"$DEV/fire" || ok=false
-	p1=$(proc_row "$IRQ")
-	t1=$(proc_row 0)
+	s1=$(snapshot "$IRQ")
 	[ "$hz" -gt 0 ] && echo 0 >"$DEV/timer_hz"
 	effective=$(cat "$PROC/irq/$IRQ/effective_affinity_list" 2>/dev/null || echo '?')
 	ROUNDS=$((ROUNDS + 1))
-	say "{\"event\":\"irqtest-round\",\"cpu\":$cpu,\"fired\":$COUNT,\"ok\":$ok,\"timerHz\":$hz,\"effective\":\"$effective\",\"raisedBefore\":${raised:-null},\"proc\":$(delta "$p0" "$p1"),\"timer\":$(delta "$t0" "$t1"),\"stats\":$(cat "$DEV/stats")}"
+	say "{\"event\":\"irqtest-round\",\"cpu\":$cpu,\"fired\":$COUNT,\"ok\":$ok,\"timerHz\":$hz,\"effective\":\"$effective\",\"raisedBefore\":${raised:-null},\"window\":[$(field "$s0" 1),$(field "$s1" 1)],\"proc\":$(delta "$(field "$s0" 2)" "$(field "$s1" 2)"),\"timer\":$(delta "$(field "$s0" 3)" "$(field "$s1" 3)"),\"stats\":$(cat "$DEV/stats")}"
 }
 
 # ipi_round SRC: COUNT function-call IPIs from CPU SRC (the writer is pinned there) to every other CPU.

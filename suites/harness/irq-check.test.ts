@@ -1,19 +1,34 @@
 import { describe, expect, it } from 'vitest';
 import { parseEventStream } from './boot-result.js';
-import { checkInterrupts, checkIpis } from './irq-check.js';
+import { failuresOf } from './failures.js';
+import { checkInterrupts, checkIpis, IRQ } from './irq-check.js';
 import type { ProbeEvent } from './probe.js';
 
-function round(cpu: number, counts: number[], opts: { ok?: boolean; lost?: number; timerHz?: number; mode?: string } = {}): ProbeEvent {
+interface RoundOpts {
+  ok?: boolean;
+  lost?: number;
+  timerHz?: number;
+  mode?: string;
+  raised?: number;
+  spurious?: number;
+  fireUs?: number;
+  ticks?: number;
+  window?: [number, number] | null;
+}
+
+function round(cpu: number, counts: number[], o: RoundOpts = {}): ProbeEvent {
   const handled = counts.reduce((a, b) => a + b, 0);
+  const timerHz = o.timerHz ?? 0;
   return {
     event: 'irqtest-round',
     cpu,
     fired: 32,
-    ok: opts.ok ?? true,
-    timerHz: opts.timerHz ?? 0,
+    ok: o.ok ?? true,
+    timerHz,
     raisedBefore: 0,
-    timer: [opts.timerHz ? 100 : 0],
-    stats: { mode: opts.mode ?? 'msi', handled, lost: opts.lost ?? 0, counts, device: { raised: 32 } },
+    ...(o.window === null ? {} : { window: o.window ?? [10, 11] }),
+    timer: [timerHz ? (o.ticks ?? 2000) : 0],
+    stats: { mode: o.mode ?? 'msi', handled, lost: o.lost ?? 0, spurious: o.spurious ?? 0, cancelled: 0, lastFireUs: o.fireUs ?? 3200, counts, device: { raised: o.raised ?? 32 } },
   } as unknown as ProbeEvent;
 }
 
@@ -29,17 +44,71 @@ function vmm(raised: number, injected: number, extra = ''): ReturnType<typeof pa
   return parseEventStream('vmm:kvm', lines.join('\n'), '');
 }
 
+const GOOD = [round(0, [32, 0]), round(1, [0, 32]), round(0, [32, 0], { timerHz: 2000 }), ipi(0, [0, 32]), ipi(1, [32, 0])];
+const messages = (events: ProbeEvent[], r = vmm(99, 99), assertion?: string) => {
+  const { failures } = checkInterrupts(r, events, 2, ['msi']);
+  return (assertion ? failuresOf(failures, assertion) : failures).map((f) => f.message);
+};
+
 describe('checkInterrupts', () => {
-  it('finds nothing when every round lands exactly on its CPU and the counters agree', () => {
-    const { findings } = checkInterrupts(vmm(66, 66), [round(0, [32, 0]), round(1, [0, 32]), ipi(0, [0, 32]), ipi(1, [32, 0])], 2, ['msi']);
-    expect(findings).toEqual([]);
+  it('finds nothing when every round lands exactly on its CPU, the counters agree and the timer ran at its rate', () => {
+    expect(checkInterrupts(vmm(99, 99), GOOD, 2, ['msi']).failures).toEqual([]);
   });
+
+  it('per round raised = fired = handled: names a round the guest handled fewer of than the device raised', () => {
+    const events = [round(0, [29, 0], { lost: 3 }), ...GOOD.slice(1)];
+    expect(messages(events, vmm(99, 96), IRQ.exact)).toEqual([
+      'msi round on CPU 0: the device raised 32, the guest fired 32 and handled 29 (lost interrupts: 3 recovered by the guest after its stall timeout)',
+    ]);
+  });
+
+  it('per round raised = fired = handled: names a device that raised more or fewer than the guest fired', () => {
+    expect(messages([round(0, [32, 0], { raised: 33 }), ...GOOD.slice(1)], vmm(100, 100), IRQ.exact)).toEqual([
+      'msi round on CPU 0: the device raised 33, the guest fired 32 and handled 32 (lost interrupts: 0 recovered by the guest after its stall timeout)',
+    ]);
+  });
+
+  it('no spurious interrupts', () => {
+    expect(messages([round(0, [32, 0], { spurious: 2 }), ...GOOD.slice(1)], vmm(99, 99), IRQ.spurious)).toEqual([
+      "msi round on CPU 0: the guest's handler ran 2 times with nothing outstanding on the device",
+    ]);
+  });
+
+  it('the timer round ticks at its rate: too few ticks, too many, and no window', () => {
+    const slow = [...GOOD.slice(0, 2), round(0, [32, 0], { timerHz: 2000, ticks: 1000 }), ...GOOD.slice(3)];
+    expect(messages(slow, vmm(99, 99), IRQ.timerRate)).toEqual(['msi round on CPU 0 with the PIT at 2000 Hz: 1000 timer ticks in 1.00 s (1000 Hz), expected 1760..2040']);
+    const fast = [...GOOD.slice(0, 2), round(0, [32, 0], { timerHz: 2000, ticks: 2100 }), ...GOOD.slice(3)];
+    expect(messages(fast, vmm(99, 99), IRQ.timerRate)[0]).toMatch(/2100 timer ticks in 1\.00 s \(2100 Hz\), expected 1760\.\.2040/);
+    const none = [...GOOD.slice(0, 2), round(0, [32, 0], { timerHz: 2000, window: null }), ...GOOD.slice(3)];
+    expect(messages(none, vmm(99, 99), IRQ.timerRate)[0]).toMatch(/reported no uptime window/);
+  });
+
+  it('names starvation when the timer round lost or waited while the same CPU without the timer got every interrupt', () => {
+    const starved = [...GOOD.slice(0, 2), round(0, [0, 0], { timerHz: 2000, ok: false, lost: 5, fireUs: 10_000_000, ticks: 20_000, window: [10, 20] }), ...GOOD.slice(3)];
+    expect(messages(starved, vmm(99, 99), IRQ.starvation)).toEqual([
+      "msi round on CPU 0 with the PIT at 2000 Hz: the device's interrupt starved while the timer ran: the guest handled 0 of 32 in 10000 ms (2000 ms each; 0.10 ms each without the timer on the same CPU, all 32 handled), 5 given up after its stall timeout, while CPU 0 took 20000 timer ticks",
+    ]);
+    // Slow alone (no loss) counts too.
+    const slow = [...GOOD.slice(0, 2), round(0, [32, 0], { timerHz: 2000, fireUs: 3200 * 20 }), ...GOOD.slice(3)];
+    expect(messages(slow, vmm(99, 99), IRQ.starvation)).toHaveLength(1);
+  });
+
+  it('does not call plain loss starvation: the round without the timer lost interrupts too', () => {
+    const lossy = [round(0, [29, 0], { lost: 3 }), round(1, [0, 29], { lost: 3 }), round(0, [29, 0], { timerHz: 2000, lost: 3, fireUs: 6_000_000 }), ...GOOD.slice(3)];
+    const { failures } = checkInterrupts(vmm(99, 90), lossy, 2, ['msi']);
+    expect(failuresOf(failures, IRQ.starvation)).toEqual([]);
+    expect(failuresOf(failures, IRQ.exact)).toHaveLength(3);
+  });
+
   it('names interrupts the VMM injected that reached no handler on any CPU (delivered elsewhere)', () => {
-    const { findings } = checkInterrupts(vmm(2, 2), [round(0, [0, 0], { ok: false, lost: 1 })], 2, ['msi']);
-    expect(findings.join('\n')).toMatch(/msi round on CPU 0: none of the 32 interrupts reached the handler on any CPU although the VMM injected every one: they were delivered to another CPU or vector/);
+    const events = [round(0, [0, 0], { ok: false, lost: 1 })];
+    expect(messages(events, vmm(2, 2), IRQ.destination).join('\n')).toMatch(
+      /msi round on CPU 0: none of the 32 interrupts reached the handler on any CPU although the VMM injected every one: they were delivered to another CPU or vector/,
+    );
     // Not when the VMM itself dropped them: that finding is the VMM's count.
-    expect(checkInterrupts(vmm(2, 1), [round(0, [0, 0], { ok: false, lost: 1 })], 2, ['msi']).findings.join('\n')).not.toMatch(/delivered to another CPU/);
+    expect(messages(events, vmm(2, 1), IRQ.destination)).toEqual([]);
   });
+
   it('names MSIs KVM accepted but delivered to no vCPU', () => {
     const r = parseEventStream(
       'vmm:kvm',
@@ -49,17 +118,22 @@ describe('checkInterrupts', () => {
     const { findings } = checkInterrupts(r, [round(0, [32, 0]), round(1, [0, 31], { ok: false, lost: 1 })], 2, ['msi']);
     expect(findings.join('\n')).toMatch(/KVM accepted 1 MSIs but delivered them to no vCPU \(KVM_SIGNAL_MSI returned 0; address 0xfee01000 data 0x22\)/);
   });
-  it('names an ignored destination, a lost interrupt, starvation and a crash', () => {
+
+  it('names an ignored destination, what the VMM dropped and a crash', () => {
     const events = [round(0, [32, 0]), round(1, [32, 0]), round(0, [29, 0], { ok: false, lost: 3, timerHz: 2000 })];
     const r = vmm(99, 96, JSON.stringify({ event: 'reset', t: 2, source: 'triple-fault (vCPU 1)', count: 1 }));
-    const { findings } = checkInterrupts(r, events, 2, ['msi']);
-    expect(findings.join('\n')).toMatch(/msi round on CPU 1: interrupts arrived on CPU 0 \(32\): the destination the guest programmed was ignored/);
-    expect(findings.join('\n')).toMatch(/the device interrupt starved while the timer ran \(100 timer ticks, 3 device interrupts lost\)/);
-    expect(findings.join('\n')).toMatch(/the VMM injected 96 of the 99 interrupts the device raised \(3 dropped/);
-    expect(findings.join('\n')).toMatch(/the machine reset during the test \(triple-fault \(vCPU 1\)\)/);
+    const { failures } = checkInterrupts(r, events, 2, ['msi']);
+    expect(failuresOf(failures, IRQ.destination).map((f) => f.message)).toEqual([
+      'msi round on CPU 1: interrupts arrived on CPU 0 (32): the destination the guest programmed was ignored',
+    ]);
+    expect(failuresOf(failures, IRQ.injected)[0]?.message).toMatch(/the VMM injected 96 of the 99 interrupts the device raised \(3 dropped/);
+    expect(failuresOf(failures, IRQ.clean)[0]?.message).toMatch(/the machine reset during the test \(triple-fault \(vCPU 1\)\)/);
   });
-  it('notices a CPU with no round', () => {
-    expect(checkInterrupts(vmm(33, 33), [round(0, [32, 0])], 2, ['msi']).findings).toContain('msi: no round reported for CPU 1');
+
+  it('notices a CPU with no round, and a device total the rounds do not account for', () => {
+    const { failures } = checkInterrupts(vmm(40, 40), [round(0, [32, 0])], 2, ['msi']);
+    expect(failuresOf(failures, IRQ.rounds).map((f) => f.message)).toEqual(['msi: no round reported for CPU 1']);
+    expect(failuresOf(failures, IRQ.total).map((f) => f.message)).toEqual(["the device raised 40 interrupts; the guest's rounds account for 33"]);
   });
 });
 
@@ -81,11 +155,10 @@ describe('checkIpis', () => {
 
 describe('checkInterrupts, stray vectors', () => {
   it("names an interrupt that reached a CPU with no handler for its vector (Linux's dmesg line)", () => {
-    const events = [round(0, [32, 0]), round(1, [0, 32]), { event: 'trouble', line: '[   13.441971] __common_interrupt: 0.36 No irq handler for vector' } as ProbeEvent];
-    expect(checkInterrupts(vmm(66, 66), [...events, ipi(0, [0, 32]), ipi(1, [32, 0])], 2, ['msi']).findings).toEqual([
-      'an interrupt arrived on CPU 0 (vector 36), where no handler is set up for it: the destination the guest programmed was ignored',
-      'guest dmesg: [   13.441971] __common_interrupt: 0.36 No irq handler for vector',
+    const events = [...GOOD, { event: 'trouble', line: '[   13.441971] __common_interrupt: 0.36 No irq handler for vector' } as ProbeEvent];
+    expect(checkInterrupts(vmm(99, 99), events, 2, ['msi']).failures).toEqual([
+      { assertion: IRQ.destination, message: 'an interrupt arrived on CPU 0 (vector 36), where no handler is set up for it: the destination the guest programmed was ignored' },
+      { assertion: IRQ.dmesg, message: 'guest dmesg: [   13.441971] __common_interrupt: 0.36 No irq handler for vector' },
     ]);
   });
 });
-
