@@ -1,10 +1,12 @@
 // `node scripts/bootstrap.mjs <profile>`: make a fresh Debian 12 machine (root, only Node present)
 // ready for `npm test` / `npm run conformance`, and do nothing noticeable when it already is.
 // Steps: npm ci when node_modules is missing or older than package-lock.json; install missing
-// Debian tools with apt-get; build the TypeScript (`tsc -p .`, also the typecheck); fetch the
-// default fixtures (`node dist/fixtures/cli.js`). Plain JavaScript with no dependencies: it runs
-// before node_modules exists. Profiles: test (default), conformance, bench. Every profile needs
-// QEMU: the suites also run on qemu:<accel> targets (npm test runs qemu:tcg).
+// tools (on Debian with apt-get; on another system, name the one package command that installs
+// them and stop); build the TypeScript (`tsc -p .`, also the typecheck); fetch the default
+// fixtures (`node dist/fixtures/cli.js`: straight from the Debian archive's pool, no apt needed).
+// Plain JavaScript with no dependencies: it runs before node_modules exists. Profiles: test
+// (default), conformance, bench. Every profile needs QEMU: the suites also run on qemu:<accel>
+// targets (npm test runs qemu:tcg).
 
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
@@ -13,21 +15,33 @@ import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 
-/** Tools every profile needs: the command to look for and the Debian package that provides it. */
+/**
+ * Tools every profile needs: the command to look for and the package that provides it, by
+ * package system (Debian's apt; FreeBSD's and DragonFly's pkg; NetBSD's pkgin; OpenBSD's pkg_add).
+ */
 const BASE_TOOLS = [
-  { command: 'gcc', package: 'gcc' },
-  { command: 'make', package: 'make' },
-  { command: 'nasm', package: 'nasm' },
-  { command: 'apt-get', package: 'apt' },
-  { command: 'dpkg-deb', package: 'dpkg' },
-  { command: 'qemu-system-x86_64', package: 'qemu-system-x86' },
-  { command: 'iasl', package: 'acpica-tools' },
+  { command: 'gcc', package: { apt: 'gcc', pkg: 'gcc', pkgin: 'gcc12', pkg_add: 'gcc' } },
+  { command: 'make', package: { apt: 'make', pkg: 'gmake', pkgin: 'gmake', pkg_add: 'gmake' } },
+  { command: 'nasm', package: { apt: 'nasm', pkg: 'nasm', pkgin: 'nasm', pkg_add: 'nasm' } },
+  { command: 'tar', package: { apt: 'tar', pkg: 'libarchive', pkgin: 'libarchive', pkg_add: 'libarchive' } },
+  { command: 'qemu-system-x86_64', package: { apt: 'qemu-system-x86', pkg: 'qemu', pkgin: 'qemu', pkg_add: 'qemu' } },
+  { command: 'iasl', package: { apt: 'acpica-tools', pkg: 'acpica-tools', pkgin: 'acpica-utils', pkg_add: 'acpica' } },
+];
+
+/** The package system of this host and the command line that installs packages with it. */
+const PACKAGE_SYSTEMS = [
+  { name: 'apt', probe: 'apt-get', install: 'apt-get install -y --no-install-recommends' },
+  { name: 'pkg', probe: 'pkg', install: 'pkg install -y' },
+  { name: 'pkgin', probe: 'pkgin', install: 'pkgin -y install' },
+  { name: 'pkg_add', probe: 'pkg_add', install: 'pkg_add' },
 ];
 
 const PROFILES = {
   test: BASE_TOOLS,
   conformance: BASE_TOOLS,
   bench: BASE_TOOLS,
+  // `npm run fixtures`: only what its CLI needs to run (node_modules and the build).
+  build: [],
 };
 
 /** gcc without libc headers cannot build the native baselines; the header is the cheap check. */
@@ -113,15 +127,23 @@ function aptGet(args) {
 }
 
 function ensureTools(profile) {
-  const missing = [...new Set(PROFILES[profile].filter((t) => !onPath(t.command)).map((t) => t.package))];
+  const system = PACKAGE_SYSTEMS.find((s) => onPath(s.probe));
+  const absent = PROFILES[profile].filter((t) => !onPath(t.command));
+  if (system === undefined || system.name !== 'apt') {
+    // Not Debian: say the one command, do not guess at installing. The Linux-only extras (libc
+    // headers, kbuild's libraries) build Linux guest modules, which needs a Linux host anyway.
+    if (absent.length === 0) return;
+    const commands = absent.map((t) => t.command).join(', ');
+    if (system === undefined) fail(`missing ${commands}, and no package manager bootgate knows (apt-get, pkg, pkgin, pkg_add); install them by hand`);
+    const packages = [...new Set(absent.map((t) => t.package[system.name]))];
+    fail(`missing ${commands}; install them with: ${system.install} ${packages.join(' ')}`);
+  }
+  const missing = [...new Set(absent.map((t) => t.package.apt))];
   if (!existsSync(LIBC_HEADER.path)) missing.push(LIBC_HEADER.package);
   for (const lib of KBUILD_LIBS) if (!existsSync(lib.path)) missing.push(lib.package);
   if (missing.length === 0) return;
 
   const install = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
-  if (!onPath('apt-get')) {
-    fail(`missing ${missing.join(', ')} and no apt-get to install them; bootgate needs Debian 12 (or a derivative)`);
-  }
   if (process.getuid?.() !== 0) fail(`missing Debian packages ${missing.join(', ')}; install them with: sudo ${install}`);
 
   say(`installing ${missing.join(' ')} (${install})`);
@@ -163,6 +185,10 @@ function main() {
     fail(`unknown profile ${JSON.stringify(profile)}; expected one of ${Object.keys(PROFILES).join(', ')}`, 2);
   }
   ensureNodeModules();
+  if (profile === 'build') {
+    build();
+    return;
+  }
   ensureTools(profile);
   build();
   fixtures();
