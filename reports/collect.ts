@@ -9,6 +9,7 @@
 
 import { stripVTControlCharacters } from 'node:util';
 import type { BootgateTestMeta, SkippedAssertion } from '../suites/harness/meta.js';
+import type { TestcaseIdentity } from './identity.js';
 import type { SummaryRow } from './summary.js';
 
 /** A serialized error as vitest reports it (TestError / SerializedError); every field unchecked. */
@@ -64,6 +65,8 @@ export interface CaseRecord extends SummaryRow {
   /** The test's own name. */
   testName: string;
   errors: NormalizedError[];
+  /** JUnit classname and name, unique in the run; set by assignIdentities (identity.ts). */
+  identity?: TestcaseIdentity;
 }
 
 export interface CaseGroup {
@@ -203,5 +206,17 @@ export function normalizeMeta(raw: unknown): BootgateTestMeta | undefined {
     skipped,
     serialTail: typeof m.serialTail === 'string' ? m.serialTail : undefined,
     diagnostic: typeof m.diagnostic === 'string' ? m.diagnostic : undefined,
+    flaky: normalizeFlaky(m.flaky),
+  };
+}
+
+/** A rerun's evidence: kept only when it says why and where; a half-filled one still marks the case. */
+function normalizeFlaky(raw: unknown): BootgateTestMeta['flaky'] {
+  if (raw === null || typeof raw !== 'object') return undefined;
+  const f = raw as Record<string, unknown>;
+  return {
+    reason: typeof f.reason === 'string' && f.reason !== '' ? f.reason : 'rerun without a recorded reason',
+    firstAttempt: typeof f.firstAttempt === 'string' && f.firstAttempt !== '' ? f.firstAttempt : 'not kept',
+    attempts: typeof f.attempts === 'number' && Number.isInteger(f.attempts) && f.attempts >= 2 ? f.attempts : 2,
   };
 }

@@ -173,7 +173,7 @@ describe('junit.xml', () => {
 
   test('a failing conformance test has the failure and the serial tail', () => {
     const { root } = run([conformance]);
-    const tc = testcase(root, 'bootgate.reset-vector.qemu:tcg', 'seabios-256k smp2');
+    const tc = testcase(root, 'bootgate.reset-vector.qemu:tcg', 'seabios-256k smp2 quirk=no-pit+slow-io');
     expect(properties(tc)).toEqual([
       ['wall.ms', '5001'],
       ['target', 'qemu:tcg'],

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import type { Reporter } from 'vitest/node';
 import { configError } from '../vmm/errors.js';
 import { collectGroups, type ReportError, type ReportModule } from './collect.js';
+import { assignIdentities } from './identity.js';
 import { buildJunitXml } from './junit-xml.js';
 import { renderSummary } from './summary.js';
 
@@ -50,6 +51,8 @@ export class BootgateJunitReporter implements Reporter {
     const dir = resolve(this.#root, this.#outputDir);
     try {
       const groups = collectGroups(modules, unhandledErrors);
+      // A duplicate identity is the gate's own bug: fail that testcase in both reports and say so.
+      for (const line of assignIdentities(groups)) process.stderr.write(`bootgate junit reporter: ${line}\n`);
       const alwaysOutput = this.#alwaysOutput ?? envFlag(process.env[ALWAYS_OUTPUT_ENV]);
       const xml = buildJunitXml(groups, { alwaysOutput });
       const summary = renderSummary(groups.flatMap((g) => g.cases));

@@ -1,12 +1,18 @@
 // Case groups to JUnit XML with junit-report-builder: one <testsuite> per (vitest project, file),
 // one <testcase> per test. A conformance test (one with `task.meta.bootgate`) is named
-// `bootgate.<suite>.<target>` / `<guest> smp<N>` and carries its measurements as properties;
-// any other test is named by its file and describe path.
+// `bootgate.<suite>.<target>` / `<guest> smp<N>[ quirk=...]` (identity.ts) and carries its
+// measurements as properties; any other test is named by its file and describe path. Two
+// testcases with one (classname, name) are refused: consumers would merge them.
+// A testcase whose verdict came from a rerun follows Maven Surefire's rerun convention, which
+// Jenkins and GitLab read: a passing one gets a <flakyError> with the first attempt's reason (it
+// is flaky, never a plain pass), a failing one a <rerunError>; properties say where the first
+// attempt's evidence was kept.
 
 import { stripVTControlCharacters } from 'node:util';
 import junitModule, { type Builder, type TestCase } from 'junit-report-builder';
 import type { BootgateTestMeta } from '../suites/harness/meta.js';
 import { type CaseGroup, type CaseRecord, UNHANDLED_FILE } from './collect.js';
+import { testcaseIdentity } from './identity.js';
 
 export interface JunitXmlOptions {
   /** Write system-out for passing conformance tests too (default: only on failure). */
@@ -23,8 +29,23 @@ const NON_XML_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD
 /** Property names filled from the identity fields; a same-named entry in `properties` is not repeated. */
 const IDENTITY_PROPERTIES = new Set(['target', 'guest', 'smp', 'quirks', 'lab']);
 
+export class DuplicateTestcaseError extends Error {
+  readonly code = 'E_DUPLICATE_TESTCASE';
+  constructor(classname: string, name: string) {
+    super(`two testcases are both "${classname}" / "${name}"; consumers keyed by classname and name would merge them (fix: assignIdentities in reports/identity.ts renames and fails the later one)`);
+    this.name = 'DuplicateTestcaseError';
+  }
+}
+
 export function buildJunitXml(groups: CaseGroup[], options: JunitXmlOptions): string {
   const builder = rootBuilder.newBuilder().name('bootgate');
+  const written = new Set<string>();
+  for (const record of groups.flatMap((g) => g.cases)) {
+    const { classname, name } = record.identity ?? testcaseIdentity(record);
+    const key = `${classname}\u0000${name}`;
+    if (written.has(key)) throw new DuplicateTestcaseError(classname, name);
+    written.add(key);
+  }
   for (const group of groups) {
     const suite = builder.testSuite().name(suiteName(group)).time(seconds(group.durationMs));
     if (group.project !== '') suite.property('project', group.project);
@@ -42,13 +63,11 @@ function addCase(testCase: TestCase, record: CaseRecord, options: JunitXmlOption
   const meta = record.bootgate;
   testCase.time(seconds(record.durationMs));
   if (record.origin !== 'unhandled') testCase.file(record.file);
+  const { classname, name } = record.identity ?? testcaseIdentity(record);
+  testCase.className(classname).name(name);
   if (meta !== undefined) {
-    testCase.className(`bootgate.${meta.suite}.${meta.target}`).name(`${meta.guest} smp${meta.smp}`);
-    addProperties(testCase, meta);
-  } else if (record.origin === 'unhandled') {
-    testCase.className('vitest.unhandled').name(record.testName);
-  } else {
-    testCase.className([record.file, ...record.describePath].join(' > ')).name(record.testName);
+    addProperties(testCase, meta, record.result);
+    if (meta.flaky !== undefined && record.result !== 'skipped') rerunElement(testCase, record.result === 'passed' ? 'flakyError' : 'rerunError', meta.flaky);
   }
 
   if (record.result === 'failed') {
@@ -70,9 +89,18 @@ function addCase(testCase: TestCase, record: CaseRecord, options: JunitXmlOption
   }
 }
 
-function addProperties(testCase: TestCase, meta: BootgateTestMeta): void {
+function addProperties(testCase: TestCase, meta: BootgateTestMeta, result: CaseRecord['result']): void {
   for (const [key, value] of Object.entries(meta.properties)) {
     if (!IDENTITY_PROPERTIES.has(key)) testCase.property(key, String(value));
+  }
+  if (meta.flaky !== undefined) {
+    // `flaky=true` only on a pass: a failed rerun is a failure, not a flake.
+    const prefix = result === 'passed' ? 'flaky' : 'rerun';
+    if (result === 'passed') testCase.property('flaky', 'true');
+    testCase
+      .property(`${prefix}.reason`, meta.flaky.reason)
+      .property(`${prefix}.first-attempt`, meta.flaky.firstAttempt)
+      .property(`${prefix}.attempts`, String(meta.flaky.attempts));
   }
   testCase
     .property('target', meta.target)
@@ -92,6 +120,29 @@ function systemOut(meta: BootgateTestMeta, failed: boolean): string {
   else if (failed) parts.push('--- serial tail ---\n(no serial output captured)');
   if (meta.diagnostic !== undefined && meta.diagnostic !== '') parts.push(`--- diagnostic ---\n${meta.diagnostic}`);
   return parts.join('\n');
+}
+
+/**
+ * Surefire's <flakyError>/<rerunError>, which junit-report-builder does not know: added right after
+ * <properties>, before <system-out>, as Surefire writes it (xunit-viewer takes a testcase's first
+ * child that is not a known status as its status, so a flaky one shows as `flakyError`).
+ */
+function rerunElement(testCase: TestCase, element: 'flakyError' | 'rerunError', flaky: NonNullable<BootgateTestMeta['flaky']>): void {
+  // buildNode (properties) is protected in the typings; build() calls it before the status elements.
+  interface Node {
+    ele(name: string, attributes?: Record<string, string>): Node;
+    cdata(text: string): Node;
+  }
+  const open = testCase as unknown as { buildNode(element: Node): Node };
+  const buildNode = open.buildNode.bind(testCase);
+  open.buildNode = (testcaseNode) => {
+    const node = buildNode(testcaseNode);
+    node
+      .ele(element, { message: flaky.reason, type: 'rerun' })
+      .ele('system-out')
+      .cdata(cdataText(`first attempt's evidence: ${flaky.firstAttempt}\nattempts: ${flaky.attempts}`));
+    return node;
+  };
 }
 
 /**
