@@ -2,7 +2,7 @@
 // (no ioctl, no koffi), in the order a person would check: the device exists, we may open it
 // read-write, and the module behind it is hardware virtualization rather than PVM (kvm_pvm, a
 // software nested mode whose instruction emulator cannot run OVMF or Linux; see
-// shared/design/machine.md). When the answer is no, the reason says what to do instead: run the
+// docs/host-and-lab.md). When the answer is no, the reason says what to do instead: run the
 // target inside the nested lab (`<target>@lab`).
 // Left out: probing CPUID for VMX/SVM (the module list says the same), KVM capability ioctls
 // (vmm/accel/ checks those when it opens /dev/kvm).

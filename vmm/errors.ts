@@ -1,4 +1,4 @@
-// Errors with stable codes (style.md, after vitest's node/errors.ts): a short message that names
+// Errors with stable codes (docs/style.md, after vitest's node/errors.ts): a short message that names
 // the problem and the fix; the underlying error goes in `cause`.
 
 export type BootgateErrorCode =

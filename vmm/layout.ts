@@ -1,6 +1,6 @@
 // Guest-physical layout of bootgate's `pc` (i440fx/PIIX) machine.
-// Every guest-physical address and size lives here (style.md); ports are named where their
-// device is registered. Values follow platform.md and QEMU 7.2's pc machine where firmware looks.
+// Every guest-physical address and size lives here (docs/style.md); ports are named where their
+// device is registered. Values follow docs/platform.md and QEMU 7.2's pc machine where firmware looks.
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -34,7 +34,7 @@ export const PC_LOW_RAM_MAX = 0xe000_0000;
 /** When RAM reaches PC_LOW_RAM_MAX, QEMU's pc (gigabyte_align) keeps only 3 GiB below 4 GiB. */
 export const PC_LOW_RAM_ALIGNED = 0xc000_0000;
 
-/** KVM's identity-map page and TSS (3 pages): reserved in e820 (platform.md). */
+/** KVM's identity-map page and TSS (3 pages): reserved in e820 (docs/platform.md). */
 export const KVM_IDENTITY_MAP_ADDR = 0xfeff_c000;
 export const KVM_TSS_ADDR = KVM_IDENTITY_MAP_ADDR + 0x1000;
 export const KVM_RESERVED_SIZE = 16 * KiB;

@@ -1,4 +1,4 @@
-// Direct Linux kernel boot the way QEMU does it for SeaBIOS and OVMF (platform.md): the bzImage's
+// Direct Linux kernel boot the way QEMU does it for SeaBIOS and OVMF (docs/platform.md): the bzImage's
 // real-mode setup, the protected-mode kernel, the initrd and the command line go into fw_cfg; QEMU's
 // linuxboot_dma.bin option ROM (a genrom, first in bootorder) reads them by DMA, copies them to
 // where the patched setup header says, and jumps to the kernel. OVMF reads only the SIZE/DATA keys.

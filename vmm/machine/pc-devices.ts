@@ -1,4 +1,4 @@
-// Assembles the `pc` machine (i440fx/PIIX, as QEMU 7.2's `pc` where firmware looks; platform.md):
+// Assembles the `pc` machine (i440fx/PIIX, as QEMU 7.2's `pc` where firmware looks; docs/platform.md):
 // memory map with PAM-controlled legacy area and the firmware's high copy, the legacy ISA devices,
 // PCI config mechanism #1 with the host bridge, PIIX3 and PIIX4 PM, fw_cfg for SeaBIOS.
 // PIC, PIT, IOAPIC and LAPIC are KVM's in-kernel models. Left out: IDE, VGA, HPET, SMM.

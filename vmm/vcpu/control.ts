@@ -1,7 +1,7 @@
 // The shared control block of one VM process: a SharedArrayBuffer every thread sees. It carries
 // the stop flag, the reset handshake (pause/resume epochs), the AP→BSP doorbell, and per vCPU its
 // thread id, kvm_run address and current fd so that any thread can kick any vCPU out of KVM_RUN
-// (immediate_exit = 1, then tgkill SIGUSR2; machine.md measured ~0.1 ms).
+// (immediate_exit = 1, then tgkill SIGUSR2; docs/host-and-lab.md measured ~0.1 ms).
 // A kicker writes into the kvm_run page whose address it read, so a page replaced by a machine
 // reset may only be unmapped once no kick that could have read the old address is in flight: kicks
 // count themselves in KICKERS, and `waitNoKicks` (after the new address is registered) waits for 0.

@@ -1,5 +1,5 @@
 // A KVM vCPU as seen from the worker thread that runs it: KVM_RUN through koffi, synchronously
-// (koffi .async is 7-17x slower, machine.md), with the exit decoded into one reused ExitInfo so the
+// (koffi .async is 7-17x slower, docs/host-and-lab.md), with the exit decoded into one reused ExitInfo so the
 // hot path allocates nothing. The kvm_run page is shared with kickers through its host address:
 // after a machine reset replaced this vCPU, close() (munmap) only once the control block says no
 // kick is in flight (ControlBlock.waitNoKicks), or a kicker that read the old address writes into

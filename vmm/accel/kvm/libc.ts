@@ -1,5 +1,5 @@
 // The few libc entry points the KVM backend needs, bound through koffi. Pointers are BigInt
-// (koffi 3). `ioctl` is declared with fixed arity per argument kind (machine.md: variadic
+// (koffi 3). `ioctl` is declared with fixed arity per argument kind (docs/host-and-lab.md: variadic
 // declarations misbehave for pointer arguments). Each worker thread loads its own bindings.
 
 import koffi from 'koffi';

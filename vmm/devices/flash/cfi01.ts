@@ -1,6 +1,6 @@
 // CFI01 parallel flash (Intel/Sharp command set) the way QEMU 7.2's hw/block/pflash_cfi01.c shows it
 // to OVMF on `pc` (bank width 1, little-endian): one instance for OVMF's CODE (read-only) and one
-// for its VARS (writable). platform.md "OVMF flash (CFI01 subset) and ROMD"; the guest side is
+// for its VARS (writable). docs/platform.md "OVMF flash (CFI01 subset) and ROMD"; the guest side is
 // edk2 OvmfPkg/QemuFlashFvbServicesRuntimeDxe/QemuFlash.c (QemuFlashDetected, QemuFlashWrite,
 // QemuFlashEraseBlock).
 //

@@ -14,7 +14,7 @@ import {
 } from './ovmf-flash-layout.js';
 
 describe('OVMF flash layout', () => {
-  it('matches platform.md: 4M VARS 0xffc00000-0xffc83fff, CODE from 0xffc84000; 2M VARS 0xffe00000 (128 KiB)', () => {
+  it('matches docs/platform.md: 4M VARS 0xffc00000-0xffc83fff, CODE from 0xffc84000; 2M VARS 0xffe00000 (128 KiB)', () => {
     expect(ovmfFlashLayout(OVMF_4M_CODE_SIZE, OVMF_4M_VARS_SIZE)).toEqual({
       codeBase: 0xffc8_4000,
       codeSize: OVMF_4M_CODE_SIZE,

@@ -28,7 +28,7 @@
 // - 0x8002 IRQ0_OVERRIDE ("etc/irq0-override", 1 byte of QEMU's u32 1): non-zero makes the MP table
 //   (and SeaBIOS's fallback MADT) route ISA IRQ0 to IOAPIC pin 2, as QEMU's KVM GSI routing does.
 //   Added by default (opts.irq0Override); the machine must route the PIT to pin 2 to match, which
-//   platform.md's MADT override 0->2 requires anyway.
+//   docs/platform.md's MADT override 0->2 requires anyway.
 // - 0x0E BOOT_MENU ("etc/show-boot-menu"): not added; the key then reads 0, QEMU's default, so no
 //   "Press ESC for boot menu" prompt and no 2.5 s wait. Adding 1 would add that wait.
 // - 0x0D NUMA, 0x8000 ACPI_TABLES, 0x8001 SMBIOS_ENTRIES: not added; zeros read exactly as QEMU's

@@ -1,6 +1,6 @@
 // System Control Port A at 0x92 ("fast A20 and reset"), after the IBM PS/2 technical reference
 // and QEMU's hw/i386/pc.c port92 (read for the edge rule). SeaBIOS read-modify-writes it to set A20
-// (platform.md), so it must read back what was written.
+// (docs/platform.md), so it must read back what was written.
 //
 // Implemented: an 8-bit latch that reads back; bit 1 = A20 gate (recorded only: KVM guests always
 // run with A20 on); a 0-to-1 edge of bit 0 asks the machine for a reset. Bit 0 is cleared when that
