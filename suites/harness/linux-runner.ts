@@ -1,11 +1,16 @@
 // Where Linux guests run on `vmm:kvm`: directly when this host's /dev/kvm can run native guests
 // (VT-x/SVM, or already inside the nested lab), else all of a suite's boots inside one lab VM
-// (target `vmm:kvm@lab`). When neither is possible the suite skips with the reason.
+// (target `vmm:kvm@lab`). When neither is possible the suite skips with the reason, marked as a
+// testcase this host cannot run (meta.ts NOT_RUN_CANNOT), so the run reports itself incomplete;
+// BOOTGATE_LINUX=0 skips them as an explicit opt-out (NOT_RUN_OPT_OUT). A lab that should run but
+// fails to start, or a boot that throws, fails every boot it took with the error: a broken lab is
+// a failure, not a skip.
 
 import { hostKvmCapability } from '../../lab/capability.js';
 import { inLab, labUnavailable } from '../../lab/target.js';
 import type { BootResult } from './boot-result.js';
 import { bootBatchInLab, type LabBoot } from './lab-batch.js';
+import { NOT_RUN_CANNOT, NOT_RUN_OPT_OUT } from './meta.js';
 import { bootOnOwnVmm } from './vmm-target.js';
 
 export interface LinuxRun {
@@ -29,18 +34,25 @@ const LAB_START_SLACK_S = 120;
 /** BOOTGATE_LINUX=0 leaves the Linux suites out of a run (they run by default: natively, or in the lab). */
 export const LINUX_ENV = 'BOOTGATE_LINUX';
 
-export function planLinuxRun(): LinuxRunPlan {
-  if (process.env[LINUX_ENV] === '0') {
+export function planLinuxRun(env: NodeJS.ProcessEnv = process.env): LinuxRunPlan {
+  if (env[LINUX_ENV] === '0') {
     return {
-      target: inLab() || hostKvmCapability().nativeGuests ? 'vmm:kvm' : 'vmm:kvm@lab',
-      unavailable: `Linux-guest suites left out by ${LINUX_ENV}=0`,
+      target: inLab(env) || hostKvmCapability().nativeGuests ? 'vmm:kvm' : 'vmm:kvm@lab',
+      unavailable: `${NOT_RUN_OPT_OUT}Linux-guest suites left out by ${LINUX_ENV}=0`,
     };
   }
-  if (inLab()) return { target: 'vmm:kvm@lab' };
+  if (inLab(env)) return { target: 'vmm:kvm@lab' };
   const kvm = hostKvmCapability();
   if (kvm.nativeGuests) return { target: 'vmm:kvm' };
-  const why = labUnavailable();
-  return { target: 'vmm:kvm@lab', unavailable: why ? `${kvm.reason ?? 'no native KVM'}; and the nested lab cannot run: ${why}` : undefined };
+  const why = labUnavailable(env);
+  return { target: 'vmm:kvm@lab', unavailable: why ? `${NOT_RUN_CANNOT}${kvm.reason ?? 'no native KVM'}; and the nested lab cannot run: ${why}` : undefined };
+}
+
+/** A boot that never ran because its lab (or its VMM) failed: an error result naming why. */
+export function failedBoot(target: string, err: unknown): BootResult {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : 'E_INTERNAL';
+  return { target, status: 'error', exitCode: -1, serial: '', debugcon: '', milestones: {}, resets: 0, wallMs: 0, error: { code, message }, events: [], stderr: '' };
 }
 
 export async function runLinuxBoots(boots: readonly LabBoot[], labTimeoutS: number): Promise<LinuxRun> {
@@ -49,12 +61,17 @@ export async function runLinuxBoots(boots: readonly LabBoot[], labTimeoutS: numb
   const start = performance.now();
   if (inLab() || plan.target === 'vmm:kvm') {
     const results = new Map<string, BootResult>();
-    for (const b of boots) results.set(b.id, await bootOnOwnVmm(b.req));
+    for (const b of boots) results.set(b.id, await bootOnOwnVmm(b.req).catch((err: unknown) => failedBoot(plan.target, err)));
     return { target: plan.target, results, wallMs: performance.now() - start, lockups: [] };
   }
   // Each boot is bounded by its own VMM timeout: a lab that outlives all of them (plus start-up
   // and reporting per boot) is wedged, whatever the caller allowed.
   const bound = boots.reduce((t, b) => t + b.req.timeoutS + PER_BOOT_SLACK_S, LAB_START_SLACK_S);
-  const batch = await bootBatchInLab(boots, { smp: 2, timeoutS: Math.min(labTimeoutS, bound) });
-  return { target: 'vmm:kvm@lab', results: batch.results, wallMs: batch.wallMs, lockups: batch.lockups };
+  try {
+    const batch = await bootBatchInLab(boots, { smp: 2, timeoutS: Math.min(labTimeoutS, bound) });
+    return { target: 'vmm:kvm@lab', results: batch.results, wallMs: batch.wallMs, lockups: batch.lockups };
+  } catch (err) {
+    const why = new Error(`the nested lab failed: ${err instanceof Error ? err.message : String(err)}`);
+    return { target: 'vmm:kvm@lab', results: new Map(boots.map((b) => [b.id, failedBoot('vmm:kvm@lab', why)])), wallMs: performance.now() - start, lockups: [] };
+  }
 }
