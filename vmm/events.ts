@@ -60,7 +60,12 @@ export type VmmEvent =
   | { event: 'config'; t: number; config: Record<string, unknown>; quirks: string[] }
   | { event: 'milestone'; t: number; name: MilestoneName; detail?: string; vcpu?: number }
   | { event: 'serial'; t: number; port: 'com1' | 'debugcon'; data: string }
-  | { event: 'reset'; t: number; source: string; count: number }
+  /**
+   * A machine reset. source: 'cf9 0xNN' (the value written), 'i8042' (pulse command),
+   * 'i8042-output-port', 'port92', 'triple-fault' (BSP) or 'triple-fault (vCPU n)'; vcpu: whose exit
+   * asked for it; rip: the BSP's linear address after the requesting instruction.
+   */
+  | { event: 'reset'; t: number; source: string; count: number; vcpu?: number; rip?: string }
   /** A vCPU's shutdown exit (triple fault): where it was, before the machine reset. */
   | { event: 'triple-fault'; t: number; vcpu: number; registers: Record<string, string> }
   | { event: 'guest-misuse'; t: number; device: string; what: string }

@@ -9,7 +9,13 @@ import { BootgateError } from '../errors.js';
 import { FOUR_GIB } from '../layout.js';
 import type { HostMemory } from '../memory/host-memory.js';
 
-export type PendingAction = { kind: 'reset'; source: string } | { kind: 'power-off'; source: string; code?: number };
+/**
+ * A reset asked for between exits. `vcpu` is the vCPU whose exit asked for it and `rip` (hex, the
+ * BSP only: an AP's registers stay on its thread) the linear address after the instruction that
+ * did, so a suite can tell firmware (below 1 MiB) from the kernel writing the same register.
+ */
+export type PendingReset = { kind: 'reset'; source: string; vcpu?: number; rip?: string };
+export type PendingAction = PendingReset | { kind: 'power-off'; source: string; code?: number };
 
 export interface Resettable {
   reset(): void;

@@ -14,6 +14,7 @@ import { BootgateError } from '../errors.js';
 import { RESET_VECTOR, splitRam, VMD_RESET_CS_BASE } from '../layout.js';
 import { readFirmwareImage } from '../machine/firmware-image.js';
 import { pcIrqRouting } from '../machine/irq-routing.js';
+import type { PendingReset } from '../machine/machine.js';
 import { buildPc, type PcBuild } from '../machine/pc-devices.js';
 import { loadVarsImage, saveVarsImage } from '../devices/flash/vars-file.js';
 import { allocateHostMemory, type HostMemory } from '../memory/host-memory.js';
@@ -277,7 +278,7 @@ export class BspWorker {
           control.kickAll(0);
           return { status: 'power-off', source: pending.source, code: pending.code, resets: this.resets };
         }
-        this.resetMachine(pending.source);
+        this.resetMachine(pending);
         tEnd = performance.now();
         continue;
       }
@@ -319,6 +320,7 @@ export class BspWorker {
           acct.other(kind, t1, performance.now());
           throw this.fatalExit(kind);
       }
+      if (machine.pending?.kind === 'reset' && machine.pending.vcpu === undefined) this.attributeReset(machine.pending);
       com1.poll(t1);
       debugcon.poll(t1);
       irqPath.poll();
@@ -357,8 +359,17 @@ export class BspWorker {
         this.emit({ event: 'vcpu-fatal', vcpu: i });
         this.pc.machine.requestPowerOff(`fatal exit on vCPU ${i}`, 255);
       }
+      const pending = this.pc.machine.pending;
+      if (pending?.kind === 'reset' && pending.vcpu === undefined) pending.vcpu = i;
       mb.reply();
     }
+  }
+
+  /** The BSP's own exit asked for a reset: record where it was (the instruction after the request). */
+  private attributeReset(pending: PendingReset): void {
+    pending.vcpu = 0;
+    const regs = this.vcpu.dumpRegisters();
+    if (regs.error === undefined) pending.rip = `0x${(BigInt(regs['cs.base']!) + BigInt(regs.rip!)).toString(16)}`;
   }
 
   /** Answer every AP still waiting so none is left blocked when the BSP stops. */
@@ -372,7 +383,7 @@ export class BspWorker {
   }
 
   /** Machine reset: pause the APs, rebuild the accelerator VM, remap memory, reset devices, resume. */
-  private resetMachine(source: string): void {
+  private resetMachine({ source, vcpu, rip }: PendingReset): void {
     this.resets++;
     if (this.data.config.varsFile) this.pc.flash?.vars.flush((img) => saveVarsImage(this.data.config.varsFile!, img));
     this.flushConsoles();
@@ -398,7 +409,7 @@ export class BspWorker {
     // Only now can no new kick reach the old page; the old VM is freed with its last page.
     releaseRunPage(this.control, oldVcpu);
     this.control.resume(epoch);
-    this.emit({ event: 'reset', source, count: this.resets });
+    this.emit({ event: 'reset', source, count: this.resets, ...(vcpu === undefined ? {} : { vcpu }), ...(rip === undefined ? {} : { rip }) });
     this.emit({ event: 'milestone', name: 'reset', detail: source });
   }
 }

@@ -10,7 +10,7 @@ describe('ResetControl (0xCF9)', () => {
     expect(services.resets).toEqual([]);
     expect(inp(rc, 0)).toBe(0x02);
     outp(rc, 0, 0x06);
-    expect(services.resets).toEqual(['cf9']);
+    expect(services.resets).toEqual(['cf9 0x06']);
     expect(inp(rc, 0)).toBe(0x02); // bit 2 self-clears
   });
 
@@ -19,7 +19,7 @@ describe('ResetControl (0xCF9)', () => {
     const rc = new ResetControl(services);
     outp(rc, 0, 0x04);
     outp(rc, 0, 0x0e);
-    expect(services.resets).toEqual(['cf9', 'cf9']);
+    expect(services.resets).toEqual(['cf9 0x04', 'cf9 0x0e']);
     expect(inp(rc, 0)).toBe(0x0a);
     outp(rc, 0, 0xf1);
     expect(inp(rc, 0)).toBe(0x00);

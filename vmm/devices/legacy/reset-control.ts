@@ -1,10 +1,12 @@
 // Reset Control Register at 0xCF9 (Intel PIIX3/PIIX4 datasheets "RC", ICH9 "RST_CNT"). SeaBIOS
-// writes 0x02 then 0x06 to reboot, OVMF and Linux (reboot=pci) write 0x06, and the FADT reset
-// register names it (platform.md).
+// writes 0x02 then 0x06 to reboot, OVMF 0x06, Linux (reboot=pci) 0x02 then 0x0E (0x06 for a warm reboot), and the FADT reset
+// register names it (docs/platform.md).
 //
 // Implemented: a latch of bits 1-3 (1 SYS_RST hard/soft, 2 RST_CPU, 3 FULL_RST on ICH); a write
 // with bit 2 set asks the machine for a reset (whatever bits 1 and 3 say: bootgate has one kind
 // of reset); bit 2 self-clears, so it always reads back 0. Bits 0 and 4-7 read as 0.
+// The reset's source names the value written ("cf9 0x0e"): Linux's reboot=pci writes 0x0E (cold),
+// the FADT reset register and SeaBIOS 0x06, so the event stream tells the reboot paths apart.
 // Left out: the soft/hard reset distinction, ICH9's full reset power cycling.
 //
 // Bus overlap: 0xCF9 lies inside 0xCF8-0xCFB, the PCI CONFIG_ADDRESS register. The PCI host bridge
@@ -43,6 +45,6 @@ export class ResetControl implements BusDevice {
     if (offset !== 0) return;
     const v = data[0]!;
     this.value = v & RCR_LATCHED;
-    if (v & RCR_RST_CPU) this.services.requestReset('cf9');
+    if (v & RCR_RST_CPU) this.services.requestReset(`cf9 0x${v.toString(16).padStart(2, '0')}`);
   }
 }
