@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { parseEventStream } from './boot-result.js';
+import { failuresOf } from './failures.js';
+import type { ProbeEvent } from './probe.js';
+import { checkReboot, REBOOT } from './reboot-check.js';
+
+const SHA = 'ab'.repeat(32);
+const KERNEL_RIP = '0xffffffff81e0c1d2';
+
+function boot(resets: object[], opts: { extra?: object[]; status?: string; banners?: number; sha?: string } = {}) {
+  const serial = 'SeaBIOS (version 1.16.2)\n'.repeat(opts.banners ?? resets.length + 1);
+  const lines = [
+    { event: 'serial', t: 1, port: 'com1', data: serial },
+    { event: 'firmware-high', t: 1, mapped: true, sha256: opts.sha ?? SHA },
+    ...resets.map((x, i) => ({ event: 'reset', t: 2 + i, count: i + 1, ...x })),
+    ...(opts.extra ?? []),
+    { event: 'final', t: 9, status: opts.status ?? 'until-matched', exitCode: 0, resets: resets.length, wallMs: 9, maxRssBytes: 1 },
+  ];
+  return parseEventStream('vmm:kvm', lines.map((l) => JSON.stringify(l)).join('\n'), '');
+}
+
+const probe = (method: string, boots: number[], cpus = 1): ProbeEvent[] => [
+  ...boots.map((b) => ({ event: 'init', boot: b, cpus })),
+  { event: 'reboot', boot: 1, method },
+];
+
+describe('checkReboot', () => {
+  it('passes each method that resets through its own path', () => {
+    const c = { smp: 1, reboots: 1, firmwareSha256: SHA };
+    expect(checkReboot(boot([{ source: 'cf9 0x0e', vcpu: 0, rip: KERNEL_RIP }]), probe('p', [1, 2]), { ...c, method: 'pci' })).toEqual([]);
+    expect(checkReboot(boot([{ source: 'i8042', vcpu: 0, rip: KERNEL_RIP }]), probe('k', [1, 2]), { ...c, method: 'kbd' })).toEqual([]);
+    expect(checkReboot(boot([{ source: 'cf9 0x06', vcpu: 0, rip: KERNEL_RIP }]), probe('a', [1, 2]), { ...c, method: 'acpi' })).toEqual([]);
+    const bios = [{ source: 'cf9 0x06', vcpu: 0, rip: '0xf1a2c' }, { source: 'cf9 0x06', vcpu: 0, rip: '0xf1a2c' }];
+    expect(checkReboot(boot(bios), probe('b', [1, 2, 3], 2), { ...c, smp: 2, reboots: 2, method: 'bios' })).toEqual([]);
+    const triple = boot([{ source: 'triple-fault', vcpu: 0, rip: KERNEL_RIP }], { extra: [{ event: 'triple-fault', t: 2, vcpu: 0, registers: { rip: KERNEL_RIP } }] });
+    expect(checkReboot(triple, probe('t', [1, 2]), { ...c, method: 'triple' })).toEqual([]);
+  });
+
+  it('fails a broken method that Linux papered over with its fallback (reboot=pci ending in a triple fault)', () => {
+    const r = boot([{ source: 'triple-fault', vcpu: 0, rip: KERNEL_RIP }], { extra: [{ event: 'triple-fault', t: 2, vcpu: 0, registers: { rip: KERNEL_RIP } }] });
+    const failures = checkReboot(r, probe('p', [1, 2]), { method: 'pci', smp: 1, reboots: 1, firmwareSha256: SHA });
+    expect(failuresOf(failures, REBOOT.source).map((f) => f.message)).toEqual([
+      `reboot=pci must reset 1 time through 0xCF9 <- 0x0e from the kernel (Linux's cold CF9 reset); the VMM saw 1: triple-fault on vCPU 0 at ${KERNEL_RIP}`,
+    ]);
+    expect(failuresOf(failures, REBOOT.noTriple).map((f) => f.message)).toEqual([`1 triple fault, 0 requested: vCPU 0 at rip ${KERNEL_RIP}`]);
+  });
+
+  it('tells ACPI from BIOS by who wrote 0xCF9, and kbd from a second reset', () => {
+    const fromFirmware = checkReboot(boot([{ source: 'cf9 0x06', vcpu: 0, rip: '0xf1a2c' }]), probe('a', [1, 2]), { method: 'acpi', smp: 1, reboots: 1, firmwareSha256: SHA });
+    expect(failuresOf(fromFirmware, REBOOT.source)[0]?.message).toMatch(/the FADT reset register .* the VMM saw 1: cf9 0x06 on vCPU 0 at 0xf1a2c/);
+    const twice = checkReboot(boot([{ source: 'i8042' }, { source: 'triple-fault (vCPU 1)', vcpu: 1 }]), probe('k', [1, 2]), { method: 'kbd', smp: 1, reboots: 1, firmwareSha256: SHA });
+    expect(failuresOf(twice, REBOOT.source)[0]?.message).toMatch(/the VMM saw 2: i8042; triple-fault \(vCPU 1\) on vCPU 1$/);
+  });
+
+  it('names a guest that never came back, and the rest of what went wrong', () => {
+    const r = boot([], { status: 'error', banners: 1, sha: 'cd'.repeat(32) });
+    const failures = checkReboot(r, probe('b', [1]), { method: 'bios', smp: 1, reboots: 1, firmwareSha256: SHA });
+    expect(failures.map((f) => f.assertion)).toEqual([REBOOT.ran, REBOOT.cameBack, REBOOT.source, REBOOT.firmware, REBOOT.highCopy]);
+    expect(failuresOf(failures, REBOOT.cameBack)[0]?.message).toBe('the probe reported boot 1; expected 1, 2, one per reboot');
+  });
+
+  it('names an unrequested triple fault on another vCPU during reboot=triple, a wrong method and a missing CPU', () => {
+    const r = boot([{ source: 'triple-fault', vcpu: 0, rip: KERNEL_RIP }], {
+      extra: [
+        { event: 'triple-fault', t: 2, vcpu: 0, registers: { rip: KERNEL_RIP } },
+        { event: 'triple-fault', t: 3, vcpu: 1, registers: { rip: '0x1000' } },
+      ],
+    });
+    const failures = checkReboot(r, probe('k', [1, 2], 1), { method: 'triple', smp: 2, reboots: 1, firmwareSha256: SHA });
+    expect(failures.map((f) => f.assertion)).toEqual([REBOOT.asked, REBOOT.noTriple, REBOOT.cpus]);
+    expect(failuresOf(failures, REBOOT.noTriple)[0]?.message).toBe(`2 triple faults, 1 requested: vCPU 0 at rip ${KERNEL_RIP}; vCPU 1 at rip 0x1000`);
+  });
+});
