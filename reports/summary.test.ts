@@ -84,7 +84,7 @@ describe('renderSummary', () => {
       [
         '- date: 2025-11-21T11:30:00.000Z',
         '- host: Linux 6.8.0 x86_64, 2 CPUs',
-        '- totals: 2 passed, 2 failed, 2 skipped (conformance testcases: 1 passed, 1 failed, 1 skipped; other tests: 1 passed, 1 failed, 1 skipped)',
+        '- totals: 2 passed, 0 flaky, 2 failed, 2 skipped (conformance testcases: 1 passed, 0 flaky, 1 failed, 1 skipped; other tests: 1 passed, 0 flaky, 1 failed, 1 skipped)',
       ].join('\n'),
     );
   });
@@ -113,8 +113,8 @@ describe('renderSummary', () => {
         'Time to `boot-attempt` (or the last milestone reached), scaled to the slowest.',
         '',
         '```text',
-        `reset-vector qemu:tcg seabios-256k smp2 │${'█'.repeat(10)} 200 ms (firmware-banner)`,
-        `reset-vector vmm:kvm seabios-256k smp1  │${'█'.repeat(40)} 800 ms`,
+        `reset-vector qemu:tcg seabios-256k smp2 quirk=no-pit+slow|io │${'█'.repeat(10)} 200 ms (firmware-banner)`,
+        `reset-vector vmm:kvm seabios-256k smp1                       │${'█'.repeat(40)} 800 ms`,
         '```',
         '',
         '',
@@ -127,7 +127,7 @@ describe('renderSummary', () => {
       [
         '## Failures',
         '',
-        '- reset-vector qemu:tcg seabios-256k smp2: `AssertionError: expected banner within 5000 ms`',
+        '- reset-vector qemu:tcg seabios-256k smp2 quirk=no-pit+slow|io: `AssertionError: expected banner within 5000 ms`',
         '- unit › vmm/bus.test.ts › bus > rejects overlap: ``Error: expected `insert` to throw``',
         '',
         '',
@@ -177,10 +177,89 @@ describe('boot-time bars', () => {
 describe('empty runs', () => {
   test('say so instead of drawing empty tables', () => {
     const text = renderSummary([], context);
-    expect(text).toContain('- totals: 0 passed, 0 failed, 0 skipped');
+    expect(text).toContain('- totals: 0 passed, 0 flaky, 0 failed, 0 skipped');
     expect(text).toContain('_No conformance testcases in this run._');
     expect(text).toContain('_No boot milestones recorded._');
-    expect(text.match(/_None\._/g)).toHaveLength(2);
+    expect(text.match(/_None\._/g)).toHaveLength(3);
+    expect(text).toContain('_No known-bad runs in this run._');
+    expect(text).not.toContain('incomplete');
+  });
+});
+
+describe('teeth', () => {
+  const teeth = { 'teeth.seed': '002_35dec85a0a72e2f0.txt', 'teeth.assertion': 'each CPU saw its interrupts', 'teeth.message': 'CPU 1 saw 0 of 10' };
+  const irq = (quirk: string, properties: BootgateTestMeta['properties'], result: SummaryRow['result'] = 'passed') =>
+    row({ result, bootgate: meta({ suite: 'interrupts', target: 'vmm:kvm@lab', guest: 'debian-irqtest', smp: 2, quirks: [quirk], properties }) });
+
+  test('one row per known-bad run: quirk, seed, failing assertion, message; missing properties are flagged', () => {
+    const text = renderSummary(
+      [
+        irq('irq-to-bsp-only', { 'expected.failure': true, ...teeth }),
+        irq('drop-every-nth-irq', { 'expected.failure': 'true', 'teeth.seed': '003.txt' }),
+        irq('starve-low-priority-irq', { 'expected.failure': true, ...teeth, 'teeth.message': 'did not fail' }, 'failed'),
+        row({ bootgate: meta({ guest: 'good', properties: { 'teeth.seed': 'x' } }) }),
+      ],
+      context,
+    );
+    const start = text.indexOf('## Teeth (known-bad runs)\n');
+    expect(text.slice(start, text.indexOf('\n## ', start + 1))).toBe(
+      [
+        '## Teeth (known-bad runs)',
+        '',
+        '| testcase | quirk | seed | failing assertion | message | result | flag |',
+        '| --- | --- | --- | --- | --- | --- | --- |',
+        '| interrupts vmm:kvm@lab debian-irqtest smp2 quirk=drop-every-nth-irq | drop-every-nth-irq | 003.txt | — | — | passed | ⚠ missing teeth.assertion, teeth.message |',
+        '| interrupts vmm:kvm@lab debian-irqtest smp2 quirk=irq-to-bsp-only | irq-to-bsp-only | 002_35dec85a0a72e2f0.txt | each CPU saw its interrupts | CPU 1 saw 0 of 10 | passed | ok |',
+        '| interrupts vmm:kvm@lab debian-irqtest smp2 quirk=starve-low-priority-irq | starve-low-priority-irq | 002_35dec85a0a72e2f0.txt | each CPU saw its interrupts | did not fail | **failed** | ⚠ the quirk was not caught; ⚠ testcase failed |',
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('flaky testcases', () => {
+  const flaky = { reason: 'lab VM 1 wedged while the boot ran (soft lockup)', firstAttempt: '/r/kept/smp8.lab-1.jsonl', attempts: 2 };
+  const text = renderSummary(
+    [
+      row({ bootgate: meta({ guest: 'debian-irqtest', smp: 8, flaky }) }),
+      row({ result: 'failed', error: 'E: x', bootgate: meta({ guest: 'debian-irqtest', smp: 2, flaky }) }),
+      row({ bootgate: meta({ guest: 'debian-irqtest', smp: 1 }) }),
+    ],
+    context,
+  );
+
+  test('are counted apart in the header and never shown as a plain pass', () => {
+    expect(text).toContain('- totals: 1 passed, 1 flaky, 1 failed, 0 skipped');
+    expect(text).toContain('| reset-vector | vmm:kvm | debian-irqtest | 8 | **flaky** |');
+  });
+
+  test('are listed with the first attempt\'s reason and evidence; a failed rerun is a failure, not a flake', () => {
+    const start = text.indexOf('## Flaky (passed only on a rerun)\n');
+    expect(text.slice(start, text.indexOf('\n## ', start + 1))).toBe(
+      [
+        '## Flaky (passed only on a rerun)',
+        '',
+        '- reset-vector vmm:kvm debian-irqtest smp8: passed on attempt 2; first attempt: `lab VM 1 wedged while the boot ran (soft lockup)`; evidence: `/r/kept/smp8.lab-1.jsonl`',
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('incomplete runs', () => {
+  const skipped = (skipReason: string) => row({ file: 'suites/bios-reboot.test.ts', result: 'skipped', skipReason });
+
+  test('testcases left out by an opt-out are counted with the reason in the header', () => {
+    const text = renderSummary([skipped('opted out: Linux-guest suites left out by BOOTGATE_LINUX=0'), skipped('opted out: Linux-guest suites left out by BOOTGATE_LINUX=0')], context);
+    expect(text).toContain('- **incomplete: 2 testcases not run (Linux-guest suites left out by BOOTGATE_LINUX=0) (opted out)**');
+  });
+
+  test('a host that cannot run them is incomplete without the opt-out note; ordinary skips do not count', () => {
+    const text = renderSummary(
+      [skipped('cannot run on this host: no KVM; and the nested lab cannot run: no QEMU'), skipped('opted out: BOOTGATE_LINUX=0'), skipped('qemu:tcg has no VMM quirk switches')],
+      context,
+    );
+    expect(text).toContain('- **incomplete: 2 testcases not run (1: no KVM; and the nested lab cannot run: no QEMU; 1: BOOTGATE_LINUX=0)**');
   });
 });
 

@@ -1,13 +1,16 @@
 // The readable half of a run's report (architecture.md, Reports): summary.md beside junit.xml.
-// A header (date, host, totals), one table row per conformance testcase, a boot-time bar chart,
-// the targets side by side (boot-attempt ms per target for the same suite/guest/SMP, and the
-// ratio to the reference target, the own VMM when it ran), then the failures and the skipped
-// assertions. Pure: the date and host come in `context`, so
-// the same rows always render the same text.
+// A header (date, host, totals with the flaky count, and "incomplete: N testcases not run" when
+// the run left some out), one table row per conformance testcase, a boot-time bar chart, the
+// targets side by side (boot-attempt ms per target for the same suite/guest/SMP, and the ratio to
+// the reference target, the own VMM when it ran), the teeth (each known-bad run: quirk, seed, the
+// good-run assertion that caught it, its message), the flaky testcases (passed only on a rerun:
+// never counted as a plain pass), then the failures and the skipped assertions. Pure: the date
+// and host come in `context`, so the same rows always render the same text.
 
 import { cpus, machine, release, type } from 'node:os';
-import type { BootgateTestMeta } from '../suites/harness/meta.js';
+import { type BootgateTestMeta, notRunOf } from '../suites/harness/meta.js';
 import type { MilestoneName } from '../vmm/events.js';
+import { conformanceCaseName } from './identity.js';
 
 /** One finished vitest test case, as the summary sees it. */
 export interface SummaryRow {
@@ -57,6 +60,8 @@ export function renderSummary(rows: SummaryRow[], context: SummaryContext = curr
   out.push('## Conformance testcases', '', ...renderTable(boot), '');
   out.push('## Boot time', '', ...renderChart(boot), '');
   out.push('## Targets side by side', '', ...renderComparison(boot), '');
+  out.push('## Teeth (known-bad runs)', '', ...renderTeeth(boot), '');
+  out.push('## Flaky (passed only on a rerun)', '', ...renderFlaky(boot), '');
   out.push('## Failures', '', ...renderFailures(rows), '');
   out.push('## Skipped assertions', '', ...renderSkipped(boot));
   return `${out.join('\n')}\n`;
@@ -64,16 +69,43 @@ export function renderSummary(rows: SummaryRow[], context: SummaryContext = curr
 
 function renderHeader(rows: SummaryRow[], boot: BootRow[], context: SummaryContext): string[] {
   const other = rows.filter((r) => r.bootgate === undefined);
-  return [
+  const lines = [
     `- date: ${context.date.toISOString()}`,
     `- host: ${context.host}, ${context.cpus} CPU${context.cpus === 1 ? '' : 's'}`,
     `- totals: ${counts(rows)} (conformance testcases: ${counts(boot)}; other tests: ${counts(other)})`,
   ];
+  const incomplete = incompleteLine(rows);
+  if (incomplete !== undefined) lines.push(`- **${incomplete}**`);
+  return lines;
+}
+
+/** A flaky testcase passed only on a rerun: counted apart, never as a plain pass. */
+export function isFlaky(row: SummaryRow): boolean {
+  return row.result === 'passed' && row.bootgate?.flaky !== undefined;
 }
 
 function counts(rows: SummaryRow[]): string {
-  const n = (result: SummaryRow['result']) => rows.filter((r) => r.result === result).length;
-  return `${n('passed')} passed, ${n('failed')} failed, ${n('skipped')} skipped`;
+  const n = (result: SummaryRow['result']) => rows.filter((r) => r.result === result && !isFlaky(r)).length;
+  return `${n('passed')} passed, ${rows.filter(isFlaky).length} flaky, ${n('failed')} failed, ${n('skipped')} skipped`;
+}
+
+/**
+ * `incomplete: N testcases not run (reason; ...)` when the run left out testcases a complete run
+ * has (meta.ts NOT_RUN_*), with `(opted out)` when every one was an explicit opt-out.
+ */
+export function incompleteLine(rows: SummaryRow[]): string | undefined {
+  const reasons = new Map<string, number>();
+  let optedOut = true;
+  for (const row of rows) {
+    const notRun = row.result === 'skipped' ? notRunOf(row.skipReason) : undefined;
+    if (notRun === undefined) continue;
+    optedOut &&= notRun.optOut;
+    reasons.set(notRun.reason, (reasons.get(notRun.reason) ?? 0) + 1);
+  }
+  if (reasons.size === 0) return undefined;
+  const total = [...reasons.values()].reduce((a, b) => a + b, 0);
+  const why = reasons.size === 1 ? [...reasons.keys()][0]! : [...reasons].map(([reason, n]) => `${n}: ${reason}`).join('; ');
+  return `incomplete: ${total} testcase${total === 1 ? '' : 's'} not run (${why})${optedOut ? ' (opted out)' : ''}`;
 }
 
 function renderTable(boot: BootRow[]): string[] {
@@ -103,7 +135,7 @@ function renderTable(boot: BootRow[]): string[] {
         m.target,
         m.guest,
         String(m.smp),
-        row.result === 'failed' ? '**failed**' : row.result,
+        row.result === 'failed' ? '**failed**' : isFlaky(row) ? '**flaky**' : row.result,
         formatMs(p['wall.ms']),
         ...TABLE_MILESTONES.map((name) => formatMs(p[`milestone.${name}.ms`])),
         formatCount(p['exits.total']),
@@ -243,6 +275,55 @@ function renderComparison(boot: BootRow[]): string[] {
   return lines;
 }
 
+const TEETH_PROPERTIES = ['teeth.seed', 'teeth.assertion', 'teeth.message'] as const;
+
+function truthy(value: string | number | boolean | undefined): boolean {
+  return value === true || value === 'true';
+}
+
+/**
+ * One row per testcase marked `expected.failure` (a known-bad run): its quirk, the seed it
+ * reproduces, the good-run assertion that caught it and that assertion's message. A row whose
+ * teeth properties are missing, or whose quirk "did not fail", is flagged: it proves nothing.
+ */
+function renderTeeth(boot: BootRow[]): string[] {
+  const bad = boot.filter((r) => truthy(r.bootgate.properties['expected.failure']));
+  if (bad.length === 0) return ['_No known-bad runs in this run._'];
+  const header = ['testcase', 'quirk', 'seed', 'failing assertion', 'message', 'result', 'flag'];
+  const lines = [tableLine(header), tableLine(header.map(() => '---'))];
+  for (const row of bad) {
+    const p = row.bootgate.properties;
+    const value = (key: (typeof TEETH_PROPERTIES)[number]) => (p[key] === undefined || p[key] === '' ? MISSING : String(p[key]));
+    const missing = TEETH_PROPERTIES.filter((key) => value(key) === MISSING);
+    const flags = [
+      ...(missing.length > 0 ? [`⚠ missing ${missing.join(', ')}`] : []),
+      ...(p['teeth.message'] === 'did not fail' ? ['⚠ the quirk was not caught'] : []),
+      ...(row.result === 'failed' ? ['⚠ testcase failed'] : []),
+    ];
+    lines.push(
+      tableLine([
+        identity(row),
+        row.bootgate.quirks.length > 0 ? row.bootgate.quirks.join(', ') : 'none',
+        value('teeth.seed'),
+        value('teeth.assertion'),
+        value('teeth.message'),
+        row.result === 'failed' ? '**failed**' : row.result,
+        flags.length > 0 ? flags.join('; ') : 'ok',
+      ]),
+    );
+  }
+  return lines;
+}
+
+function renderFlaky(boot: BootRow[]): string[] {
+  const flaky = boot.filter(isFlaky);
+  if (flaky.length === 0) return ['_None._'];
+  return flaky.map((row) => {
+    const f = row.bootgate.flaky!;
+    return `- ${identity(row)}: passed on attempt ${f.attempts}; first attempt: ${codeSpan(f.reason)}; evidence: ${codeSpan(f.firstAttempt)}`;
+  });
+}
+
 function renderFailures(rows: SummaryRow[]): string[] {
   const failed = rows.filter((r) => r.result === 'failed');
   if (failed.length === 0) return ['_None._'];
@@ -258,9 +339,10 @@ function renderSkipped(boot: BootRow[]): string[] {
   return lines.length > 0 ? lines : ['_None._'];
 }
 
+/** The JUnit identity (identity.ts) as one line: quirk runs stay apart from the good run. */
 function identity(row: BootRow): string {
   const m = row.bootgate;
-  return `${m.suite} ${m.target} ${m.guest} smp${m.smp}`;
+  return `${m.suite} ${m.target} ${conformanceCaseName(m)}`;
 }
 
 function label(row: SummaryRow): string {
@@ -271,7 +353,7 @@ function label(row: SummaryRow): string {
 function byIdentity(a: BootRow, b: BootRow): number {
   const x = a.bootgate;
   const y = b.bootgate;
-  return compare(x.suite, y.suite) || compare(x.target, y.target) || compare(x.guest, y.guest) || x.smp - y.smp;
+  return compare(x.suite, y.suite) || compare(x.target, y.target) || compare(x.guest, y.guest) || x.smp - y.smp || compare(conformanceCaseName(x), conformanceCaseName(y));
 }
 
 /** Code-unit order, not locale order: the same rows sort the same on every host. */
