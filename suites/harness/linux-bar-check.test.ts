@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkLinuxBars, formatLinuxVerdict, IORESOURCE_UNSET, linuxBarsOf } from './linux-bar-check.js';
+import { checkLinuxBars, formatLinuxVerdict, guestPhysBits, IORESOURCE_UNSET, LINUX_BAR, linuxBarFailures, linuxBarsOf } from './linux-bar-check.js';
 import type { ProbeEvent } from './probe.js';
 
 const GiB = 2 ** 30;
@@ -51,5 +51,34 @@ describe('checkLinuxBars', () => {
   });
   it('unassigned when Linux lists no resource at all', () => {
     expect(checkLinuxBars([dev(0, GiB, 2 * GiB, 2 * GiB)], [], [], machine)[0]!.verdict).toBe('unassigned');
+  });
+});
+
+describe('linuxBarFailures', () => {
+  const kept = checkLinuxBars([dev(0, 32 * GiB, 32 * GiB, 32 * GiB)], linuxBarsOf([pci([[0, h(32 * GiB), h(64 * GiB - 1), '0x14220c']])]), [], { ...machine, physBits: 40 });
+  it('passes the expected verdicts and the configured width', () => {
+    expect(linuxBarFailures(kept, ['kept'], { physBits: 40, configured: 40 })).toEqual([]);
+  });
+  it('names every BAR whose verdict is not the expected one, with its verdict line', () => {
+    const linux = linuxBarsOf([pci([[0, h(0), h(64 * GiB - 1), `0x${(IORESOURCE_UNSET | 0x14220c).toString(16)}`]])]);
+    const trouble = ["[    0.5] pci 0000:00:02.0: BAR 0: can't claim; no compatible bridge window"];
+    const refused = checkLinuxBars([dev(0, 64 * GiB, 64 * GiB, 64 * GiB)], linux, trouble, { ...machine, physBits: 40 }, 36);
+    expect(linuxBarFailures(refused, ['kept'], { physBits: 36, configured: 40 })).toEqual([
+      {
+        assertion: LINUX_BAR.verdicts,
+        message: "expected kept: 00:02.0 bar0 mem64pref 64G linux=0x0 unassigned: Linux could not place it; dmesg: [    0.5] pci 0000:00:02.0: BAR 0: can't claim; no compatible bridge window",
+      },
+      { assertion: LINUX_BAR.width, message: "the guest's kernel reports 36-bit physical addresses (CPUID 0x80000008), --phys-bits was 40" },
+    ]);
+  });
+  it('judges the width by what the guest reported, not by what the VMM says', () => {
+    const v = checkLinuxBars([dev(0, 32 * GiB, 64 * GiB, 64 * GiB)], linuxBarsOf([pci([[0, h(64 * GiB), h(96 * GiB - 1), '0x14220c']])]), [], { ...machine, physBits: 40 }, 36);
+    expect(v[0]!.verdict).toBe('beyond-phys-bits');
+    expect(v[0]!.detail).toMatch(/beyond the guest's 36-bit physical address width/);
+    expect(guestPhysBits([{ event: 'init', boot: 1, physBits: 36 }])).toBe(36);
+    expect(guestPhysBits([{ event: 'init', boot: 1, physBits: null }])).toBeUndefined();
+  });
+  it('names a missing BAR', () => {
+    expect(linuxBarFailures([], ['kept', 'kept'], { physBits: undefined })[0]?.message).toBe('0 test-device BARs judged, expected 2');
   });
 });

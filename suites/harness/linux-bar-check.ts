@@ -8,10 +8,19 @@
 //   unassigned  Linux holds no address for it (IORESOURCE_UNSET or start 0): its dmesg reason
 //   disagree    Linux believes the BAR is somewhere the device does not decode (size or address)
 //   beyond-phys-bits  Linux placed it above the guest's physical address width
+// The width is the guest's own (the probe's /proc/cpuinfo "address sizes", from CPUID 0x80000008)
+// when the probe reported it, else what the VMM says it advertised. linuxBarFailures() turns the
+// verdicts into the good-run assertions by name (failures.ts).
 
 import type { Bar, Machine } from './bar-check.js';
 import { formatSize } from './bar-check.js';
+import type { Failure } from './failures.js';
 import type { ProbeEvent } from './probe.js';
+
+export const LINUX_BAR = {
+  verdicts: 'Linux keeps every BAR where firmware put it',
+  width: 'the guest sees the configured physical address width',
+} as const;
 
 /** Linux's struct resource flag for a resource it could not place. */
 export const IORESOURCE_UNSET = 0x2000_0000;
@@ -50,8 +59,15 @@ export function linuxBarsOf(events: readonly ProbeEvent[], id = PCI_TEST_ID): Li
   return out;
 }
 
-export function checkLinuxBars(deviceBars: readonly Bar[], linuxBars: readonly LinuxBar[], trouble: readonly string[], machine: Machine): LinuxBarVerdict[] {
-  const limit = 2 ** machine.physBits;
+/** The physical address width the guest's kernel reported (CPUID 0x80000008), if the probe said. */
+export function guestPhysBits(events: readonly ProbeEvent[]): number | undefined {
+  const bits = events.find((e) => e.event === 'init')?.physBits;
+  return typeof bits === 'number' ? bits : undefined;
+}
+
+export function checkLinuxBars(deviceBars: readonly Bar[], linuxBars: readonly LinuxBar[], trouble: readonly string[], machine: Machine, guestBits?: number): LinuxBarVerdict[] {
+  const physBits = guestBits ?? machine.physBits;
+  const limit = 2 ** physBits;
   return deviceBars.map((bar) => {
     const linux = linuxBars.find((l) => l.bdf === shortBdf(bar.bdf) && l.index === bar.index);
     const v = (verdict: LinuxVerdict, detail: string): LinuxBarVerdict => ({ bar, linux, verdict, detail });
@@ -65,7 +81,7 @@ export function checkLinuxBars(deviceBars: readonly Bar[], linuxBars: readonly L
     if (linux.start !== bar.address || !bar.decoded) {
       return v('disagree', `Linux uses ${hex(linux.start)}, the device ${bar.decoded ? `decodes at ${hex(bar.address)}` : 'does not decode it'}`);
     }
-    if (linux.end + 1 > limit) return v('beyond-phys-bits', `Linux uses ${hex(linux.start)}-${hex(linux.end)}, beyond the ${machine.physBits}-bit physical address width`);
+    if (linux.end + 1 > limit) return v('beyond-phys-bits', `Linux uses ${hex(linux.start)}-${hex(linux.end)}, beyond the guest's ${physBits}-bit physical address width`);
     if (bar.firstDecoded === linux.start) return v('kept', `at the firmware's ${hex(linux.start)}`);
     return v('moved', `firmware had ${bar.firstDecoded == null ? 'not enabled it' : hex(bar.firstDecoded)}, Linux moved it to ${hex(linux.start)}`);
   });
@@ -79,4 +95,31 @@ export function formatLinuxVerdict(v: LinuxBarVerdict): string {
 
 export function linuxBarProperties(verdicts: readonly LinuxBarVerdict[]): Record<string, string> {
   return Object.fromEntries(verdicts.map((v, i) => [`linux.bar.${i + 1}`, formatLinuxVerdict(v)]));
+}
+
+/**
+ * The Linux half's good-run assertions: each BAR's verdict is the one expected (by default kept:
+ * Linux uses what firmware assigned and the device decodes it), and the width the guest reported
+ * is the one configured (when one was: --phys-bits).
+ */
+export function linuxBarFailures(
+  verdicts: readonly LinuxBarVerdict[],
+  expected: readonly LinuxVerdict[],
+  guest: { physBits: number | undefined; configured?: number },
+): Failure[] {
+  const failures: Failure[] = [];
+  if (verdicts.length !== expected.length) {
+    failures.push({ assertion: LINUX_BAR.verdicts, message: `${verdicts.length} test-device BARs judged, expected ${expected.length}` });
+  }
+  verdicts.forEach((v, i) => {
+    const want = expected[i] ?? 'kept';
+    if (v.verdict !== want) failures.push({ assertion: LINUX_BAR.verdicts, message: `expected ${want}: ${formatLinuxVerdict(v)}` });
+  });
+  if (guest.configured !== undefined && guest.physBits !== guest.configured) {
+    failures.push({
+      assertion: LINUX_BAR.width,
+      message: `the guest's kernel reports ${guest.physBits ?? 'no'}-bit physical addresses (CPUID 0x80000008), --phys-bits was ${guest.configured}`,
+    });
+  }
+  return failures;
 }
