@@ -303,7 +303,7 @@ describe('the reporter never sinks the run', () => {
   });
 });
 
-describe('minixml (the test helper) rejects what is not well-formed', () => {
+describe('minixml rejects what is not well-formed', () => {
   test.each([
     ['<a><b></a></b>', /<\/a> closes <b>/],
     ['<a>x & y</a>', /bare "&"/],

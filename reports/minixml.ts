@@ -1,5 +1,5 @@
-// Test helper: a strict little XML parser, so the reporter tests can check that junit.xml is
-// well-formed and read it back without a new dependency. It covers what JUnit files use: the XML
+// A strict little XML parser, so the reporter tests can check that junit.xml is well-formed, and
+// conformance and soak runs can read it back (read-junit.ts), without a new dependency. It covers what JUnit files use: the XML
 // declaration, comments, processing instructions, elements, attributes, character and the five
 // predefined entity references, and CDATA sections. DTDs are rejected. Anything it does not
 // accept throws an XmlSyntaxError naming the offset.

@@ -3,7 +3,8 @@
 // It never starts vitest here (that would overwrite this run's reports).
 
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { checkTargets, main, parseConformanceArgs } from './conformance.js';
+import type { JunitCase } from '../reports/read-junit.js';
+import { checkTargets, judgeReports, main, parseConformanceArgs, reportDirOf } from './conformance.js';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -58,5 +59,37 @@ describe('main', () => {
     vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
     await expect(main(['--help'])).resolves.toBe(0);
     expect(out.join('\n')).toContain('qemu:<accel>');
+  });
+});
+
+describe('judgeReports', () => {
+  const tc = (result: JunitCase['result'], message?: string): JunitCase => ({ testsuite: 's', classname: 'c', name: `${result} ${message}`, result, message, properties: {} });
+
+  test('a complete run with only passes, flakes and ordinary skips passes', () => {
+    expect(judgeReports([{ dir: 'reports/out', cases: [tc('passed'), tc('flaky'), tc('skipped', 'qemu:tcg has no VMM quirk switches')] }])).toEqual({ fail: false, lines: [] });
+  });
+
+  test('BOOTGATE_LINUX=0 is printed as incomplete but does not fail', () => {
+    const v = judgeReports([{ dir: 'reports/out', cases: [tc('passed'), tc('skipped', 'opted out: Linux-guest suites left out by BOOTGATE_LINUX=0'), tc('skipped', 'opted out: Linux-guest suites left out by BOOTGATE_LINUX=0')] }]);
+    expect(v).toEqual({ fail: false, lines: ['incomplete by explicit opt-out: 2 testcases not run (2: Linux-guest suites left out by BOOTGATE_LINUX=0)'] });
+  });
+
+  test('testcases this host could not run fail the run, with the reason', () => {
+    const v = judgeReports([{ dir: 'reports/out', cases: [tc('skipped', 'cannot run on this host: no native KVM; and the nested lab cannot run: no QEMU')] }]);
+    expect(v.fail).toBe(true);
+    expect(v.lines).toEqual([expect.stringMatching(/^incomplete: 1 testcase not run \(1: no native KVM; and the nested lab cannot run: no QEMU\); a run that leaves out/)]);
+  });
+
+  test('a failed testcase in the report, or no report at all, fails the run', () => {
+    expect(judgeReports([{ dir: 'reports/out', cases: [tc('failed', 'DuplicateIdentityError: ...')] }])).toEqual({ fail: true, lines: ['1 testcase failed (reports/out/summary.md)'] });
+    expect(judgeReports([{ dir: 'reports/out/vmm_kvm@lab', cases: undefined }]).fail).toBe(true);
+  });
+});
+
+describe('reportDirOf', () => {
+  test('BOOTGATE_REPORT_DIR moves the host run and the @lab runs below it', () => {
+    expect(reportDirOf({})).toBe('reports/out');
+    expect(reportDirOf({}, 'vmm:kvm@lab')).toBe('reports/out/vmm_kvm@lab');
+    expect(reportDirOf({ BOOTGATE_REPORT_DIR: 'reports/soak/run-1' }, 'vmm:kvm@lab')).toBe('reports/soak/run-1/vmm_kvm@lab');
   });
 });

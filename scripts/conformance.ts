@@ -2,17 +2,22 @@
 // Reads --target (repeatable or comma-separated; default vmm:kvm), checks each name — the own VMM,
 // or qemu:<accel> with an accelerator the QEMU binary has — and answers a bad one with one line
 // naming it and the fix (exit 2) before anything boots. Then runs `vitest run --project
-// conformance` with BOOTGATE_TARGETS set and stdio inherited, and exits with vitest's code.
-// Positional arguments go to vitest as test-file filters (`-- --target qemu:kvm reset-vector`).
+// conformance` with BOOTGATE_TARGETS set and stdio inherited. Positional arguments go to vitest
+// as test-file filters (`-- --target qemu:kvm reset-vector`).
+// Then it reads back the JUnit each run wrote and exits non-zero, saying why, when vitest failed,
+// when a run wrote no report, when a testcase failed in the report (a duplicate identity fails
+// only there), or when the run is incomplete: testcases this host should run were not run. An
+// explicit opt-out (BOOTGATE_LINUX=0) is printed as incomplete but keeps the exit code.
 
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkQemuAccelerator } from '../suites/harness/qemu-target.js';
 import { labInnerTarget, labTarget, labUnavailable } from '../lab/index.js';
 import { selectedTargets } from '../suites/harness/targets.js';
+import { completeness, type JunitCase, readJunit } from '../reports/read-junit.js';
 
 export const USAGE = `usage: npm run conformance -- [--target NAME]... [FILE-FILTER]...
   --target NAME   vmm:kvm (default), qemu:tcg, qemu:kvm or qemu:<accel> for any accelerator
@@ -22,6 +27,64 @@ export const USAGE = `usage: npm run conformance -- [--target NAME]... [FILE-FIL
   env QEMU        the QEMU binary (default qemu-system-x86_64 on PATH)`;
 
 export const DEFAULT_TARGET = 'vmm:kvm';
+/** Where a host run's reports go (vitest.config.ts reads the same variable). */
+export const REPORT_DIR_ENV = 'BOOTGATE_REPORT_DIR';
+export const DEFAULT_REPORT_DIR = 'reports/out';
+
+/** The report folder of one run: the host run's, or an @lab target's below it. */
+export function reportDirOf(env: NodeJS.ProcessEnv, labTargetName?: string): string {
+  const base = env[REPORT_DIR_ENV] ?? DEFAULT_REPORT_DIR;
+  return labTargetName === undefined ? base : join(base, labTargetName.replace(/[^a-z0-9@.-]/gi, '_'));
+}
+
+export interface RunReport {
+  /** The report folder, relative to the repository. */
+  dir: string;
+  /** Its testcases, or undefined when the run wrote no junit.xml. */
+  cases: JunitCase[] | undefined;
+}
+
+/**
+ * The lines to print about the reports and whether they fail the run: a missing report, failed
+ * testcases, testcases not run. Only an explicit opt-out may leave testcases out and pass.
+ */
+export function judgeReports(reports: readonly RunReport[]): { fail: boolean; lines: string[] } {
+  const lines: string[] = [];
+  let fail = false;
+  for (const r of reports) {
+    if (r.cases === undefined) {
+      lines.push(`no junit.xml written by this run in ${r.dir} (the reporter says why above)`);
+      fail = true;
+      continue;
+    }
+    const c = completeness(r.cases);
+    if (c.failed > 0) {
+      lines.push(`${c.failed} testcase${c.failed === 1 ? '' : 's'} failed (${join(r.dir, 'summary.md')})`);
+      fail = true;
+    }
+    if (c.notRun.size === 0) continue;
+    const total = [...c.notRun.values()].reduce((a, b) => a + b, 0);
+    const why = [...c.notRun].map(([reason, n]) => `${n}: ${reason}`).join('; ');
+    if (c.optedOut) {
+      lines.push(`incomplete by explicit opt-out: ${total} testcase${total === 1 ? '' : 's'} not run (${why})`);
+    } else {
+      lines.push(`incomplete: ${total} testcase${total === 1 ? '' : 's'} not run (${why}); a run that leaves out what this host should run fails`);
+      fail = true;
+    }
+  }
+  return { fail, lines };
+}
+
+/** The run's junit.xml, if this run (started at `sinceMs`) wrote it. */
+function readReport(root: string, dir: string, sinceMs: number): RunReport {
+  const file = join(root, dir, 'junit.xml');
+  try {
+    if (statSync(file).mtimeMs < sinceMs) return { dir, cases: undefined };
+    return { dir, cases: readJunit(file) };
+  } catch {
+    return { dir, cases: undefined };
+  }
+}
 
 export interface ConformanceOptions {
   help: boolean;
@@ -119,21 +182,33 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return 2;
   }
   console.log(`conformance: targets ${opts.targets.join(', ')}`);
+  const root = repoRoot();
+  // A report older than this run is a previous run's: never judge this run by it.
+  const since = Date.now() - 1000;
   // `<target>@lab`: the whole conformance project runs inside one lab VM (lab boot paid once).
   const lab = opts.targets.filter((t) => labInnerTarget(t) !== undefined);
   const host = opts.targets.filter((t) => labInnerTarget(t) === undefined);
-  let code = host.length > 0 ? await runVitest(host, opts.filters, env) : 0;
+  const reports: RunReport[] = [];
+  let code = 0;
+  if (host.length > 0) {
+    code = await runVitest(host, opts.filters, env);
+    reports.push(readReport(root, reportDirOf(env), since));
+  }
   for (const t of lab) {
+    const dir = reportDirOf(env, t);
     const r = await labTarget(labInnerTarget(t)!).runConformance({
       filters: opts.filters,
       // Each lab run writes its own JUnit and summary, so a host run in the same call is kept.
-      env: { ...env, BOOTGATE_REPORT_DIR: `reports/out/${t.replace(/[^a-z0-9@.-]/gi, '_')}` },
+      env: { ...env, [REPORT_DIR_ENV]: dir },
       onOutput: (s, c) => (s === 'stdout' ? process.stdout : process.stderr).write(c),
     });
     if (r.status !== 'exited') console.error(r.error!.toLine());
     code ||= r.status === 'exited' ? r.exitCode! : 1;
+    reports.push(readReport(root, dir, since));
   }
-  return code;
+  const verdict = judgeReports(reports);
+  for (const line of verdict.lines) console.error(`conformance: ${line}`);
+  return code || (verdict.fail ? 1 : 0);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
