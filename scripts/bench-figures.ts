@@ -1,6 +1,9 @@
 // What every benchmark reports: figures (a value, and on the own stack's median of a comparison
 // the ratio to the other stack and its target), failures (a measurement that could not be made,
 // with the reason), and the helpers that run stacks alternately and summarise their samples.
+// A stack with fewer samples than runs is a failure even when nothing threw, and every figure a
+// bench promises is either printed or named in a failure line (missingFigures): a bench that
+// silently printed one sample per stack and no SMP 8 figures exited 0.
 
 import { BootgateError } from '../vmm/errors.js';
 
@@ -71,8 +74,26 @@ export function seriesFigures(prefix: string, label: string, unit: Figure['unit'
   return out;
 }
 
-export function failuresOf(series: Series<unknown>[], what: string): Failure[] {
-  return series.flatMap((s) => (s.error === undefined ? [] : [{ what: `${what}, ${s.label}`, reason: describeError(s.error) }]));
+/** A failure per stack that threw, or (given `runs`) that has fewer samples than runs without saying why. */
+export function failuresOf(series: Series<unknown>[], what: string, runs?: number): Failure[] {
+  return series.flatMap((s) => {
+    if (s.error !== undefined) return [{ what: `${what}, ${s.label}`, reason: describeError(s.error) }];
+    if (runs !== undefined && s.samples.length < runs) {
+      return [{ what: `${what}, ${s.label}`, reason: `${s.samples.length} of ${runs} runs gave a sample, and none reported an error` }];
+    }
+    return [];
+  });
+}
+
+/** The names seriesFigures gives `runs` samples: one per run and the median. */
+export function seriesNames(prefix: string, runs: number): string[] {
+  return [...Array.from({ length: runs }, (_, i) => `${prefix}.run${i + 1}`), `${prefix}.median`];
+}
+
+/** A failure line for every promised figure that was not printed. */
+export function missingFigures(promised: readonly string[], figures: readonly Figure[]): Failure[] {
+  const printed = new Set(figures.map((f) => f.name));
+  return promised.filter((name) => !printed.has(name)).map((name) => ({ what: `figure ${name}`, reason: 'promised but not measured' }));
 }
 
 export function describeError(err: unknown): string {

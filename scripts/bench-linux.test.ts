@@ -21,7 +21,7 @@ describe('linuxFigures', () => {
     'own.smp8': { samples: [27_000, 27_000] },
     'qemu.smp8': { samples: [], error: 'E_GUEST: QEMU -accel kvm SMP 8: no init' },
   };
-  const { figures, failures } = linuxFigures(series);
+  const { figures, failures } = linuxFigures(series, 2);
   const byName = (n: string) => figures.find((f) => f.name === n)!;
   it('puts own/QEMU at SMP 1 and own SMP 8 / SMP 1 on the own medians, with their targets', () => {
     expect(byName('linux.own.smp1.resetToInit.median')).toMatchObject({ value: 17_000, ratio: 0.85, target: 0.8 });
@@ -33,5 +33,24 @@ describe('linuxFigures', () => {
   });
   it('reports a stack that failed with its reason', () => {
     expect(failures).toEqual([{ what: 'Debian reset to init, Debian reset to init, QEMU -accel kvm, SMP 8', reason: 'E_GUEST: QEMU -accel kvm SMP 8: no init' }]);
+  });
+});
+
+describe('a stack without its samples', () => {
+  it('is a failure even when nothing reported an error (one sample per stack at SMP 1, none at SMP 8)', () => {
+    const short: LinuxBenchSeries = {
+      'own.smp1': { samples: [13_300] },
+      'qemu.smp1': { samples: [13_500] },
+      'own.smp8': { samples: [] },
+      'qemu.smp8': { samples: [] },
+    };
+    const { failures } = linuxFigures(short, 2);
+    expect(failures.map((f) => f.reason)).toEqual([
+      '1 of 2 runs gave a sample, and none reported an error',
+      '1 of 2 runs gave a sample, and none reported an error',
+      '0 of 2 runs gave a sample, and none reported an error',
+      '0 of 2 runs gave a sample, and none reported an error',
+    ]);
+    expect(failures[2]!.what).toMatch(/own VMM, SMP 8/);
   });
 });

@@ -132,14 +132,16 @@ async function measureInLab(root: string, runs: number): Promise<LinuxBenchSerie
   }
   rmSync(out, { force: true });
   const series = JSON.parse(text) as LinuxBenchSeries;
-  if (lockup) {
-    for (const s of LINUX_STACKS) if (series[s.key].samples.length < runs) series[s.key].error ??= `the nested lab wedged before this stack finished: ${lockup}`;
+  // A lab that ended any other way than a clean exit explains every stack it left short.
+  const ended = lockup ? `the nested lab wedged before this stack finished: ${lockup}` : lab.status !== 'exited' || lab.exitCode !== 0 ? `the lab run ended (${lab.status}${lab.exitCode === undefined ? '' : `, exit code ${lab.exitCode}`}) before this stack finished; console tail: ${lab.consoleTail.slice(-400)}` : undefined;
+  if (ended) {
+    for (const s of LINUX_STACKS) if (series[s.key].samples.length < runs) series[s.key].error ??= ended;
   }
   return series;
 }
 
-/** Figures for the four stacks, with the two ratios on the own VMM's medians. */
-export function linuxFigures(series: LinuxBenchSeries): { figures: Figure[]; failures: Failure[] } {
+/** Figures for the four stacks, with the two ratios on the own VMM's medians; a stack short of `runs` samples is a failure. */
+export function linuxFigures(series: LinuxBenchSeries, runs: number): { figures: Figure[]; failures: Failure[] } {
   const ms = (k: StackKey) => series[k].samples;
   const ownSmp1 = LINUX_STACKS[0];
   const figures = [
@@ -152,8 +154,8 @@ export function linuxFigures(series: LinuxBenchSeries): { figures: Figure[]; fai
     ...seriesFigures('linux.qemu.smp8.resetToInit', LINUX_STACKS[3].label, 'ms', ms('qemu.smp8')),
     ...seriesFigures('linux.own.smp8.resetToInit', `${LINUX_STACKS[2].label} (ratio: to own SMP 1)`, 'ms', ms('own.smp8'), medianOf(ms('own.smp1'), SMP8_SMP1_TARGET)),
   ];
-  const failed: Series<unknown>[] = LINUX_STACKS.flatMap((s) => (series[s.key].error === undefined ? [] : [{ label: s.label, samples: [], error: new Error(series[s.key].error) }]));
-  return { figures, failures: failuresOf(failed, 'Debian reset to init') };
+  const all: Series<unknown>[] = LINUX_STACKS.map((s) => ({ label: s.label, samples: series[s.key].samples, error: series[s.key].error === undefined ? undefined : new Error(series[s.key].error) }));
+  return { figures, failures: failuresOf(all, 'Debian reset to init', runs) };
 }
 
 function outsideGuestFigures(series: LinuxBenchSeries, qemuSmp1: number[]): Figure[] {
@@ -169,7 +171,7 @@ function outsideGuestFigures(series: LinuxBenchSeries, qemuSmp1: number[]): Figu
 export async function benchLinux(root: string, runs: number): Promise<{ figures: Figure[]; failures: Failure[]; where: string }> {
   const native = inLab() || hostKvmCapability().nativeGuests;
   const series = native ? await measureHere(runs) : await measureInLab(root, runs);
-  return { ...linuxFigures(series), where: native ? 'this host' : 'the nested lab (QEMU TCG, kvm-amd inside)' };
+  return { ...linuxFigures(series, runs), where: native ? 'this host' : 'the nested lab (QEMU TCG, kvm-amd inside)' };
 }
 
 async function innerMain(argv: string[]): Promise<number> {

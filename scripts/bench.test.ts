@@ -1,9 +1,11 @@
 // Unit tests for the benchmark runner's pure parts: options, parsing of the C baseline's line and
 // of the own VMM's events, line matching, figures. No accelerator, no child processes.
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { BootgateError } from '../vmm/errors.js';
-import { formatTable, jsonRows, LineMarks, median, milestones, parseBaselineOutput, parseEvents, parseOptions, qemuArgs, seriesFigures, vmmPioRoundTripUs } from './bench.js';
+import type { Figure } from './bench-figures.js';
+import { linuxFigures } from './bench-linux.js';
+import { finish, formatTable, jsonRows, LineMarks, median, milestones, parseBaselineOutput, parseEvents, parseOptions, promisedFigures, qemuArgs, seriesFigures, vmmPioRoundTripUs } from './bench.js';
 
 const finalWith = (hottestPorts: unknown, status = 'power-off') => ({ event: 'final', t: 1200, status, exitCode: 0, profile: { hottestPorts } });
 
@@ -109,5 +111,48 @@ describe('qemuArgs', () => {
     const args = qemuArgs('/b.bin').join(' ');
     expect(args).toContain('-accel kvm -machine pc -m 512 -smp 1 -bios /b.bin');
     expect(args).toContain('-nodefaults -nographic -vga none -serial stdio -no-reboot');
+  });
+});
+
+describe('every promised figure is printed or a failure line', () => {
+  const opts = { ...parseOptions([]), runs: 2, linuxRuns: 2 };
+  const all = promisedFigures(opts);
+  const printedAs = (names: string[]): Figure[] => names.map((name) => ({ name, label: name, value: 1, unit: 'ms', ratio: null, target: null }));
+
+  function run(figures: Figure[], failures: Array<{ what: string; reason: string }> = []) {
+    const out: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
+    try {
+      return { code: finish(opts, figures, failures), text: out.join('\n') };
+    } finally {
+      vi.restoreAllMocks();
+    }
+  }
+
+  it('promises each run and the median of every stack, the four Debian stacks included', () => {
+    expect(all).toContain('linux.own.smp8.resetToInit.run2');
+    expect(all).toContain('linux.qemu.smp8.resetToInit.median');
+    expect(all).toContain('seabios.vmm.bootAttempt.median');
+    expect(promisedFigures({ runs: 1, linuxRuns: 0 }).some((n) => n.startsWith('linux.'))).toBe(false);
+  });
+
+  it('exits 0 when everything was measured', () => {
+    expect(run(printedAs(all)).code).toBe(0);
+  });
+
+  it('the bench that exited 0 with one Debian sample per stack and no SMP 8 figures now fails, naming each gap', () => {
+    const { figures, failures } = linuxFigures(
+      { 'own.smp1': { samples: [13_300] }, 'qemu.smp1': { samples: [13_500] }, 'own.smp8': { samples: [] }, 'qemu.smp8': { samples: [] } },
+      opts.linuxRuns,
+    );
+    const others = printedAs(all.filter((n) => !n.startsWith('linux.')));
+    const { code, text } = run([...others, ...figures], failures);
+    expect(code).toBe(1);
+    expect(text).toContain('measurements that could not be made:');
+    expect(text).toMatch(/Debian reset to init, own VMM, SMP 8: 0 of 2 runs gave a sample/);
+    for (const name of ['linux.own.smp1.resetToInit.run2', 'linux.own.smp8.resetToInit.median', 'linux.qemu.smp8.resetToInit.run1']) {
+      expect(text).toContain(`figure ${name}: promised but not measured`);
+    }
+    expect(text).not.toContain('figure linux.own.smp1.resetToInit.run1:');
   });
 });

@@ -9,7 +9,8 @@
 //   4. Debian reset to init, own VMM vs QEMU -accel kvm at SMP 1 (target 0.8) and own SMP 8 /
 //      SMP 1 (target 1.5): scripts/bench-linux.ts, in the lab where this KVM cannot run Linux.
 // Stacks compared with each other always share one /dev/kvm. Benchmarks report, they do not gate: a missed target
-// still exits 0; a measurement that could not be made exits 1 and says why.
+// still exits 0; a measurement that could not be made exits 1 and says why, and so does a stack
+// with fewer samples than runs or any promised figure (promisedFigures) that was not printed.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -23,8 +24,21 @@ import { resolveFixture } from '../fixtures/fixtures.js';
 import { buildPioLoop, DEFAULT_PIO_ITERATIONS, repoRoot } from '../guests/bench/build.js';
 import { type FirstOutputSample, measureLabFirstOutput } from '../lab/first-output.js';
 import { BootgateError, configError } from '../vmm/errors.js';
-import { benchLinux } from './bench-linux.js';
-import { alternate, describeError as describe, type Failure, fig, type Figure, failuresOf, guarded, median, medianOf, seriesFigures } from './bench-figures.js';
+import { benchLinux, LINUX_STACKS } from './bench-linux.js';
+import {
+  alternate,
+  describeError as describe,
+  type Failure,
+  fig,
+  type Figure,
+  failuresOf,
+  guarded,
+  median,
+  medianOf,
+  missingFigures,
+  seriesFigures,
+  seriesNames,
+} from './bench-figures.js';
 
 export { type Figure, median, seriesFigures };
 import type { PortStats } from '../vmm/events.js';
@@ -521,7 +535,7 @@ async function benchPio(root: string, opts: BenchOptions, tmp: string): Promise<
     ...seriesFigures('pio.c.roundTrip', 'PIO exit round trip, C baseline', 'us', c!.samples),
     ...seriesFigures('pio.vmm.roundTrip', 'PIO exit round trip, own VMM', 'us', vmm!.samples, medianOf(c!.samples, PIO_RATIO_TARGET)),
   ];
-  return { figures, failures: failuresOf([c!, vmm!], 'PIO exit round trip') };
+  return { figures, failures: failuresOf([c!, vmm!], 'PIO exit round trip', opts.runs) };
 }
 
 async function benchSeabios(root: string, opts: BenchOptions, tmp: string): Promise<{ figures: Figure[]; failures: Failure[] }> {
@@ -537,7 +551,7 @@ async function benchSeabios(root: string, opts: BenchOptions, tmp: string): Prom
     SEABIOS_RATIO_TARGET,
   );
   const figures = [...bootFigures('seabios.qemu', 'SeaBIOS, QEMU -accel kvm', qemu!.samples), ...bootFigures('seabios.vmm', 'SeaBIOS, own VMM', vmm!.samples, baseline)];
-  return { figures, failures: failuresOf([qemu!, vmm!], 'SeaBIOS reset to boot attempt') };
+  return { figures, failures: failuresOf([qemu!, vmm!], 'SeaBIOS reset to boot attempt', opts.runs) };
 }
 
 
@@ -552,7 +566,7 @@ async function benchLab(opts: BenchOptions): Promise<{ figures: Figure[]; failur
   const [lab] = await alternate<FirstOutputSample>(opts.runs, [{ label: 'bootgate lab', run: () => measureLabFirstOutput(), show }]);
   const label = 'bootgate lab (QEMU TCG): start to first output line (ratio: to the 10 s budget)';
   const figures = seriesFigures('lab.firstOutput', label, 'ms', lab!.samples.map((s) => s.firstLineMs), { median: LAB_FIRST_OUTPUT_BUDGET_MS, target: 1 });
-  return { figures, failures: failuresOf([lab!], 'bootgate lab start to first output line') };
+  return { figures, failures: failuresOf([lab!], 'bootgate lab start to first output line', opts.runs) };
 }
 
 // ---------------------------------------------------------------- output
@@ -602,6 +616,27 @@ function printReport(opts: BenchOptions, figures: Figure[], failures: Failure[])
   }
 }
 
+/** Every figure a bench with these options must print: per comparison and stack, each run and the median. */
+export function promisedFigures(opts: Pick<BenchOptions, 'runs' | 'linuxRuns'>): string[] {
+  const names = [
+    'pio.iterations',
+    ...seriesNames('pio.c.roundTrip', opts.runs),
+    ...seriesNames('pio.vmm.roundTrip', opts.runs),
+    ...seriesNames('seabios.qemu.bootAttempt', opts.runs),
+    ...seriesNames('seabios.vmm.bootAttempt', opts.runs),
+    ...seriesNames('lab.firstOutput', opts.runs),
+  ];
+  if (opts.linuxRuns > 0) for (const s of LINUX_STACKS) names.push(...seriesNames(`linux.${s.key}.resetToInit`, opts.linuxRuns));
+  return names;
+}
+
+/** Prints the figures and every failure, a missing promised figure included; the exit code. */
+export function finish(opts: BenchOptions, figures: Figure[], failures: Failure[]): number {
+  const all = [...failures, ...missingFigures(promisedFigures(opts), figures)];
+  printReport(opts, figures, all);
+  return all.length > 0 ? 1 : 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const opts = parseOptions(argv);
   if (opts.help) {
@@ -617,9 +652,9 @@ export async function main(argv: string[]): Promise<number> {
     const linux = opts.linuxRuns === 0 ? { figures: [], failures: [] } : await guarded('Debian reset to init', () => benchLinux(root, opts.linuxRuns));
     const figures = [...pio.figures, ...boot.figures, ...lab.figures, ...linux.figures];
     const failures = [...pio.failures, ...boot.failures, ...lab.failures, ...linux.failures];
-    printReport(opts, figures, failures);
+    const code = finish(opts, figures, failures);
     if (opts.json) await writeFile(opts.json, `${JSON.stringify(jsonRows(figures), null, 2)}\n`);
-    return failures.length > 0 ? 1 : 0;
+    return code;
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
