@@ -11,7 +11,7 @@
 
 import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkQemuAccelerator } from '../suites/harness/qemu-target.js';
@@ -77,7 +77,7 @@ export function judgeReports(reports: readonly RunReport[]): { fail: boolean; li
 
 /** The run's junit.xml, if this run (started at `sinceMs`) wrote it. */
 function readReport(root: string, dir: string, sinceMs: number): RunReport {
-  const file = join(root, dir, 'junit.xml');
+  const file = resolve(root, dir, 'junit.xml');
   try {
     if (statSync(file).mtimeMs < sinceMs) return { dir, cases: undefined };
     return { dir, cases: readJunit(file) };
