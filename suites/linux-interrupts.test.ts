@@ -18,7 +18,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BootResult } from './harness/boot-result.js';
 import { formatFailures, SEEDS, teethProperties } from './harness/failures.js';
-import { checkInterrupts, IRQ } from './harness/irq-check.js';
+import { checkInterrupts, IRQ, RATE_LOSS } from './harness/irq-check.js';
 import type { LabBoot } from './harness/lab-batch.js';
 import { type LinuxRun, planLinuxRun, runLinuxBoots } from './harness/linux-runner.js';
 import { parseProbeEvents } from './harness/probe.js';
@@ -32,6 +32,16 @@ const MODES = ['msi', 'intx'];
 const PER_CPU = 32;
 const TIMER_HZ = 2000;
 const SMPS = [1, 2, 8];
+/**
+ * The timer round's lower bound: natively the PIT's rate less RATE_LOSS (irq-check.ts); the nested
+ * lab delivers 7-80 % of a 2 kHz PIT (TCG emulates every tick's exits), so there only "it ticked,
+ * and never faster than its rate" is checked, and the lower bound is recorded as not observable.
+ */
+const IN_LAB = TARGET.endsWith('@lab');
+const TIMER_OPTS = IN_LAB ? { minTimerShare: 0 } : {};
+const TIMER_SKIPPED = IN_LAB
+  ? [{ assertion: `${IRQ.timerRate}: at least ${Math.round((1 - RATE_LOSS) * 100)} % of ${TIMER_HZ} Hz`, reason: `${TARGET}: the nested lab delivers 144-1614 Hz of a ${TIMER_HZ} Hz PIT (TCG emulates each tick's exits); only the upper bound is checked there` }]
+  : [];
 
 // Each quirk shows in one mode. irq-to-bsp-only in INTx: a misdirected interrupt reaches CPU 0
 // with the vector Linux gave the IRQ on another CPU: the guest counts it on CPU 0, or Linux says
@@ -72,8 +82,8 @@ describe(`interrupt delivery: ${GUEST} on ${TARGET}`, () => {
       if (unavailable) skip(unavailable);
       const r = result(`smp${smp}`);
       const events = parseProbeEvents(r.serial);
-      const { rounds, failures } = checkInterrupts(r, events, smp, MODES);
-      task.meta.bootgate = bootMeta({ suite: SUITE, target: TARGET, guest: GUEST, smp }, r, [], {
+      const { rounds, failures } = checkInterrupts(r, events, smp, MODES, TIMER_OPTS);
+      task.meta.bootgate = bootMeta({ suite: SUITE, target: TARGET, guest: GUEST, smp }, r, TIMER_SKIPPED, {
         'irq.rounds': rounds.length,
         'irq.per-cpu': PER_CPU,
         ...timerProperties(rounds),
@@ -93,8 +103,8 @@ describe(`interrupt delivery: ${GUEST} on ${TARGET}`, () => {
       if (unavailable) skip(unavailable);
       const r = result(quirk);
       const events = parseProbeEvents(r.serial);
-      const { rounds, failures } = checkInterrupts(r, events, QUIRK_SMP, modes);
-      task.meta.bootgate = bootMeta({ suite: SUITE, target: TARGET, guest: GUEST, smp: QUIRK_SMP, quirks: [quirk] }, r, [], {
+      const { rounds, failures } = checkInterrupts(r, events, QUIRK_SMP, modes, TIMER_OPTS);
+      task.meta.bootgate = bootMeta({ suite: SUITE, target: TARGET, guest: GUEST, smp: QUIRK_SMP, quirks: [quirk] }, r, TIMER_SKIPPED, {
         'expected.failure': true,
         ...timerProperties(rounds),
         'irq.findings': failures.slice(0, 5).map((f) => `[${f.assertion}] ${f.message}`).join(' | '),

@@ -83,6 +83,17 @@ describe('checkInterrupts', () => {
     expect(messages(none, vmm(99, 99), IRQ.timerRate)[0]).toMatch(/reported no uptime window/);
   });
 
+  it('in the lab only the upper bound and a ticking timer are required (minTimerShare 0)', () => {
+    const slow = [...GOOD.slice(0, 2), round(0, [32, 0], { timerHz: 2000, ticks: 150 }), ...GOOD.slice(3)];
+    expect(failuresOf(checkInterrupts(vmm(99, 99), slow, 2, ['msi'], { minTimerShare: 0 }).failures, IRQ.timerRate)).toEqual([]);
+    const stopped = [...GOOD.slice(0, 2), round(0, [32, 0], { timerHz: 2000, ticks: 0 }), ...GOOD.slice(3)];
+    expect(failuresOf(checkInterrupts(vmm(99, 99), stopped, 2, ['msi'], { minTimerShare: 0 }).failures, IRQ.timerRate).map((f) => f.message)).toEqual([
+      'msi round on CPU 0 with the PIT at 2000 Hz: 0 timer ticks in 1.00 s (0 Hz), expected 1..2040',
+    ]);
+    const fast = [...GOOD.slice(0, 2), round(0, [32, 0], { timerHz: 2000, ticks: 4000 }), ...GOOD.slice(3)];
+    expect(failuresOf(checkInterrupts(vmm(99, 99), fast, 2, ['msi'], { minTimerShare: 0 }).failures, IRQ.timerRate)).toHaveLength(1);
+  });
+
   it('names starvation when the timer round lost or waited while the same CPU without the timer got every interrupt', () => {
     const starved = [...GOOD.slice(0, 2), round(0, [0, 0], { timerHz: 2000, ok: false, lost: 5, fireUs: 10_000_000, ticks: 20_000, window: [10, 20] }), ...GOOD.slice(3)];
     expect(messages(starved, vmm(99, 99), IRQ.starvation)).toEqual([

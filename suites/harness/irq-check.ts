@@ -31,10 +31,14 @@ export const IRQ = {
 
 /**
  * Timer rate: ticks counted over the round's window (/proc/uptime, read by the same process as the
- * counts, in 10 ms steps) must be the PIT's rate x the window, within one uptime step at each end
- * and RATE_LOSS below: the in-kernel PIT discards a tick while the previous one is still pending
- * (KVM_REINJECT_CONTROL off, like a real PIT), which happens while vCPU 0 is out of the guest
- * serving an exit; in the nested lab that is the only loss. More ticks than the rate can never be.
+ * counts, in 10 ms steps) must be the PIT's rate x the window, within one uptime step at each end.
+ * More ticks than that can never be (a PIT running too fast, or one IRQ 0 counted twice). Fewer:
+ * the in-kernel PIT discards a tick while the previous one is still pending (KVM_REINJECT_CONTROL
+ * off, like a real PIT), which happens while vCPU 0 is out of the guest serving an exit; natively
+ * that costs at most RATE_LOSS. In the nested lab every tick is a timer exit, an injection and an
+ * EOI exit emulated by TCG, and 2 kHz is more than it delivers: measured 144-1614 Hz over six
+ * lab rounds (MSI and INTx, SMP 1, 2, 8), so there the lower bound is the caller's to waive
+ * (minTimerShare 0: the timer must still have ticked).
  */
 export const UPTIME_STEP_S = 0.01;
 export const RATE_LOSS = 0.1;
@@ -113,7 +117,12 @@ const where = (x: IrqRound): string => `${x.mode} round on CPU ${x.cpu}${x.timer
 const ms = (us: number): string => (us / 1000).toFixed(us < 10_000 ? 2 : 0);
 
 /** Every good-run assertion the rounds, the device's and VMM's counters and the guest's dmesg break. */
-export function checkInterrupts(r: BootResult, events: readonly ProbeEvent[], cpus: number, modes: readonly string[]): IrqFindings {
+export interface IrqCheckOptions {
+  /** The share of the timer's rate the round must reach (default 1 - RATE_LOSS). */
+  minTimerShare?: number;
+}
+
+export function checkInterrupts(r: BootResult, events: readonly ProbeEvent[], cpus: number, modes: readonly string[], opts: IrqCheckOptions = {}): IrqFindings {
   const rounds = irqRounds(events);
   const failures: Failure[] = [];
   const fail = (assertion: string, message: string) => failures.push({ assertion, message });
@@ -149,7 +158,7 @@ export function checkInterrupts(r: BootResult, events: readonly ProbeEvent[], cp
     if (x.spurious > 0) fail(IRQ.spurious, `${where(x)}: the guest's handler ran ${x.spurious} times with nothing outstanding on the device`);
     if (x.counts[x.cpu] !== x.handled && elsewhere.length === 0) fail(IRQ.perCpu, `${where(x)}: per-CPU count ${x.counts[x.cpu]} differs from handled ${x.handled}`);
     if (x.timerHz > 0) {
-      checkTimerRate(x, fail);
+      checkTimerRate(x, opts.minTimerShare ?? 1 - RATE_LOSS, fail);
       checkStarvation(x, rounds, fail);
     }
   }
@@ -187,7 +196,7 @@ export function checkInterrupts(r: BootResult, events: readonly ProbeEvent[], cp
   return { rounds, failures, findings: failures.map((f) => f.message) };
 }
 
-function checkTimerRate(x: IrqRound, fail: (assertion: string, message: string) => void): void {
+function checkTimerRate(x: IrqRound, minShare: number, fail: (assertion: string, message: string) => void): void {
   if (!x.window) {
     fail(IRQ.timerRate, `${where(x)}: the probe reported no uptime window, so the tick rate cannot be checked`);
     return;
@@ -195,7 +204,7 @@ function checkTimerRate(x: IrqRound, fail: (assertion: string, message: string) 
   const seconds = x.window[1] - x.window[0];
   const expected = x.timerHz * seconds;
   const slack = x.timerHz * 2 * UPTIME_STEP_S;
-  const low = Math.floor(expected * (1 - RATE_LOSS) - slack);
+  const low = Math.max(1, Math.floor(expected * minShare - slack));
   const high = Math.ceil(expected + slack);
   if (x.timerTicks < low || x.timerTicks > high) {
     const rate = seconds > 0 ? `${Math.round(x.timerTicks / seconds)} Hz` : 'no measurable window';
