@@ -10,7 +10,7 @@
 // explicit opt-out (BOOTGATE_LINUX=0) is printed as incomplete but keeps the exit code.
 
 import { spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -75,12 +75,18 @@ export function judgeReports(reports: readonly RunReport[]): { fail: boolean; li
   return { fail, lines };
 }
 
-/** The run's junit.xml, if this run (started at `sinceMs`) wrote it. */
-function readReport(root: string, dir: string, sinceMs: number): RunReport {
-  const file = resolve(root, dir, 'junit.xml');
+/**
+ * A previous run's junit.xml must never stand for this run's: removed before the run (an mtime
+ * test would trust the lab VM's clock for files it writes through the share).
+ */
+function clearReport(root: string, dir: string): void {
+  rmSync(resolve(root, dir, 'junit.xml'), { force: true });
+}
+
+/** The run's junit.xml, or no cases when it wrote none (or one that does not parse). */
+function readReport(root: string, dir: string): RunReport {
   try {
-    if (statSync(file).mtimeMs < sinceMs) return { dir, cases: undefined };
-    return { dir, cases: readJunit(file) };
+    return { dir, cases: readJunit(resolve(root, dir, 'junit.xml')) };
   } catch {
     return { dir, cases: undefined };
   }
@@ -183,19 +189,19 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   console.log(`conformance: targets ${opts.targets.join(', ')}`);
   const root = repoRoot();
-  // A report older than this run is a previous run's: never judge this run by it.
-  const since = Date.now() - 1000;
   // `<target>@lab`: the whole conformance project runs inside one lab VM (lab boot paid once).
   const lab = opts.targets.filter((t) => labInnerTarget(t) !== undefined);
   const host = opts.targets.filter((t) => labInnerTarget(t) === undefined);
   const reports: RunReport[] = [];
   let code = 0;
   if (host.length > 0) {
+    clearReport(root, reportDirOf(env));
     code = await runVitest(host, opts.filters, env);
-    reports.push(readReport(root, reportDirOf(env), since));
+    reports.push(readReport(root, reportDirOf(env)));
   }
   for (const t of lab) {
     const dir = reportDirOf(env, t);
+    clearReport(root, dir);
     const r = await labTarget(labInnerTarget(t)!).runConformance({
       filters: opts.filters,
       // Each lab run writes its own JUnit and summary, so a host run in the same call is kept.
@@ -204,7 +210,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     });
     if (r.status !== 'exited') console.error(r.error!.toLine());
     code ||= r.status === 'exited' ? r.exitCode! : 1;
-    reports.push(readReport(root, dir, since));
+    reports.push(readReport(root, dir));
   }
   const verdict = judgeReports(reports);
   for (const line of verdict.lines) console.error(`conformance: ${line}`);
