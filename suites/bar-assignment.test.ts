@@ -20,6 +20,7 @@ import { type BootResult } from './harness/boot-result.js';
 import type { Failure } from './harness/failures.js';
 import { assertBarsOk, barProperties, barsOf, type BarVerdict, checkBars, machineOf, parseSeabiosWindows } from './harness/bar-check.js';
 import type { LabBoot } from './harness/lab-batch.js';
+import { LAB_TIMEOUT_SCALE } from './harness/lab-vmm-target.js';
 import { formatFailures, SEEDS, teethProperties } from './harness/failures.js';
 import { checkLinuxBars, formatLinuxVerdict, guestPhysBits, LINUX_BAR, linuxBarFailures, linuxBarProperties, linuxBarsOf, type LinuxVerdict } from './harness/linux-bar-check.js';
 import { type LinuxRun, planLinuxRun, runLinuxBoots } from './harness/linux-runner.js';
@@ -27,6 +28,7 @@ import { parseProbeEvents, troubleLines } from './harness/probe.js';
 import { bootMeta } from './harness/properties.js';
 import { CANNOT_REPRODUCE } from './harness/qemu-args.js';
 import { selectedTargets, type Target } from './harness/targets.js';
+import type { BootRequest } from './harness/vmm-target.js';
 
 const SUITE = 'bar-assignment';
 const GUEST = 'seabios-256k';
@@ -42,17 +44,22 @@ interface Scenario {
   quirks?: string[];
 }
 
+function firmwareRequest(s: Scenario): BootRequest {
+  return { firmware: GUEST, smp: 1, memMiB: s.memMiB, timeoutS: 90, until: BOOT_ATTEMPT, quirks: s.quirks, pciTestDevices: s.devices, physBits: s.physBits };
+}
+
+/** The SeaBIOS scenarios, by the name each testcase reports. */
+const FIRMWARE_SCENARIOS: Scenario[] = [
+  { name: '512M+256M in 3G', memMiB: 3072, devices: ['mem32:512M', 'mem32:256M'] },
+  { name: '2x512M in 3G', memMiB: 3072, devices: ['mem32:512M,mem32:512M'] },
+  { name: '64-bit moved up', memMiB: 3072, devices: ['mem64pref:512M', 'mem32:512M,mem32:256M'] },
+  { name: '32G phys40', devices: ['mem64pref:32G'], physBits: 40 },
+  { name: '2x32G phys36', devices: ['mem64pref:32G', 'mem64pref:32G'], physBits: 36 },
+];
+const scenario = (name: string): Scenario => FIRMWARE_SCENARIOS.find((s) => s.name === name)!;
+
 async function run(target: Target, s: Scenario, task: { meta: TaskMeta }, skip: (note?: string) => never): Promise<{ r: BootResult; verdicts: BarVerdict[] }> {
-  const r = await target.boot({
-    firmware: GUEST,
-    smp: 1,
-    memMiB: s.memMiB,
-    timeoutS: 90,
-    until: BOOT_ATTEMPT,
-    quirks: s.quirks,
-    pciTestDevices: s.devices,
-    physBits: s.physBits,
-  });
+  const r = await target.boot(firmwareRequest(s));
   // A target that cannot build these devices (QEMU: only one 64-bit prefetchable BAR each) says so before starting.
   if (r.status === 'error' && r.error && CANNOT_REPRODUCE.test(r.error.message)) skip(`${target.name}: ${r.error.message}`);
   const machine = machineOf(r);
@@ -68,6 +75,11 @@ async function run(target: Target, s: Scenario, task: { meta: TaskMeta }, skip: 
 
 for (const target of selectedTargets()) {
   describe(`BAR assignment: SeaBIOS on ${target.name}`, () => {
+    // A target that batches (the own VMM inside the lab) gets every boot below at once.
+    beforeAll(async () => {
+      if (target.prefetch && target.observes.has('bar-readback') && !(await target.unavailable())) await target.prefetch(FIRMWARE_SCENARIOS.map(firmwareRequest));
+    }, 3_600_000);
+
     const skipUnlessReadback = async (skip: (note?: string) => never) => {
       const why = (await target.unavailable()) ?? (target.observes.has('bar-readback') ? undefined : `${target.name} cannot place PCI test devices or read BARs back`);
       if (why) skip(why);
@@ -75,7 +87,7 @@ for (const target of selectedTargets()) {
 
     it('512 MiB + 256 MiB 32-bit BARs fit the 1 GiB window of a 3 GiB guest: assigned inside it', async ({ task, skip }) => {
       await skipUnlessReadback(skip);
-      const { r, verdicts } = await run(target, { name: '512M+256M in 3G', memMiB: 3072, devices: ['mem32:512M', 'mem32:256M'] }, task, skip);
+      const { r, verdicts } = await run(target, scenario('512M+256M in 3G'), task, skip);
       expect(r.status, r.error?.message).toBe('until-matched');
       expect(verdicts).toHaveLength(2);
       assertBarsOk(verdicts);
@@ -84,16 +96,18 @@ for (const target of selectedTargets()) {
 
     it('two 512 MiB 32-bit BARs overflow that window: not assigned, SeaBIOS panics "out of 32bit address space" (clean failure, no hang)', async ({ task, skip }) => {
       await skipUnlessReadback(skip);
-      const { r, verdicts } = await run(target, { name: '2x512M in 3G', memMiB: 3072, devices: ['mem32:512M,mem32:512M'] }, task, skip);
+      const { r, verdicts } = await run(target, scenario('2x512M in 3G'), task, skip);
       expect(r.status).toBe('error');
       expect(r.error?.message).toMatch(/firmware panicked: "PCI: out of 32bit address space"/);
-      expect(r.wallMs, 'detected at the panic, not at the timeout').toBeLessThan(30_000);
+      // Inside the lab the firmware runs several times slower, and its timeouts grow with it.
+      const scale = target.name.endsWith('@lab') ? LAB_TIMEOUT_SCALE : 1;
+      expect(r.wallMs, 'detected at the panic, not at the timeout').toBeLessThan(30_000 * scale);
       expect(verdicts.map((v) => v.verdict)).toEqual(['unassigned', 'unassigned']);
     });
 
     it('a 64-bit 512 MiB BAR that no longer fits below 4 GiB moves above it; the 32-bit BARs stay in the 32-bit window', async ({ task, skip }) => {
       await skipUnlessReadback(skip);
-      const { r, verdicts } = await run(target, { name: '64-bit moved up', memMiB: 3072, devices: ['mem64pref:512M', 'mem32:512M,mem32:256M'] }, task, skip);
+      const { r, verdicts } = await run(target, scenario('64-bit moved up'), task, skip);
       expect(r.status, r.error?.message).toBe('until-matched');
       assertBarsOk(verdicts);
       const [b64, ...b32] = verdicts;
@@ -104,7 +118,7 @@ for (const target of selectedTargets()) {
 
     it('a 32 GiB BAR with 40 physical address bits: assigned in the 64-bit window, reachable', async ({ task, skip }) => {
       await skipUnlessReadback(skip);
-      const { r, verdicts } = await run(target, { name: '32G phys40', devices: ['mem64pref:32G'], physBits: 40 }, task, skip);
+      const { r, verdicts } = await run(target, scenario('32G phys40'), task, skip);
       expect(r.status, r.error?.message).toBe('until-matched');
       assertBarsOk(verdicts);
       expect(verdicts[0]!.bar.address).toBe(32 * GiB);
@@ -112,7 +126,7 @@ for (const target of selectedTargets()) {
 
     it('two 32 GiB BARs with 36 physical address bits: SeaBIOS 1.16.2 ignores phys-bits and puts the second beyond 2^36 (expected, reported)', async ({ task, skip }) => {
       await skipUnlessReadback(skip);
-      const { r, verdicts } = await run(target, { name: '2x32G phys36', devices: ['mem64pref:32G', 'mem64pref:32G'], physBits: 36 }, task, skip);
+      const { r, verdicts } = await run(target, scenario('2x32G phys36'), task, skip);
       expect(r.status, r.error?.message).toBe('until-matched');
       expect(verdicts.map((v) => v.verdict)).toEqual(['ok', 'beyond-phys-bits']);
       expect(verdicts[1]!.detail).toMatch(/beyond the guest's 36-bit physical address width/);

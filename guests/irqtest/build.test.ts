@@ -44,7 +44,7 @@ describe('buildIrqTestModule', () => {
     expect(ko.startsWith(join(outRoot, 'irqtest-'))).toBe(true);
     const info = await readModinfo(ko);
     expect(vermagicOf(info)).toBe(await kernelVermagic());
-    expect(vermagicOf(info)).toMatch(/^6\.1\.0-56-cloud-amd64 SMP preempt mod_unload modversions$/);
+    expect(vermagicOf(info)).toMatch(/^6\.1\.0-50-cloud-amd64 SMP preempt mod_unload modversions$/);
     const hex = (v: number) => v.toString(16).toUpperCase().padStart(8, '0');
     // bootgate's irq-test device, and QEMU's edu for the reference runs on qemu:* targets.
     expect([...(info.alias ?? [])].sort()).toEqual(['pci:v00001234d000011E8sv*sd*bc*sc*i*', `pci:v${hex(IRQ_TEST_VENDOR_ID)}d${hex(IRQ_TEST_DEVICE_ID)}sv*sd*bc*sc*i*`]);

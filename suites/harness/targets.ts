@@ -3,6 +3,7 @@
 // target cannot observe is reported as skipped with the reason, never as passed.
 
 import type { BootResult } from './boot-result.js';
+import { labOwnVmmTarget, ownVmmNeedsLab } from './lab-vmm-target.js';
 import { qemuTarget } from './qemu-target.js';
 import { bootOnOwnVmm, type BootRequest } from './vmm-target.js';
 
@@ -15,7 +16,8 @@ export type Observation =
   | 'debugcon' // the 0x402 debug console
   | 'reset-vector-mapping' // which region serves 0xfffffff0 at reset, and whether it is read-only
   | 'bar-readback' // PCI test devices placed on the machine, their BARs read back after firmware (pci-bars, machine events)
-  | 'quirks'; // the VMM quirk switches (known-bad configurations)
+  | 'quirks' // the VMM quirk switches (known-bad configurations)
+  | 'ovmf'; // boots OVMF from pflash at least to its first instruction (the nested lab's QEMU cannot)
 
 export interface Target {
   readonly name: string;
@@ -23,11 +25,17 @@ export interface Target {
   /** Why this target cannot run on this host, or undefined when it can. */
   unavailable(): Promise<string | undefined>;
   boot(req: BootRequest): Promise<BootResult>;
+  /**
+   * Every boot a suite will ask for, announced up front (in beforeAll) so a target that pays a
+   * start-up per batch (the own VMM inside the lab) can run them together; `boot` then returns
+   * the prepared result. Targets that boot directly do not implement it.
+   */
+  prefetch?(reqs: readonly BootRequest[]): Promise<void>;
 }
 
 export const ownVmmTarget: Target = {
   name: 'vmm:kvm',
-  observes: new Set<Observation>(['reset-vector-step', 'reset-vector-mapping', 'exit-profile', 'firmware-high-hash', 'rom-write-trap', 'debugcon', 'bar-readback', 'quirks']),
+  observes: new Set<Observation>(['reset-vector-step', 'reset-vector-mapping', 'exit-profile', 'firmware-high-hash', 'rom-write-trap', 'debugcon', 'bar-readback', 'quirks', 'ovmf']),
   async unavailable() {
     return undefined;
   },
@@ -37,7 +45,12 @@ export const ownVmmTarget: Target = {
 const REGISTRY = new Map<string, Target>([[ownVmmTarget.name, ownVmmTarget]]);
 for (const accel of ['tcg', 'kvm']) registerTarget(qemuTarget(accel));
 
-/** Targets named by BOOTGATE_TARGETS (comma-separated), default the own VMM. */
+let labOwnVmm: Target | undefined;
+
+/**
+ * Targets named by BOOTGATE_TARGETS (comma-separated), default the own VMM. On a host without
+ * /dev/kvm the own VMM runs inside the nested lab and is named `vmm:kvm@lab`.
+ */
 export function selectedTargets(env: NodeJS.ProcessEnv = process.env): Target[] {
   const names = (env.BOOTGATE_TARGETS ?? 'vmm:kvm')
     .split(',')
@@ -45,6 +58,7 @@ export function selectedTargets(env: NodeJS.ProcessEnv = process.env): Target[] 
     .filter(Boolean);
   return names.map((n) => {
     // qemu:<accel> passes any accelerator name through to -accel (nvmm, whpx, hvf, ...).
+    if (n === ownVmmTarget.name && ownVmmNeedsLab()) return (labOwnVmm ??= labOwnVmmTarget(ownVmmTarget.observes));
     const t = REGISTRY.get(n) ?? (n.startsWith('qemu:') ? qemuTarget(n.slice('qemu:'.length)) : undefined);
     if (!t) throw new Error(`unknown target ${JSON.stringify(n)} in BOOTGATE_TARGETS (known: ${[...REGISTRY.keys()].join(', ')}, qemu:<accel>)`);
     return t;
