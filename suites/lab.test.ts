@@ -20,6 +20,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { buildPioLoop } from '../guests/bench/build.js';
 import { assemble } from '../guests/nasm.js';
+import { NOT_RUN_CANNOT } from './harness/meta.js';
 import { inLab, LAB_SUFFIX, qemuBinary, runInLab } from '../lab/index.js';
 import { eventsOf, parseEventStream } from './harness/boot-result.js';
 import { bootMeta, type CaseId } from './harness/properties.js';
@@ -36,9 +37,11 @@ function whyNot(): string | undefined {
   try {
     qemuBinary();
   } catch (err) {
-    return (err as Error).message;
+    // A host without QEMU cannot run the lab: the run says it is incomplete rather than passing.
+    return `${NOT_RUN_CANNOT}${(err as Error).message}`;
   }
-  if (!existsSync(CLI)) return `the bootgate CLI is not built at ${CLI} (npm run build)`;
+  // A missing build is a broken checkout, not a limit of the host: fail, do not skip.
+  if (!existsSync(CLI)) throw new Error(`the bootgate CLI is not built at ${CLI} (fix: npm run build)`);
   return undefined;
 }
 
