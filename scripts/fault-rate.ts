@@ -6,11 +6,17 @@
 //            probe's module drives QEMU's `edu` device instead (guests/irqtest/bootgate_irqtest.c),
 //            with the HPET off so the PIT reaches IRQ 0 as on the own VMM, which has no HPET.
 //   triple:  debian-probe, reboot=triple once (the bios-reboot suite's boot): one triple fault asked for.
-// Per boot: resets beyond what the guest asked for (own VMM: machine resets, with the triple-fault
-// events saying which vCPU faulted where; QEMU: QMP RESET events, which do not tell a triple fault
-// from another guest reset, and the guest asks for no other), any other failure (the probe's done
-// line missing, an irqtest error or failed round, the wrong boot count), and lab lockups (the lab
-// VM wedged while the boot ran). Each round runs every (workload, SMP, stack) once in a FRESH lab
+// Per boot: faults the guest did not ask for, any other failure (the probe's done line missing, an
+// irqtest error or failed round, the second boot missing), and lab lockups (the lab VM wedged while
+// the boot ran). Each reset is attributed by what the console showed since the previous one: the
+// probe's reboot line (requested: reboot=t is a triple fault), neither the firmware banner nor a
+// probe line (the firmware's own reset: on QEMU, SeaBIOS resets once more right after a reboot,
+// before its banner), or anything else (unrequested). The own VMM also names every triple fault (which vCPU, when); its count
+// beyond the requested ones is its figure. QEMU's QMP RESET events do not tell a triple fault from
+// another guest reset, so the console attribution is its figure.
+// On QEMU the probe's boot count (CMOS byte 0x7E through /dev/nvram) does not survive the reset:
+// every boot reports boot 1 and reboots again, so a QEMU reboot=triple run loops until its timeout
+// (TRIPLE_LOOP_S), several requested faults a run; rates are per requested fault as well as per run. Each round runs every (workload, SMP, stack) once in a FRESH lab
 // VM, stacks alternating which goes first, so a lab that degrades over time hits both stacks alike.
 // Records go to reports/out/fault-rate/records.jsonl (one line a boot, appended after each round);
 // `--table` prints the table from that file alone.
@@ -26,7 +32,6 @@ import { lockupWatch } from '../lab/lockup.js';
 import { runInLab } from '../lab/run.js';
 import { inLab, LAB_ENV, labUnavailable } from '../lab/target.js';
 import type { BootResult } from '../suites/harness/boot-result.js';
-import { requestedTripleFaults } from '../suites/harness/lab-batch.js';
 import { parseProbeEvents, probeBoots } from '../suites/harness/probe.js';
 import { findExecutable, qemuBinary } from '../suites/harness/qemu-binary.js';
 import { bootOnQemu } from '../suites/harness/qemu-target.js';
@@ -49,6 +54,10 @@ const START_OR_BEAT = /@@fault-rate (start \d+|heartbeat)/;
 /** Fresh lab VMs a round may use after wedged ones before its remaining boots are given up. */
 const ROUND_LAB_RESTARTS = 2;
 const SERIAL_TAIL = 1_500;
+/** QEMU reboot=triple runs loop (see the header): stop after this long, ~5 reboots in the lab. */
+const TRIPLE_LOOP_S = 60;
+const REBOOT_LINE = '"event":"reboot"';
+const FIRMWARE_BANNER = 'SeaBIOS (version';
 
 export const WORKLOADS = {
   irqtest: { guest: 'debian-irqtest', irqtest: 'msi+intx,32,2000' },
@@ -72,9 +81,12 @@ export interface BootRecord extends PlannedBoot {
   status?: BootResult['status'];
   wallMs?: number;
   resets?: number;
+  /** Triple faults the guest asked for: the probe's reboot lines (reboot=t). */
   requested?: number;
-  /** Resets beyond the requested ones. */
+  /** Faults the guest did not ask for: own VMM, triple faults beyond the requested; QEMU, resets attributed as unrequested. */
   unrequested?: number;
+  /** Every reset attributed by the console before it (see the header). */
+  resetsBy?: ResetAttribution;
   /** Own VMM: every triple-fault event (which vCPU, when, its registers). */
   tripleFaults?: Array<{ vcpu: number; t: number; registers: Record<string, unknown> }>;
   /** QEMU: when each RESET came (ms since start) and QMP's reason. */
@@ -94,30 +106,65 @@ export function plan(rounds: number, configs: ReadonlyArray<{ workload: Workload
   return out;
 }
 
+/** A QEMU reboot=triple run loops (see the header) and ends at its timeout on purpose. */
+function loops(p: PlannedBoot): boolean {
+  return p.stack === 'qemu' && p.workload === 'triple';
+}
+
 export function requestOf(p: PlannedBoot): BootRequest {
   // The own VMM's timeout is scaled by 4 inside the lab (vmm-target.ts TIMEOUT_SCALE); QEMU's is not.
-  const timeoutS = p.stack === 'own' ? BOOT_TIMEOUT_S / 4 : BOOT_TIMEOUT_S;
+  const timeoutS = p.stack === 'own' ? BOOT_TIMEOUT_S / 4 : loops(p) ? TRIPLE_LOOP_S : BOOT_TIMEOUT_S;
   return { ...WORKLOADS[p.workload], smp: p.smp, timeoutS, until: DONE };
 }
 
-/** What one finished boot shows: resets beyond the requested ones, else any other failure. */
+export interface ResetAttribution {
+  requested: number;
+  firmware: number;
+  unrequested: number;
+}
+
+/** Attributes each reset by the console output since the previous reset (see the header). */
+export function attributeResets(events: ReadonlyArray<{ event: string; port?: unknown; data?: unknown }>): ResetAttribution {
+  const by: ResetAttribution = { requested: 0, firmware: 0, unrequested: 0 };
+  let since = '';
+  for (const e of events) {
+    if (e.event === 'serial' && e.port === 'com1') since += String(e.data);
+    else if (e.event === 'reset') {
+      if (since.includes(REBOOT_LINE)) by.requested++;
+      // Late bytes of the kernel's last line may arrive after the reset; POST had not printed yet.
+      else if (!since.includes(FIRMWARE_BANNER) && !since.includes('@@bootgate')) by.firmware++;
+      else by.unrequested++;
+      since = '';
+    }
+  }
+  return by;
+}
+
+/** What one finished boot shows: faults the guest did not ask for, else any other failure. */
 export function classify(p: PlannedBoot, r: Pick<BootResult, 'status' | 'wallMs' | 'resets' | 'events' | 'serial' | 'error' | 'diagnostic'>): BootRecord {
-  const requested = requestedTripleFaults(requestOf(p));
-  const unrequested = Math.max(0, r.resets - requested);
-  const rec: BootRecord = { ...p, status: r.status, wallMs: Math.round(r.wallMs), resets: r.resets, requested, unrequested };
+  const requested = r.serial.split(REBOOT_LINE).length - 1;
+  const resetsBy = attributeResets(r.events);
+  const rec: BootRecord = { ...p, status: r.status, wallMs: Math.round(r.wallMs), resets: r.resets, requested, resetsBy };
   if (p.stack === 'own') {
     rec.tripleFaults = r.events
       .filter((e) => e.event === 'triple-fault')
       .map((e) => ({ vcpu: Number(e.vcpu), t: e.t, registers: (e.registers ?? {}) as Record<string, unknown> }));
+    // A reset of another kind the guest did not ask for counts too (none seen so far).
+    rec.unrequested = Math.max(rec.tripleFaults.length - requested, resetsBy.unrequested, 0);
   } else {
     rec.resetEvents = r.events.filter((e) => e.event === 'reset').map((e) => ({ t: e.t, source: String(e.source) }));
+    rec.unrequested = resetsBy.unrequested;
   }
   rec.failure = otherFailure(p, r);
-  if (unrequested > 0 || rec.failure !== undefined) rec.serialTail = r.serial.slice(-SERIAL_TAIL);
+  if (rec.unrequested > 0 || resetsBy.unrequested > 0 || rec.failure !== undefined) rec.serialTail = r.serial.slice(-SERIAL_TAIL);
   return rec;
 }
 
 function otherFailure(p: PlannedBoot, r: Pick<BootResult, 'status' | 'serial' | 'error' | 'diagnostic'>): string | undefined {
+  if (loops(p)) {
+    const boots = probeBoots(parseProbeEvents(r.serial)).length;
+    return boots >= 2 ? undefined : `${r.status}: ${boots} boot(s) reached init in ${TRIPLE_LOOP_S} s`;
+  }
   if (r.status !== 'until-matched') return `${r.status}: ${r.error?.message ?? r.diagnostic?.reason ?? 'no done line'}`.slice(0, 300);
   const events = parseProbeEvents(r.serial);
   const bad = events.find((e) => e.event === 'irqtest-error' || e.event === 'error' || (e.event === 'irqtest-round' && e.ok !== true));
@@ -132,29 +179,34 @@ function otherFailure(p: PlannedBoot, r: Pick<BootResult, 'status' | 'serial' | 
 
 // --- inside the lab -------------------------------------------------------------------------
 
-/** QEMU with `-device edu -machine hpet=off` on the boot's command line (-S); its queries (`-accel help`) untouched. */
-function eduWrapper(): string {
+/**
+ * QEMU with `extra` on the boot's command line (the one with -S); its queries (`-accel help`)
+ * untouched. The harness's QEMU command line has no switch for these two, so a wrapper adds them.
+ */
+function qemuWith(name: string, extra: string): string {
   const real = findExecutable(qemuBinary());
   if (!real) throw new Error(`no ${qemuBinary()} on PATH`);
-  const dir = mkdtempSync(join(tmpdir(), 'fault-rate-'));
-  const path = join(dir, 'qemu-edu');
-  writeFileSync(path, `#!/bin/sh\nfor a; do [ "$a" = -S ] && exec ${real} "$@" -device edu -machine hpet=off; done\nexec ${real} "$@"\n`);
+  const path = join(mkdtempSync(join(tmpdir(), 'fault-rate-')), name);
+  writeFileSync(path, `#!/bin/sh\nfor a; do [ "$a" = -S ] && exec ${real} "$@" ${extra}; done\nexec ${real} "$@"\n`);
   chmodSync(path, 0o755);
   return path;
 }
 
-async function bootOnce(p: PlannedBoot, qemu: string): Promise<BootResult> {
+/** The QEMU per workload: no HPET (the own VMM has none; with it the PIT does not reach IRQ 0), edu for the irqtest probe. */
+type QemuByWorkload = Record<Workload, string>;
+
+async function bootOnce(p: PlannedBoot, qemu: QemuByWorkload): Promise<BootResult> {
   const req = requestOf(p);
   if (p.stack === 'own') return bootOnOwnVmm(req);
   // The catalog refuses debian-irqtest on QEMU (it has no bootgate device); edu stands in, so boot its kernel directly.
   const guest = await resolveGuest(req.guest!, { reboot: req.reboot as 'triple' | undefined, reboots: req.reboots, irqtest: req.irqtest });
   const { guest: _g, reboot: _r, reboots: _n, irqtest: _i, ...rest } = req;
-  return bootOnQemu('kvm', { ...rest, firmware: guest.firmware, linux: { kernel: guest.kernel!, initrd: guest.initrd, append: guest.append } }, { ...process.env, QEMU: qemu });
+  return bootOnQemu('kvm', { ...rest, firmware: guest.firmware, linux: { kernel: guest.kernel!, initrd: guest.initrd, append: guest.append } }, { ...process.env, QEMU: qemu[p.workload] });
 }
 
 async function inner(planFile: string, out: string): Promise<void> {
   const boots = JSON.parse(readFileSync(planFile, 'utf8')) as PlannedBoot[];
-  const qemu = eduWrapper();
+  const qemu: QemuByWorkload = { irqtest: qemuWith('qemu-edu', '-device edu -machine hpet=off'), triple: qemuWith('qemu-nohpet', '-machine hpet=off') };
   const beat = setInterval(() => console.log(HEARTBEAT_LINE), HEARTBEAT_EVERY_MS);
   try {
     for (const [i, p] of boots.entries()) {
@@ -182,7 +234,8 @@ export function describe(r: BootRecord): string {
   const what = `round ${r.round} ${STACK_NAMES[r.stack]} ${r.workload} SMP ${r.smp}`;
   if (r.lockup) return `${what}: lab wedged (${r.lockup})`;
   const faults = r.tripleFaults?.map((f) => `vCPU ${f.vcpu} at ${(f.t / 1000).toFixed(1)} s`).join(', ');
-  return `${what}: ${r.status ?? 'not run'} ${r.wallMs === undefined ? '' : `${(r.wallMs / 1000).toFixed(1)} s`}, resets ${r.resets ?? '?'}/${r.requested ?? '?'} requested${faults ? `, triple faults: ${faults}` : ''}${r.failure ? `, FAILED: ${r.failure}` : ''}`;
+  const by = r.resetsBy ? ` (after the probe's reboot line ${r.resetsBy.requested}, firmware ${r.resetsBy.firmware}, other ${r.resetsBy.unrequested})` : '';
+  return `${what}: ${r.status ?? 'not run'} ${r.wallMs === undefined ? '' : `${(r.wallMs / 1000).toFixed(1)} s`}, ${r.requested ?? '?'} triple fault(s) requested, resets ${r.resets ?? '?'}${by}${faults ? `, triple faults: ${faults}` : ''}, unrequested ${r.unrequested ?? '?'}${r.failure ? `, FAILED: ${r.failure}` : ''}`;
 }
 
 /** One round's boots in fresh lab VMs, a wedged lab replaced (ROUND_LAB_RESTARTS times) and its boot recorded as a lockup. */
@@ -260,7 +313,7 @@ export interface Row {
   boots: number;
   faulted: number;
   faults: number;
-  tripleFaults: number;
+  requested: number;
   otherFailures: number;
   lockups: number;
   notRun: number;
@@ -270,7 +323,7 @@ export function table(records: readonly BootRecord[]): Row[] {
   const rows = new Map<string, Row>();
   for (const r of records) {
     const key = `${r.workload}:${r.smp}:${r.stack}`;
-    const row = rows.get(key) ?? { stack: r.stack, workload: r.workload, smp: r.smp, boots: 0, faulted: 0, faults: 0, tripleFaults: 0, otherFailures: 0, lockups: 0, notRun: 0 };
+    const row = rows.get(key) ?? { stack: r.stack, workload: r.workload, smp: r.smp, boots: 0, faulted: 0, faults: 0, requested: 0, otherFailures: 0, lockups: 0, notRun: 0 };
     rows.set(key, row);
     if (r.lockup) row.lockups++;
     else if (r.status === undefined) row.notRun++;
@@ -278,7 +331,7 @@ export function table(records: readonly BootRecord[]): Row[] {
       row.boots++;
       if ((r.unrequested ?? 0) > 0) row.faulted++;
       row.faults += r.unrequested ?? 0;
-      row.tripleFaults += Math.max(0, (r.tripleFaults?.length ?? 0) - (r.requested ?? 0));
+      row.requested += r.requested ?? 0;
       if ((r.unrequested ?? 0) === 0 && r.failure !== undefined) row.otherFailures++;
     }
   }
@@ -287,12 +340,13 @@ export function table(records: readonly BootRecord[]): Row[] {
 
 export function formatTable(rows: readonly Row[]): string {
   const lines = [
-    '| stack | workload | SMP | boots | boots with an unrequested reset | unrequested resets (own VMM: of them triple faults) | other failures | lab lockups |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| stack | workload | SMP | runs | runs with an unrequested fault | unrequested faults | requested triple faults | other failures | lab lockups |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of rows) {
-    const faults = r.stack === 'own' ? `${r.faults} (${r.tripleFaults})` : String(r.faults);
-    lines.push(`| ${STACK_NAMES[r.stack]} | ${r.workload} | ${r.smp} | ${r.boots} | ${r.faulted}/${r.boots} | ${faults} | ${r.otherFailures}/${r.boots} | ${r.lockups}${r.notRun ? ` (+${r.notRun} not run)` : ''} |`);
+    lines.push(
+      `| ${STACK_NAMES[r.stack]} | ${r.workload} | ${r.smp} | ${r.boots} | ${r.faulted}/${r.boots} | ${r.faults} | ${r.requested} | ${r.otherFailures}/${r.boots} | ${r.lockups}${r.notRun ? ` (+${r.notRun} not run)` : ''} |`,
+    );
   }
   return lines.join('\n');
 }
