@@ -19,11 +19,12 @@
 // (TRIPLE_LOOP_S), several requested faults a run; rates are per requested fault as well as per run. Each round runs every (workload, SMP, stack) once in a FRESH lab
 // VM, stacks alternating which goes first, so a lab that degrades over time hits both stacks alike.
 // Records go to reports/out/fault-rate/records.jsonl (one line a boot, appended after each round);
-// `--table` prints the table from that file alone.
+// `--table` prints the table from that file alone; touching reports/out/fault-rate/stop ends a run
+// after the round in progress.
 //
 //   npm run fault-rate -- --boots N [--smp 2,8] [--workloads irqtest,triple] [--configs irqtest:2,triple:2,irqtest:8] [--stacks own,qemu]
 
-import { appendFileSync, chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -41,6 +42,8 @@ import { resolveGuest } from '../guests/catalog.js';
 const ROOT = fileURLToPath(new URL('../', import.meta.url)).replace(/\/dist\/$/, '/');
 const OUT_DIR = join(ROOT, 'reports', 'out', 'fault-rate');
 const RECORDS = join(OUT_DIR, 'records.jsonl');
+/** Touch this file to end a long run after the round in progress (its records kept). */
+const STOP_FILE = join(OUT_DIR, 'stop');
 /** Per boot, in the lab: an SMP 8 irqtest boot takes ~70-90 s there; a hung one is a failure, not a wait. */
 const BOOT_TIMEOUT_S = 300;
 const LAB_MEM_MIB = 3072;
@@ -306,6 +309,21 @@ async function runRound(boots: PlannedBoot[]): Promise<BootRecord[]> {
   return records;
 }
 
+/** Command lines of the qemu-system processes running on this host (none of ours run between rounds). */
+function otherQemus(): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (/(^|\/)qemu-system-\S+ /.test(cmd)) out.push(`pid ${pid}: ${cmd}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
 export interface Row {
   stack: Stack;
   workload: Workload;
@@ -408,6 +426,16 @@ async function main(argv: string[]): Promise<number> {
   const first = Math.max(0, ...readRecords(records).map((r) => r.round)) + 1;
   console.error(`fault-rate: ${boots} round(s) of ${configs.map((c) => `${c.workload} SMP ${c.smp}`).join(', ')} on ${stacks.map((s) => STACK_NAMES[s]).join(' and ')}, one fresh lab VM a round; records: ${records}`);
   for (let round = first; round < first + boots; round++) {
+    if (existsSync(STOP_FILE)) {
+      rmSync(STOP_FILE);
+      console.error(`fault-rate: ${STOP_FILE} found, stopping after ${round - first} round(s)`);
+      break;
+    }
+    // Two labs on two cores slow each other down and change what is measured: wait for the other.
+    for (let waited = 0; otherQemus().length > 0; waited++) {
+      if (waited % 12 === 0) console.error(`fault-rate: waiting for another QEMU to end: ${otherQemus()[0]!.slice(0, 120)}`);
+      await new Promise((r) => setTimeout(r, 10_000));
+    }
     const recs = await runRound(plan(1, configs, stacks, round));
     for (const r of recs) appendFileSync(records, `${JSON.stringify(r)}\n`);
     console.error(`fault-rate: round ${round} done`);
