@@ -368,6 +368,8 @@ export class BspWorker {
   /** The BSP's own exit asked for a reset: record where it was (the instruction after the request). */
   private attributeReset(pending: PendingReset): void {
     pending.vcpu = 0;
+    // After a shutdown exit AMD's KVM has already put the vCPU in reset state (rip 0xfff0).
+    if (pending.source.startsWith('triple-fault')) return;
     const regs = this.vcpu.dumpRegisters();
     if (regs.error === undefined) pending.rip = `0x${(BigInt(regs['cs.base']!) + BigInt(regs.rip!)).toString(16)}`;
   }
