@@ -1,4 +1,4 @@
-// The readable half of a run's report (architecture.md, Reports): summary.md beside junit.xml.
+// The readable half of a run's report (the README's Reports section): summary.md beside junit.xml.
 // A header (date, host, totals with the flaky count, and "incomplete: N testcases not run" when
 // the run left some out), one table row per conformance testcase, a boot-time bar chart, the
 // targets side by side (boot-attempt ms per target for the same suite/guest/SMP, and the ratio to

@@ -11,7 +11,7 @@
 // - the high copy is still byte-identical to the firmware file afterwards, and a guest write to
 //   it traps and changes nothing (probe guest guests/probes/rom-write.asm);
 // - no exit storm: POST stays within the exit budget QEMU 7.2 needs for the same work
-//   (shared/reference/qemu-7.2-traces/device-access-counts.txt: 7,390 device accesses).
+//   (docs/qemu-7.2-reference.md: 7,390 device accesses).
 // OVMF (own VMM): the first instruction is fetched at 0xFFFFFFF0 from the pflash code slot (ROMD,
 // read-only) and lands where the image says. Only that step is judged: on this host's PVM OVMF
 // stops a few instructions later in SEC (an emulation failure on FNINIT), after the step.

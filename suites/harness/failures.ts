@@ -18,8 +18,8 @@ export function formatFailures(failures: readonly Failure[]): string {
 }
 
 /**
- * The JUnit properties of a quirk testcase: which seed the quirk reproduces (a file in
- * shared/reference/seeds/), the good-run assertion that caught it and its message (the first one
+ * The JUnit properties of a quirk testcase: which seed the quirk reproduces (listed in
+ * docs/seeds.md), the good-run assertion that caught it and its message (the first one
  * when it failed more than once; "did not fail" when the quirk slipped through).
  */
 export function teethProperties(seed: string, assertion: string, failures: readonly Failure[]): Record<string, string> {
@@ -31,7 +31,7 @@ export function teethProperties(seed: string, assertion: string, failures: reado
   };
 }
 
-/** The seeds the quirks reproduce (shared/reference/seeds/, see its README). */
+/** The seeds the quirks reproduce (docs/seeds.md). */
 export const SEEDS = {
   romd: '000_7147cffb76cb6dcd.txt',
   vmd: '001_b2898562d0f1ef87.txt',

@@ -122,7 +122,7 @@ export function decodeLoaderCommands(bytes: Uint8Array): LoaderCommand[] {
   return out;
 }
 
-/** One line per command, in the format of the QEMU 7.2 traces in shared/reference/qemu-7.2-traces. */
+/** One line per command, in the format of the QEMU 7.2 figures in docs/qemu-7.2-reference.md. */
 export function formatLoaderCommand(c: LoaderCommand): string {
   switch (c.type) {
     case 'allocate':

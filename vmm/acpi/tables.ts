@@ -2,7 +2,7 @@
 // Layouts follow ACPI 6.5 ch. 5 (and ACPI 1.0b for the revision-1 FADT); contents follow what
 // QEMU 7.2 builds for `pc` (hw/i386/acpi-build.c, hw/i386/acpi-common.c, hw/acpi/aml-build.c
 // build_fadt/build_rsdt/build_rsdp), checked against the table-loader trace in
-// shared/reference/qemu-7.2-traces/fw_cfg-pc-seabios.txt (FADT 116 bytes, RSDP revision 0).
+// docs/qemu-7.2-reference.md (FADT 116 bytes, RSDP revision 0).
 // Every table is returned unplaced, with pointer fields and checksums left for the table-loader.
 //
 // FADT revision: QEMU's `pc` uses revision 1 (116 bytes; "w2k requires FADT(rev1)"), which has

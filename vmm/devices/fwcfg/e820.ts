@@ -7,7 +7,7 @@
 //
 // Entry order is QEMU's under KVM: kvm_arch_init() reserves the identity map and TSS while the
 // accelerator is set up, before the board adds RAM, so the reserved entry comes first. The QEMU
-// 7.2 trace in shared/reference was taken under TCG, hence it lacks that entry.
+// 7.2 trace in docs/qemu-7.2-reference.md was taken under TCG, hence it lacks that entry.
 //
 // Left out: QEMU 7.2's reserved entry at 0xFD_0000_0000 (12 GiB, up to 1 TiB; trace line
 // "E820 000000fd00000000 0000000300000000 2"). pc_memory_init adds it only for a vCPU with the AMD

@@ -1,7 +1,7 @@
 // The fw_cfg items QEMU 7.2's `pc` machine offers for a firmware-only boot (no -kernel, no ACPI
 // table-loader yet). Follows QEMU hw/i386/fw_cfg.c fw_cfg_arch_create, hw/nvram/fw_cfg.c
 // fw_cfg_common_realize/fw_cfg_reboot/get_boot_devices_list, hw/acpi/core.c acpi_pm1_cnt_init,
-// and the QEMU 7.2 trace in shared/reference/qemu-7.2-traces/fw_cfg-pc-seabios.txt.
+// and the QEMU 7.2 figures in docs/qemu-7.2-reference.md.
 //
 // How SeaBIOS rel-1.16.2 reads each (src/fw/paravirt.c unless noted):
 // - 0x00 SIGNATURE by port (4 x inb), then 0x01 ID; DMA is used from then on when ID bit 1 is set.
