@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkCwd, checkRwShares, runInLab, tailLines } from './run.js';
+import { projectRoot } from './project.js';
+import { checkCwd, checkRwShares, defaultShares, runInLab, tailLines } from './run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bootgate-run-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -18,6 +19,14 @@ describe('runInLab input checks (no VM)', () => {
     expect(checkRwShares([dir, `${dir}/`, dir])).toEqual([dir]);
     expect(() => checkRwShares(['/'])).toThrow(/read-only/);
     expect(() => checkRwShares([join(dir, 'missing')])).toThrow(/an existing folder/);
+  });
+});
+
+describe('defaultShares', () => {
+  it('adds the fixture cache only when a scratch tmpfs inside the lab would hide it', () => {
+    expect(defaultShares(dir)).toEqual([projectRoot(), dir]);
+    expect(defaultShares('/root/.cache/bootgate/fixtures')).toEqual([projectRoot()]);
+    expect(defaultShares(join(dir, 'not-there'))).toEqual([projectRoot()]);
   });
 });
 

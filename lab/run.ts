@@ -13,6 +13,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fixtureCacheDir } from '../fixtures/fixtures.js';
 import { BootgateError, configError } from '../vmm/errors.js';
 import { FileFollower } from './follow.js';
 import { labInitramfs } from './initramfs.js';
@@ -95,6 +96,15 @@ export function checkCwd(cwd: string, rw: readonly string[]): void {
   }
 }
 
+/**
+ * The project, and the fixture cache when it lies below a folder the lab covers with a tmpfs
+ * (BOOTGATE_CACHE_DIR=/tmp/...): a VMM inside must find the same fixtures as outside.
+ */
+export function defaultShares(cacheDir = fixtureCacheDir()): string[] {
+  const hidden = LAB_SCRATCH_DIRS.some((d) => isUnder(cacheDir, d)) && existsSync(cacheDir);
+  return hidden ? [projectRoot(), cacheDir] : [projectRoot()];
+}
+
 /** Absolute, existing, de-duplicated writable shares; `/` itself is refused. */
 export function checkRwShares(dirs: readonly string[]): string[] {
   const out: string[] = [];
@@ -155,7 +165,7 @@ export async function runInLab(opts: LabRunOptions): Promise<LabResult> {
   const timeoutS = checkInt('--timeout', opts.timeoutS, LAB_DEFAULTS.timeoutS, 1, 86_400);
   const cwd = resolve(opts.cwd ?? process.cwd());
   if (!isAbsolute(cwd) || !existsSync(cwd)) throw configError('cwd', opts.cwd, 'an existing folder');
-  const rw = checkRwShares(opts.rw ?? [projectRoot()]);
+  const rw = checkRwShares(opts.rw ?? defaultShares());
   checkCwd(cwd, rw);
 
   const qemu = await labQemuBinary(opts.log);
