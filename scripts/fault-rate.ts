@@ -42,6 +42,8 @@ import { resolveGuest } from '../guests/catalog.js';
 const ROOT = fileURLToPath(new URL('../', import.meta.url)).replace(/\/dist\/$/, '/');
 const OUT_DIR = join(ROOT, 'reports', 'out', 'fault-rate');
 const RECORDS = join(OUT_DIR, 'records.jsonl');
+/** Seconds without any other QEMU on the host before a round starts. */
+const QUIET_S = 30;
 /** Touch this file to end a long run after the round in progress (its records kept). */
 const STOP_FILE = join(OUT_DIR, 'stop');
 /** Per boot, in the lab: an SMP 8 irqtest boot takes ~70-90 s there; a hung one is a failure, not a wait. */
@@ -431,10 +433,13 @@ async function main(argv: string[]): Promise<number> {
       console.error(`fault-rate: ${STOP_FILE} found, stopping after ${round - first} round(s)`);
       break;
     }
-    // Two labs on two cores slow each other down and change what is measured: wait for the other.
-    for (let waited = 0; otherQemus().length > 0; waited++) {
-      if (waited % 12 === 0) console.error(`fault-rate: waiting for another QEMU to end: ${otherQemus()[0]!.slice(0, 120)}`);
-      await new Promise((r) => setTimeout(r, 10_000));
+    // Two labs on two cores slow each other down and change what is measured: wait for the other,
+    // and for QUIET_S without one (a test run starts its labs one after another).
+    for (let waited = 0, quiet = 0; quiet < QUIET_S; waited++) {
+      const others = otherQemus();
+      quiet = others.length > 0 ? 0 : quiet + 5;
+      if (others.length > 0 && waited % 24 === 0) console.error(`fault-rate: waiting for another QEMU to end: ${others[0]!.slice(0, 120)}`);
+      if (quiet < QUIET_S) await new Promise((r) => setTimeout(r, 5_000));
     }
     const recs = await runRound(plan(1, configs, stacks, round));
     for (const r of recs) appendFileSync(records, `${JSON.stringify(r)}\n`);
