@@ -198,6 +198,8 @@ describe('teeth', () => {
         irq('drop-every-nth-irq', { 'expected.failure': 'true', 'teeth.seed': '003.txt' }),
         irq('starve-low-priority-irq', { 'expected.failure': true, ...teeth, 'teeth.message': 'did not fail' }, 'failed'),
         row({ bootgate: meta({ guest: 'good', properties: { 'teeth.seed': 'x' } }) }),
+        // A harness negative test (a hung guest) expects a failure but runs no quirk: not teeth.
+        row({ bootgate: meta({ guest: 'debian-probe bootgate.hang=1', properties: { 'expected.failure': true } }) }),
       ],
       context,
     );

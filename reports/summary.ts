@@ -282,12 +282,14 @@ function truthy(value: string | number | boolean | undefined): boolean {
 }
 
 /**
- * One row per testcase marked `expected.failure` (a known-bad run): its quirk, the seed it
- * reproduces, the good-run assertion that caught it and that assertion's message. A row whose
- * teeth properties are missing, or whose quirk "did not fail", is flagged: it proves nothing.
+ * One row per known-bad run (a testcase marked `expected.failure` that runs a quirk): its quirk,
+ * the seed it reproduces, the good-run assertion that caught it and that assertion's message. A
+ * row whose teeth properties are missing, or whose quirk "did not fail", is flagged: it proves
+ * nothing. The harness's own negative tests (a hung guest, a lab timeout) expect a failure too but
+ * reproduce no seed, so they are not teeth.
  */
 function renderTeeth(boot: BootRow[]): string[] {
-  const bad = boot.filter((r) => truthy(r.bootgate.properties['expected.failure']));
+  const bad = boot.filter((r) => truthy(r.bootgate.properties['expected.failure']) && r.bootgate.quirks.length > 0);
   if (bad.length === 0) return ['_No known-bad runs in this run._'];
   const header = ['testcase', 'quirk', 'seed', 'failing assertion', 'message', 'result', 'flag'];
   const lines = [tableLine(header), tableLine(header.map(() => '---'))];
