@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { LAB_LOCKUP, lockupWatch } from './lockup.js';
+import { describe, expect, it, vi } from 'vitest';
+import { heartbeatWatch, LAB_LOCKUP, lockupWatch } from './lockup.js';
 
 describe('LAB_LOCKUP', () => {
   it("knows a wedged lab kernel's console lines (seen in the lab under QEMU 7.2 TCG)", () => {
@@ -23,3 +23,28 @@ describe('lockupWatch', () => {
   });
 });
 
+
+describe('heartbeatWatch', () => {
+  it('stays quiet before the first beat and while beats come, then reports one stale gap once', () => {
+    vi.useFakeTimers();
+    try {
+      const stale = vi.fn();
+      const watch = heartbeatWatch(90, stale);
+      vi.advanceTimersByTime(200_000);
+      expect(stale).not.toHaveBeenCalled();
+      watch.beat();
+      vi.advanceTimersByTime(60_000);
+      watch.beat();
+      vi.advanceTimersByTime(60_000);
+      expect(stale).not.toHaveBeenCalled();
+      vi.advanceTimersByTime(40_000);
+      expect(stale).toHaveBeenCalledTimes(1);
+      expect(stale.mock.calls[0]![0]).toMatch(/^lab frozen: no heartbeat for 9\d s$/);
+      vi.advanceTimersByTime(60_000);
+      expect(stale).toHaveBeenCalledTimes(1);
+      watch.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

@@ -19,3 +19,31 @@ export function lockupWatch(onLockup: (line: string) => void): (chunk: Buffer) =
     onLockup(text.slice(m.index).split('\n')[0]!.trim());
   };
 }
+
+/** How often a heartbeat watch looks at the time since the last beat (ms). */
+const HEARTBEAT_CHECK_MS = 5000;
+
+/**
+ * The other sign of a wedged lab: a command inside that prints a heartbeat line every few seconds
+ * falls silent. `beat()` on each heartbeat; once beats have started, `onStale` is called once
+ * with the reason when none came for `staleS` seconds (before the first beat the lab is still
+ * booting, and its own deadline covers that). `stop()` ends the watch.
+ */
+export function heartbeatWatch(staleS: number, onStale: (reason: string) => void): { beat(): void; stop(): void } {
+  let lastBeat: number | undefined;
+  let fired = false;
+  const timer = setInterval(() => {
+    if (lastBeat === undefined || fired) return;
+    const silentS = (Date.now() - lastBeat) / 1000;
+    if (silentS > staleS) {
+      fired = true;
+      onStale(`lab frozen: no heartbeat for ${Math.round(silentS)} s`);
+    }
+  }, HEARTBEAT_CHECK_MS);
+  return {
+    beat: () => {
+      lastBeat = Date.now();
+    },
+    stop: () => clearInterval(timer),
+  };
+}

@@ -29,7 +29,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { lockupWatch } from '../lab/lockup.js';
+import { heartbeatWatch, lockupWatch } from '../lab/lockup.js';
 import { runInLab } from '../lab/run.js';
 import { inLab, LAB_ENV, labUnavailable } from '../lab/target.js';
 import type { BootResult } from '../suites/harness/boot-result.js';
@@ -258,16 +258,11 @@ async function runRound(boots: PlannedBoot[]): Promise<BootRecord[]> {
     rmSync(out, { force: true });
     const abort = new AbortController();
     let lockup: string | undefined;
-    let lastBeat: number | undefined;
     let inFlight: number | undefined;
-    const watch = setInterval(() => {
-      if (lastBeat === undefined || lockup !== undefined) return;
-      const silentS = (Date.now() - lastBeat) / 1000;
-      if (silentS > HEARTBEAT_STALE_S) {
-        lockup = `lab frozen: no heartbeat for ${Math.round(silentS)} s`;
-        abort.abort();
-      }
-    }, 5_000);
+    const heartbeat = heartbeatWatch(HEARTBEAT_STALE_S, (reason) => {
+      lockup ??= reason;
+      abort.abort();
+    });
     const result = await runInLab({
       command: ['node', 'dist/scripts/fault-rate.js', '--inner', planFile, '--out', out],
       cwd: ROOT,
@@ -277,7 +272,7 @@ async function runRound(boots: PlannedBoot[]): Promise<BootRecord[]> {
       signal: abort.signal,
       onOutput: (stream, chunk) => {
         const text = chunk.toString('utf8');
-        if (text.includes(HEARTBEAT_LINE)) lastBeat = Date.now();
+        if (text.includes(HEARTBEAT_LINE)) heartbeat.beat();
         for (const m of text.matchAll(START_LINE)) inFlight = Number(m[1]);
         const shown = text.split('\n').filter((l) => l !== '' && !START_OR_BEAT.test(l));
         if (shown.length > 0) process.stderr.write(`${stream === 'stderr' ? '[lab stderr] ' : ''}${shown.join('\n')}\n`);
@@ -287,7 +282,7 @@ async function runRound(boots: PlannedBoot[]): Promise<BootRecord[]> {
         abort.abort();
       }),
     });
-    clearInterval(watch);
+    heartbeat.stop();
     const done = existsSync(out)
       ? readFileSync(out, 'utf8')
           .split('\n')

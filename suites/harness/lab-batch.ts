@@ -23,7 +23,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lockupWatch } from '../../lab/lockup.js';
+import { heartbeatWatch, lockupWatch } from '../../lab/lockup.js';
 import { runInLab } from '../../lab/run.js';
 import { type BootResult, parseEventStream, type Rerun } from './boot-result.js';
 import { type BootRequest, cliArgs } from './vmm-target.js';
@@ -159,17 +159,11 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
     writeFileSync(script, `${lines.join('\n')}\n`, { mode: 0o755 });
     const abort = new AbortController();
     let lockup: string | undefined;
-    let lastBeat: number | undefined;
     let stdout = '';
-    const watch = setInterval(() => {
-      // No heartbeat yet: the lab is still booting (its own deadline covers that).
-      if (lastBeat === undefined || lockup !== undefined) return;
-      const silentS = (Date.now() - lastBeat) / 1000;
-      if (silentS > HEARTBEAT_STALE_S) {
-        lockup = `lab frozen: no heartbeat for ${Math.round(silentS)} s`;
-        abort.abort();
-      }
-    }, 5000);
+    const heartbeat = heartbeatWatch(HEARTBEAT_STALE_S, (reason) => {
+      lockup ??= reason;
+      abort.abort();
+    });
     lab = await runInLab({
       command: ['sh', script],
       cwd: ROOT,
@@ -179,7 +173,7 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
       signal: abort.signal,
       onOutput: (stream, chunk) => {
         const text = chunk.toString('utf8');
-        if (text.includes(HEARTBEAT_LINE)) lastBeat = Date.now();
+        if (text.includes(HEARTBEAT_LINE)) heartbeat.beat();
         if (stream === 'stdout') stdout += text.replaceAll(`${HEARTBEAT_LINE}\n`, '');
       },
       onConsole: lockupWatch((line) => {
@@ -187,7 +181,7 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
         abort.abort();
       }),
     });
-    clearInterval(watch);
+    heartbeat.stop();
     wallMs += lab.timings.wallMs;
     readyMs ??= lab.timings.readyMs;
     if (lockup === undefined) break;
