@@ -52,8 +52,8 @@ export interface ExitProfile {
   hottestRegions: RegionStats[];
   /** Exits to unassigned ports/MMIO (reads answered with all ones), and the hottest unassigned 4 KiB pages. */
   unassigned: { pio: number; mmio: number; mmioPages?: Array<{ page: number; count: number }> };
-  /** AP exits handed to the device-owner (BSP) thread: how many, and the longest wait for an answer. */
-  handover?: { count: number; maxMs: number; hottest?: Array<{ target: string; count: number }> };
+  /** vCPU exits handed to the device-owner thread: how many, the median (sampled) and longest wait for an answer. */
+  handover?: { count: number; maxMs: number; medianMs: number; hottest?: Array<{ target: string; count: number }> };
 }
 
 export type VmmEvent =

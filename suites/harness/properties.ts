@@ -31,6 +31,7 @@ export function bootProperties(r: BootResult): Record<string, string | number | 
     if (p.handover) {
       props['handover.count'] = p.handover.count;
       props['handover.max.ms'] = p.handover.maxMs;
+      props['handover.median.ms'] = p.handover.medianMs;
       if (p.handover.hottest?.length) props['handover.hottest'] = p.handover.hottest.map((h) => `${h.target}:${h.count}`).join(' ');
     }
   }

@@ -19,13 +19,22 @@ describe('mergeProfile', () => {
     expect(p.handover).toBeUndefined();
   });
 
-  it('reports how many AP exits went to the device owner and the longest wait', () => {
+  it('reports how many exits went to the device owner, the median and the longest wait', () => {
     const ap1 = new ExitAccounting(1, 0);
     ap1.handover(0.5);
     ap1.handover(2100);
     const ap2 = new ExitAccounting(2, 0);
     ap2.handover(3);
-    expect(mergeProfile([ap1.snapshot(), ap2.snapshot()], 1000, 3).handover).toEqual({ count: 3, maxMs: 2100 });
+    expect(mergeProfile([ap1.snapshot(), ap2.snapshot()], 1000, 3).handover).toEqual({ count: 3, maxMs: 2100, medianMs: 3 });
+  });
+
+  it('keeps a bounded sample of hand-over waits whose median follows the distribution', () => {
+    const a = new ExitAccounting(1, 0);
+    for (let i = 0; i < 20_000; i++) a.handover(i % 2 === 0 ? 0.1 : 10);
+    for (let i = 0; i < 1_000; i++) a.handover(0.1);
+    const snap = a.snapshot();
+    expect(snap.handoverSamples!.length).toBeLessThanOrEqual(2048);
+    expect(mergeProfile([snap], 1000, 2).handover!.medianMs).toBe(0.1);
   });
 
   it('names what the handed-over exits accessed, ports and MMIO pages, hottest first', () => {

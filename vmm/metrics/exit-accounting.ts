@@ -32,6 +32,8 @@ function topCounts<K>(counts: Map<K, number>, top: number): Array<[K, number]> {
 }
 
 const PAGE = 4096;
+/** Hand-over waits kept per vCPU for the median (a reservoir sample beyond this). */
+const HANDOVER_SAMPLES = 2048;
 
 export interface AccountingSnapshot {
   vcpu: number;
@@ -48,6 +50,8 @@ export interface AccountingSnapshot {
   /** AP only: exits handed to the device owner, and the longest wait for its answer. */
   handovers?: number;
   handoverMaxMs?: number;
+  /** A uniform sample (reservoir) of hand-over waits in ms, at most HANDOVER_SAMPLES, for the median. */
+  handoverSamples?: number[];
   /** AP only: handed-over exits by what they accessed ("port 0x3f8", "mmio 0xfee00000" by 4 KiB page), bounded. */
   handoverTargets?: Array<[target: string, count: number]>;
 }
@@ -70,6 +74,7 @@ export class ExitAccounting {
   private readonly unassignedPages = new Map<number, number>();
   handovers = 0;
   handoverMaxMs = 0;
+  private readonly handoverSamples: number[] = [];
   private readonly handoverTargets = new Map<number, number>();
 
   constructor(
@@ -97,6 +102,12 @@ export class ExitAccounting {
   handover(ms: number, portOrGpa = -1, isMmio = false): void {
     this.handovers++;
     if (ms > this.handoverMaxMs) this.handoverMaxMs = ms;
+    // Reservoir sampling: every hand-over equally likely to be kept, memory bounded.
+    if (this.handoverSamples.length < HANDOVER_SAMPLES) this.handoverSamples.push(ms);
+    else {
+      const slot = Math.floor(Math.random() * this.handovers);
+      if (slot < HANDOVER_SAMPLES) this.handoverSamples[slot] = ms;
+    }
     if (portOrGpa < 0) return;
     // Numeric keys (no string per hand-over): ports as they are, MMIO pages above the port range.
     countBounded(this.handoverTargets, isMmio ? 0x1_0000 + (portOrGpa - (portOrGpa % PAGE)) : portOrGpa);
@@ -170,6 +181,7 @@ export class ExitAccounting {
         ? {
             handovers: this.handovers,
             handoverMaxMs: this.handoverMaxMs,
+            handoverSamples: [...this.handoverSamples],
             handoverTargets: [...this.handoverTargets].map(([key, n]): [string, number] => [key < 0x1_0000 ? `port 0x${key.toString(16)}` : `mmio 0x${(key - 0x1_0000).toString(16)}`, n]),
           }
         : {}),
@@ -183,6 +195,14 @@ export function emptySnapshot(vcpu: number): AccountingSnapshot {
 }
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+function medianOf(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
 
 /** Merge per-vCPU snapshots into the exit profile of a run lasting `wallMs` with `vcpus` vCPUs. */
 export function mergeProfile(snaps: AccountingSnapshot[], wallMs: number, vcpus: number, top = 5): ExitProfile {
@@ -196,12 +216,14 @@ export function mergeProfile(snaps: AccountingSnapshot[], wallMs: number, vcpus:
   const unPages = new Map<number, number>();
   let handovers = 0;
   let handoverMaxMs = 0;
+  const handoverSamples: number[] = [];
   const targets = new Map<string, number>();
   for (const s of snaps) {
     mergeCounts(targets, s.handoverTargets);
     mergeCounts(unPages, s.unassignedPages);
     handovers += s.handovers ?? 0;
     handoverMaxMs = Math.max(handoverMaxMs, s.handoverMaxMs ?? 0);
+    if (s.handoverSamples) for (const x of s.handoverSamples) handoverSamples.push(x);
     runMs += s.runMs;
     unPio += s.unassignedPio;
     unMmio += s.unassignedMmio;
@@ -254,6 +276,7 @@ export function mergeProfile(snaps: AccountingSnapshot[], wallMs: number, vcpus:
           handover: {
             count: handovers,
             maxMs: round1(handoverMaxMs),
+            medianMs: round3(medianOf(handoverSamples)),
             ...(targets.size > 0 ? { hottest: topCounts(targets, top).map(([target, count]) => ({ target, count })) } : {}),
           },
         }
