@@ -36,15 +36,13 @@ import {
 } from '../devices/legacy/index.js';
 import { PIIX_GPE0_BASE, PIIX_GPE0_SPAN } from '../devices/pci/piix4-pm.js';
 import { PIIX_PIRQ_COUNT, PIIX_PIRQ_ROUTE, pirqForSlot } from '../devices/pci/piix3.js';
-import { FOUR_GIB, VGA_WINDOW_BASE, VGA_WINDOW_SIZE } from '../layout.js';
+import { FOUR_GIB, PIIX_SLOT, type PciWindow32, type PciWindow64, VGA_WINDOW_BASE, VGA_WINDOW_SIZE } from '../layout.js';
 import * as aml from './aml.js';
 import { ACPI_CHECKSUM_OFFSET, definitionBlock, MAX_XAPIC_CPUS } from './tables.js';
 import type { LinkedTable } from './table-loader.js';
 
 /** QEMU's pc DSDT is revision 1: AML integers are 32 bits (QWord resource fields are buffers, unaffected). */
 const DSDT_REVISION = 1;
-/** PIIX3/PIIX4 functions sit in slot 1 (00:01.0 ISA bridge, 00:01.3 PM with the SCI on INTA). */
-const PIIX_SLOT = 1;
 const PIIX_ISA_ADR = PIIX_SLOT << 16;
 const PCI_MAX_SLOT = 31;
 const PCI_CONFIG_PORT = 0xcf8;
@@ -69,19 +67,6 @@ const LINK_NAMES = ['LNKA', 'LNKB', 'LNKC', 'LNKD'] as const;
 const SCI_LINK = 'LNKS';
 const SCI_LINK_UID = 4;
 const ROUTE_FIELDS = ['PRQ0', 'PRQ1', 'PRQ2', 'PRQ3'] as const;
-
-export interface PciWindow32 {
-  /** First address of the 32-bit MMIO window (above low RAM). */
-  base: number;
-  /** Last address, inclusive (0xFEBFFFFF on `pc`: the IOAPIC follows). */
-  end: number;
-}
-
-export interface PciWindow64 {
-  base: number;
-  /** Bytes; 0 leaves the window out. */
-  size: number;
-}
 
 export interface PcDsdtOptions {
   cpus: number;

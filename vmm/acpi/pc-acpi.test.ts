@@ -12,8 +12,6 @@ import {
   ACPI_TABLES_FILE_SIZE,
   buildPcAcpi,
   installPcAcpi,
-  pcPci32Window,
-  pcPci64Window,
   type PcAcpiInputs,
   TABLE_LOADER_FILE,
   TABLE_LOADER_FILE_SIZE,
@@ -192,18 +190,5 @@ describe('installPcAcpi on fw_cfg', () => {
     expect(() => installPcAcpi(fw, { ...INPUTS, pci32Window: { base: 0, end: 0 } })).toThrow(TypeError);
     expect(() => installPcAcpi(fw, { ...INPUTS, pmBase: 0x600 as unknown as () => number })).toThrow(TypeError);
     expect(fw.files()).toEqual([]);
-  });
-});
-
-describe('window helpers', () => {
-  it('32-bit: from the end of low RAM to 0xFEBFFFFF, as QEMU i440fx', () => {
-    expect(pcPci32Window(0x2000_0000)).toEqual({ base: 0x2000_0000, end: 0xfebf_ffff });
-  });
-
-  it('64-bit: from high RAM rounded up to 1 GiB to the end of the physical address space', () => {
-    expect(pcPci64Window(0, 40)).toEqual({ base: 0x1_0000_0000, size: 2 ** 40 - 0x1_0000_0000 });
-    expect(pcPci64Window(0x1_2000_0000, 39)).toEqual({ base: 0x2_4000_0000, size: 2 ** 39 - 0x2_4000_0000 });
-    expect(pcPci64Window(0, 32)).toEqual({ base: 0x1_0000_0000, size: 0 });
-    expect(() => pcPci64Window(0, 53)).toThrow(TypeError);
   });
 });

@@ -13,8 +13,8 @@
 
 import type { FwCfg } from '../devices/fwcfg/fwcfg.js';
 import { PIIX4_SCI_IRQ } from '../devices/pci/piix4-pm.js';
-import { FOUR_GIB, GiB, KiB, PCI_32BIT_WINDOW_END } from '../layout.js';
-import { buildPcDsdt, PCI_LINK_IRQS, type PciWindow32, type PciWindow64 } from './dsdt.js';
+import { KiB, type PciWindow32, type PciWindow64 } from '../layout.js';
+import { buildPcDsdt, PCI_LINK_IRQS } from './dsdt.js';
 import { buildFacs, buildFadt, buildMadt, buildRsdp, buildRsdt } from './tables.js';
 import { encodeLoaderCommands, type LinkResult, linkTables, LoaderZone } from './table-loader.js';
 
@@ -37,6 +37,7 @@ export interface PcAcpiInputs {
   pmBase: () => number | null;
   /** The SCI's GSI (= ISA IRQ); 9 on PIIX4. */
   sciGsi?: number;
+  /** The machine's windows: layout.ts pcPci32Window and pcPci64Window. */
   pci32Window: PciWindow32;
   pci64Window?: PciWindow64;
   /** Bus-0 slots listed in _PRT; default 1-31. */
@@ -45,26 +46,6 @@ export interface PcAcpiInputs {
   fadtRevision?: 1 | 3;
   /** Called each time etc/acpi/tables is built (once per boot that reads it) with the PMBASE used. */
   onTablesBuilt?: (pmBase: number | null) => void;
-}
-
-/** The 32-bit window as QEMU's i440fx declares it: from the end of low RAM to just below the IOAPIC. */
-export function pcPci32Window(ramBelow4G: number): PciWindow32 {
-  return { base: ramBelow4G, end: PCI_32BIT_WINDOW_END - 1 };
-}
-
-/**
- * A 64-bit window that covers wherever either firmware puts 64-bit BARs (QEMU instead sizes it
- * from the BARs assigned when the tables are first read; our machine does not collect those):
- * from above high RAM, 1 GiB aligned (SeaBIOS's placement and OVMF's classic aperture start
- * there), to the top of the guest-physical address space (where OVMF's dynamic aperture ends).
- * Linux drops a window beyond the CPU's physical address bits, so pass the guest's CPUID
- * 0x80000008 value.
- */
-export function pcPci64Window(ramAbove4G: number, physBits: number): PciWindow64 {
-  if (!Number.isInteger(physBits) || physBits < 32 || physBits > 52) throw new TypeError(`physBits ${physBits}: expected 32-52`);
-  if (!Number.isSafeInteger(ramAbove4G) || ramAbove4G < 0) throw new TypeError(`ramAbove4G ${ramAbove4G}: expected a byte count`);
-  const base = Math.ceil((FOUR_GIB + ramAbove4G) / GiB) * GiB;
-  return { base, size: Math.max(0, 2 ** physBits - base) };
 }
 
 export interface PcAcpiBuild extends LinkResult {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LINUX_CMDLINE_ADDR, prepareLinux } from './linux-boot.js';
+import { LINUX_CMDLINE_ADDR } from '../layout.js';
+import { prepareLinux } from './linux-boot.js';
 
 /** A minimal bzImage: 4 setup sectors + boot sector, "HdrS" protocol 2.15, loaded high, then a body. */
 function fakeBzImage(opts: { protocol?: number; initrdMax?: number; cmdlineMax?: number } = {}): Uint8Array {

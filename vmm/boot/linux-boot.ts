@@ -3,21 +3,16 @@
 // linuxboot_dma.bin option ROM (a genrom, first in bootorder) reads them by DMA, copies them to
 // where the patched setup header says, and jumps to the kernel. OVMF reads only the SIZE/DATA keys.
 // Follows the x86 boot protocol (Documentation/arch/x86/boot.rst) for header fields and QEMU 7.2
-// x86_load_linux for the layout: setup at 0x10000, command line at 0x20000, kernel at 0x100000,
-// initrd at the top of what the header allows, below the low RAM's end minus ACPI room.
+// x86_load_linux for the layout (layout.ts: setup at 0x10000, command line at 0x20000, kernel at
+// 0x100000, initrd at the top of what the header allows, below the low RAM's end minus ACPI room).
 // Left out: boot protocol < 2.06 (kernels before 2.6.20), setup_data chains, vga= handling,
 // the 32-bit boot entry (kernel without a real-mode part) and multiboot.
 
 import { FwCfg } from '../devices/fwcfg/fwcfg.js';
 import { FwCfgKey } from '../devices/fwcfg/fwcfg-keys.js';
 import { BootgateError } from '../errors.js';
+import { LINUX_CMDLINE_ADDR, LINUX_KERNEL_ADDR, LINUX_SETUP_ADDR, linuxInitrdAddr, linuxInitrdMax } from '../layout.js';
 
-/** Where QEMU's pc machine asks linuxboot to put the pieces (x86_load_linux). */
-export const LINUX_SETUP_ADDR = 0x1_0000;
-export const LINUX_CMDLINE_ADDR = 0x2_0000;
-export const LINUX_KERNEL_ADDR = 0x10_0000;
-/** Room QEMU keeps free at the top of low RAM for the ACPI tables firmware allocates there. */
-const ACPI_DATA_ROOM = 0x2_0000 + 0x8000;
 const MIN_PROTOCOL = 0x206;
 
 // Setup-header offsets (boot.rst).
@@ -85,11 +80,11 @@ export function prepareLinux(images: LinuxImages, ramBelow4G: number): { setup: 
   let initrdAddr = 0;
   const initrdSize = images.initrd?.length ?? 0;
   if (images.initrd) {
-    const initrdMax = Math.min(view.getUint32(HDR_INITRD_ADDR_MAX, true), ramBelow4G - ACPI_DATA_ROOM - 1);
+    const initrdMax = linuxInitrdMax(ramBelow4G, view.getUint32(HDR_INITRD_ADDR_MAX, true));
     if (initrdSize > initrdMax - LINUX_KERNEL_ADDR - kernel.length) {
       throw new BootgateError('E_CONFIG', `initrd of ${initrdSize} bytes does not fit below 0x${initrdMax.toString(16)}`, { hint: 'give the guest more memory (--mem)' });
     }
-    initrdAddr = Math.floor((initrdMax - initrdSize) / 4096) * 4096;
+    initrdAddr = linuxInitrdAddr(initrdMax, initrdSize);
     sv.setUint32(HDR_RAMDISK_IMAGE, initrdAddr, true);
     sv.setUint32(HDR_RAMDISK_SIZE, initrdSize, true);
   }

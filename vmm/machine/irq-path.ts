@@ -8,12 +8,12 @@
 // A device still counts what it raised; the gap between that and what arrived is the bug.
 
 import type { Vm } from '../accel/types.js';
+import { MSI_ADDRESS_BASE } from '../layout.js';
 import type { QuirkName } from '../quirks.js';
 
 const DROP_EVERY = 10;
 const PIT_HZ = 1_193_182;
 const STARVE_ABOVE_HZ = 1000;
-const MSI_BASE = 0xfee0_0000;
 const IOAPIC_MASKED = 1n << 16n;
 
 export interface IrqPathStats {
@@ -66,7 +66,7 @@ export class IrqPath {
         if ((entry & IOAPIC_MASKED) === 0n) {
           this.redirectedToBsp++;
           this.count(this.edges, gsi);
-          this.sendMsi(MSI_BASE, 0, Number(entry & 0xffn));
+          this.sendMsi(MSI_ADDRESS_BASE, 0, Number(entry & 0xffn));
           return;
         }
       }
@@ -80,7 +80,7 @@ export class IrqPath {
       let lo = addressLo;
       if (this.has('irq-to-bsp-only')) {
         // Destination ID 0, physical mode, no redirection hint: the BSP, whatever the guest asked.
-        lo = (MSI_BASE | (addressLo & 0xff3)) >>> 0;
+        lo = (MSI_ADDRESS_BASE | (addressLo & 0xff3)) >>> 0;
         if (lo !== addressLo >>> 0) this.redirectedToBsp++;
       }
       this.msiCount(lo, data);

@@ -1,9 +1,9 @@
 // The vmd-low-bios-only quirk's firmware layout: OpenBSD vmd loads SeaBIOS into guest RAM below
 // 1 MiB (the last 128 KiB of the image at 0xE0000) when it starts a VM and again when the VM is
 // reset, and maps no copy ending at 4 GiB: a guest access there is an unhandled page-fault exit
-// that ends the VM (seed 001: SeaBIOS's reboot path reads its 'pristine copy' there). Nothing else
-// of the machine changes; the PAM registers start as RAM (i440fx pamReset), so SeaBIOS's
-// shadowing finds its code already in RAM.
+// that ends the VM (docs/seeds.md, seed 001: SeaBIOS's reboot path reads its 'pristine copy'
+// there). Nothing else of the machine changes; the PAM registers start as RAM (i440fx pamReset),
+// so SeaBIOS's shadowing finds its code already in RAM.
 
 import type { BusDevice, MachineServices } from '../devices/device.js';
 import { BootgateError } from '../errors.js';

@@ -6,17 +6,25 @@
 //   mode 2: unmapped; reads trap and come from the ROM alias, writes trap and go to shadow RAM
 //   mode 3: shadow RAM read-write
 // The map remembers every region so a rebuilt VM (machine reset) gets the same mapping back.
-// Trapped accesses are served by the MMIO devices `pamArea()` and `highFirmware()`.
+// Trapped accesses are served by the MMIO devices `pamArea()` and `highFirmware()`. Addresses and
+// slot numbers come from layout.ts.
 
 import type { MemoryRegion, Vm } from '../accel/types.js';
 import type { BusDevice, MachineServices } from '../devices/device.js';
 import {
   BIOS_LOW_SIZE,
+  BIOS_SEGMENT_BASE,
+  BIOS_SEGMENT_SIZE,
   FOUR_GIB,
   highFirmwareBase,
-  KiB,
   PAM_AREA_BASE,
   PAM_AREA_END,
+  PAM_GRANULE_SIZE,
+  SLOT_FIRMWARE_HIGH,
+  SLOT_PAM_FIRST,
+  SLOT_RAM_HIGH,
+  SLOT_RAM_LOW,
+  SLOT_RAM_MID,
   VGA_WINDOW_BASE,
 } from '../layout.js';
 import type { FlashMemory } from '../devices/flash/romd.js';
@@ -29,23 +37,14 @@ export interface PamSegment {
   mode: PamMode;
 }
 
-const SLOT_RAM_LOW = 0;
-const SLOT_RAM_MID = 1;
-const SLOT_RAM_HIGH = 2;
-const SLOT_FIRMWARE_HIGH = 3;
-const SLOT_PAM_FIRST = 4;
-/** OVMF's pflash: VARS and CODE, each one ROMD slot (after the 13 PAM granules). */
-export const SLOT_FLASH_VARS = 17;
-export const SLOT_FLASH_CODE = 18;
-
 const RW = { read: true, write: true, exec: true } as const;
 const RO = { read: true, write: false, exec: true } as const;
 
 /** The 13 PAM granules at power-on (all mode 0). */
 export function initialPamSegments(): PamSegment[] {
   const segs: PamSegment[] = [];
-  for (let base = PAM_AREA_BASE; base < 0xf_0000; base += 16 * KiB) segs.push({ base, size: 16 * KiB, mode: 0 });
-  segs.push({ base: 0xf_0000, size: 64 * KiB, mode: 0 });
+  for (let base = PAM_AREA_BASE; base < BIOS_SEGMENT_BASE; base += PAM_GRANULE_SIZE) segs.push({ base, size: PAM_GRANULE_SIZE, mode: 0 });
+  segs.push({ base: BIOS_SEGMENT_BASE, size: BIOS_SEGMENT_SIZE, mode: 0 });
   return segs;
 }
 

@@ -5,11 +5,10 @@
 
 import { readFileSync } from 'node:fs';
 import type { Vm } from '../accel/types.js';
-import { installPcAcpi, pcPci32Window, pcPci64Window } from '../acpi/pc-acpi.js';
+import { installPcAcpi } from '../acpi/pc-acpi.js';
 import { installLinuxBoot, LINUXBOOT_BOOTORDER } from '../boot/linux-boot.js';
 import type { VmConfig } from '../config.js';
 import { Cfi01Flash } from '../devices/flash/cfi01.js';
-import { ovmfFlashLayout } from '../devices/flash/ovmf-flash-layout.js';
 import { FwCfg } from '../devices/fwcfg/fwcfg.js';
 import { FWCFG_IO_SPAN, FWCFG_PORT_SELECTOR } from '../devices/fwcfg/fwcfg-keys.js';
 import { populatePcFwCfg } from '../devices/fwcfg/pc-items.js';
@@ -44,13 +43,25 @@ import { parseTestBars, PciTestDevice } from '../devices/pci/pci-test-device.js'
 import { IrqTestDevice } from '../devices/pci/irq-test-device.js';
 import { Piix3, pirqForSlot } from '../devices/pci/piix3.js';
 import { PIIX_GPE0_BASE, PIIX_GPE0_SPAN, PM_IO_SPAN, Piix4Pm, PmIo, PmTimer } from '../devices/pci/piix4-pm.js';
-import { FOUR_GIB, highFirmwareBase, PAM_AREA_BASE, PAM_AREA_END } from '../layout.js';
+import {
+  FIRST_TEST_DEVICE_SLOT,
+  FOUR_GIB,
+  highFirmwareBase,
+  IRQ_TEST_SLOT,
+  ovmfFlashLayout,
+  PAM_AREA_BASE,
+  PAM_AREA_END,
+  pcPci32Window,
+  pcPci64Window,
+  SLOT_FLASH_CODE,
+  SLOT_FLASH_VARS,
+} from '../layout.js';
 import { LowBiosLoader, MissingHighCopy } from './low-bios-loader.js';
 import type { HostMemory } from '../memory/host-memory.js';
 import { ConsoleBuffer } from './console-buffer.js';
 import { IrqPath } from './irq-path.js';
 import { Machine } from './machine.js';
-import { MemoryMap, SLOT_FLASH_CODE, SLOT_FLASH_VARS } from './memory-map.js';
+import { MemoryMap } from './memory-map.js';
 
 /** PCI config mechanism #1: the address latch owns only 0xCF8 (0xCF9 is the reset control register). */
 const PCI_CONFIG_ADDRESS_PORT = 0xcf8;
@@ -58,10 +69,6 @@ const PCI_CONFIG_DATA_PORT = 0xcfc;
 const PCI_CONFIG_DATA_SPAN = 4;
 /** PM_TMR within the PIIX4 PM I/O block. */
 const PM_TIMER_OFFSET = 8;
-/** Test devices go at 00:02.0 onwards (00:00.0 host bridge, 00:01.x PIIX). */
-const FIRST_TEST_DEVICE_SLOT = 2;
-/** The interrupt test device sits past them; INTA# of slot 31 is PIRQC (SeaBIOS routes it to IRQ 11). */
-const IRQ_TEST_SLOT = 0x1f;
 const PCI_INTA = 1;
 
 export interface PcBuild {

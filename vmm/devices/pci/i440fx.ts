@@ -11,7 +11,7 @@
 // Left out: SMM and SMRAM (no SMM on this machine; 0x72 has no effect, D_LCK does not lock), DRAM
 // row/timing registers, QEMU's coreboot RAM-size byte 0x57, error reporting.
 
-import { KiB, PAM_AREA_BASE, PAM_AREA_END } from '../../layout.js';
+import { BIOS_SEGMENT_BASE, BIOS_SEGMENT_SIZE, PAM_AREA_BASE, PAM_GRANULE_COUNT, PAM_GRANULE_SIZE, PCI_HOST_BRIDGE_SLOT } from '../../layout.js';
 import { configError } from '../../errors.js';
 import { PciFunction, QEMU_SUBSYSTEM_ID, QEMU_SUBSYSTEM_VENDOR } from './pci-function.js';
 
@@ -40,11 +40,8 @@ export interface PamSegment {
   mode: PamMode;
 }
 
-const PAM_GRANULE = 16 * KiB;
-const BIOS_SEGMENT_SIZE = 64 * KiB;
-const BIOS_SEGMENT_BASE = PAM_AREA_END - BIOS_SEGMENT_SIZE;
-/** 0xC0000-0xEFFFF in 16 KiB granules. */
-const EXPANSION_GRANULES = (BIOS_SEGMENT_BASE - PAM_AREA_BASE) / PAM_GRANULE;
+/** 0xC0000-0xEFFFF in 16 KiB granules; the BIOS segment is the last of PAM_GRANULE_COUNT. */
+const EXPANSION_GRANULES = PAM_GRANULE_COUNT - 1;
 
 /**
  * Decode PAM0-PAM6 (`regs[0]` = config 0x59) into the 13 granules in address order:
@@ -56,7 +53,7 @@ export function decodePam(regs: ArrayLike<number>): PamSegment[] {
   for (let i = 0; i < EXPANSION_GRANULES; i++) {
     const reg = regs[1 + (i >> 1)]!;
     const nibble = i & 1 ? reg >> 4 : reg;
-    segments.push({ base: PAM_AREA_BASE + i * PAM_GRANULE, size: PAM_GRANULE, mode: (nibble & 3) as PamMode });
+    segments.push({ base: PAM_AREA_BASE + i * PAM_GRANULE_SIZE, size: PAM_GRANULE_SIZE, mode: (nibble & 3) as PamMode });
   }
   segments.push({ base: BIOS_SEGMENT_BASE, size: BIOS_SEGMENT_SIZE, mode: ((regs[0]! >> 4) & 3) as PamMode });
   return segments;
@@ -92,7 +89,7 @@ export class I440fx extends PciFunction {
   private readonly modes = new Uint8Array(EXPANSION_GRANULES + 1);
 
   constructor(options: I440fxOptions = {}) {
-    super('i440fx', { bus: 0, device: 0, function: 0 });
+    super('i440fx', { bus: 0, device: PCI_HOST_BRIDGE_SLOT, function: 0 });
     if (options.onPamChange !== undefined && typeof options.onPamChange !== 'function') {
       throw configError('onPamChange', typeof options.onPamChange, 'a function');
     }

@@ -8,6 +8,7 @@
 // Left out: everything in those files that is not a config-space access (copying the BIOS, ROM
 // placement, bridges).
 
+import { BIOS_SEGMENT_BASE, PAM_AREA_BASE } from '../../layout.js';
 import { getLE, setLE } from '../device.js';
 import type { PciHost } from './pci-host.js';
 
@@ -172,11 +173,11 @@ export class SeabiosPci {
    * and the upper-memory allocation limit (`rommax`), then the BIOS segment. With romlast =
    * rommax = 0xF0000 (no upper-memory use) every granule becomes read-only.
    */
-  makeBiosReadonly(bdf: number, romlast = 0xf0000, rommax = 0xf0000, pam0 = 0x59): void {
+  makeBiosReadonly(bdf: number, romlast = BIOS_SEGMENT_BASE, rommax = BIOS_SEGMENT_BASE, pam0 = 0x59): void {
     const pam = this.readPam(bdf, pam0);
     const at = pam0 & 3;
     for (let i = 0; i < 6; i++) {
-      const mem = 0xc0000 + i * 32 * 1024;
+      const mem = PAM_AREA_BASE + i * 32 * 1024;
       if (romlast < mem + 16 * 1024 || rommax < mem + 32 * 1024) {
         if (romlast >= mem && rommax >= mem + 16 * 1024) pam[at + i + 1] = 0x31;
         break;

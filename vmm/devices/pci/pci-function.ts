@@ -11,6 +11,7 @@
 // headers, PCIe extended space, BIST, INTx status and disable semantics, power management.
 
 import { BootgateError, configError } from '../../errors.js';
+import { FOUR_GIB } from '../../layout.js';
 
 /** Bus / device / function of a PCI function. */
 export interface Bdf {
@@ -59,7 +60,6 @@ const BAR_MEM_PREFETCH = 0x8;
 /** Largest IO BAR (PCI 3.0 §6.2.5.1) and the end of the x86 port space. */
 const IO_BAR_MAX = 256;
 const IO_SPACE_END = 0x1_0000;
-const FOUR_GIB = 0x1_0000_0000;
 /** A 64-bit BAR is treated as not decoded at or above 2^52 (no x86 CPU has more physical bits). */
 const MEM64_LIMIT = 2 ** 52;
 

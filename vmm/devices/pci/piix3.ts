@@ -13,6 +13,7 @@
 // is a separate device; the ISA DMA controller and RTC are separate devices.
 
 import { configError } from '../../errors.js';
+import { PIIX_SLOT } from '../../layout.js';
 import { PCI_HEADER_TYPE_MULTIFUNCTION, PciFunction, QEMU_SUBSYSTEM_ID, QEMU_SUBSYSTEM_VENDOR } from './pci-function.js';
 
 export const PIIX3_VENDOR_ID = 0x8086;
@@ -58,7 +59,7 @@ export class Piix3 extends PciFunction {
   private readonly routes: (number | null)[] = new Array(PIIX_PIRQ_COUNT).fill(null);
 
   constructor(options: Piix3Options = {}) {
-    super('piix3', { bus: 0, device: 1, function: 0 });
+    super('piix3', { bus: 0, device: PIIX_SLOT, function: 0 });
     if (options.onPirqChange !== undefined && typeof options.onPirqChange !== 'function') {
       throw configError('onPirqChange', typeof options.onPirqChange, 'a function');
     }
