@@ -232,7 +232,7 @@ export function ovmfFlashLayout(codeSize: number, varsSize: number): OvmfFlashLa
   return { codeBase, codeSize, varsBase: codeBase - varsSize, varsSize };
 }
 
-// --- KVM memory slots (memory-map.ts maps them; a rebuilt VM gets the same numbers back) ---
+// --- KVM memory slots (machine/memory-map.ts maps them; a rebuilt VM gets the same numbers back) ---
 
 /** RAM from 0 up to the VGA window (conventional memory). */
 export const SLOT_RAM_LOW = 0;
