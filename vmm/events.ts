@@ -56,10 +56,61 @@ export interface ExitProfile {
   handover?: { count: number; maxMs: number; medianMs: number; hottest?: Array<{ target: string; count: number }> };
 }
 
+/** Where a vCPU fetches its next instruction: CS base, selector and RIP (the reset-vector step). */
+export interface FetchPoint {
+  csBase: number;
+  csSelector: number;
+  rip: number;
+}
+
+/** One BAR of a PCI test device as firmware left it (the `pci-bars` event; QEMU targets read it back in the same shape). */
+export interface PciBarReadback {
+  bdf: string;
+  /** The device's name (own VMM only). */
+  device?: string;
+  index: number;
+  kind: 'io' | 'mem32' | 'mem64';
+  prefetchable: boolean;
+  size: number;
+  /** The programmed base address (0 if never programmed). */
+  address: number;
+  /** Decoded now: the command register's decode bit is set and the address is valid. */
+  decoded: boolean;
+  /** Where the BAR was when decode first came on (the firmware's placement; null: never); own VMM only. */
+  firstDecoded?: number | null;
+}
+
+/** How a run ended (the `final` event). */
+export type FinalStatus = 'power-off' | 'until-matched' | 'timeout' | 'error' | 'killed';
+
+/**
+ * Every event the VMM writes, one per line. Exhaustive: a kind that is not listed here is a
+ * parse error (targets/vmm/events-parser.ts), so a new event is added here first. Payloads that
+ * only a report reads (device counters) are typed as far as a consumer relies on them.
+ */
 export type VmmEvent =
+  /** The run's configuration as validated (supervisor.ts), and the quirks switched on. */
   | { event: 'config'; t: number; config: Record<string, unknown>; quirks: string[] }
-  | { event: 'milestone'; t: number; name: MilestoneName; detail?: string; vcpu?: number }
+  /**
+   * A milestone (MilestoneName). `reset-vector` also carries the single-stepped first instruction:
+   * where it was fetched (`gpa`, served by `region`), the architectural `expected` address, and
+   * the vCPU's fetch point `before` and `after` the step; or detail 'single-step unavailable'.
+   */
+  | {
+      event: 'milestone';
+      t: number;
+      name: MilestoneName;
+      detail?: string;
+      vcpu?: number;
+      gpa?: number;
+      expected?: number;
+      region?: string | null;
+      before?: FetchPoint;
+      after?: FetchPoint;
+    }
   | { event: 'serial'; t: number; port: 'com1' | 'debugcon'; data: string }
+  /** A console line after which firmware halts for good (vmm/metrics/milestones.ts FIRMWARE_PANICS); the run stops. */
+  | { event: 'firmware-panic'; t: number; port: string; line: string }
   /**
    * A machine reset. source: 'cf9 0xNN' (the value written), 'i8042' (pulse command),
    * 'i8042-output-port', 'port92', 'triple-fault' (BSP) or 'triple-fault (vCPU n)'; vcpu: whose exit
@@ -68,12 +119,49 @@ export type VmmEvent =
   | { event: 'reset'; t: number; source: string; count: number; vcpu?: number; rip?: string }
   /** A vCPU's shutdown exit (triple fault): where it was, before the machine reset. */
   | { event: 'triple-fault'; t: number; vcpu: number; registers: Record<string, string> }
+  /** A vCPU stopped on an exit the VMM cannot continue from (the machine powers off with 255). */
+  | { event: 'vcpu-fatal'; t: number; vcpu: number }
   | { event: 'guest-misuse'; t: number; device: string; what: string }
+  /** A guest write to the read-only high firmware copy, trapped (count: such writes so far). */
+  | { event: 'rom-write'; t: number; gpa: number; count: number }
+  /** Where the direct Linux boot put the kernel pieces (vmm/boot/linux-boot.ts LinuxLayout). */
+  | { event: 'linux-boot'; t: number; protocol: number; setupSize: number; kernelSize: number; initrdAddr: number; initrdSize: number; cmdlineSize: number }
+  /** A fw_cfg file built on first read (the ACPI tables, ...). */
+  | { event: 'fwcfg-build'; t: number; file: string; bytes: number }
+  /** The ACPI tables were built; pmBase: the PM I/O block they describe. */
+  | { event: 'acpi-tables'; t: number; pmBase: number }
+  /** The machine as the vCPUs see it: phys-bits advertised and the host's, the RAM split and every memory region. */
+  | {
+      event: 'machine';
+      t: number;
+      physBits: number;
+      hostPhysBits?: number;
+      ramBelow4G: number;
+      ramAbove4G: number;
+      memoryMap: Array<{ name: string; gpa: number; size: number; writable?: boolean }>;
+    }
+  /** The PCI test devices' BARs at the end of the run. */
+  | { event: 'pci-bars'; t: number; bars: PciBarReadback[] }
+  /** The interrupt test device's and the interrupt path's counters at the end of the run. */
+  | {
+      event: 'irq-test';
+      t: number;
+      device: Record<string, unknown> & { raised: { intx: number; msi: number } };
+      path: Record<string, unknown> & { injected: number; dropped: number; held: number; undeliveredMsis?: number; undeliveredSamples?: string[] };
+    }
+  /** An interrupt acked or cancelled long after it was raised: `how`, after `ms`, and where it was sent (`to`). */
+  | { event: 'irq-stall'; t: number; device: string; how: string; ms: number; to: string }
+  /** OVMF's pflash units: command, program, erase and ROMD counters, exits and the exit budget. */
+  | { event: 'flash'; t: number; code: Record<string, number>; vars: Record<string, number> }
+  /** --sample-rip: how many samples, and the guest-physical addresses seen most. */
+  | { event: 'rip-samples'; t: number; total: number; top: Array<{ gpa: string; samples: number }> }
+  /** The high firmware copy after the run: mapped at all, its size and hash, guest writes trapped. */
+  | { event: 'firmware-high'; t: number; mapped: boolean; bytes: number; sha256: string; writesTrapped: number }
   | { event: 'exit-profile'; t: number; profile: ExitProfile }
   | {
       event: 'final';
       t: number;
-      status: 'power-off' | 'until-matched' | 'timeout' | 'error' | 'killed';
+      status: FinalStatus;
       exitCode: number;
       resets: number;
       wallMs: number;
@@ -81,8 +169,12 @@ export type VmmEvent =
       profile: ExitProfile;
       error?: { code: string; message: string; hint?: string };
       diagnostic?: Diagnostic;
-    }
-  | { event: string; t: number; [key: string]: unknown };
+      /** The console milestones and the line each was seen on. */
+      milestones?: Record<string, string>;
+    };
+
+/** The kinds of VmmEvent. */
+export type VmmEventKind = VmmEvent['event'];
 
 /** What a failing boot leaves behind so the failure explains itself. */
 export interface Diagnostic {
