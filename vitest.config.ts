@@ -9,7 +9,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{vmm,fixtures,reports,guests,scripts,lab}/**/*.test.ts', 'suites/harness/**/*.test.ts'],
+          include: ['{vmm,targets,fixtures,reports,guests,scripts,lab}/**/*.test.ts', 'suites/harness/**/*.test.ts'],
           testTimeout: 30_000,
         },
       },

@@ -19,8 +19,9 @@ import { hostKvmCapability } from '../lab/capability.js';
 import { lockupWatch } from '../lab/lockup.js';
 import { runInLab } from '../lab/run.js';
 import { inLab, labUnavailable } from '../lab/target.js';
-import { bootOnQemu } from '../suites/harness/qemu-target.js';
-import { type BootRequest, bootOnOwnVmm } from '../suites/harness/vmm-target.js';
+import type { BootRequest } from '../targets/index.js';
+import { bootOnQemu } from '../targets/qemu/boot.js';
+import { bootOnOwnVmm } from '../targets/vmm/target.js';
 import { BootgateError } from '../vmm/errors.js';
 import { alternate, describeError, type Failure, failuresOf, fig, type Figure, median, medianOf, type Series, seriesFigures } from './bench-figures.js';
 

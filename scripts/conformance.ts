@@ -14,9 +14,9 @@ import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { checkQemuAccelerator } from '../suites/harness/qemu-target.js';
+import { checkQemuAccelerator } from '../targets/qemu/target.js';
 import { labInnerTarget, labTarget, labUnavailable } from '../lab/index.js';
-import { selectedTargets } from '../suites/harness/targets.js';
+import { selectedTargets } from '../targets/index.js';
 import { completeness, type JunitCase, readJunit } from '../reports/read-junit.js';
 
 export const USAGE = `usage: npm run conformance -- [--target NAME]... [FILE-FILTER]...

@@ -32,11 +32,12 @@ import { parseArgs } from 'node:util';
 import { heartbeatWatch, lockupWatch } from '../lab/lockup.js';
 import { runInLab } from '../lab/run.js';
 import { inLab, LAB_ENV, labUnavailable } from '../lab/target.js';
-import type { BootResult } from '../suites/harness/boot-result.js';
+import type { BootResult } from '../targets/boot-result.js';
 import { parseProbeEvents, probeBoots } from '../suites/harness/probe.js';
-import { findExecutable, qemuBinary } from '../suites/harness/qemu-binary.js';
-import { bootOnQemu } from '../suites/harness/qemu-target.js';
-import { type BootRequest, bootOnOwnVmm } from '../suites/harness/vmm-target.js';
+import { findExecutable, qemuBinary } from '../targets/qemu/binary.js';
+import type { BootRequest } from '../targets/index.js';
+import { bootOnQemu } from '../targets/qemu/boot.js';
+import { bootOnOwnVmm } from '../targets/vmm/target.js';
 import { resolveGuest } from '../guests/catalog.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url)).replace(/\/dist\/$/, '/');
@@ -50,7 +51,7 @@ const STOP_FILE = join(OUT_DIR, 'stop');
 const BOOT_TIMEOUT_S = 300;
 const LAB_MEM_MIB = 3072;
 const LAB_START_S = 120;
-/** The inner run prints a heartbeat this often; silence this long means a frozen lab (as lab-batch.ts). */
+/** The inner run prints a heartbeat this often; silence this long means a frozen lab (as targets/vmm/lab-batch.ts). */
 const HEARTBEAT_EVERY_MS = 5_000;
 const HEARTBEAT_STALE_S = 90;
 const HEARTBEAT_LINE = '@@fault-rate heartbeat';
@@ -117,7 +118,7 @@ function loops(p: PlannedBoot): boolean {
 }
 
 export function requestOf(p: PlannedBoot): BootRequest {
-  // The own VMM's timeout is scaled by 4 inside the lab (vmm-target.ts TIMEOUT_SCALE); QEMU's is not.
+  // The own VMM's timeout is scaled by 4 inside the lab (targets/vmm/target.ts TIMEOUT_SCALE); QEMU's is not.
   const timeoutS = p.stack === 'own' ? BOOT_TIMEOUT_S / 4 : loops(p) ? TRIPLE_LOOP_S : BOOT_TIMEOUT_S;
   return { ...WORKLOADS[p.workload], smp: p.smp, timeoutS, until: DONE };
 }

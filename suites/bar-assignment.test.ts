@@ -16,19 +16,18 @@
 // Left out: OVMF (X-PciMmio64Mb apertures): it cannot run on this host (see README).
 
 import { beforeAll, describe, expect, it, type TaskMeta } from 'vitest';
-import { type BootResult } from './harness/boot-result.js';
+import { type BootResult } from '../targets/boot-result.js';
 import type { Failure } from './harness/failures.js';
 import { assertBarsOk, barProperties, barsOf, type BarVerdict, checkBars, machineOf, parseSeabiosWindows } from './harness/bar-check.js';
-import type { LabBoot } from './harness/lab-batch.js';
-import { LAB_TIMEOUT_SCALE } from './harness/lab-vmm-target.js';
+import type { LabBoot } from '../targets/vmm/lab-batch.js';
+import { LAB_TIMEOUT_SCALE } from '../targets/vmm/lab-target.js';
 import { formatFailures, SEEDS, teethProperties } from './harness/failures.js';
 import { checkLinuxBars, formatLinuxVerdict, guestPhysBits, LINUX_BAR, linuxBarFailures, linuxBarProperties, linuxBarsOf, type LinuxVerdict } from './harness/linux-bar-check.js';
 import { type LinuxRun, planLinuxRun, runLinuxBoots } from './harness/linux-runner.js';
 import { parseProbeEvents, troubleLines } from './harness/probe.js';
 import { bootMeta } from './harness/properties.js';
-import { CANNOT_REPRODUCE } from './harness/qemu-args.js';
-import { selectedTargets, type Target } from './harness/targets.js';
-import type { BootRequest } from './harness/vmm-target.js';
+import { CANNOT_REPRODUCE } from '../targets/qemu/args.js';
+import { type BootRequest, selectedTargets, type Target } from '../targets/index.js';
 
 const SUITE = 'bar-assignment';
 const GUEST = 'seabios-256k';

@@ -22,9 +22,9 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RebootMethod } from '../guests/catalog.js';
-import { type BootResult, eventsOf } from './harness/boot-result.js';
+import { type BootResult, eventsOf } from '../targets/boot-result.js';
 import { loadFirmware } from './harness/firmware.js';
-import type { LabBoot } from './harness/lab-batch.js';
+import type { LabBoot } from '../targets/vmm/lab-batch.js';
 import { type LinuxRun, planLinuxRun, runLinuxBoots } from './harness/linux-runner.js';
 import { formatFailures, SEEDS, teethProperties } from './harness/failures.js';
 import { parseProbeEvents, probeBoots } from './harness/probe.js';

@@ -22,7 +22,7 @@ import { buildPioLoop } from '../guests/bench/build.js';
 import { assemble } from '../guests/nasm.js';
 import { NOT_RUN_CANNOT } from './harness/meta.js';
 import { inLab, LAB_SUFFIX, qemuBinary, runInLab } from '../lab/index.js';
-import { eventsOf, parseEventStream } from './harness/boot-result.js';
+import { eventsOf, parseEventStream } from '../targets/boot-result.js';
 import { bootMeta, type CaseId } from './harness/properties.js';
 
 const SUITE = 'lab';

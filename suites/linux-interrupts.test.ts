@@ -16,10 +16,10 @@
 // SMP 1, 2 and 8, plus the three quirks at SMP 2 (time: see README).
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { BootResult } from './harness/boot-result.js';
+import type { BootResult } from '../targets/boot-result.js';
 import { formatFailures, SEEDS, teethProperties } from './harness/failures.js';
 import { checkInterrupts, IRQ, RATE_LOSS } from './harness/irq-check.js';
-import type { LabBoot } from './harness/lab-batch.js';
+import type { LabBoot } from '../targets/vmm/lab-batch.js';
 import { type LinuxRun, planLinuxRun, runLinuxBoots } from './harness/linux-runner.js';
 import { parseProbeEvents } from './harness/probe.js';
 import { bootMeta } from './harness/properties.js';

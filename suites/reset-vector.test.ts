@@ -28,14 +28,13 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assemble } from '../guests/nasm.js';
-import { type BootResult, eventsOf } from './harness/boot-result.js';
+import { type BootResult, eventsOf } from '../targets/boot-result.js';
 import { type FirmwareImage, loadFirmware } from './harness/firmware.js';
 import type { SkippedAssertion } from './harness/meta.js';
 import { bootMeta, type CaseId } from './harness/properties.js';
 import { formatFailures, SEEDS, teethProperties } from './harness/failures.js';
 import { RESET_STEP, resetStepFailures } from './harness/reset-jump.js';
-import { type Observation, selectedTargets, type Target } from './harness/targets.js';
-import type { BootRequest } from './harness/vmm-target.js';
+import { type BootRequest, type Observation, selectedTargets, type Target } from '../targets/index.js';
 
 const SUITE = 'reset-vector';
 const BOOT_TIMEOUT_S = 120;
@@ -61,7 +60,7 @@ function resetVectorStep(r: BootResult) {
 
 /**
  * What serves the reset vector, the same shape from every target: QEMU reports it from its memory
- * map (qemu-mtree.ts); the own VMM names the region its reset-vector step fetched from, and
+ * map (targets/qemu/mtree.ts); the own VMM names the region its reset-vector step fetched from, and
  * `firmware-high` is by construction the whole image, read-only, ending at 4 GiB
  * (vmm/machine/memory-map.ts).
  */

@@ -3,8 +3,8 @@
 // with RAM, inside a window the firmware used, and reachable within the guest's physical address
 // width (CPUID 0x80000008 as the VMM advertised it). One verdict per BAR, for the report.
 
-import type { BootResult } from './boot-result.js';
-import { eventsOf } from './boot-result.js';
+import type { BootResult } from '../../targets/boot-result.js';
+import { eventsOf } from '../../targets/boot-result.js';
 
 export interface Bar {
   bdf: string;

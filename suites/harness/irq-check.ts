@@ -8,8 +8,8 @@
 // checked too, but no quirk is caught by them alone.
 
 import { describeFault } from '../../vmm/vcpu/fault-registers.js';
-import type { BootResult } from './boot-result.js';
-import { eventsOf } from './boot-result.js';
+import type { BootResult } from '../../targets/boot-result.js';
+import { eventsOf } from '../../targets/boot-result.js';
 import type { Failure } from './failures.js';
 import type { ProbeEvent } from './probe.js';
 

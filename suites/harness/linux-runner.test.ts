@@ -34,7 +34,7 @@ describe('notRunOf', () => {
   });
 });
 
-vi.mock('./lab-batch.js', () => ({
+vi.mock('../../targets/vmm/lab-batch.js', () => ({
   bootBatchInLab: () => Promise.reject(new Error('runInLab: qemu-system-x86_64 exited 1 before the lab was ready')),
 }));
 

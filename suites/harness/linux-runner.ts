@@ -8,16 +8,16 @@
 
 import { hostKvmCapability } from '../../lab/capability.js';
 import { inLab, labUnavailable } from '../../lab/target.js';
-import type { BootResult } from './boot-result.js';
-import { bootBatchInLab, type LabBoot } from './lab-batch.js';
+import type { BootResult } from '../../targets/boot-result.js';
+import { bootBatchInLab, type LabBoot } from '../../targets/vmm/lab-batch.js';
 import { NOT_RUN_CANNOT, NOT_RUN_OPT_OUT } from './meta.js';
-import { bootOnOwnVmm } from './vmm-target.js';
+import { bootOnOwnVmm } from '../../targets/vmm/target.js';
 
 export interface LinuxRun {
   target: 'vmm:kvm' | 'vmm:kvm@lab';
   results: Map<string, BootResult>;
   wallMs: number;
-  /** Lab VMs that locked up and were replaced (lab-batch.ts), for the report. */
+  /** Lab VMs that locked up and were replaced (targets/vmm/lab-batch.ts), for the report. */
   lockups: string[];
 }
 

@@ -1,7 +1,7 @@
 // Turns a BootResult into the flat JUnit properties the reporter writes per testcase and attaches
 // them (with the serial tail and diagnostic) to the vitest task as `meta.bootgate`.
 
-import type { BootResult } from './boot-result.js';
+import type { BootResult } from '../../targets/boot-result.js';
 import type { BootgateTestMeta, SkippedAssertion } from './meta.js';
 
 const TOP = 5;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseEventStream } from './boot-result.js';
+import { parseEventStream } from '../../targets/boot-result.js';
 import { failuresOf } from './failures.js';
 import type { ProbeEvent } from './probe.js';
 import { checkReboot, REBOOT } from './reboot-check.js';

@@ -6,7 +6,7 @@
 // method must end in its own reset.
 
 import type { RebootMethod } from '../../guests/catalog.js';
-import { type BootResult, eventsOf } from './boot-result.js';
+import { type BootResult, eventsOf } from '../../targets/boot-result.js';
 import type { Failure } from './failures.js';
 import { type ProbeEvent, probeBoots } from './probe.js';
 

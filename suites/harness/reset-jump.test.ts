@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseEventStream } from './boot-result.js';
+import { parseEventStream } from '../../targets/boot-result.js';
 import { RESET_STEP, resetStepFailures, resetVectorTarget } from './reset-jump.js';
 
 function image(bytes: number[]): Uint8Array {

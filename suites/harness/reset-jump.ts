@@ -2,7 +2,7 @@
 // suite can predict where the vCPU must be after executing exactly that one instruction, and
 // judges the VMM's single step of that instruction (the reset-vector milestone) against it.
 
-import { type BootResult, eventsOf } from './boot-result.js';
+import { type BootResult, eventsOf } from '../../targets/boot-result.js';
 import type { Failure } from './failures.js';
 
 export interface FetchPoint {

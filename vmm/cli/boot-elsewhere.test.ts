@@ -3,7 +3,7 @@
 // No QEMU and no lab is started here.
 
 import { describe, expect, test } from 'vitest';
-import type { BootResult } from '../../suites/harness/boot-result.js';
+import type { BootResult } from '../../targets/boot-result.js';
 import { bootCommand, parseBootArgs } from './boot-command.js';
 import { elsewhereTarget, exitCodeOf, labArgv, labPath, OWN_VMM_ONLY, rejectOwnVmmOptions, summaryLine } from './boot-elsewhere.js';
 

@@ -1,5 +1,5 @@
 // `bootgate boot` on the targets that do not run in this process: `qemu:<accel>` (one
-// qemu-system-x86_64 on the own VMM's machine, through the conformance harness's bootOnQemu) and
+// qemu-system-x86_64 on the own VMM's machine, through the qemu target's bootOnQemu, targets/qemu/) and
 // `<target>@lab` (the same `bootgate boot` command line, with the target's @lab suffix dropped, run
 // inside a nested lab VM by this very CLI build). The `--guest` names resolve the same way on every
 // target (guests/catalog.ts).
@@ -9,7 +9,7 @@
 // @lab: the inner command runs in the repository root (the lab's writable share), so path
 // arguments are made absolute first, and paths the lab cannot see (its /tmp, /run, ... are empty
 // tmpfs) are refused; --events outside the repository is written inside and copied out.
-// Left out: @lab with several boots per lab VM (suites/harness/lab-batch.ts does that).
+// Left out: @lab with several boots per lab VM (targets/vmm/lab-batch.ts does that).
 
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -19,9 +19,9 @@ import { projectRoot } from '../../lab/project.js';
 import { runInLab } from '../../lab/run.js';
 import { LAB_SCRATCH_DIRS } from '../../lab/scripts.js';
 import { LAB_ENV, LAB_SUFFIX, labUnavailable } from '../../lab/target.js';
-import type { BootResult } from '../../suites/harness/boot-result.js';
-import { ACCEL_NAME } from '../../suites/harness/qemu-args.js';
-import { bootOnQemu } from '../../suites/harness/qemu-target.js';
+import type { BootResult } from '../../targets/boot-result.js';
+import { ACCEL_NAME } from '../../targets/qemu/args.js';
+import { bootOnQemu } from '../../targets/qemu/boot.js';
 import { FIRMWARES, OVMF_VARS_FIXTURES, validateVmConfig } from '../config.js';
 import { BootgateError } from '../errors.js';
 import type { BootValues } from './boot-command.js';

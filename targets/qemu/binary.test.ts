@@ -1,7 +1,7 @@
 // Finding the QEMU binary and reading what it has (`-accel help`, `-machine help` as QEMU 7.2 prints them).
 
 import { describe, expect, test } from 'vitest';
-import { findExecutable, missingQemuError, parseAccelHelp, parseMachineAlias, qemuBinary } from './qemu-binary.js';
+import { findExecutable, missingQemuError, parseAccelHelp, parseMachineAlias, qemuBinary } from './binary.js';
 
 describe('the QEMU binary', () => {
   test('QEMU in the environment wins; qemu-system-x86_64 otherwise', () => {

@@ -1,4 +1,4 @@
-// `info mtree` and `info mtree -f` parsing against real QEMU 7.2 output (qemu-testdata/), and the
+// `info mtree` and `info mtree -f` parsing against real QEMU 7.2 output (testdata/), and the
 // reset-vector mapping derived from it.
 
 import { readFileSync } from 'node:fs';
@@ -13,9 +13,9 @@ import {
   rangesOf,
   RESET_VECTOR,
   resetVectorMapping,
-} from './qemu-mtree.js';
+} from './mtree.js';
 
-const data = (name: string) => readFileSync(new URL(`./qemu-testdata/${name}`, import.meta.url), 'utf8');
+const data = (name: string) => readFileSync(new URL(`./testdata/${name}`, import.meta.url), 'utf8');
 const SEABIOS_FLAT = data('mtree-f-seabios-pc-7.2.txt');
 const OVMF_FLAT = data('mtree-f-ovmf-pflash-pc-7.2.txt');
 const AFTER_POST_TREE = data('mtree-seabios-pc-7.2-after-post.txt');

@@ -8,7 +8,8 @@
 
 import type { ResolvedGuest } from '../../guests/catalog.js';
 import { BootgateError } from '../../vmm/errors.js';
-import type { QemuFirmware } from './qemu-firmware.js';
+import type { LinuxBoot } from '../target.js';
+import type { QemuFirmware } from './firmware.js';
 
 /** Ports as the own VMM registers them (vmm/devices/legacy/debugcon.ts, isa-debug-exit.ts). */
 export const DEBUGCON_PORT = 0x402;
@@ -35,12 +36,6 @@ export interface QemuMachineSpec {
   physBits?: number;
   /** Direct Linux boot. */
   linux?: LinuxBoot;
-}
-
-export interface LinuxBoot {
-  kernel: string;
-  initrd?: string;
-  append?: string;
 }
 
 /** The CPU model QEMU's `pc` machine uses by default (no -cpu); kept when phys-bits is set. */

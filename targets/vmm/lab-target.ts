@@ -9,11 +9,9 @@
 
 import { existsSync } from 'node:fs';
 import { inLab, labUnavailable } from '../../lab/target.js';
-import type { BootResult } from './boot-result.js';
+import type { BootResult } from '../boot-result.js';
+import { type BootRequest, CANNOT_RUN_HERE, type Observation, type Target } from '../target.js';
 import { bootBatchInLab } from './lab-batch.js';
-import { NOT_RUN_CANNOT } from './meta.js';
-import type { Observation, Target } from './targets.js';
-import type { BootRequest } from './vmm-target.js';
 
 /** Suites state timeouts for a native host; firmware inside the lab runs several times slower. */
 export const LAB_TIMEOUT_SCALE = 4;
@@ -43,7 +41,7 @@ export function labOwnVmmTarget(observes: ReadonlySet<Observation>): Target & { 
     observes: observesHere,
     async unavailable() {
       const why = labUnavailable();
-      return why ? `${NOT_RUN_CANNOT}no /dev/kvm on this host and the nested lab cannot run: ${why}` : undefined;
+      return why ? `${CANNOT_RUN_HERE}no /dev/kvm on this host and the nested lab cannot run: ${why}` : undefined;
     },
     async prefetch(reqs) {
       const todo = [...new Map(reqs.map((r) => [keyOf(r), r])).values()].filter((r) => !results.has(keyOf(r)));

@@ -25,8 +25,9 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { heartbeatWatch, lockupWatch } from '../../lab/lockup.js';
 import { runInLab } from '../../lab/run.js';
-import { type BootResult, parseEventStream, type Rerun } from './boot-result.js';
-import { type BootRequest, cliArgs } from './vmm-target.js';
+import { type BootResult, parseEventStream, type Rerun } from '../boot-result.js';
+import type { BootRequest } from '../target.js';
+import { cliArgs } from './target.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/dist\/$/, '/');
 const CLI = 'dist/vmm/cli/main.js';

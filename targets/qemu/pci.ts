@@ -4,7 +4,8 @@
 // address -1, PCI_BAR_UNMAPPED). Numbers come from JSON: exact up to 2^53, which covers every
 // physical address an x86 guest can have (at most 52 bits).
 
-import type { Bar } from './bar-check.js';
+import type { PciBarReadback } from '../../vmm/events.js';
+
 export interface PciBar {
   /** 0-5, or 6 for the expansion ROM. */
   bar: number;
@@ -139,7 +140,7 @@ export function unassignedBars(functions: readonly PciFunction[]): Array<{ bdf: 
 }
 
 /** One BAR in the own VMM's `pci-bars` event shape. */
-export type ReadbackBar = Bar;
+export type ReadbackBar = PciBarReadback;
 
 /**
  * The BARs of the functions with `id` in the own VMM's `pci-bars` shape. `only` keeps the BARs a

@@ -1,8 +1,11 @@
 // What one boot on any target leaves for the assertions: status, console text per port,
 // milestones, the exit profile, resets, and the raw events. Built from the VMM's JSON-lines
-// event stream (own VMM) or from the console and QMP (external targets, later).
+// event stream (own VMM) or from the console and QMP (QEMU targets).
 
-import type { Diagnostic, ExitProfile } from '../../vmm/events.js';
+import type { Diagnostic, ExitProfile } from '../vmm/events.js';
+
+/** One event of a boot, in order: the own VMM's (vmm/events.ts VmmEvent) or one a QEMU target records. */
+export type BootEvent = Record<string, unknown> & { event: string; t: number };
 
 export interface BootResult {
   target: string;
@@ -20,7 +23,7 @@ export interface BootResult {
   error?: { code: string; message: string; hint?: string };
   diagnostic?: Diagnostic;
   /** Every event, in order, for assertions that need details (reset-vector step, rom-write traps). */
-  events: Array<Record<string, unknown> & { event: string; t: number }>;
+  events: BootEvent[];
   /** The VMM process's stderr (CLI diagnostics). */
   stderr: string;
   /**

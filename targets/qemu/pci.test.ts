@@ -1,11 +1,11 @@
-// `query-pci` parsing against real QEMU 7.2 output (qemu-testdata/).
+// `query-pci` parsing against real QEMU 7.2 output (testdata/).
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { PCI_TESTDEV_ID } from './qemu-args.js';
-import { bdf, parseQueryPci, readbackBars, unassignedBars } from './qemu-pci.js';
+import { PCI_TESTDEV_ID } from './args.js';
+import { bdf, parseQueryPci, readbackBars, unassignedBars } from './pci.js';
 
-const data = (name: string): unknown => JSON.parse(readFileSync(new URL(`./qemu-testdata/${name}`, import.meta.url), 'utf8'));
+const data = (name: string): unknown => JSON.parse(readFileSync(new URL(`./testdata/${name}`, import.meta.url), 'utf8'));
 
 describe('query-pci (QEMU 7.2 pc, SeaBIOS)', () => {
   const fns = parseQueryPci(data('query-pci-pc-7.2.json'));

@@ -3,7 +3,9 @@
 // batch, and the target cannot boot OVMF. bootBatchInLab is mocked: no lab starts here.
 
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { BootResult } from './boot-result.js';
+import { NOT_RUN_CANNOT } from '../../suites/harness/meta.js';
+import type { BootResult } from '../boot-result.js';
+import { CANNOT_RUN_HERE } from '../target.js';
 import type { LabBatch, LabBoot } from './lab-batch.js';
 
 const batches: LabBoot[][] = [];
@@ -16,7 +18,7 @@ vi.mock('./lab-batch.js', () => ({
 }));
 vi.mock('../../lab/target.js', () => ({ inLab: () => false, labUnavailable: () => undefined }));
 
-const { LAB_TIMEOUT_SCALE, labOwnVmmTarget, ownVmmNeedsLab } = await import('./lab-vmm-target.js');
+const { LAB_TIMEOUT_SCALE, labOwnVmmTarget, ownVmmNeedsLab } = await import('./lab-target.js');
 
 beforeEach(() => {
   batches.length = 0;
@@ -47,6 +49,10 @@ describe('labOwnVmmTarget', () => {
     expect(t.observes.has('ovmf')).toBe(false);
     expect(t.observes.has('quirks')).toBe(true);
     expect(await t.unavailable()).toBeUndefined();
+  });
+
+  it("marks a lab that cannot run with the report's not-run prefix (kept equal to the harness's, which targets/ does not import)", () => {
+    expect(CANNOT_RUN_HERE).toBe(NOT_RUN_CANNOT);
   });
 
   it('is chosen only when the device is missing', () => {

@@ -1,7 +1,7 @@
 // The QEMU command line the qemu:<accel> targets build (pure: no QEMU started).
 
 import { describe, expect, test } from 'vitest';
-import { CANNOT_REPRODUCE, cpuArgs, escapeOptionValue, firmwareArgs, guestLinux, linuxArgs, pcRamSplit, qemuArgs, testDeviceArgs } from './qemu-args.js';
+import { CANNOT_REPRODUCE, cpuArgs, escapeOptionValue, firmwareArgs, guestLinux, linuxArgs, pcRamSplit, qemuArgs, testDeviceArgs } from './args.js';
 
 const BIOS = { kind: 'bios', name: 'seabios-256k', path: '/cache/bios-256k.bin' } as const;
 

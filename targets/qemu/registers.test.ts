@@ -1,7 +1,7 @@
 // HMP `info registers -a` as QEMU 7.2 prints it, into a Diagnostic's per-vCPU registers.
 
 import { describe, expect, test } from 'vitest';
-import { parseInfoRegisters } from './qemu-registers.js';
+import { parseInfoRegisters } from './registers.js';
 
 describe('info registers -a', () => {
   test('general, control and segment registers per vCPU; FPU/SSE/debug left out', () => {

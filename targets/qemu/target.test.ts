@@ -8,11 +8,10 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type BootResult, eventsOf } from './boot-result.js';
-import { loadFirmware } from './firmware.js';
-import { bootOnQemu, checkQemuAccelerator, QemuRun, qemuTarget } from './qemu-target.js';
-import { ownVmmNeedsLab } from './lab-vmm-target.js';
-import { selectedTargets } from './targets.js';
+import { loadFirmware } from '../../suites/harness/firmware.js';
+import { type BootResult, eventsOf } from '../boot-result.js';
+import { bootOnQemu } from './boot.js';
+import { checkQemuAccelerator } from './target.js';
 
 const BOOT_ATTEMPT = 'Booting from|No bootable device';
 
@@ -158,55 +157,5 @@ describe('qemu target: a clean boot', () => {
     expect(r.maxRssBytes).toBeGreaterThan(1 << 20);
     expect(eventsOf(r, 'reboots')[0]).toMatchObject({ qmpResets: 0, consoleBanners: 1, consoleReboots: 0 });
     expect(alive(pidOf(r)!)).toBe(false);
-  });
-});
-
-describe('console bookkeeping', () => {
-  test('an --until match waits for the end of its line, so the milestone on that line is whole', async () => {
-    const run = new QemuRun('qemu:tcg', { smp: 1, timeoutS: 10, until: BOOT_ATTEMPT });
-    run.console('debugcon', 'SeaBIOS (version 1.16.2-debian-1.16.2-1)\n');
-    run.console('com1', '\x1b[2J\x1b[0mSeaBIOS (version 1.16.2-debian-1.16.2-1)\nBooting from');
-    expect(run.status, 'the line is not finished yet').toBeUndefined();
-    run.console('com1', ' Hard Disk...\n');
-    expect(run.status).toBe('until-matched');
-    expect(eventsOf({ events: run.events } as BootResult, 'milestone').map((e) => [e.name, e.detail])).toEqual([
-      ['firmware-banner', 'SeaBIOS (version 1.16.2-debian-1.16.2-1)'],
-      ['boot-attempt', 'Booting from Hard Disk...'],
-    ]);
-    expect(run.serial).toContain('Booting from Hard Disk...');
-    expect(run.debugcon).toBe('SeaBIOS (version 1.16.2-debian-1.16.2-1)\n');
-  });
-
-  test('a line that never ends (a prompt) still stops the run', async () => {
-    const run = new QemuRun('qemu:tcg', { smp: 1, timeoutS: 10, until: 'login: ' });
-    run.console('com1', 'debian login: ');
-    expect(run.status).toBeUndefined();
-    await run.settled;
-    expect(run.status).toBe('until-matched');
-  });
-
-  test('QMP RESET events count as resets; a firmware panic ends the run with the line', () => {
-    const run = new QemuRun('qemu:tcg', { smp: 1, timeoutS: 10 });
-    run.qmpEvent({ event: 'RESET', data: { guest: true, reason: 'guest-reset' } });
-    run.qmpEvent({ event: 'RESET', data: { guest: true, reason: 'guest-reset' } });
-    expect(run.resets).toBe(2);
-    expect(run.milestones).toHaveProperty('reset');
-    expect(eventsOf({ events: run.events } as BootResult, 'reset').map((e) => e.count)).toEqual([1, 2]);
-    run.console('debugcon', 'PCI: out of 32bit address space\n');
-    expect(run.status).toBe('error');
-    expect(run.error?.message).toBe('firmware panicked: "PCI: out of 32bit address space" (on debugcon); it halts there for good');
-  });
-});
-
-describe('target names', () => {
-  test('qemu:<accel> for any accelerator name; tcg and kvm registered', () => {
-    // The own VMM is vmm:kvm@lab on a host without /dev/kvm (lab-vmm-target.ts).
-    const own = ownVmmNeedsLab() ? 'vmm:kvm@lab' : 'vmm:kvm';
-    expect(selectedTargets({ BOOTGATE_TARGETS: 'vmm:kvm, qemu:tcg,qemu:nvmm' }).map((t) => t.name)).toEqual([own, 'qemu:tcg', 'qemu:nvmm']);
-    expect(qemuTarget('whpx').observes.has('reset-vector-mapping')).toBe(true);
-    expect(qemuTarget('tcg').observes.has('bar-readback')).toBe(true);
-    expect(qemuTarget('hvf').observes.has('reset-vector-step')).toBe(false);
-    expect(() => selectedTargets({ BOOTGATE_TARGETS: 'qemu:' })).toThrow(/invalid target qemu:/);
-    expect(() => selectedTargets({ BOOTGATE_TARGETS: 'bhyve' })).toThrow(/^unknown target "bhyve" in BOOTGATE_TARGETS \(known: vmm:kvm, .*qemu:tcg, qemu:kvm.*, qemu:<accel>\)$/);
   });
 });

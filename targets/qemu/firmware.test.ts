@@ -15,7 +15,7 @@ import {
   parseDescriptor,
   resolveQemuFirmware,
   selectFirmware,
-} from './qemu-firmware.js';
+} from './firmware.js';
 
 /** Debian 12's 60-edk2-x86_64.json (ovmf 2022.11-6+deb12u2), as installed. */
 const DEBIAN_OVMF = {

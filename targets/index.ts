@@ -1,0 +1,39 @@
+// Targets: one suite, many stacks. The registry of target names (`vmm:kvm`, `qemu:<accel>`) and
+// the targets a run selects (BOOTGATE_TARGETS), plus the public surface of targets/: the Target
+// interface and the request and result every target shares. On a host without /dev/kvm the own
+// VMM runs inside the nested lab and is named `vmm:kvm@lab`.
+
+import { labOwnVmmTarget, ownVmmNeedsLab } from './vmm/lab-target.js';
+import { qemuTarget } from './qemu/target.js';
+import type { Target } from './target.js';
+import { ownVmmTarget } from './vmm/target.js';
+
+export type { BootResult, BootEvent, Rerun } from './boot-result.js';
+export { eventsOf } from './boot-result.js';
+export type { BootRequest, LinuxBoot, Observation, Target } from './target.js';
+export { CANNOT_RUN_HERE } from './target.js';
+export { ownVmmTarget } from './vmm/target.js';
+
+const REGISTRY = new Map<string, Target>([[ownVmmTarget.name, ownVmmTarget]]);
+for (const accel of ['tcg', 'kvm']) registerTarget(qemuTarget(accel));
+
+let labOwnVmm: Target | undefined;
+
+/** Targets named by BOOTGATE_TARGETS (comma-separated), default the own VMM. */
+export function selectedTargets(env: NodeJS.ProcessEnv = process.env): Target[] {
+  const names = (env.BOOTGATE_TARGETS ?? 'vmm:kvm')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return names.map((n) => {
+    // qemu:<accel> passes any accelerator name through to -accel (nvmm, whpx, hvf, ...).
+    if (n === ownVmmTarget.name && ownVmmNeedsLab()) return (labOwnVmm ??= labOwnVmmTarget(ownVmmTarget.observes));
+    const t = REGISTRY.get(n) ?? (n.startsWith('qemu:') ? qemuTarget(n.slice('qemu:'.length)) : undefined);
+    if (!t) throw new Error(`unknown target ${JSON.stringify(n)} in BOOTGATE_TARGETS (known: ${[...REGISTRY.keys()].join(', ')}, qemu:<accel>)`);
+    return t;
+  });
+}
+
+export function registerTarget(t: Target): void {
+  REGISTRY.set(t.name, t);
+}

@@ -1,0 +1,45 @@
+// One QEMU boot's bookkeeping without a QEMU: console chunks, --until matching, QMP events.
+
+import { describe, expect, test } from 'vitest';
+import type { BootResult } from '../boot-result.js';
+import { eventsOf } from '../boot-result.js';
+import { QemuRun } from './run.js';
+
+const BOOT_ATTEMPT = 'Booting from|No bootable device';
+
+describe('console bookkeeping', () => {
+  test('an --until match waits for the end of its line, so the milestone on that line is whole', async () => {
+    const run = new QemuRun('qemu:tcg', { smp: 1, timeoutS: 10, until: BOOT_ATTEMPT });
+    run.console('debugcon', 'SeaBIOS (version 1.16.2-debian-1.16.2-1)\n');
+    run.console('com1', '\x1b[2J\x1b[0mSeaBIOS (version 1.16.2-debian-1.16.2-1)\nBooting from');
+    expect(run.status, 'the line is not finished yet').toBeUndefined();
+    run.console('com1', ' Hard Disk...\n');
+    expect(run.status).toBe('until-matched');
+    expect(eventsOf({ events: run.events } as BootResult, 'milestone').map((e) => [e.name, e.detail])).toEqual([
+      ['firmware-banner', 'SeaBIOS (version 1.16.2-debian-1.16.2-1)'],
+      ['boot-attempt', 'Booting from Hard Disk...'],
+    ]);
+    expect(run.serial).toContain('Booting from Hard Disk...');
+    expect(run.debugcon).toBe('SeaBIOS (version 1.16.2-debian-1.16.2-1)\n');
+  });
+
+  test('a line that never ends (a prompt) still stops the run', async () => {
+    const run = new QemuRun('qemu:tcg', { smp: 1, timeoutS: 10, until: 'login: ' });
+    run.console('com1', 'debian login: ');
+    expect(run.status).toBeUndefined();
+    await run.settled;
+    expect(run.status).toBe('until-matched');
+  });
+
+  test('QMP RESET events count as resets; a firmware panic ends the run with the line', () => {
+    const run = new QemuRun('qemu:tcg', { smp: 1, timeoutS: 10 });
+    run.qmpEvent({ event: 'RESET', data: { guest: true, reason: 'guest-reset' } });
+    run.qmpEvent({ event: 'RESET', data: { guest: true, reason: 'guest-reset' } });
+    expect(run.resets).toBe(2);
+    expect(run.milestones).toHaveProperty('reset');
+    expect(eventsOf({ events: run.events } as BootResult, 'reset').map((e) => e.count)).toEqual([1, 2]);
+    run.console('debugcon', 'PCI: out of 32bit address space\n');
+    expect(run.status).toBe('error');
+    expect(run.error?.message).toBe('firmware panicked: "PCI: out of 32bit address space" (on debugcon); it halts there for good');
+  });
+});

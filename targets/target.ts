@@ -1,0 +1,70 @@
+// What a target is: one stack (the own VMM, QEMU with some accelerator, either inside the nested
+// lab) behind the same small interface: can it run here, what can it observe, boot one machine.
+// The suites, the conformance runner, the CLI's `boot --target` and the benchmarks all go through
+// it. An assertion a target cannot observe is reported as skipped with the reason, never as passed.
+
+import type { BootResult } from './boot-result.js';
+
+/** Things a suite may want to assert that not every target can show. */
+export type Observation =
+  | 'reset-vector-step' // the VMM single-steps the first instruction and reports where it landed
+  | 'exit-profile' // exits counted by kind/port/region, time shares
+  | 'firmware-high-hash' // hash of the high firmware copy after the run
+  | 'rom-write-trap' // guest writes to ROM reported as trapped accesses
+  | 'debugcon' // the 0x402 debug console
+  | 'reset-vector-mapping' // which region serves 0xfffffff0 at reset, and whether it is read-only
+  | 'bar-readback' // PCI test devices placed on the machine, their BARs read back after firmware (pci-bars, machine events)
+  | 'quirks' // the VMM quirk switches (known-bad configurations)
+  | 'ovmf'; // boots OVMF from pflash at least to its first instruction (the nested lab's QEMU cannot)
+
+/** A Linux kernel booted directly (fw_cfg and the linuxboot option ROM on every stack). */
+export interface LinuxBoot {
+  kernel: string;
+  initrd?: string;
+  append?: string;
+}
+
+/** One machine to boot, in the own VMM's terms (`bootgate boot` options); every target takes the same request. */
+export interface BootRequest {
+  /** A guest from guests/catalog.ts (`debian-probe`, `debian-irqtest`), with its options. */
+  guest?: string;
+  reboot?: string;
+  reboots?: number;
+  irqtest?: string;
+  /** Extra kernel command-line words for a Linux guest. */
+  append?: string;
+  /** A kernel of the caller's own instead of a catalog guest (exclusive with `guest`). */
+  linux?: LinuxBoot;
+  firmware?: string;
+  firmwareFile?: string;
+  smp: number;
+  memMiB?: number;
+  quirks?: string[];
+  timeoutS: number;
+  until?: string;
+  /** PCI test devices, one BAR list each ("mem64pref:32G,mem32:512M"). */
+  pciTestDevices?: string[];
+  physBits?: number;
+}
+
+export interface Target {
+  readonly name: string;
+  readonly observes: ReadonlySet<Observation>;
+  /** Why this target cannot run on this host, or undefined when it can. */
+  unavailable(): Promise<string | undefined>;
+  boot(req: BootRequest): Promise<BootResult>;
+  /**
+   * Every boot a suite will ask for, announced up front (in beforeAll) so a target that pays a
+   * start-up per batch (the own VMM inside the lab) can run them together; `boot` then returns
+   * the prepared result. Targets that boot directly do not implement it.
+   */
+  prefetch?(reqs: readonly BootRequest[]): Promise<void>;
+}
+
+/**
+ * The prefix of an `unavailable()` reason that means "this host cannot run the target" (rather
+ * than "the target cannot observe it"): the report calls such a run incomplete. The same text as
+ * suites/harness/meta.ts NOT_RUN_CANNOT (a unit test keeps them equal); the targets do not import
+ * the test harness.
+ */
+export const CANNOT_RUN_HERE = 'cannot run on this host: ';
