@@ -4,7 +4,7 @@
 // outl(cpu_to_be32(addr)) to 0x514/0x518 (so the port sees the big-endian bytes of the address).
 
 import type { MachineServices } from '../device.js';
-import type { FwCfg } from './fwcfg.js';
+import { FwCfg, type FwCfgOptions } from './fwcfg.js';
 import {
   FWCFG_DMA_CTL_READ,
   FWCFG_DMA_CTL_SELECT,
@@ -118,4 +118,20 @@ export class Guest {
 
 export function hexBytes(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
+}
+
+/** A fresh device on a fake machine, with the guest that drives it. */
+export function setupFwCfg(options?: FwCfgOptions): { m: FakeMachine; fw: FwCfg; g: Guest } {
+  const m = fakeMachine();
+  const fw = new FwCfg(m.services, options);
+  return { m, fw, g: new Guest(fw, m) };
+}
+
+export function ascii(s: string): Uint8Array {
+  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}
+
+/** `n` bytes counting up from `start` (mod 256). */
+export function seq(n: number, start = 1): Uint8Array {
+  return Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff);
 }
