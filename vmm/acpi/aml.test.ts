@@ -1,25 +1,17 @@
-// The AML encoder against iasl: each case compiles the same ASL with iasl 20200925
+// The AML term encoder (aml.ts) against iasl: each case compiles the same ASL with iasl 20200925
 // (`iasl -on`, in a temp dir) and compares the table body (after the 36-byte header) byte for byte.
 
 import { describe, expect, it } from 'vitest';
 import * as aml from './aml.js';
-import { compileAsl } from './test-iasl.js';
-
-const HEADER = 36;
+import * as res from './aml-resources.js';
+import { iaslTermBytes } from './test-iasl.js';
 
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex');
 }
 
-/** Compile `body` inside a revision-2 (64-bit integer) definition block and return the AML after the header. */
-function iaslBody(body: string): Uint8Array {
-  const { output, log } = compileAsl(`DefinitionBlock ("", "SSDT", 2, "BOCHS ", "BXPC    ", 1)\n{\n${body}\n}\n`);
-  expect(log).toMatch(/Compilation successful\. 0 Errors/);
-  return output.subarray(HEADER);
-}
-
 function expectSame(asl: string, ours: Uint8Array): void {
-  expect(hex(ours)).toBe(hex(iaslBody(asl)));
+  expect(hex(ours)).toBe(hex(iaslTermBytes(asl)));
 }
 
 describe('integers', () => {
@@ -147,7 +139,7 @@ describe('scopes, devices, methods and the operators the DSDT uses', () => {
           'IQCR',
           1,
           true,
-          aml.name('PRR0', aml.resourceTemplate(aml.interrupt({ consumer: true, level: true, activeHigh: true, shared: true }, 0))),
+          aml.name('PRR0', res.resourceTemplate(res.interrupt({ consumer: true, level: true, activeHigh: true, shared: true }, 0))),
           aml.createDWordField(aml.ref('PRR0'), aml.int(5), 'PRRI'),
           aml.store(aml.int(0x0b), aml.local(0)),
           aml.ifOp(aml.lLess(aml.arg(0), aml.int(0x80)), aml.store(aml.arg(0), aml.ref('PRRI'))),
@@ -188,60 +180,5 @@ Field (BIGR, DWordAcc, Lock, WriteAsZeros) { WIDE, 100 }`;
       aml.field('BIGR', { access: aml.FieldAccess.DWord, lock: true, update: aml.FieldUpdate.WriteAsZeros }, [{ name: 'WIDE', bits: 100 }]),
     );
     expectSame(asl, ours);
-  });
-});
-
-describe('resource templates', () => {
-  it('encodes the PCI root bridge descriptors', () => {
-    const asl = `Name (_CRS, ResourceTemplate () {
-  WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode, 0x0000, 0x0000, 0x00FF, 0x0000, 0x0100,,,)
-  IO (Decode16, 0x0CF8, 0x0CF8, 0x01, 0x08,)
-  WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange, 0x0000, 0x0000, 0x0CF7, 0x0000, 0x0CF8,,,, TypeStatic, DenseTranslation)
-  WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange, 0x0000, 0x0D00, 0xFFFF, 0x0000, 0xF300,,,, TypeStatic, DenseTranslation)
-  DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, Cacheable, ReadWrite, 0x00000000, 0x000A0000, 0x000BFFFF, 0x00000000, 0x00020000,,,, AddressRangeMemory, TypeStatic)
-  DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite, 0x00000000, 0x20000000, 0xFEBFFFFF, 0x00000000, 0xDEC00000,,,, AddressRangeMemory, TypeStatic)
-  QWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, Cacheable, ReadWrite, 0x0000000000000000, 0x0000000100000000, 0x000000087FFFFFFF, 0x0000000000000000, 0x0000000780000000,,,, AddressRangeMemory, TypeStatic)
-})`;
-    const ours = aml.name(
-      '_CRS',
-      aml.resourceTemplate(
-        aml.wordBusNumber(0, 0xff),
-        aml.io(0xcf8, 0xcf8, 1, 8),
-        aml.wordIo(0, 0xcf7),
-        aml.wordIo(0xd00, 0xffff),
-        aml.dwordMemory(0xa_0000, 0xb_ffff, aml.MemCache.Cacheable),
-        aml.dwordMemory(0x2000_0000, 0xfebf_ffff, aml.MemCache.NonCacheable),
-        aml.qwordMemory(0x1_0000_0000, 0x8_7fff_ffff, aml.MemCache.Cacheable),
-      ),
-    );
-    expectSame(asl, ours);
-  });
-
-  it('encodes ISA device descriptors and extended interrupts', () => {
-    const asl = `Name (XCRS, ResourceTemplate () {
-  IO (Decode16, 0x03F8, 0x03F8, 0x00, 0x08,)
-  IRQNoFlags () {4}
-  IRQNoFlags () {12}
-  Interrupt (ResourceConsumer, Level, ActiveHigh, Shared, ,, ) {5, 10, 11}
-  Interrupt (ResourceConsumer, Edge, ActiveLow, Exclusive, ,, ) {9}
-})`;
-    const ours = aml.name(
-      'XCRS',
-      aml.resourceTemplate(
-        aml.io(0x3f8, 0x3f8, 0, 8),
-        aml.irqNoFlags(4),
-        aml.irqNoFlags(12),
-        aml.interrupt({ consumer: true, level: true, activeHigh: true, shared: true }, 5, 10, 11),
-        aml.interrupt({ consumer: true, level: false, activeHigh: false, shared: false }, 9),
-      ),
-    );
-    expectSame(asl, ours);
-  });
-
-  it('rejects empty and out-of-range windows', () => {
-    expect(() => aml.wordIo(0x100, 0xff)).toThrow(TypeError);
-    expect(() => aml.dwordMemory(0, 0x1_0000_0000, 0)).toThrow(TypeError);
-    expect(() => aml.io(0, 0x1_0000, 1, 1)).toThrow(TypeError);
-    expect(() => aml.irqNoFlags(16)).toThrow(TypeError);
   });
 });

@@ -2,7 +2,7 @@
 // up PS/2) and OVMF need to find in the namespace. Modelled on what QEMU 7.2 builds for i440fx
 // (hw/i386/acpi-build.c build_dsdt, build_piix4_isa_bridge, build_piix4_pci0_int, build_link_dev;
 // the ISA devices' build_aml in hw/rtc/mc146818rtc.c, hw/input/pckbd.c, hw/char/serial-isa.c;
-// hw/i386/fw_cfg.c fw_cfg_add_acpi_dsdt), encoded with our own aml.ts.
+// hw/i386/fw_cfg.c fw_cfg_add_acpi_dsdt), encoded with our own aml.ts and aml-resources.ts.
 //
 // \_SB.PCI0 (PNP0A03, _ADR 0, _UID 0, _BBN 0) with _CRS: bus 0-0xFF, the config ports 0xCF8-0xCFF
 //   (consumed), I/O windows 0-0xCF7 and 0xD00-0xFFFF, the VGA window, the 32-bit MMIO window and
@@ -38,6 +38,7 @@ import { PIIX_GPE0_BASE, PIIX_GPE0_SPAN } from '../devices/pci/piix4-pm.js';
 import { PIIX_PIRQ_COUNT, PIIX_PIRQ_ROUTE, pirqForSlot } from '../devices/pci/piix3.js';
 import { FOUR_GIB, PIIX_SLOT, type PciWindow32, type PciWindow64, VGA_WINDOW_BASE, VGA_WINDOW_SIZE } from '../layout.js';
 import * as aml from './aml.js';
+import * as res from './aml-resources.js';
 import { ACPI_CHECKSUM_OFFSET, definitionBlock, MAX_XAPIC_CPUS } from './tables.js';
 import type { LinkedTable } from './table-loader.js';
 
@@ -97,16 +98,16 @@ function checkWindows(o: PcDsdtOptions): void {
 
 function rootBridgeCrs(o: PcDsdtOptions): aml.Aml {
   const descriptors = [
-    aml.wordBusNumber(0, 0xff),
-    aml.io(PCI_CONFIG_PORT, PCI_CONFIG_PORT, 1, PCI_CONFIG_SPAN),
-    aml.wordIo(0, PCI_IO_WINDOW_LOW_END),
-    aml.wordIo(PCI_IO_WINDOW_HIGH_BASE, IO_SPACE_END),
-    aml.dwordMemory(VGA_WINDOW_BASE, VGA_WINDOW_BASE + VGA_WINDOW_SIZE - 1, aml.MemCache.Cacheable),
-    aml.dwordMemory(o.pci32Window.base, o.pci32Window.end, aml.MemCache.NonCacheable),
+    res.wordBusNumber(0, 0xff),
+    res.io(PCI_CONFIG_PORT, PCI_CONFIG_PORT, 1, PCI_CONFIG_SPAN),
+    res.wordIo(0, PCI_IO_WINDOW_LOW_END),
+    res.wordIo(PCI_IO_WINDOW_HIGH_BASE, IO_SPACE_END),
+    res.dwordMemory(VGA_WINDOW_BASE, VGA_WINDOW_BASE + VGA_WINDOW_SIZE - 1, res.MemCache.Cacheable),
+    res.dwordMemory(o.pci32Window.base, o.pci32Window.end, res.MemCache.NonCacheable),
   ];
   const w64 = o.pci64Window;
-  if (w64 && w64.size > 0) descriptors.push(aml.qwordMemory(w64.base, w64.base + w64.size - 1, aml.MemCache.Cacheable));
-  return aml.name('_CRS', aml.resourceTemplate(...descriptors));
+  if (w64 && w64.size > 0) descriptors.push(res.qwordMemory(w64.base, w64.base + w64.size - 1, res.MemCache.Cacheable));
+  return aml.name('_CRS', res.resourceTemplate(...descriptors));
 }
 
 /** One _PRT entry per (slot, pin): {slot << 16 | 0xFFFF, pin 0-3, link, 0}. */
@@ -126,7 +127,7 @@ function isaDevices(): aml.Aml[] {
     aml.device(
       'RTC',
       aml.name('_HID', aml.eisaId('PNP0B00')),
-      aml.name('_CRS', aml.resourceTemplate(aml.io(CMOS_BASE, CMOS_BASE, 1, RTC_DECLARED_SPAN), aml.irqNoFlags(RTC_IRQ))),
+      aml.name('_CRS', res.resourceTemplate(res.io(CMOS_BASE, CMOS_BASE, 1, RTC_DECLARED_SPAN), res.irqNoFlags(RTC_IRQ))),
     ),
     aml.device(
       'KBD',
@@ -134,10 +135,10 @@ function isaDevices(): aml.Aml[] {
       aml.name('_STA', aml.int(STA_PRESENT_SHOWN)),
       aml.name(
         '_CRS',
-        aml.resourceTemplate(
-          aml.io(I8042_DATA_PORT, I8042_DATA_PORT, 1, 1),
-          aml.io(I8042_COMMAND_PORT, I8042_COMMAND_PORT, 1, 1),
-          aml.irqNoFlags(I8042_KBD_IRQ),
+        res.resourceTemplate(
+          res.io(I8042_DATA_PORT, I8042_DATA_PORT, 1, 1),
+          res.io(I8042_COMMAND_PORT, I8042_COMMAND_PORT, 1, 1),
+          res.irqNoFlags(I8042_KBD_IRQ),
         ),
       ),
     ),
@@ -145,14 +146,14 @@ function isaDevices(): aml.Aml[] {
       'MOU',
       aml.name('_HID', aml.eisaId('PNP0F13')),
       aml.name('_STA', aml.int(STA_PRESENT_SHOWN)),
-      aml.name('_CRS', aml.resourceTemplate(aml.irqNoFlags(I8042_AUX_IRQ))),
+      aml.name('_CRS', res.resourceTemplate(res.irqNoFlags(I8042_AUX_IRQ))),
     ),
     aml.device(
       'COM1',
       aml.name('_HID', aml.eisaId('PNP0501')),
       aml.name('_UID', aml.int(1)),
       aml.name('_STA', aml.int(STA_PRESENT_SHOWN)),
-      aml.name('_CRS', aml.resourceTemplate(aml.io(COM1_BASE, COM1_BASE, 0, UART_SPAN), aml.irqNoFlags(COM1_IRQ))),
+      aml.name('_CRS', res.resourceTemplate(res.io(COM1_BASE, COM1_BASE, 0, UART_SPAN), res.irqNoFlags(COM1_IRQ))),
     ),
   ];
 }
@@ -177,13 +178,13 @@ function pciRoot(o: PcDsdtOptions, slots: readonly number[]): aml.Aml {
       aml.name('_HID', aml.str('PNP0A06')),
       aml.name('_UID', aml.str('GPE0 resources')),
       aml.name('_STA', aml.int(STA_PRESENT_HIDDEN)),
-      aml.name('_CRS', aml.resourceTemplate(aml.io(PIIX_GPE0_BASE, PIIX_GPE0_BASE, 1, PIIX_GPE0_SPAN))),
+      aml.name('_CRS', res.resourceTemplate(res.io(PIIX_GPE0_BASE, PIIX_GPE0_BASE, 1, PIIX_GPE0_SPAN))),
     ),
     aml.device(
       'FWCF',
       aml.name('_HID', aml.str('QEMU0002')),
       aml.name('_STA', aml.int(STA_PRESENT_HIDDEN)),
-      aml.name('_CRS', aml.resourceTemplate(aml.io(FWCFG_PORT_SELECTOR, FWCFG_PORT_SELECTOR, 1, FWCFG_IO_SPAN))),
+      aml.name('_CRS', res.resourceTemplate(res.io(FWCFG_PORT_SELECTOR, FWCFG_PORT_SELECTOR, 1, FWCFG_IO_SPAN))),
     ),
   );
 }
@@ -207,7 +208,7 @@ function linkHelpers(): aml.Aml[] {
       'IQCR',
       1,
       true,
-      aml.name('PRR0', aml.resourceTemplate(aml.interrupt(LEVEL_HIGH_SHARED, 0))),
+      aml.name('PRR0', res.resourceTemplate(res.interrupt(LEVEL_HIGH_SHARED, 0))),
       aml.createDWordField(aml.ref('PRR0'), aml.int(INTERRUPT_NUMBER_OFFSET), 'PRRI'),
       aml.ifOp(aml.lLess(aml.arg(0), aml.int(PIRQ_DISABLED)), aml.store(aml.arg(0), aml.ref('PRRI'))),
       aml.returnOp(aml.ref('PRR0')),
@@ -221,7 +222,7 @@ function linkDevice(index: number): aml.Aml {
     LINK_NAMES[index]!,
     aml.name('_HID', aml.eisaId('PNP0C0F')),
     aml.name('_UID', aml.int(index)),
-    aml.name('_PRS', aml.resourceTemplate(aml.interrupt(LEVEL_HIGH_SHARED, ...PCI_LINK_IRQS))),
+    aml.name('_PRS', res.resourceTemplate(res.interrupt(LEVEL_HIGH_SHARED, ...PCI_LINK_IRQS))),
     aml.method('_STA', 0, false, aml.returnOp(aml.call('IQST', route))),
     aml.method('_DIS', 0, false, aml.or(route, aml.int(PIRQ_DISABLED), route)),
     aml.method('_CRS', 0, false, aml.returnOp(aml.call('IQCR', route))),
@@ -235,7 +236,7 @@ function sciLink(sciIrq: number): aml.Aml {
     SCI_LINK,
     aml.name('_HID', aml.eisaId('PNP0C0F')),
     aml.name('_UID', aml.int(SCI_LINK_UID)),
-    aml.name('_PRS', aml.resourceTemplate(aml.interrupt(LEVEL_HIGH_SHARED, sciIrq))),
+    aml.name('_PRS', res.resourceTemplate(res.interrupt(LEVEL_HIGH_SHARED, sciIrq))),
     aml.method('_STA', 0, false, aml.returnOp(aml.int(STA_PRESENT_HIDDEN))),
     aml.method('_DIS', 0, false),
     aml.method('_CRS', 0, false, aml.returnOp(aml.ref('_PRS'))),

@@ -67,3 +67,16 @@ export function disassemble(table: Uint8Array): IaslResult {
     return { log, output: new Uint8Array(readFileSync(join(dir, dsl))) };
   });
 }
+
+/** Size of an ACPI table header: what iaslTermBytes strips. */
+const TABLE_HEADER_SIZE = 36;
+
+/**
+ * The AML iasl emits for `body` inside a revision-2 (64-bit integer) definition block, without the
+ * table header: what an encoder's terms must equal byte for byte. Throws unless iasl reports success.
+ */
+export function iaslTermBytes(body: string): Uint8Array {
+  const { output, log } = compileAsl(`DefinitionBlock ("", "SSDT", 2, "BOCHS ", "BXPC    ", 1)\n{\n${body}\n}\n`);
+  if (!/Compilation successful\. 0 Errors/.test(log)) throw new Error(`iasl did not compile cleanly:\n${log}`);
+  return output.subarray(TABLE_HEADER_SIZE);
+}
