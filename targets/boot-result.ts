@@ -3,6 +3,7 @@
 // event stream (own VMM) or from the console and QMP (QEMU targets).
 
 import type { Diagnostic, ExitProfile } from '../vmm/events.js';
+import { parseVmmEvents } from './vmm/events-parser.js';
 
 /** One event of a boot, in order: the own VMM's (vmm/events.ts VmmEvent) or one a QEMU target records. */
 export type BootEvent = Record<string, unknown> & { event: string; t: number };
@@ -43,11 +44,12 @@ export interface Rerun {
   attempts: number;
 }
 
-export function parseEventStream(target: string, text: string, stderr: string): BootResult {
-  const events = text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as BootResult['events'][number]);
+/**
+ * The own VMM's JSON-lines stream (targets/vmm/events-parser.ts) as a BootResult. A line cut off
+ * by a killed VMM is left out; any other line that is not a VmmEvent throws EventLineError.
+ */
+export function parseEventStream(target: string, text: string, stderr: string, source = `${target} event stream`): BootResult {
+  const { events } = parseVmmEvents(text, source);
   const result: BootResult = {
     target,
     status: 'killed',
@@ -57,25 +59,24 @@ export function parseEventStream(target: string, text: string, stderr: string): 
     milestones: {},
     resets: 0,
     wallMs: 0,
-    events,
+    events: events as BootEvent[],
     stderr,
   };
   for (const ev of events) {
     if (ev.event === 'serial') {
-      if (ev.port === 'com1') result.serial += String(ev.data);
-      else result.debugcon += String(ev.data);
+      if (ev.port === 'com1') result.serial += ev.data;
+      else result.debugcon += ev.data;
     } else if (ev.event === 'milestone') {
-      const name = String(ev.name);
-      if (!(name in result.milestones)) result.milestones[name] = ev.t;
+      if (!(ev.name in result.milestones)) result.milestones[ev.name] = ev.t;
     } else if (ev.event === 'final') {
-      result.status = ev.status as BootResult['status'];
-      result.exitCode = Number(ev.exitCode);
-      result.profile = ev.profile as ExitProfile;
-      result.resets = Number(ev.resets);
-      result.wallMs = Number(ev.wallMs);
-      result.maxRssBytes = ev.maxRssBytes as number | undefined;
-      result.error = ev.error as BootResult['error'];
-      result.diagnostic = ev.diagnostic as Diagnostic | undefined;
+      result.status = ev.status;
+      result.exitCode = ev.exitCode;
+      result.profile = ev.profile;
+      result.resets = ev.resets;
+      result.wallMs = ev.wallMs;
+      result.maxRssBytes = ev.maxRssBytes;
+      result.error = ev.error;
+      result.diagnostic = ev.diagnostic;
     }
   }
   return result;

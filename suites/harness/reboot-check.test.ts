@@ -11,10 +11,10 @@ function boot(resets: object[], opts: { extra?: object[]; status?: string; banne
   const serial = 'SeaBIOS (version 1.16.2)\n'.repeat(opts.banners ?? resets.length + 1);
   const lines = [
     { event: 'serial', t: 1, port: 'com1', data: serial },
-    { event: 'firmware-high', t: 1, mapped: true, sha256: opts.sha ?? SHA },
+    { event: 'firmware-high', t: 1, mapped: true, bytes: 262_144, sha256: opts.sha ?? SHA, writesTrapped: 0 },
     ...resets.map((x, i) => ({ event: 'reset', t: 2 + i, count: i + 1, ...x })),
     ...(opts.extra ?? []),
-    { event: 'final', t: 9, status: opts.status ?? 'until-matched', exitCode: 0, resets: resets.length, wallMs: 9, maxRssBytes: 1 },
+    { event: 'final', t: 9, status: opts.status ?? 'until-matched', exitCode: 0, resets: resets.length, wallMs: 9, maxRssBytes: 1, profile: {} },
   ];
   return parseEventStream('vmm:kvm', lines.map((l) => JSON.stringify(l)).join('\n'), '');
 }

@@ -41,6 +41,7 @@ describe('resetStepFailures', () => {
         resets: 0,
         wallMs: 2,
         maxRssBytes: 1,
+        profile: {},
         error: { code: 'E_GUEST', message: 'first instruction fetch at the reset vector gpa 0xfffffff0 failed (exit MmioRead): nothing is mapped there' },
       },
     ]);

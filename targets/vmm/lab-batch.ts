@@ -27,6 +27,7 @@ import { heartbeatWatch, lockupWatch } from '../../lab/lockup.js';
 import { runInLab } from '../../lab/run.js';
 import { type BootResult, parseEventStream, type Rerun } from '../boot-result.js';
 import type { BootRequest } from '../target.js';
+import { parseVmmEvents } from './events-parser.js';
 import { cliArgs } from './target.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/dist\/$/, '/');
@@ -121,7 +122,7 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
   const kept = join(KEPT_DIR, name);
   mkdirSync(dir, { recursive: true });
   const eventsOf = (b: LabBoot) => join(dir, `${b.id}.jsonl`);
-  const finished = (b: LabBoot) => existsSync(eventsOf(b)) && readFileSync(eventsOf(b), 'utf8').includes('"event":"final"');
+  const finished = (b: LabBoot) => existsSync(eventsOf(b)) && hasFinal(parseVmmEvents(readFileSync(eventsOf(b), 'utf8'), eventsOf(b)).events);
   const keep = (from: string, as: string): string => {
     mkdirSync(kept, { recursive: true });
     const to = join(kept, as);
@@ -205,14 +206,14 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
     const events = eventsOf(b);
     const err = join(dir, `${b.id}.err`);
     const text = existsSync(events) ? readFileSync(events, 'utf8') : '';
-    const r = parseEventStream('vmm:kvm@lab', text, existsSync(err) ? readFileSync(err, 'utf8') : '');
+    const r = parseEventStream('vmm:kvm@lab', text, existsSync(err) ? readFileSync(err, 'utf8') : '', events);
     const first = `${events}.first`;
     if (existsSync(first)) {
       const why = firstAttempt(readFileSync(first, 'utf8'));
       lost.get(b.id)!.push({ reason: why, evidence: keep(first, `${basename(events, '.jsonl')}.first.jsonl`) });
     }
     r.rerun = rerunOf(lost.get(b.id)!);
-    if (!text.includes('"event":"final"')) {
+    if (!hasFinal(r.events)) {
       r.status = 'error';
       r.error ??= {
         code: lab?.status === 'timeout' ? 'E_TIMEOUT' : 'E_INTERNAL',
@@ -223,6 +224,10 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
   }
   if (process.env.BOOTGATE_KEEP_LAB_OUTPUT === undefined) rmSync(dir, { recursive: true, force: true });
   return { results, lockups, wallMs, readyMs, consoleTail: lab?.consoleTail ?? '' };
+}
+
+function hasFinal(events: ReadonlyArray<{ event: string }>): boolean {
+  return events.some((e) => e.event === 'final');
 }
 
 /** What ended the first attempt of a boot rerun after an unrequested triple fault, for the report. */
