@@ -45,6 +45,13 @@ export interface BootRequest {
   /** PCI test devices, one BAR list each ("mem64pref:32G,mem32:512M"). */
   pciTestDevices?: string[];
   physBits?: number;
+  /**
+   * Report the `reset-vector` milestone as ms from the VMM's start, for a benchmark. The own VMM
+   * always does (its single-stepped first instruction, timed from its own start). QEMU does only
+   * when asked: vCPU 0's first KVM_RUN exit from its trace, timed from its spawn, which needs the
+   * guest to start at once instead of paused at reset (the reset-time memory map is then not read).
+   */
+  timeResetVector?: boolean;
 }
 
 export interface Target {

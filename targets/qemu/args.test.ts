@@ -133,3 +133,17 @@ describe('Linux guests', () => {
     expect(() => guestLinux(irqtest)).toThrow(expect.objectContaining({ code: 'E_CONFIG', hint: 'run debian-irqtest on vmm:kvm (or vmm:kvm@lab)' }));
   });
 });
+
+describe('a boot that times its reset vector', () => {
+  const base = { accel: 'kvm', smp: 1, firmware: { kind: 'bios' as const, name: 'seabios-256k', path: '/b.bin' }, qmpSocket: '/q', debugconSocket: '/d' };
+  test('starts at once (no -S) and traces KVM_RUN exits with wall-clock stamps', () => {
+    const args = qemuArgs({ ...base, paused: false, traceFirstExit: true });
+    expect(args).not.toContain('-S');
+    expect(args.join(' ')).toContain('-trace enable=kvm_run_exit -msg timestamp=on');
+  });
+  test('every other boot stays paused at reset, untraced', () => {
+    const args = qemuArgs(base);
+    expect(args.at(-1)).toBe('-S');
+    expect(args).not.toContain('-trace');
+  });
+});

@@ -2,13 +2,15 @@
 // the same memory, vCPUs and firmware, no default devices or display), SeaBIOS's console on COM1
 // (graphics=off sets fw_cfg NOGRAPHIC as the own VMM does), the 0x402 debug console and the
 // isa-debug-exit port probe guests use, and QMP. Started paused (-S) so the harness reads the
-// memory map at reset and connects the consoles before the first instruction. Linux guests boot
+// memory map at reset and connects the consoles before the first instruction; a boot that times
+// its reset vector starts at once instead, with KVM's exits traced (first-exit.ts). Linux guests boot
 // directly (-kernel/-initrd/-append: fw_cfg and QEMU's own linuxboot_dma.bin option ROM, the
 // ROM the own VMM uses too). Pure: unit-tested.
 
 import type { ResolvedGuest } from '../../guests/catalog.js';
 import { BootgateError } from '../../vmm/errors.js';
 import type { LinuxBoot } from '../target.js';
+import { FIRST_EXIT_TRACE_ARGS } from './first-exit.js';
 import type { QemuFirmware } from './firmware.js';
 
 /** Ports as the own VMM registers them (vmm/devices/legacy/debugcon.ts, isa-debug-exit.ts). */
@@ -36,6 +38,10 @@ export interface QemuMachineSpec {
   physBits?: number;
   /** Direct Linux boot. */
   linux?: LinuxBoot;
+  /** Wait for QMP `cont` before the first instruction (-S). Default true. */
+  paused?: boolean;
+  /** Log every KVM_RUN exit with a wall-clock stamp on stderr (first-exit.ts); -accel kvm only. */
+  traceFirstExit?: boolean;
 }
 
 /** The CPU model QEMU's `pc` machine uses by default (no -cpu); kept when phys-bits is set. */
@@ -151,6 +157,7 @@ export function qemuArgs(spec: QemuMachineSpec): string[] {
     ...testDeviceArgs(spec.pciTestDevices ?? []),
     ...['-chardev', `socket,id=qmp,path=${escapeOptionValue(spec.qmpSocket)},server=on,wait=off`, '-mon', 'chardev=qmp,mode=control'],
     ...(spec.noReboot ? ['-no-reboot'] : []),
-    '-S',
+    ...(spec.traceFirstExit ? FIRST_EXIT_TRACE_ARGS : []),
+    ...(spec.paused === false ? [] : ['-S']),
   ];
 }

@@ -1,6 +1,9 @@
 // Boots one machine on QEMU (the qemu:<accel> targets): qemu-system-x86_64 started with execa on
 // the machine args.ts describes, paused at reset (-S) until the harness has read the memory map
-// (`info mtree -f`: what serves the reset vector) and connected the consoles, then `cont`.
+// (`info mtree -f`: what serves the reset vector) and connected the consoles, then `cont` (a
+// `guest-start` event when QEMU answered it: the guest runs). A boot with `timeResetVector` starts
+// at once instead and gets its `reset-vector` milestone from QEMU's trace (first-exit.ts); its
+// mapping at reset is not read, and debug-console bytes written before the harness connected are lost.
 // Observed through the consoles (COM1 on stdout, the 0x402 debug console on a socket) and QMP
 // (RESET, SHUTDOWN, STOP events; the high firmware copy read back with pmemsave; registers on
 // failure; the test devices' BARs with query-pci). Every way out (until-matched, guest power-off
@@ -24,6 +27,7 @@ import { parseFlatViews, resetVectorMapping, type ResetVectorMapping } from './m
 import { parseQueryPci, readbackBars } from './pci.js';
 import { connectUnixSocket, QmpClient } from './qmp.js';
 import { parseInfoRegisters } from './registers.js';
+import { FIRST_EXIT_TRACE_EVENT, FirstExitTrace } from './first-exit.js';
 import { exitOutcome, finalResult, QemuRun, startupError, STDERR_TAIL } from './run.js';
 import type { QemuBootRequest } from './target.js';
 
@@ -70,6 +74,12 @@ export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJ
   let stderr = '';
   const stderrTail = () => stderr.trim().slice(-STDERR_TAIL);
   let timer: NodeJS.Timeout | undefined;
+  const timed = req.timeResetVector === true;
+  const trace = timed ? new FirstExitTrace() : undefined;
+  // One exit is all the figure needs: the trace goes off once QMP is up and the first exit is in.
+  const stopTrace = () => {
+    if (qmp && trace?.first) void qmp.execute('trace-event-set-state', { name: FIRST_EXIT_TRACE_EVENT, enable: false }).catch(() => {});
+  };
   try {
     if (req.quirks?.length) {
       throw new BootgateError('E_CONFIG', `${target} has no quirk switches (asked for ${req.quirks.join(', ')})`, {
@@ -99,14 +109,27 @@ export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJ
       pciTestDevices: req.pciTestDevices,
       physBits: req.physBits,
       linux: linux.boot,
+      paused: !timed,
+      traceFirstExit: timed,
     });
 
+    run.startClock();
     proc = execa(binary, args, { reject: false, stdin: 'ignore', buffer: { stdout: false } });
     const guest = req.guest ?? (req.linux ? 'kernel' : undefined);
     run.emit({ event: 'config', config: { target, accel, binary, args, firmware, guest, smp: req.smp, memMiB, timeoutS: req.timeoutS, until: req.until }, quirks: [], pid: proc.pid }, 0);
     run.milestone('vmm-start', `${binary} pid ${proc.pid}`, 0);
     proc.stdout!.on('data', (chunk: Buffer) => run.console('com1', chunk.toString('latin1')));
-    proc.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    proc.stderr!.on('data', (chunk: Buffer) => {
+      if (!trace) {
+        stderr += chunk.toString('utf8');
+        return;
+      }
+      stderr += trace.feed(chunk.toString('utf8'));
+      if (trace.first && !('reset-vector' in run.milestones)) {
+        run.firstExit(trace.first.epochMs, trace.first.reason);
+        stopTrace();
+      }
+    });
     const exited = proc.then((r) => (result = r));
     // Waiting for QEMU's sockets stops when QEMU exits or the run ends (timeout).
     const aborted = new AbortController();
@@ -121,10 +144,16 @@ export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJ
       debugcon = await connectUnixSocket(join(dir, 'debugcon.sock'), { timeoutMs: 5_000, signal: aborted.signal });
       debugcon.on('data', (chunk: Buffer) => run.console('debugcon', chunk.toString('latin1')));
       debugcon.on('error', () => {});
-      mapping = resetVectorMapping(parseFlatViews(await qmp.hmp('info mtree -f')), fw.region, fw.bytes);
-      run.emit({ event: 'reset-vector-mapping', ...mapping, imageBytes: fw.bytes });
       void exited.then(() => exitOutcome(run, result!, stderrTail()));
-      qmp.execute('cont').catch(() => {});
+      if (timed) stopTrace();
+      else {
+        mapping = resetVectorMapping(parseFlatViews(await qmp.hmp('info mtree -f')), fw.region, fw.bytes);
+        run.emit({ event: 'reset-vector-mapping', ...mapping, imageBytes: fw.bytes });
+        qmp.execute('cont').then(
+          () => run.emit({ event: 'guest-start', detail: 'QMP cont answered' }),
+          () => {},
+        );
+      }
     } catch (e) {
       // QEMU may close the socket it just created before its exit reaches us: give the exit a moment.
       if (!aborted.signal.aborted) await withTimeout(exited, STARTUP_EXIT_WAIT_MS);
@@ -170,6 +199,7 @@ export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJ
     qmp?.close();
     if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     if (proc) result = await proc; // reaped; execa also waits for stdout (COM1) to drain
+    if (trace) stderr += trace.flush();
     // QEMU is gone, so the debug console ends: read what it wrote last (a probe's verdict) first.
     const dbg = debugcon;
     if (dbg && !dbg.destroyed && !dbg.readableEnded) await withTimeout(new Promise((r) => dbg.once('close', r)), CONSOLE_DRAIN_MS);

@@ -43,3 +43,13 @@ describe('console bookkeeping', () => {
     expect(run.error?.message).toBe('firmware panicked: "PCI: out of 32bit address space" (on debugcon); it halts there for good');
   });
 });
+
+describe('timing', () => {
+  test("the reset-vector milestone from QEMU's trace counts from the spawn, on the wall clock", () => {
+    const run = new QemuRun('qemu:kvm', { smp: 1, timeoutS: 10, timeResetVector: true });
+    run.startClock();
+    run.firstExit(run.epochAtT0 + 412.34, 2);
+    expect(run.milestones['reset-vector']).toBe(412.3);
+    expect(eventsOf({ events: run.events } as BootResult, 'milestone')[0]).toMatchObject({ name: 'reset-vector', t: 412.3, detail: expect.stringMatching(/first KVM_RUN exit .*reason 2/) });
+  });
+});

@@ -20,7 +20,9 @@ type Status = BootResult['status'];
 
 /** One boot: the event log, the consoles, the outcome, in the own VMM's terms. Exported for its unit tests. */
 export class QemuRun {
-  readonly t0 = performance.now();
+  /** performance.now() and the wall clock (ms since the epoch) at QEMU's spawn (at construction until then). */
+  t0 = performance.now();
+  epochAtT0 = Date.now();
   readonly events: BootResult['events'] = [];
   readonly milestones: Record<string, number> = {};
   readonly matcher: ConsoleMatcher;
@@ -45,6 +47,18 @@ export class QemuRun {
 
   since(): number {
     return Math.round((performance.now() - this.t0) * 10) / 10;
+  }
+
+  /** Times count from now: QEMU is being spawned. */
+  startClock(): void {
+    this.t0 = performance.now();
+    this.epochAtT0 = Date.now();
+  }
+
+  /** vCPU 0's first KVM_RUN exit (first-exit.ts), at `epochMs` on the wall clock: the `reset-vector` milestone. */
+  firstExit(epochMs: number, reason: number): void {
+    const t = Math.round((epochMs - this.epochAtT0) * 10) / 10;
+    this.milestone('reset-vector', `vCPU 0's first KVM_RUN exit (QEMU trace kvm_run_exit, exit reason ${reason}), ms from QEMU's spawn`, t);
   }
 
   emit(ev: Record<string, unknown> & { event: string }, t = this.since()): void {
