@@ -1,31 +1,12 @@
 // Interrupt test device: a PCI function that raises exactly N interrupts when the guest asks, one
 // at a time, each only after the guest acknowledged the previous one, over INTx (level) or MSI.
 // The interrupt suite routes it to every vCPU in turn and compares the guest's per-CPU count with
-// `stats()`; the guest side is guests/irqtest/bootgate_irqtest.c.
-// IDs 1b36:0110: Red Hat's vendor ID that QEMU uses for its own devices; QEMU's
-// docs/specs/pci-ids.rst assigns 1b36:0001-0014 and 0100 (QXL), and no Linux 6.1 driver claims
-// 0110 (the only 1b36 alias in Debian's cloud kernel is pvpanic-pci's 0011). Not an official
-// assignment: it never leaves bootgate. Class 00ff00 (unclassified), like pci-testdev.
+// `stats()`; the guest side is guests/irqtest/bootgate_irqtest.c. Its IDs and BAR 0 registers are
+// irq-test-regs.ts, its MSI capability msi-capability.ts, its report irq-test-stats.ts.
 // Follows PCI 3.0 (MSI capability, §6.8.1, 64-bit address, no per-vector masking; one message)
 // and PCI 2.3's INTx disable (command bit 10) and interrupt status (status bit 3), as QEMU's
 // pci_update_irq_status / pci_irq_disabled do. While MSI is enabled the function never asserts
 // INTx (PCI 3.0 §6.8.1.3).
-//
-// BAR 0, 4 KiB memory, 32-bit registers (other sizes and offsets are guest misuse: reads return
-// all ones, writes are dropped):
-//   0x00 ID       RO  0x5451_5249 ("IRQT")
-//   0x04 SCRATCH  RW  guest scratch, 0 at reset
-//   0x08 MODE     RW  0 INTx, 1 MSI; only while idle (nothing pending or outstanding)
-//   0x0C FIRE     WO  queue N more interrupts (1..FIRE_MAX); reads PENDING
-//   0x10 ACK      WO  acknowledge the outstanding interrupt; the next one follows at once
-//   0x14 STATUS   RO  bit 0 outstanding (raised, not acked), bit 1 pending, bit 2 blocked
-//                     (pending but the delivery path is off: MSI mode without MSI enable or bus
-//                     master, INTx mode while MSI is enabled)
-//   0x18 PENDING  RO  interrupts queued and not raised yet
-//   0x1C RAISED   RO  interrupts raised since power-on (INTx + MSI), mod 2^32
-//   0x20 ACKED    RO  acknowledgements since power-on, mod 2^32
-//   0x24 CANCEL   WO  drop everything pending and outstanding (the driver's recovery after it
-//                     gave up on a lost interrupt)
 // Delivery: INTx is level-triggered: the line is high while an interrupt is outstanding, not
 // acked and INTx is not disabled; ACK lowers it and, when more are pending, raises it again for
 // the next one. The GSI is looked up at every assertion (`gsiFor`, the PIIX3 PIRQ route), so a
@@ -42,53 +23,44 @@ import type { MmioBus } from '../../bus/bus.js';
 import type { BusDevice, MachineServices } from '../device.js';
 import { getLE, setLE } from '../device.js';
 import { configError } from '../../errors.js';
+import {
+  FIRE_MAX,
+  IRQ_TEST_BAR_SIZE,
+  IRQ_TEST_CLASS,
+  IRQ_TEST_DEVICE_ID,
+  IRQ_TEST_ID,
+  IRQ_TEST_REVISION,
+  IRQ_TEST_VENDOR_ID,
+  MODE_INTX,
+  MODE_MSI,
+  QUEUE_MAX,
+  REG_ACK,
+  REG_ACKED,
+  REG_CANCEL,
+  REG_FIRE,
+  REG_ID,
+  REG_MODE,
+  REG_PENDING,
+  REG_RAISED,
+  REG_SCRATCH,
+  REG_STATUS,
+  STATUS_BLOCKED,
+  STATUS_OUTSTANDING,
+  STATUS_PENDING,
+} from './irq-test-regs.js';
+import { type IrqTestMode, type IrqTestStats, STALL_REPORT_MS } from './irq-test-stats.js';
+import { MsiCapability, PCI_CAPABILITY_LIST, PCI_STATUS_CAP_LIST } from './msi-capability.js';
 import { type BarChange, type Bdf, formatBdf, PCI_COMMAND, PCI_STATUS, PciFunction } from './pci-function.js';
 
-export const IRQ_TEST_VENDOR_ID = 0x1b36;
-export const IRQ_TEST_DEVICE_ID = 0x0110;
-const IRQ_TEST_CLASS = 0x00ff00;
-const IRQ_TEST_REVISION = 1;
-export const IRQ_TEST_BAR_SIZE = 0x1000;
+// The register contract and the report are part of this device's interface.
+export * from './irq-test-regs.js';
+export * from './irq-test-stats.js';
 
-// BAR 0 registers.
-export const REG_ID = 0x00;
-export const REG_SCRATCH = 0x04;
-export const REG_MODE = 0x08;
-export const REG_FIRE = 0x0c;
-export const REG_ACK = 0x10;
-export const REG_STATUS = 0x14;
-export const REG_PENDING = 0x18;
-export const REG_RAISED = 0x1c;
-export const REG_ACKED = 0x20;
-export const REG_CANCEL = 0x24;
-export const IRQ_TEST_ID = 0x5451_5249;
-export const MODE_INTX = 0;
-export const MODE_MSI = 1;
-export const STATUS_OUTSTANDING = 0x1;
-export const STATUS_PENDING = 0x2;
-export const STATUS_BLOCKED = 0x4;
-/** Most interrupts one FIRE write may queue; the queue total is capped at 2^31 - 1. */
-export const FIRE_MAX = 0x10_0000;
-const QUEUE_MAX = 0x7fff_ffff;
-
-// Config space: PCI 3.0 status bits and the MSI capability at 0x40.
-const PCI_CAPABILITY_LIST = 0x34;
+// Config space: PCI 2.3 status and command bits, and the MSI capability at 0x40.
 const PCI_STATUS_INTERRUPT = 0x0008;
-const PCI_STATUS_CAP_LIST = 0x0010;
 const PCI_COMMAND_MASTER = 0x0004;
 const PCI_COMMAND_INTX_DISABLE = 0x0400;
-const PCI_CAP_ID_MSI = 0x05;
 export const MSI_CAP = 0x40;
-const MSI_FLAGS = MSI_CAP + 2;
-const MSI_ADDRESS_LO = MSI_CAP + 4;
-const MSI_ADDRESS_HI = MSI_CAP + 8;
-const MSI_DATA = MSI_CAP + 12;
-const MSI_FLAGS_ENABLE = 0x0001;
-/** Multiple Message Enable (bits 6:4): writable as in QEMU's msi_init; one message is used whatever it says. */
-const MSI_FLAGS_QSIZE = 0x0070;
-const MSI_FLAGS_64BIT = 0x0080;
-/** The capability's length: ID, next, flags, address low/high, data. */
-const MSI_CAP_END = MSI_DATA + 2;
 
 /** What the device needs from the machine: an interrupt line, an MSI sink, a misuse counter. */
 export interface IrqTestServices {
@@ -100,42 +72,12 @@ export interface IrqTestServices {
   emit?: MachineServices['emit'];
 }
 
-/** An interrupt acknowledged this long (ms) after it was raised is reported as a stall. */
-export const STALL_REPORT_MS = 500;
-
 export interface IrqTestDeviceOptions {
   bdf: Bdf;
   mmio: MmioBus;
   services: IrqTestServices;
   /** The GSI INTA# of this slot reaches now (PIIX3 PIRQ route), or null when the route is disabled. */
   gsiFor: () => number | null;
-}
-
-export type IrqTestMode = 'intx' | 'msi';
-
-/** Counters for the VMM's final `irq-test` event; the suite compares `raised` with the guest's counts. */
-export interface IrqTestStats {
-  bdf: string;
-  mode: IrqTestMode;
-  /** Interrupts the guest asked for (sum of FIRE writes). */
-  fired: number;
-  /** Interrupts raised: INTx assertions and MSI messages sent, one per interrupt. */
-  raised: { intx: number; msi: number };
-  acked: number;
-  /** ACK writes with nothing outstanding. */
-  spuriousAcks: number;
-  /** Interrupts dropped by CANCEL or a machine reset before they were acked. */
-  cancelled: number;
-  /** INTx assertions made while the PIRQ route was disabled: the line reached no GSI. */
-  unroutedIntx: number;
-  pending: number;
-  outstanding: IrqTestMode | null;
-  /** Interrupts acked or cancelled at least STALL_REPORT_MS after they were raised, and the longest wait. */
-  stalls: number;
-  longestWaitMs: number;
-  /** The MSI message programmed now (address, data), for the report. */
-  msi: { enabled: boolean; address: string; data: number };
-  gsi: number | null;
 }
 
 /** The interrupt raised and not acked yet: when, and where it went (formatted only for a stall report). */
@@ -146,6 +88,7 @@ export class IrqTestDevice extends PciFunction {
   private readonly services: IrqTestServices;
   private readonly gsiFor: () => number | null;
   private readonly region: BusDevice;
+  private readonly msi: MsiCapability;
 
   private mode = MODE_INTX;
   private scratch = 0;
@@ -179,12 +122,7 @@ export class IrqTestDevice extends PciFunction {
     this.setInterruptPin(1);
     this.setStatus(PCI_STATUS_CAP_LIST);
     this.define(PCI_CAPABILITY_LIST, 1, MSI_CAP);
-    this.define(MSI_CAP, 1, PCI_CAP_ID_MSI);
-    this.define(MSI_CAP + 1, 1, 0);
-    this.define(MSI_FLAGS, 2, MSI_FLAGS_64BIT, MSI_FLAGS_ENABLE | MSI_FLAGS_QSIZE);
-    this.define(MSI_ADDRESS_LO, 4, 0, 0xffff_fffc);
-    this.define(MSI_ADDRESS_HI, 4, 0, 0xffff_ffff);
-    this.define(MSI_DATA, 2, 0, 0xffff);
+    this.msi = new MsiCapability(MSI_CAP, this.config, (offset, size, value, writable) => this.define(offset, size, value, writable));
     this.addBar(0, { kind: 'mem32', size: IRQ_TEST_BAR_SIZE });
     this.region = {
       name: `${this.name}-bar0`,
@@ -194,8 +132,7 @@ export class IrqTestDevice extends PciFunction {
   }
 
   stats(): IrqTestStats {
-    const lo = this.dword(MSI_ADDRESS_LO);
-    const hi = this.dword(MSI_ADDRESS_HI);
+    const message = this.msi.message();
     return {
       bdf: formatBdf(this.bdf),
       mode: this.mode === MODE_MSI ? 'msi' : 'intx',
@@ -210,9 +147,9 @@ export class IrqTestDevice extends PciFunction {
       stalls: this.stalls,
       longestWaitMs: Math.round(this.longestWaitMs * 10) / 10,
       msi: {
-        enabled: this.msiEnabled(),
-        address: `0x${(hi * 0x1_0000_0000 + lo).toString(16)}`,
-        data: this.readConfig(MSI_DATA, 2),
+        enabled: this.msi.enabled(),
+        address: `0x${(message.addressHi * 0x1_0000_0000 + message.addressLo).toString(16)}`,
+        data: message.data,
       },
       gsi: this.gsiFor(),
     };
@@ -247,10 +184,8 @@ export class IrqTestDevice extends PciFunction {
   }
 
   protected override onConfigWrite(offset: number, size: number): void {
-    const end = offset + size;
-    const touches = (lo: number, hi: number) => offset < hi && end > lo;
     // Command (INTx disable, bus master) and the MSI flags decide the delivery path.
-    if (touches(PCI_COMMAND, PCI_COMMAND + 2) || touches(MSI_CAP, MSI_CAP_END)) {
+    if ((offset < PCI_COMMAND + 2 && offset + size > PCI_COMMAND) || this.msi.touches(offset, size)) {
       this.updateLine();
       this.deliverNext();
     }
@@ -370,12 +305,11 @@ export class IrqTestDevice extends PciFunction {
     if (path === null) return;
     this.pending--;
     if (path === 'msi') {
-      const lo = this.dword(MSI_ADDRESS_LO);
-      const data = this.readConfig(MSI_DATA, 2);
-      this.outstanding = { kind: path, at: performance.now(), address: lo, data };
+      const { addressLo, addressHi, data } = this.msi.message();
+      this.outstanding = { kind: path, at: performance.now(), address: addressLo, data };
       this.updateInterruptStatus();
       this.raisedMsi++;
-      this.services.signalMsi(lo, this.dword(MSI_ADDRESS_HI), data);
+      this.services.signalMsi(addressLo, addressHi, data);
     } else {
       const gsi = this.gsiFor();
       this.outstanding = { kind: path, at: performance.now(), gsi };
@@ -401,8 +335,8 @@ export class IrqTestDevice extends PciFunction {
 
   /** Where the next interrupt would go, or null while the mode's path is switched off. */
   private deliveryPath(): IrqTestMode | null {
-    if (this.mode === MODE_MSI) return this.msiEnabled() && this.busMaster() ? 'msi' : null;
-    return this.msiEnabled() ? null : 'intx';
+    if (this.mode === MODE_MSI) return this.msi.enabled() && this.busMaster() ? 'msi' : null;
+    return this.msi.enabled() ? null : 'intx';
   }
 
   private status(): number {
@@ -422,7 +356,7 @@ export class IrqTestDevice extends PciFunction {
 
   /** Drive the line to what the state says: high while an INTx interrupt is outstanding and INTx may be asserted. */
   private updateLine(): void {
-    const want = this.outstanding.kind === 'intx' && !this.intxDisabled() && !this.msiEnabled();
+    const want = this.outstanding.kind === 'intx' && !this.intxDisabled() && !this.msi.enabled();
     const gsi = want ? this.gsiFor() : null;
     if (gsi === this.assertedGsi) return;
     this.lowerLine();
@@ -437,10 +371,6 @@ export class IrqTestDevice extends PciFunction {
     const gsi = this.assertedGsi;
     this.assertedGsi = null;
     this.services.setIrqLine(gsi, false);
-  }
-
-  private msiEnabled(): boolean {
-    return (this.config[MSI_FLAGS]! & MSI_FLAGS_ENABLE) !== 0;
   }
 
   private busMaster(): boolean {
