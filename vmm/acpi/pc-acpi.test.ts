@@ -102,7 +102,7 @@ describe('etc/acpi/tables through the loader', () => {
 });
 
 describe('command stream', () => {
-  it('has the structure of QEMU 7.2 pc (fw_cfg-pc-seabios.txt, without its HPET and WAET tables)', () => {
+  it('has the structure of QEMU 7.2 pc (docs/platform.md), without its HPET and WAET tables', () => {
     const b = buildPcAcpi(INPUTS, 0x600);
     const dsdtLength = b.placement.get('DSDT')!.length;
     const fadt = 64 + dsdtLength;

@@ -185,7 +185,7 @@ describe('MADT', () => {
     });
   }
 
-  it('is 128 bytes for 2 CPUs, the size in the QEMU 7.2 trace', () => {
+  it('is 128 bytes for 2 CPUs, as QEMU 7.2 pc builds it (docs/platform.md)', () => {
     expect(buildMadt({ cpus: 2, levelIrqs: [5, 9, 10, 11] }).bytes.length).toBe(128);
   });
 

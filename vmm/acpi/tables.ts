@@ -1,8 +1,8 @@
 // The fixed ACPI tables of the `pc` machine: RSDP, RSDT, FADT, FACS, MADT (the DSDT is dsdt.ts).
 // Layouts follow ACPI 6.5 ch. 5 (and ACPI 1.0b for the revision-1 FADT); contents follow what
 // QEMU 7.2 builds for `pc` (hw/i386/acpi-build.c, hw/i386/acpi-common.c, hw/acpi/aml-build.c
-// build_fadt/build_rsdt/build_rsdp), checked against the table-loader trace in
-// docs/qemu-7.2-reference.md (FADT 116 bytes, RSDP revision 0).
+// build_fadt/build_rsdt/build_rsdp), checked against QEMU 7.2's tables as docs/platform.md and
+// docs/qemu-7.2-reference.md record them (FADT 116 bytes, MADT 128 for 2 CPUs, RSDP revision 0).
 // Every table is returned unplaced, with pointer fields and checksums left for the table-loader.
 //
 // FADT revision: QEMU's `pc` uses revision 1 (116 bytes; "w2k requires FADT(rev1)"), which has

@@ -36,7 +36,7 @@ describe('pcE820', () => {
     ]);
   });
 
-  it('matches the trace\'s RAM entry for 1 GiB and round-trips through parseE820', () => {
+  it('matches the RAM entry for 1 GiB in docs/qemu-7.2-reference.md and round-trips through parseE820', () => {
     const entries = pcE820({ ramBelow4G: GiB, ramAbove4G: 0 });
     expect(parseE820(buildE820(entries))).toEqual([
       { addr: 0xfeff_c000, len: 0x4000, type: E820_RESERVED },

@@ -65,8 +65,8 @@ export interface PcFwCfgOptions {
 /**
  * `etc/system-states`: one byte per S-state S0..S5; bit 7 = state enabled, bits 2..0 = the SLP_TYP
  * value firmware writes to PM1a_CNT. QEMU's PIIX4 defaults (disable_s3=0, disable_s4=0, s4_val=2):
- * S0 on (0), S1/S2 off, S3 on (SLP_TYP 1), S4 on (SLP_TYP 2), S5 on (SLP_TYP 0) — the trace's
- * "80 00 00 81 82 80".
+ * S0 on (0), S1/S2 off, S3 on (SLP_TYP 1), S4 on (SLP_TYP 2), S5 on (SLP_TYP 0): "80 00 00 81 82 80"
+ * as QEMU 7.2's pc sets it (docs/platform.md).
  */
 export const PC_SYSTEM_STATES: readonly number[] = [0x80, 0x00, 0x00, 0x81, 0x82, 0x80];
 

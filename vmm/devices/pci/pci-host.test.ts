@@ -10,7 +10,7 @@ import { configAddress, PciHost } from './pci-host.js';
 import { Piix3 } from './piix3.js';
 import { Piix4Pm } from './piix4-pm.js';
 
-/** The `pc` machine's bus 0 as QEMU 7.2 presents it to SeaBIOS (the trace finds 4 functions). */
+/** The `pc` machine's bus 0 as QEMU 7.2 presents it to SeaBIOS: four functions (docs/platform.md). */
 function pcBus() {
   const host = new PciHost();
   host.addFunction(new I440fx());
