@@ -1,0 +1,69 @@
+// What the bench measures, as data the host hands to the run that boots (here, or inside one lab
+// VM): the series (one stack in one configuration, sampled `runs` times), grouped into the
+// comparisons whose stacks alternate, and what each series needs (a guest image, the C loop,
+// the --baseline build). A series whose prerequisite could not be made carries the reason and is
+// not run. Also the shape the boots come back in (Samples), written after every boot.
+
+import type { LinuxBoot } from '../../targets/index.js';
+import type { Sample } from './measures.js';
+
+export const SERIES = {
+  'pio.c': { label: 'PIO exit round trip, C loop', unit: 'us' },
+  'pio.own': { label: 'PIO exit round trip, own VMM', unit: 'us' },
+  'resetVector.own.smp1': { label: 'VMM start to reset vector, own VMM, SMP 1', unit: 'ms' },
+  'resetVector.qemu.smp1': { label: 'VMM start to reset vector, QEMU -accel kvm, SMP 1', unit: 'ms' },
+  'resetVector.own.smp8': { label: 'VMM start to reset vector, own VMM, SMP 8', unit: 'ms' },
+  'resetVector.qemu.smp8': { label: 'VMM start to reset vector, QEMU -accel kvm, SMP 8', unit: 'ms' },
+  'linux.own.smp1': { label: 'Debian reset to init, own VMM, SMP 1', unit: 'ms' },
+  'linux.qemu.smp1': { label: 'Debian reset to init, QEMU -accel kvm, SMP 1', unit: 'ms' },
+  'linux.own.smp8': { label: 'Debian reset to init, own VMM, SMP 8', unit: 'ms' },
+  'linux.qemu.smp8': { label: 'Debian reset to init, QEMU -accel kvm, SMP 8', unit: 'ms' },
+  'linux.base.smp8': { label: 'Debian reset to init, own VMM at --baseline, SMP 8', unit: 'ms' },
+} as const satisfies Record<string, { label: string; unit: 'us' | 'ms' }>;
+
+export type SeriesKey = keyof typeof SERIES;
+
+/** The comparisons, in the order they run; within one, the stacks take turns run by run. */
+export const COMPARISONS = {
+  pio: ['pio.c', 'pio.own'],
+  resetVector: ['resetVector.own.smp1', 'resetVector.qemu.smp1', 'resetVector.own.smp8', 'resetVector.qemu.smp8'],
+  linux: ['linux.own.smp1', 'linux.qemu.smp1', 'linux.own.smp8', 'linux.qemu.smp8', 'linux.base.smp8'],
+} as const satisfies Record<string, readonly SeriesKey[]>;
+
+export type ComparisonName = keyof typeof COMPARISONS;
+
+/** What the boots need, made on the host before they start; `skip` names series that cannot run and why. */
+export interface BenchPlan {
+  /** Runs per stack of the PIO and reset-vector comparisons. */
+  runs: number;
+  /** Runs per stack of the Debian comparison; 0 leaves it (and the hand-over figures) out. */
+  linuxRuns: number;
+  /** Port-0x80 writes the PIO guest makes. */
+  iterations: number;
+  /** The PIO guest's image (guests/bench/pio-loop.asm). */
+  pioImage?: string;
+  /** native/build/kvm-exit-loop. */
+  cLoop?: string;
+  /** SeaBIOS for the reset-vector boots: a fixture name or a file. */
+  seabios: { firmware?: string; firmwareFile?: string };
+  /** The probe guest, resolved once so every stack and tree boots the same files. */
+  linux?: LinuxBoot;
+  /** The --baseline tree's CLI build, and the ref it was built from. */
+  baseline?: { ref: string; cli: string };
+  skip: Partial<Record<SeriesKey, string>>;
+}
+
+export interface SeriesResult {
+  samples: Sample[];
+  /** Why the series stopped short (it is not retried after a failure). */
+  error?: string;
+}
+
+export type Samples = Partial<Record<SeriesKey, SeriesResult>>;
+
+/** The series a bench runs: every comparison with runs, the --baseline tree's only when asked for. */
+export function plannedSeries(linuxRuns: number, baselineAsked: boolean): SeriesKey[] {
+  const keys: SeriesKey[] = [...COMPARISONS.pio, ...COMPARISONS.resetVector];
+  if (linuxRuns > 0) keys.push(...COMPARISONS.linux.filter((k) => k !== 'linux.base.smp8' || baselineAsked));
+  return keys;
+}

@@ -1,0 +1,132 @@
+// The figure logic without booting anything: ratios and their targets, the least samples for a
+// ratio, the hand-over waits before and after, and every promised figure either printed or a
+// failure line (exit 1); a missed target alone still exits 0.
+
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Figure } from './figures.js';
+import { finish } from './main.js';
+import type { Sample } from './measures.js';
+import type { Samples, SeriesKey } from './plan.js';
+import { formatTable, jsonRows } from './print.js';
+import { allFailures, benchFigures, labFigures, promisedFigures } from './report.js';
+
+const opts = { runs: 3, linuxRuns: 3, baseline: null };
+const of = (values: number[], extra: Partial<Sample> = {}): { samples: Sample[] } => ({ samples: values.map((value) => ({ value, ...extra })) });
+
+/** A complete run: every series with its runs. */
+function complete(): Samples {
+  const h = { handover: { count: 1200, medianMs: 2, maxMs: 40 } };
+  return {
+    'pio.c': of([90, 100, 110]),
+    'pio.own': of([100, 105, 120]),
+    'resetVector.own.smp1': of([300, 320, 310]),
+    'resetVector.qemu.smp1': of([200, 210, 205]),
+    'resetVector.own.smp8': of([3000, 3100, 3050]),
+    'resetVector.qemu.smp8': of([400, 410, 405]),
+    'linux.own.smp1': { samples: [16_000, 18_000, 17_000].map((value) => ({ value, outsideGuestMs: 2_000 })) },
+    'linux.qemu.smp1': of([20_000, 20_000, 20_000]),
+    'linux.own.smp8': of([27_000, 27_000, 27_000], h),
+    'linux.qemu.smp8': of([18_000, 18_000, 18_000]),
+  };
+}
+
+const byName = (figures: Figure[], name: string) => figures.find((f) => f.name === name);
+
+describe('benchFigures', () => {
+  const { figures, failures } = benchFigures(complete(), opts, 10_000);
+
+  it('puts each ratio on the medians, with its target', () => {
+    expect(byName(figures, 'ratio.pio.ownOverC')).toMatchObject({ value: 105 / 100, unit: 'ratio', target: 1.1 });
+    expect(byName(figures, 'ratio.linux.smp1.ownOverQemu')).toMatchObject({ value: 17_000 / 20_000, target: 0.8 });
+    expect(byName(figures, 'ratio.linux.smp8.ownOverQemu')).toMatchObject({ value: 27_000 / 18_000, target: 1.0 });
+    expect(byName(figures, 'ratio.linux.own.smp8OverSmp1')).toMatchObject({ value: 27_000 / 17_000, target: 1.2 });
+    expect(byName(figures, 'ratio.resetVector.smp8.ownOverQemu')).toMatchObject({ value: 3050 / 405, target: null });
+    expect(byName(figures, 'linux.own.smp1.resetToInit.median')).toMatchObject({ value: 17_000, target: null });
+  });
+
+  it('reports the hand-over waits of the SMP 8 boots: per boot and the longest of all', () => {
+    expect(byName(figures, 'handover.own.smp8.medianMs.median')?.value).toBe(2);
+    expect(byName(figures, 'handover.own.smp8.maxMs.run2')?.value).toBe(40);
+    expect(byName(figures, 'handover.own.smp8.maxMs.max')?.value).toBe(40);
+  });
+
+  it('reports what own/QEMU at SMP 1 would be with free exit handling', () => {
+    expect(byName(figures, 'ratio.linux.smp1.ownOverQemu.freeExits')?.value).toBe(15_000 / 20_000);
+  });
+
+  it('a complete run has every promised figure and no failure: exit 0 with targets missed', () => {
+    const all = [...figures, ...labFigures([6_000, 6_500, 5_900])];
+    expect(allFailures(promisedFigures(opts), { figures: all, failures })).toEqual([]);
+    expect(formatTable(all)).toMatch(/Debian reset to init SMP 8, own VMM \/ QEMU\s+1\.50 {2}\(target <= 1\.00: MISSED\)/);
+    expect(formatTable(all)).toMatch(/PIO exit round trip, own VMM \/ C loop\s+1\.05 {2}\(target <= 1\.10: met\)/);
+    expect(jsonRows(all).find((r) => r.name === 'ratio.lab.firstOutputOverBudget')).toEqual({ name: 'ratio.lab.firstOutputOverBudget', value: 0.6, unit: 'ratio', target: 1 });
+  });
+});
+
+describe('a ratio needs its samples', () => {
+  it('own/QEMU at SMP 1 with fewer than 3 samples per stack is a failure line, not a figure', () => {
+    const s = { ...complete(), 'linux.own.smp1': of([17_000, 17_500]) };
+    const { figures, failures } = benchFigures(s, { runs: 3, linuxRuns: 2 }, 10);
+    expect(byName(figures, 'ratio.linux.smp1.ownOverQemu')).toBeUndefined();
+    expect(failures).toContainEqual({
+      what: 'Debian reset to init SMP 1, own VMM / QEMU',
+      reason: 'the comparison needs at least 3 samples per stack; Debian reset to init, own VMM, SMP 1 has 2, Debian reset to init, QEMU -accel kvm, SMP 1 3',
+    });
+  });
+});
+
+describe('what could not be measured', () => {
+  afterEach(() => vi.restoreAllMocks());
+  function run(samples: Samples, o: typeof opts | { runs: number; linuxRuns: number; baseline: string } = opts) {
+    const out: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
+    const part = benchFigures(samples, o, 10_000);
+    part.figures.push(...labFigures([6_000, 6_000, 6_000]));
+    return { code: finish(o, 'lab', part), text: out.join('\n') };
+  }
+
+  it('exits 0 when everything was measured', () => {
+    expect(run(complete()).code).toBe(0);
+  });
+
+  it('a stack that stopped short, and the figures it could not give, are failure lines: exit 1', () => {
+    const short: Samples = { ...complete(), 'linux.own.smp8': { samples: [], error: 'bootgate: E_GUEST: the nested lab wedged' }, 'pio.c': { samples: [], error: 'make -C native failed' } };
+    const { code, text } = run(short);
+    expect(code).toBe(1);
+    expect(text).toContain('measurements that could not be made:');
+    expect(text).toContain('Debian reset to init, own VMM, SMP 8: bootgate: E_GUEST: the nested lab wedged');
+    expect(text).toContain('PIO exit round trip, C loop: make -C native failed');
+    for (const name of ['linux.own.smp8.resetToInit.run1', 'ratio.linux.smp8.ownOverQemu', 'ratio.linux.own.smp8OverSmp1', 'handover.own.smp8.medianMs.median', 'ratio.pio.ownOverC']) {
+      expect(text).toContain(`figure ${name}: promised but not measured`);
+    }
+  });
+
+  it('a series that gave fewer samples than runs without an error says so', () => {
+    const { code, text } = run({ ...complete(), 'resetVector.qemu.smp8': of([400]) });
+    expect(code).toBe(1);
+    expect(text).toContain('VMM start to reset vector, QEMU -accel kvm, SMP 8: 1 of 3 runs gave a sample, and none reported an error');
+  });
+
+  it('--baseline: both trees side by side; a baseline VMM without the median is a failure line naming why', () => {
+    const withBase = (base: Sample['handover']) => ({ ...complete(), 'linux.base.smp8': of([30_000, 30_000, 30_000], { handover: base }) });
+    const o = { ...opts, baseline: 'b7530ad~1' };
+    const good = run(withBase({ count: 1300, medianMs: 4, maxMs: 80 }), o);
+    expect(good.code).toBe(0);
+    expect(good.text).toMatch(/AP hand-over wait \(median per boot\), own VMM \/ --baseline\s+0\.50/);
+    expect(good.text).toMatch(/AP hand-over wait \(longest per boot\), own VMM \/ --baseline\s+0\.50/);
+    const old = run(withBase({ count: 1300, maxMs: 80 }), o);
+    expect(old.code).toBe(1);
+    expect(old.text).toContain('AP hand-over wait median, own VMM at --baseline: the exit profile reports no handover.medianMs');
+    expect(old.text).toContain('figure ratio.handover.medianMs.ownOverBaseline: promised but not measured');
+    expect(old.text).not.toContain('figure ratio.handover.maxMs.ownOverBaseline');
+  });
+
+  it('promises the baseline only when asked, and the Debian figures only with runs', () => {
+    const keys = (o: Parameters<typeof promisedFigures>[0]) => promisedFigures(o);
+    expect(keys(opts).some((n) => n.includes('.base.'))).toBe(false);
+    expect(keys({ ...opts, baseline: 'HEAD~1' })).toContain('handover.base.smp8.maxMs.max');
+    expect(keys({ ...opts, linuxRuns: 0 }).some((n) => n.startsWith('linux.') || n.startsWith('handover.'))).toBe(false);
+    const every: SeriesKey[] = ['resetVector.own.smp1', 'resetVector.qemu.smp8', 'pio.c'];
+    for (const k of every) expect(keys(opts).some((n) => n.startsWith(k))).toBe(true);
+  });
+});

@@ -1,0 +1,103 @@
+// Where the bench's boots run, so that the stacks compared share one /dev/kvm: here when this
+// host's KVM runs Linux guests (VT-x/SVM, or already inside the lab), else all of them inside ONE
+// nested lab VM (QEMU TCG with kvm-amd inside): the plan goes in through the repository share,
+// inner.ts boots both stacks there, and its samples come back the same way, written after every
+// boot. The lab's QEMU can wedge under a nested SMP 8 guest: a lockup line on the lab console or
+// a heartbeat that stops ends the lab, and every series left short says so.
+
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hostKvmCapability } from '../../lab/capability.js';
+import { heartbeatWatch, lockupWatch } from '../../lab/lockup.js';
+import { runInLab } from '../../lab/run.js';
+import { inLab, labUnavailable } from '../../lab/target.js';
+import { BootgateError } from '../../vmm/errors.js';
+import { HEARTBEAT_LINE, measure, realStacks, seriesOf } from './inner.js';
+import type { BenchPlan, Samples } from './plan.js';
+
+const LAB_MEM_MIB = 3072;
+const LAB_START_S = 120;
+/** Per boot, the most it may take inside the lab (its own timeout and Node's start under TCG). */
+const PER_BOOT_S = 420;
+/** Silence this long on the inner run's heartbeat means a frozen lab (as targets/vmm/lab-batch.ts). */
+const HEARTBEAT_STALE_S = 90;
+
+export type Where = 'here' | 'lab';
+
+/** Here when this host's KVM runs Linux guests or this already is the lab; else the lab. */
+export function whereToRun(): Where {
+  return inLab() || hostKvmCapability().nativeGuests ? 'here' : 'lab';
+}
+
+/** A lab run that ended before the inner run finished: every series short of its runs gets the reason. */
+export function markShort(samples: Samples, plan: BenchPlan, reason: string): Samples {
+  const out: Samples = { ...samples };
+  const groups = [
+    ['pio', plan.runs],
+    ['resetVector', plan.runs],
+    ['linux', plan.linuxRuns],
+  ] as const;
+  for (const [comparison, runs] of groups) {
+    if (runs === 0) continue;
+    for (const key of seriesOf(comparison, plan)) {
+      const s = out[key] ?? { samples: [] };
+      if (s.samples.length < runs && s.error === undefined) out[key] = { ...s, error: reason };
+    }
+  }
+  return out;
+}
+
+/** Runs the plan's boots where the stacks share a /dev/kvm; resolves with what was measured. */
+export async function measureWhereKvmRunsLinux(root: string, plan: BenchPlan, where: Where): Promise<Samples> {
+  if (where === 'here') return measure(plan, realStacks(plan));
+  const why = labUnavailable();
+  if (why) throw new BootgateError('E_CONFIG', `this host's /dev/kvm cannot run the bench's guests and the nested lab cannot start: ${why}`);
+  const dir = join(root, 'reports', 'out', 'bench');
+  mkdirSync(dir, { recursive: true });
+  const planFile = join(dir, `plan-${process.pid}.json`);
+  const out = join(dir, `samples-${process.pid}.json`);
+  writeFileSync(planFile, JSON.stringify(plan));
+  rmSync(out, { force: true });
+  const boots = 2 * 4 * plan.runs + 5 * plan.linuxRuns;
+  const abort = new AbortController();
+  let wedged: string | undefined;
+  const heartbeat = heartbeatWatch(HEARTBEAT_STALE_S, (reason) => {
+    wedged ??= reason;
+    abort.abort();
+  });
+  try {
+    const lab = await runInLab({
+      command: ['node', 'dist/scripts/bench/inner.js', '--plan', planFile, '--out', out],
+      cwd: root,
+      memMiB: LAB_MEM_MIB,
+      timeoutS: LAB_START_S + boots * PER_BOOT_S,
+      signal: abort.signal,
+      onOutput: (_stream, chunk) => {
+        const text = chunk.toString('utf8');
+        if (text.includes(HEARTBEAT_LINE)) heartbeat.beat();
+        const shown = text.split('\n').filter((l) => l !== '' && !l.includes(HEARTBEAT_LINE));
+        if (shown.length > 0) process.stderr.write(`${shown.join('\n')}\n`);
+      },
+      onConsole: lockupWatch((line) => {
+        wedged ??= line;
+        abort.abort();
+      }),
+    });
+    let samples: Samples = {};
+    try {
+      samples = JSON.parse(readFileSync(out, 'utf8')) as Samples;
+    } catch {
+      // Nothing written: every series gets the reason below.
+    }
+    if (wedged !== undefined) return markShort(samples, plan, `the nested lab wedged before this stack finished: ${wedged}`);
+    if (lab.status !== 'exited' || lab.exitCode !== 0) {
+      const ended = `the lab run ended (${lab.status}${lab.exitCode === undefined ? '' : `, exit code ${lab.exitCode}`}) before this stack finished; stderr tail: ${lab.stderrTail.slice(-400)}; console tail: ${lab.consoleTail.slice(-400)}`;
+      return markShort(samples, plan, ended);
+    }
+    return samples;
+  } finally {
+    heartbeat.stop();
+    rmSync(planFile, { force: true });
+    rmSync(out, { force: true });
+  }
+}
