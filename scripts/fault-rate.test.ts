@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { attributeResets, type BootRecord, classify, formatTable, parseConfigs, plan, table } from './fault-rate.js';
+import { attributeResets, type BootRecord, classify, plan } from './fault-rate/records.js';
+import { formatTable, parseConfigs, table } from './fault-rate/table.js';
 
 const ev = (event: string, t: number, rest: Record<string, unknown> = {}) => ({ event, t, ...rest });
 const say = (o: object) => `@@bootgate ${JSON.stringify(o)}\n`;
