@@ -38,7 +38,7 @@ function fakeTarget(name: string, log: string[], fail?: (req: BootRequest) => st
 }
 
 function plan(over: Partial<BenchPlan> = {}): BenchPlan {
-  return { runs: 2, linuxRuns: 1, iterations: 11, pioImage: '/g/pio.bin', cLoop: '/n/loop', seabios: { firmware: 'seabios-256k' }, linux: { kernel: '/k', initrd: '/i', append: 'a' }, skip: {}, ...over };
+  return { runs: 2, linuxRuns: 1, iterations: 11, pioImage: '/g/pio.bin', cLoop: '/n/loop', seabios: { firmware: 'seabios-256k' }, linux: { kernel: '/k', initrd: '/i', append: 'a' }, linuxFirmware: 'seabios-256k', skip: {}, ...over };
 }
 
 function stacks(log: string[], fail?: (name: string, req: BootRequest) => string | undefined, base = false): BenchStacks {

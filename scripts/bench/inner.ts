@@ -43,7 +43,7 @@ export function realStacks(plan: BenchPlan): BenchStacks {
   return {
     own: ownVmmTarget,
     qemu: qemuTarget('kvm'),
-    base: plan.baseline ? ownVmmTargetAt(plan.baseline.cli, `vmm:kvm@${plan.baseline.ref}`) : undefined,
+    base: plan.baseline ? ownVmmTargetAt(plan.baseline.cli, `vmm:kvm (--baseline ${plan.baseline.ref})`) : undefined,
     async runCLoop(bin, image) {
       const r = await execa(bin, [image], { reject: false, timeout: C_LOOP_TIMEOUT_MS, stdin: 'ignore' });
       if (r.timedOut) throw new BootgateError('E_TIMEOUT', `kvm-exit-loop did not finish within ${C_LOOP_TIMEOUT_MS / 1000} s`);
@@ -62,7 +62,7 @@ function runnerOf(key: SeriesKey, plan: BenchPlan, stacks: BenchStacks): Run | s
     return target.boot(req);
   };
   const seabios = (smp: number): BootRequest => ({ ...plan.seabios, smp, timeoutS: SEABIOS_TIMEOUT_S, until: BOOT_ATTEMPT, timeResetVector: true });
-  const linux = (smp: number): BootRequest => ({ linux: plan.linux, firmware: 'seabios-256k', smp, timeoutS: LINUX_TIMEOUT_S, until: INIT_LINE });
+  const linux = (smp: number): BootRequest => ({ linux: plan.linux, firmware: plan.linuxFirmware, smp, timeoutS: LINUX_TIMEOUT_S, until: INIT_LINE });
   const label = SERIES[key].label;
   switch (key) {
     case 'pio.c':

@@ -46,8 +46,9 @@ export interface BenchPlan {
   cLoop?: string;
   /** SeaBIOS for the reset-vector boots: a fixture name or a file. */
   seabios: { firmware?: string; firmwareFile?: string };
-  /** The probe guest, resolved once so every stack and tree boots the same files. */
+  /** The probe guest, resolved once so every stack and tree boots the same files, and its firmware. */
   linux?: LinuxBoot;
+  linuxFirmware?: string;
   /** The --baseline tree's CLI build, and the ref it was built from. */
   baseline?: { ref: string; cli: string };
   skip: Partial<Record<SeriesKey, string>>;

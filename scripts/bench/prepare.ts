@@ -66,16 +66,20 @@ export async function prepare(root: string, opts: BenchOptions, where: Where): P
   await buildPioLoop(iterations).then((img) => (plan.pioImage = img), (err) => skipAll(COMPARISONS.pio, err));
   if (plan.pioImage) await ensureCLoop(root).then((bin) => (plan.cLoop = bin), (err) => skipAll(['pio.c'], err));
   try {
-    plan.seabios = opts.seabios ? { firmwareFile: seabiosFile(opts.seabios, where) } : { firmware: SEABIOS_FIXTURE };
-    await resolveFixture(SEABIOS_FIXTURE);
+    if (opts.seabios) plan.seabios = { firmwareFile: seabiosFile(opts.seabios, where) };
+    else {
+      await resolveFixture(SEABIOS_FIXTURE);
+      plan.seabios = { firmware: SEABIOS_FIXTURE };
+    }
   } catch (err) {
     skipAll(COMPARISONS.resetVector, err);
   }
   if (opts.linuxRuns > 0) {
     try {
       const guest = await resolveGuest(PROBE_GUEST);
-      await resolveFixture(LINUXBOOT_FIXTURE);
+      for (const fixture of [guest.firmware, LINUXBOOT_FIXTURE]) await resolveFixture(fixture);
       plan.linux = { kernel: guest.kernel!, initrd: guest.initrd, append: guest.append };
+      plan.linuxFirmware = guest.firmware;
     } catch (err) {
       skipAll(COMPARISONS.linux, err);
     }

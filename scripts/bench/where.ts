@@ -13,7 +13,7 @@ import { runInLab } from '../../lab/run.js';
 import { inLab, labUnavailable } from '../../lab/target.js';
 import { BootgateError } from '../../vmm/errors.js';
 import { HEARTBEAT_LINE, measure, realStacks, seriesOf } from './inner.js';
-import type { BenchPlan, Samples } from './plan.js';
+import { type BenchPlan, COMPARISONS, type Samples } from './plan.js';
 
 const LAB_MEM_MIB = 3072;
 const LAB_START_S = 120;
@@ -58,7 +58,7 @@ export async function measureWhereKvmRunsLinux(root: string, plan: BenchPlan, wh
   const out = join(dir, `samples-${process.pid}.json`);
   writeFileSync(planFile, JSON.stringify(plan));
   rmSync(out, { force: true });
-  const boots = 2 * 4 * plan.runs + 5 * plan.linuxRuns;
+  const boots = (COMPARISONS.pio.length + COMPARISONS.resetVector.length) * plan.runs + COMPARISONS.linux.length * plan.linuxRuns;
   const abort = new AbortController();
   let wedged: string | undefined;
   const heartbeat = heartbeatWatch(HEARTBEAT_STALE_S, (reason) => {
