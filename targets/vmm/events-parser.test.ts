@@ -121,4 +121,20 @@ describe('the kinds the VMM emits', () => {
     expect(emitted.size).toBeGreaterThan(10);
     expect([...emitted].filter((k) => !(VMM_EVENT_KINDS as string[]).includes(k))).toEqual([]);
   });
+
+  it("and so are the milestone names it writes (every `event: 'milestone', name: '...'` literal)", () => {
+    const root = fileURLToPath(new URL('../../vmm/', import.meta.url));
+    const files = (readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+    const names = files.flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(/event: 'milestone',\s*(?:t: [^,]+,\s*)?name: '([a-z0-9-]+)'/g)].map((m) => m[1]!));
+    expect(names.length).toBeGreaterThan(3);
+    const refused = (name: string): boolean => {
+      try {
+        parseVmmEvent(JSON.stringify({ event: 'milestone', t: 1, name }));
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    expect(names.filter(refused)).toEqual([]);
+  });
 });
