@@ -1,6 +1,7 @@
-// The VMM process's main thread: starts the vCPU workers, relays their events into the JSON-lines
+// The VMM process's main thread: starts the device owner and (SMP > 1) the vCPU threads at once, so
+// the vCPU threads load while the owner builds the VM; relays their events into the JSON-lines
 // stream and the console, watches for the awaited console line and the timeout, stops everything
-// (kicking vCPUs out of KVM_RUN), and writes the final event with the merged exit profile and a
+// (kicking vCPUs out of the guest), and writes the final event with the merged exit profile and a
 // diagnostic when the run failed. Nothing is left running: workers are terminated on every path.
 
 import { closeSync, openSync, writeSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { emptySnapshot, mergeProfile } from './metrics/exit-accounting.js';
 import { ConsoleMatcher, SEABIOS_MILESTONES } from './metrics/milestones.js';
 import { ControlBlock, StopMode } from './vcpu/control.js';
 import { Mailbox } from './vcpu/mailbox.js';
-import type { StoppedReport, WorkerMessage } from './vcpu/messages.js';
+import { OWNER, type OwnerWorkerData, type StoppedReport, type VcpuWorkerData, type WorkerMessage } from './vcpu/messages.js';
 
 const STOP_GRACE_MS = 3_000;
 const SERIAL_TAIL_BYTES = 4_000;
@@ -55,8 +56,11 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
   const since = (): number => Math.round((performance.timeOrigin + performance.now() - startEpochMs) * 10) / 10;
   const log = new EventLog(config.eventsFile);
   const control = ControlBlock.create(config.smp);
-  const mailboxes = Array.from({ length: config.smp }, () => Mailbox.create());
+  // At SMP 1 the owner runs vCPU 0 itself: no vCPU threads, no mailboxes.
+  const vcpuThreads = config.smp > 1 ? config.smp : 0;
+  const mailboxes = Array.from({ length: vcpuThreads }, () => Mailbox.create());
   const workers: Worker[] = [];
+  /** Keyed by thread: OWNER for the device owner, else the vCPU number. */
   const reports = new Map<number, StoppedReport>();
   const matcher = new ConsoleMatcher(SEABIOS_MILESTONES, config.until ? new RegExp(config.until) : undefined);
   let serial = '';
@@ -102,24 +106,9 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
       log.write(ev as VmmEvent);
       return;
     }
-    if (msg.type === 'ready') {
-      for (let i = 1; i < msg.vcpus; i++) {
-        const w = new Worker(workerUrl, {
-          workerData: {
-            role: 'ap',
-            vcpu: i,
-            mmapSize: msg.mmapSize,
-            startEpochMs,
-            controlSab: control.sab,
-            mailboxSab: mailboxes[i]!.sab,
-          },
-        });
-        attach(w, i);
-      }
-      return;
-    }
-    reports.set(msg.report.vcpu, msg.report);
-    if (msg.report.vcpu === 0 && stopReason === null) {
+    const key = msg.report.outcome ? OWNER : msg.report.vcpu;
+    reports.set(key, msg.report);
+    if (key === OWNER && stopReason === null) {
       const o = msg.report.outcome;
       stopReason = o?.status === 'power-off' ? 'power-off' : msg.report.error ? 'error' : 'killed';
       control.requestStop(StopMode.Stop);
@@ -134,37 +123,42 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
     exited.push(new Promise<void>((r) => w.once('exit', () => r())));
     w.on('message', onMessage);
     w.on('error', (e) => {
-      reports.set(vcpu, {
-        vcpu,
-        snapshot: emptySnapshot(vcpu),
-        error: { code: 'E_INTERNAL', message: `vCPU ${vcpu} thread crashed: ${e.message}` },
-      });
+      reports.set(vcpu, { vcpu, error: { code: 'E_INTERNAL', message: `${threadName(vcpu)} crashed: ${e.message}` } });
       stop('error', StopMode.Stop);
       if (reports.size >= workers.length) resolveDone();
     });
     w.on('exit', () => {
       if (!reports.has(vcpu)) {
-        reports.set(vcpu, { vcpu, snapshot: emptySnapshot(vcpu), error: { code: 'E_INTERNAL', message: `vCPU ${vcpu} thread exited early` } });
+        reports.set(vcpu, { vcpu, error: { code: 'E_INTERNAL', message: `${threadName(vcpu)} exited early` } });
         stop('error', StopMode.Stop);
       }
       if (reports.size >= workers.length) resolveDone();
     });
   };
 
-  attach(
-    new Worker(workerUrl, {
-      workerData: {
-        role: 'bsp',
-        config,
-        firmwarePath,
-        varsTemplatePath,
-        startEpochMs,
-        controlSab: control.sab,
-        mailboxSabs: mailboxes.map((m) => m.sab),
-      },
-    }),
-    0,
-  );
+  const owner: OwnerWorkerData = {
+    role: 'owner',
+    config,
+    firmwarePath,
+    varsTemplatePath,
+    startEpochMs,
+    controlSab: control.sab,
+    mailboxSabs: mailboxes.map((m) => m.sab),
+  };
+  attach(new Worker(workerUrl, { workerData: owner }), OWNER);
+  for (let i = 0; i < vcpuThreads; i++) {
+    const data: VcpuWorkerData = {
+      role: 'vcpu',
+      vcpu: i,
+      backend: 'kvm',
+      quirks: config.quirks,
+      sampleRip: config.sampleRipMs !== undefined,
+      startEpochMs,
+      controlSab: control.sab,
+      mailboxSab: mailboxes[i]!.sab,
+    };
+    attach(new Worker(workerUrl, { workerData: data }), i);
+  }
 
   const timer = setTimeout(() => stop('timeout', StopMode.Diagnose), config.timeoutS * 1000);
   const sampler = config.sampleRipMs === undefined ? undefined : setInterval(() => control.kick(0), config.sampleRipMs);
@@ -178,11 +172,12 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
   process.off('SIGUSR2', keepAlive);
 
   const wallMs = since();
-  const snaps = [...reports.values()].map((r) => r.snapshot);
+  const snaps = [...reports.values()].flatMap((r) => (r.snapshot ? [r.snapshot] : []));
+  if (snaps.length === 0) snaps.push(emptySnapshot(0));
   const profile = mergeProfile(snaps, wallMs, config.smp);
-  const bsp = reports.get(0);
+  const ownerReport = reports.get(OWNER);
   const error =
-    bsp?.error ??
+    ownerReport?.error ??
     [...reports.values()].find((r) => r.error)?.error ??
     (firmwarePanic
       ? {
@@ -191,7 +186,7 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
         }
       : undefined);
   const status: RunStatus = stopReason ?? (error ? 'error' : 'killed');
-  const outcome = bsp?.outcome;
+  const outcome = ownerReport?.outcome;
   let exitCode = 1;
   if (status === 'until-matched') exitCode = 0;
   else if (status === 'power-off') exitCode = config.until ? 1 : (outcome?.code ?? 0);
@@ -205,7 +200,7 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
           : status === 'power-off'
             ? `guest powered off (${outcome?.source}) before the console matched /${config.until}/`
             : (error?.message ?? 'error'),
-      registers: [...reports.values()].filter((r) => r.registers).map((r) => ({ vcpu: r.vcpu, regs: r.registers! })),
+      registers: [...reports.values()].filter((r) => r.registers && r.vcpu !== OWNER).map((r) => ({ vcpu: r.vcpu, regs: r.registers! })),
       lastExits: snaps.flatMap((s) => s.lastExits.map((e) => ({ vcpu: s.vcpu, ...e }))),
       devices: [...reports.values()].sort((a, b) => a.vcpu - b.vcpu).flatMap((r) => r.devices ?? []),
       serialTail: serial.slice(-SERIAL_TAIL_BYTES),
@@ -228,4 +223,8 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
   } as VmmEvent);
   log.close();
   return { status, exitCode, resets, wallMs, profile, error, diagnostic, serial };
+}
+
+function threadName(key: number): string {
+  return key === OWNER ? 'the device-owner thread' : `vCPU ${key} thread`;
 }

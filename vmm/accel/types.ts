@@ -1,6 +1,10 @@
 // The accelerator interface every backend implements (after Cloud Hypervisor's hypervisor crate):
-// a small Accelerator { createVm }, Vm { memory, vCPUs, interrupts }, Vcpu { run, regs }.
+// a small Accelerator { createVm }, Vm { memory, vCPUs, interrupts }, Vcpu { run, kick, regs }.
 // Memory-region flags are backend-neutral; backends map them onto KVM_MEM_READONLY and friends.
+// What only quirks and diagnostics need (a vCPU's CS base, address translation, internal-error
+// words) is the optional VcpuIntrospection, so a new backend can start without it.
+
+import type { ExitInfo, ExitKind } from './exit-info.js';
 
 export interface MemoryRegionFlags {
   read: true;
@@ -44,7 +48,19 @@ export interface IrqRoute {
 
 export interface Accelerator {
   readonly name: string;
-  createVm(options: { vcpus: number }): Vm;
+  /** A VM with `vcpus` vCPUs created (their handles in Vm.vcpuHandles); `physBits` is what CPUID advertises. */
+  createVm(options: { vcpus: number; physBits?: number }): Vm;
+  /** What vCPU threads need to open this accelerator's vCPUs (published through the control block). */
+  readonly vcpuParams: VcpuBackendParams;
+  /** The vCPU backend, for a thread that already loaded the accelerator (the device owner at SMP 1). */
+  vcpuBackend(): VcpuBackend;
+  close(): void;
+}
+
+/** Backend-specific numbers the VM's builder publishes for the vCPU threads. */
+export interface VcpuBackendParams {
+  /** KVM: the size of the kvm_run mapping (KVM_GET_VCPU_MMAP_SIZE). */
+  mmapSize: number;
 }
 
 export interface Vm {
@@ -69,5 +85,64 @@ export interface Vm {
   readonly fd: number;
   /** Physical address bits advertised to the guest (CPUID 0x80000008). */
   readonly physBits: number;
+  /** The host's physical address bits (what the guest's could at most be). */
+  readonly hostPhysBits: number;
   close(): void;
+}
+
+/** Where the next instruction is fetched: gpa = csBase + rip in real mode. */
+export interface FetchPoint {
+  csBase: number;
+  csSelector: number;
+  rip: number;
+}
+
+/** What a stall diagnostic shows of one vCPU. */
+export interface VcpuDiagnosis {
+  /** Registers as hex strings, plus `rip.gpa` (rip through the guest's page tables) when known. */
+  registers: Record<string, string>;
+  /** rip's guest-physical address, for a dump of the code there. */
+  ripGpa?: number;
+  /** Run state and local APIC in one line. */
+  lapic: string;
+}
+
+/**
+ * One virtual CPU, used only by the thread that runs it. `run` enters the guest and returns at the
+ * next exit, decoded into the reused `exit` (no allocation on the hot path).
+ *
+ * Kicking (another thread makes a running `run` return `Interrupted` soon) is a contract between
+ * the backend and the control block: the backend names a host byte (`kickAddress`) which, set to 1,
+ * makes the current or next entry return at once (KVM's kvm_run.immediate_exit); the kicker then
+ * signals the vCPU's thread so a running entry is interrupted. `setImmediateExit(false)` re-arms.
+ */
+export interface Vcpu {
+  readonly index: number;
+  readonly exit: ExitInfo;
+  /** Host address of the kick byte (see above); valid until close(). */
+  readonly kickAddress: bigint;
+  run(): ExitKind;
+  setImmediateExit(on: boolean): void;
+  /** Single-step the next entry (a Debug exit after one instruction); false if the backend refuses. */
+  setSingleStep(on: boolean): boolean;
+  fetchPoint(): FetchPoint;
+  /** Registers for a fault or diagnostic dump, as hex strings ({error} when unreadable). */
+  dumpRegisters(): Record<string, string>;
+  diagnose(): VcpuDiagnosis;
+  /** Release the vCPU's host resources (only once no kicker can still hold `kickAddress`). */
+  close(): void;
+}
+
+/** What quirks and deeper diagnostics use; a backend may leave it out. */
+export interface VcpuIntrospection {
+  /** Move the real-mode CS base (where F000:FFF0 fetches from). */
+  setCsBase(base: number): void;
+  /** Extra words of an internal-error exit. */
+  internalErrorData(): bigint[];
+}
+
+/** Opens the vCPUs of a VM built on another thread, from the handles that VM published. */
+export interface VcpuBackend {
+  readonly name: string;
+  open(handle: number, index: number): Vcpu & Partial<VcpuIntrospection>;
 }

@@ -89,8 +89,17 @@ abstract class RangeBus {
   }
 }
 
+/** A sync register's place on the PIO bus (device.ts SyncRegister, made absolute). */
+export interface SyncPortRange {
+  kind: number;
+  port: number;
+  span: number;
+}
+
 export class PioBus extends RangeBus {
   private readonly byPort: Array<BusRange | undefined> = new Array(0x1_0000).fill(undefined);
+  /** Told the sync registers' places after every change (the device owner publishes them to the vCPU threads). */
+  onSyncChange: ((ranges: SyncPortRange[]) => void) | undefined;
 
   constructor() {
     super('pio', 0x1_0000);
@@ -99,6 +108,12 @@ export class PioBus extends RangeBus {
   protected override onChange(): void {
     this.byPort.fill(undefined);
     for (const r of this.ranges) for (let p = r.base; p < r.base + r.span; p++) this.byPort[p] = r;
+    this.onSyncChange?.(this.syncRanges());
+  }
+
+  /** Where the sync registers of the inserted devices are now. */
+  syncRanges(): SyncPortRange[] {
+    return this.ranges.flatMap((r) => (r.device.syncRegisters ?? []).map((s) => ({ kind: s.kind, port: r.base + s.offset, span: s.span })));
   }
 
   find(port: number): BusRange | undefined {

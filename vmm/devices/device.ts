@@ -3,8 +3,30 @@
 // (PIO) and 1, 2, 4 or 8 (MMIO). Data is little-endian in `data` (a view into the exit buffer).
 // Devices never map memory themselves; they ask through the narrow MachineServices they are given.
 
+/**
+ * Registers any vCPU thread may serve with its own instance of the device, without the device
+ * owner (after crosvm's BusDeviceSync): they hold no state another thread could see change. The
+ * kinds are few and fixed because each thread must be able to build its instance from the kind
+ * alone (vmm/devices/sync-devices.ts).
+ */
+export enum SyncKind {
+  /** ACPI PM_TMR: a function of time only. */
+  PmTimer = 1,
+  /** Port 0x80 POST codes: written, never read back meaningfully (reads are all ones). */
+  PostCode = 2,
+}
+
+export interface SyncRegister {
+  /** Offset from the device's base on its bus. */
+  offset: number;
+  span: number;
+  kind: SyncKind;
+}
+
 export interface BusDevice {
   readonly name: string;
+  /** Registers of this device that any vCPU thread may serve itself (PIO only). */
+  readonly syncRegisters?: readonly SyncRegister[];
   /** Fill `data` (its length is the access size) for a read at `offset` from the device's base. */
   read(offset: number, data: Uint8Array): void;
   /** Consume `data` written at `offset` from the device's base. */

@@ -8,6 +8,7 @@ class FakeVm implements Vm {
   readonly slots = new Map<number, MemoryRegion>();
   readonly fd = -1;
   readonly physBits = 40;
+  readonly hostPhysBits = 40;
   readonly vcpuHandles: number[] = [];
   mapMemory(r: MemoryRegion): void {
     this.slots.set(r.slot, r);

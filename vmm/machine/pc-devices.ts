@@ -67,8 +67,6 @@ import { MemoryMap } from './memory-map.js';
 const PCI_CONFIG_ADDRESS_PORT = 0xcf8;
 const PCI_CONFIG_DATA_PORT = 0xcfc;
 const PCI_CONFIG_DATA_SPAN = 4;
-/** PM_TMR within the PIIX4 PM I/O block. */
-const PM_TIMER_OFFSET = 8;
 const PCI_INTA = 1;
 
 export interface PcBuild {
@@ -98,10 +96,8 @@ export interface PcOptions {
   ramBelow4G: number;
   ramAbove4G: number;
   emit: (event: Record<string, unknown>) => void;
-  /** Epoch (ms, timeOrigin-based) of the PM timer, shared with the AP threads. */
+  /** Epoch (ms, timeOrigin-based) of the PM timer, shared with the vCPU threads' own PM timers. */
   pmTimerEpochMs?: number;
-  /** Told where the PM timer register is now (0: not decoded). */
-  onPmTimerPort?: (port: number) => void;
 }
 
 export function buildPc(o: PcOptions): PcBuild {
@@ -195,8 +191,8 @@ export function buildPc(o: PcOptions): PcBuild {
   pci.addFunction(piix3);
   const pmFunction = new Piix4Pm({
     onPmIoChange: (base) => {
+      // PM_TMR inside the block is a sync register: the bus tells the vCPU threads where it went.
       pio.move(pm, base, PM_IO_SPAN);
-      o.onPmTimerPort?.(base === null ? 0 : base + PM_TIMER_OFFSET);
     },
   });
   pci.addFunction(pmFunction);

@@ -6,7 +6,7 @@ describe('ControlBlock kick accounting', () => {
   it('sees no kick in flight when nobody kicks, and waits out one that is', () => {
     const control = ControlBlock.create(2);
     expect(control.waitNoKicks(10)).toBe(true);
-    // A kick between reading a kvm_run address and writing into it (KICKERS is word 5).
+    // A kick between reading a kick address and writing into it (KICKERS is word 5).
     Atomics.add(control.words, 5, 1);
     const t0 = performance.now();
     expect(control.waitNoKicks(30)).toBe(false);
@@ -36,9 +36,49 @@ describe('releaseRunPage', () => {
 describe('ControlBlock registration', () => {
   it('waits until every vCPU thread registered', () => {
     const control = ControlBlock.create(2);
-    control.registerVcpu(0, 100, 5, 0n);
+    control.registerVcpu(0, 100, 0n);
     expect(control.waitAllRegistered(20)).toBe(false);
-    control.registerVcpu(1, 101, 6, 0n);
+    control.registerVcpu(1, 101, 0n);
     expect(control.waitAllRegistered(20)).toBe(true);
+  });
+});
+
+describe('ControlBlock sync-register table', () => {
+  it('hands out a consistent copy and a new version after every publish', () => {
+    const control = ControlBlock.create(1);
+    const v0 = control.syncVersion;
+    control.publishSyncPorts([{ kind: 1, port: 0x608, span: 4 }, { kind: 2, port: 0x80, span: 1 }]);
+    const t = control.syncPorts();
+    expect(t.version).not.toBe(v0);
+    expect(t.version % 2).toBe(0);
+    expect(t.entries).toEqual([{ kind: 1, port: 0x608, span: 4 }, { kind: 2, port: 0x80, span: 1 }]);
+    control.publishSyncPorts([{ kind: 2, port: 0x80, span: 1 }]);
+    expect(control.syncPorts().entries).toEqual([{ kind: 2, port: 0x80, span: 1 }]);
+  });
+});
+
+describe('ControlBlock reset attribution', () => {
+  it('takes the rip a vCPU recorded once, and nothing when none was', () => {
+    const control = ControlBlock.create(2);
+    expect(control.takeResetRip(1)).toBeUndefined();
+    control.setResetRip(1, 0xffff_ffff_8100_0000n);
+    expect(control.takeResetRip(1)).toBe(0xffff_ffff_8100_0000n);
+    expect(control.takeResetRip(1)).toBeUndefined();
+  });
+});
+
+describe('ControlBlock start and VM publication', () => {
+  it('a vCPU thread sees the published handles and the start; a stop ends both waits', () => {
+    const control = ControlBlock.create(2);
+    expect(control.waitGeneration(0, 1)).toBe(0);
+    expect(control.publishVm([11, 12], 12288)).toBe(1);
+    expect(control.vcpuHandle(1)).toBe(12);
+    expect(control.mmapSize).toBe(12288);
+    expect(control.waitStart(5)).toBe(false);
+    control.start();
+    expect(control.waitStart(5)).toBe(true);
+    const stopped = ControlBlock.create(1);
+    stopped.requestStop(1);
+    expect(stopped.waitStart(1000)).toBe(false);
   });
 });

@@ -1,50 +1,66 @@
-// Messages between the VMM's supervisor (main thread) and its vCPU worker threads.
+// Messages between the VMM's supervisor (main thread) and its worker threads: the device owner
+// (builds the VM, owns every device, serves the mailboxes, carries out resets and power-off; at
+// SMP 1 it also runs vCPU 0) and one vCPU thread per vCPU when SMP > 1.
 
 import { parentPort } from 'node:worker_threads';
 import type { VmConfig } from '../config.js';
+import type { QuirkName } from '../quirks.js';
 import type { AccountingSnapshot } from '../metrics/exit-accounting.js';
 
-export interface BspWorkerData {
-  role: 'bsp';
+export interface OwnerWorkerData {
+  role: 'owner';
   config: VmConfig;
   firmwarePath: string;
   /** OVMF: the VARS template (fixture), copied per VM. */
   varsTemplatePath?: string;
   startEpochMs: number;
   controlSab: SharedArrayBuffer;
-  /** Indexed by vCPU; entry 0 (the BSP) is unused. */
+  /** Indexed by vCPU (empty at SMP 1: the owner runs vCPU 0 itself). */
   mailboxSabs: SharedArrayBuffer[];
 }
 
-export interface ApWorkerData {
-  role: 'ap';
+export interface VcpuWorkerData {
+  role: 'vcpu';
   vcpu: number;
-  mmapSize: number;
+  /** The accelerator backend's name (accel/open.ts openVcpuBackend). */
+  backend: string;
+  quirks: QuirkName[];
+  /** --sample-rip: vCPU 0 counts where each kick found it. */
+  sampleRip: boolean;
   startEpochMs: number;
   controlSab: SharedArrayBuffer;
   mailboxSab: SharedArrayBuffer;
 }
 
-export type WorkerData = BspWorkerData | ApWorkerData;
+export type WorkerData = OwnerWorkerData | VcpuWorkerData;
+
+/** The vCPU number of the owner's report when it runs no vCPU. */
+export const OWNER = -1;
 
 export interface StoppedReport {
+  /** The vCPU this thread ran, or OWNER. */
   vcpu: number;
-  snapshot: AccountingSnapshot;
+  /** Exit accounting of the vCPU the thread ran (none for an owner that ran no vCPU). */
+  snapshot?: AccountingSnapshot;
   registers?: Record<string, string>;
-  /** Set when diagnosing: device and interrupt-controller states, one line each (the BSP adds COM1 and the IOAPIC). */
+  /** Set when diagnosing: device and interrupt-controller states, one line each (the owner adds COM1 and the IOAPIC). */
   devices?: string[];
-  /** Set by the BSP: how the machine ended. */
+  /** Set by the owner: how the machine ended. */
   outcome?: { status: 'power-off' | 'stopped' | 'error'; source?: string; code?: number; resets: number };
   error?: { code: string; message: string; hint?: string };
 }
 
 export type WorkerMessage =
-  | { type: 'ready'; vcpus: number; mmapSize: number }
   | { type: 'event'; event: Record<string, unknown> & { event: string; t: number } }
   | { type: 'stopped'; report: StoppedReport };
 
-/** Post a VMM event from a vCPU thread, stamped in ms since VMM start (`clockOffsetMs` = timeOrigin - startEpochMs). */
+/** Post a VMM event from a worker thread, stamped in ms since VMM start (`clockOffsetMs` = timeOrigin - startEpochMs). */
 export function postEvent(event: Record<string, unknown>, clockOffsetMs: number): void {
   const msg: WorkerMessage = { type: 'event', event: { ...event, event: String(event.event), t: Math.round((performance.now() + clockOffsetMs) * 10) / 10 } };
+  parentPort!.postMessage(msg);
+}
+
+export function postStopped(report: StoppedReport): void {
+  const msg: WorkerMessage = { type: 'stopped', report };
   parentPort!.postMessage(msg);
 }

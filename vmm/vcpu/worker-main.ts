@@ -1,30 +1,22 @@
-// Entry point of every vCPU worker thread: picks the role from workerData. A failure while
-// setting up (no /dev/kvm, bad firmware image) is reported as a `stopped` message with the error.
-// Each role loads only its own modules: an AP thread never imports the device model (the BSP's
-// graph: every device, ACPI, fw_cfg), which made each AP thread's start several times slower
-// (the guest starts only once every AP thread runs; seven of them took ~12 s in the nested lab).
+// Entry point of every VMM worker thread: picks the role from workerData. A failure while setting
+// up (no /dev/kvm, a bad firmware image) is reported as a `stopped` message with the error.
+// Each role loads only its own modules: a vCPU thread never imports the device model (the owner's
+// graph: every device, ACPI, fw_cfg), which would make each vCPU thread's start several times
+// slower, and the guest starts only once every vCPU thread runs.
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import { BootgateError } from '../errors.js';
-import { emptySnapshot } from '../metrics/exit-accounting.js';
-import type { WorkerData, WorkerMessage } from './messages.js';
+import { OWNER, postStopped, type WorkerData } from './messages.js';
 
 const data = workerData as WorkerData;
-let worker: { start(): void } | undefined;
 try {
-  worker = data.role === 'bsp' ? new (await import('./bsp-worker.js')).BspWorker(data) : new (await import('./ap-worker.js')).ApWorker(data);
+  if (data.role === 'owner') new (await import('./device-owner.js')).DeviceOwner(data).start();
+  else await (await import('./vcpu-thread.js')).runVcpuThread(data);
 } catch (e) {
   const err = e instanceof BootgateError ? e : new BootgateError('E_INTERNAL', (e as Error).message);
-  const vcpu = data.role === 'bsp' ? 0 : data.vcpu;
-  const msg: WorkerMessage = {
-    type: 'stopped',
-    report: {
-      vcpu,
-      snapshot: emptySnapshot(vcpu),
-      outcome: { status: 'error', resets: 0 },
-      error: { code: err.code, message: err.message, hint: err.hint },
-    },
-  };
-  parentPort!.postMessage(msg);
+  postStopped({
+    vcpu: data.role === 'owner' ? OWNER : data.vcpu,
+    ...(data.role === 'owner' ? { outcome: { status: 'error', resets: 0 } } : {}),
+    error: { code: err.code, message: err.message, hint: err.hint },
+  });
 }
-worker?.start();

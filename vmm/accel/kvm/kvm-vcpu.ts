@@ -8,6 +8,7 @@
 
 import { BootgateError } from '../../errors.js';
 import { ExitKind, type ExitInfo } from '../exit-info.js';
+import type { FetchPoint, Vcpu, VcpuBackend, VcpuDiagnosis, VcpuIntrospection } from '../types.js';
 import { formatLapic } from './interrupt-state.js';
 import * as abi from './kvm-abi.js';
 import {
@@ -35,8 +36,10 @@ const PLAIN_EXITS = new Map<number, ExitKind>([
   [abi.KVM_EXIT_FAIL_ENTRY, ExitKind.FailEntry],
 ]);
 
-export class KvmVcpu {
+export class KvmVcpu implements Vcpu, VcpuIntrospection {
   readonly runAddress: bigint;
+  /** kvm_run.immediate_exit: set to 1, the current or next KVM_RUN returns EINTR. */
+  readonly kickAddress: bigint;
   private readonly runBytes: Uint8Array;
   private readonly run32: DataView;
   readonly exit: ExitInfo;
@@ -56,6 +59,7 @@ export class KvmVcpu {
       throw new BootgateError('E_ACCEL', `mmap of kvm_run for vCPU ${index} failed: ${strerror(errno())}`);
     }
     this.runAddress = addr;
+    this.kickAddress = addr + BigInt(abi.RUN_IMMEDIATE_EXIT);
     const buf = viewAt(addr, mmapSize);
     this.runBytes = new Uint8Array(buf);
     this.run32 = new DataView(buf);
@@ -158,7 +162,7 @@ export class KvmVcpu {
   }
 
   /** CS base and RIP: where the next instruction is fetched (gpa = csBase + rip in real mode). */
-  fetchPoint(): { csBase: number; csSelector: number; rip: number } {
+  fetchPoint(): FetchPoint {
     const s = this.getSregs();
     const r = this.getRegs();
     return { csBase: Number(s['cs.base']), csSelector: Number(s['cs.sel']), rip: Number(r.rip) };
@@ -227,7 +231,7 @@ export class KvmVcpu {
    * (`rip.gpa`, through the guest's page tables), and its run state and local APIC in one line.
    * `ripGpa` is that address as a number, for reading the code there.
    */
-  diagnose(): { registers: Record<string, string>; ripGpa?: number; lapic: string } {
+  diagnose(): VcpuDiagnosis {
     const registers = this.dumpRegisters();
     let ripGpa: number | undefined;
     if (registers.error === undefined) {
@@ -257,4 +261,9 @@ export class KvmVcpu {
     }
     return out;
   }
+}
+
+/** The KVM vCPU backend: opens a vCPU fd another thread's VM published (kvm_run is `mmapSize` bytes). */
+export function kvmVcpuBackend(mmapSize: number): VcpuBackend {
+  return { name: 'kvm', open: (handle, index) => new KvmVcpu(handle, index, mmapSize) };
 }

@@ -3,7 +3,8 @@
 
 import { BootgateError } from '../../errors.js';
 import { KVM_IDENTITY_MAP_ADDR, KVM_TSS_ADDR } from '../../layout.js';
-import type { Accelerator, IrqRoute, MemoryRegion, Vm } from '../types.js';
+import type { Accelerator, IrqRoute, MemoryRegion, VcpuBackend, VcpuBackendParams, Vm } from '../types.js';
+import { kvmVcpuBackend } from './kvm-vcpu.js';
 import { CPUID_ENTRY_SIZE, cpuidForVcpu, cpuidPhysBits } from './cpuid.js';
 import { formatIoapic } from './interrupt-state.js';
 import * as abi from './kvm-abi.js';
@@ -68,6 +69,14 @@ export class KvmAccelerator implements Accelerator {
   }
 
   /** KVM_GET_SUPPORTED_CPUID as raw kvm_cpuid2 bytes (header + entries). */
+  get vcpuParams(): VcpuBackendParams {
+    return { mmapSize: this.vcpuMmapSize };
+  }
+
+  vcpuBackend(): VcpuBackend {
+    return kvmVcpuBackend(this.vcpuMmapSize);
+  }
+
   supportedCpuid(): Uint8Array {
     const maxEntries = 256;
     const buf = new Uint8Array(8 + maxEntries * CPUID_ENTRY_SIZE);

@@ -47,6 +47,7 @@ export function mmap(addr: bigint, len: number, prot: number, flags: number, fd:
 }
 export const munmap = libc.func('int munmap(uint64_t addr, size_t len)') as (addr: bigint, len: number) => number;
 export const gettid = libc.func('int gettid()') as () => number;
+export const schedYield = libc.func('int sched_yield()') as () => number;
 export const getpid = libc.func('int getpid()') as () => number;
 export const tgkill = libc.func('int tgkill(int tgid, int tid, int sig)') as (tgid: number, tid: number, sig: number) => number;
 export const strerror = libc.func('const char *strerror(int errnum)') as (errnum: number) => string;

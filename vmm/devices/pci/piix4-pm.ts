@@ -10,7 +10,8 @@
 // - PmIo (the 64-byte block at PMBASE): +0 PM1a_STS (write 1 to clear), +2 PM1a_EN, +4 PM1a_CNT
 //   (SCI_EN set at reset since there is no SMM to hand over from; SLP_EN with SLP_TYP 0 powers off:
 //   QEMU's piix4 DSDT declares \_S5 = Package {0, 0, 0, 0}), +8 PM_TMR (24 bits, 3.579545 MHz).
-// - PmTimer: the PM timer alone, cheap and allocation-free, so a vCPU worker can answer it.
+// - PM_TMR is declared a sync register: any vCPU thread answers it with its own PmTimer
+//   (pm-timer.ts, same epoch), without a trip to the device owner.
 // - PiixGpe: GPE0 at 0xAFE0 (2 bytes status, write 1 to clear; 2 bytes enable).
 // The SCI (GSI 9) is driven from PWRBTN/GBL/RTC status & enable and from GPE0 status & enable.
 // Left out: SMBus (0x90/0xD2 are stored so they read back; no SMBus controller), the APM ports
@@ -19,7 +20,8 @@
 // PCI/CPU/memory hotplug registers, device resource/decode registers 0x5C-0x6F.
 
 import { configError } from '../../errors.js';
-import type { BusDevice, MachineServices } from '../device.js';
+import { type BusDevice, type MachineServices, SyncKind, type SyncRegister } from '../device.js';
+import { PmTimer } from './pm-timer.js';
 import { PciFunction, QEMU_SUBSYSTEM_ID, QEMU_SUBSYSTEM_VENDOR } from './pci-function.js';
 
 export const PIIX4_PM_VENDOR_ID = 0x8086;
@@ -67,56 +69,8 @@ export const SLP_TYP_S5 = 0;
 export const PIIX_GPE0_BASE = 0xafe0;
 export const PIIX_GPE0_SPAN = 4;
 
-export const PM_TIMER_HZ = 3_579_545;
-const PM_TIMER_MASK = 0xff_ffff;
 /** TMR_STS is set each time bit 23 of the timer changes. */
 const PM_TIMER_HALF = 0x80_0000;
-
-export interface PmTimerOptions {
-  /**
-   * Start of the count, in ms of `performance.timeOrigin + performance.now()` (a clock all threads
-   * share), so a worker's PmTimer built with the main thread's `epochMs` reads the same count.
-   * With `clock`, in that clock's ms instead. Default: now.
-   */
-  epochMs?: number;
-  /** A monotonic ms clock to use instead of performance.now() (tests). */
-  clock?: () => number;
-}
-
-/** ACPI PM timer: 24-bit, 3.579545 MHz, derived from a monotonic clock on every read. */
-export class PmTimer {
-  /** Pass this to a worker's PmTimer to share the count. */
-  readonly epochMs: number;
-  private readonly clock: () => number;
-  /** epochMs in this thread's clock. */
-  private readonly base: number;
-
-  constructor(options: PmTimerOptions = {}) {
-    if (options.epochMs !== undefined && !Number.isFinite(options.epochMs)) {
-      throw configError('PmTimer epochMs', options.epochMs, 'a finite number of ms');
-    }
-    if (options.clock !== undefined) {
-      this.clock = options.clock;
-      this.epochMs = this.base = options.epochMs ?? options.clock();
-    } else {
-      this.clock = performance.now.bind(performance);
-      this.epochMs = options.epochMs ?? performance.timeOrigin + performance.now();
-      this.base = this.epochMs - performance.timeOrigin;
-    }
-  }
-
-  /** Ticks since the epoch, not wrapped (clamped at 0 against rounding when threads convert the epoch). */
-  ticks(): number {
-    const ms = this.clock() - this.base;
-    return ms > 0 ? Math.floor((ms * PM_TIMER_HZ) / 1000) : 0;
-  }
-
-  /** The PM_TMR register: the low 24 bits of ticks(). */
-  read(): number {
-    // ToInt32 keeps the low 32 bits of any integer below 2^53, so the mask is exact.
-    return this.ticks() & PM_TIMER_MASK;
-  }
-}
 
 export interface Piix4PmOptions {
   /** Called when the PM block's decoded base changes (null = not decoded), and on every reset(). */
@@ -216,6 +170,8 @@ export class PiixGpe implements BusDevice {
   }
 }
 
+export { PM_TIMER_HZ, PmTimer, type PmTimerOptions } from './pm-timer.js';
+
 export interface PmIoOptions {
   /** Share a timer (e.g. with a vCPU worker). Default: a new one starting now. */
   timer?: PmTimer;
@@ -226,6 +182,8 @@ export interface PmIoOptions {
 /** The PIIX4 PM register block; the machine registers it at Piix4Pm's decoded base, span PM_IO_SPAN. */
 export class PmIo implements BusDevice {
   readonly name = 'piix4-pm';
+  /** The PM timer is a function of time only: any thread may answer it. */
+  readonly syncRegisters: readonly SyncRegister[] = [{ offset: PM_TMR, span: 4, kind: SyncKind.PmTimer }];
   readonly timer: PmTimer;
   /** GPE0 block; register at PIIX_GPE0_BASE, span PIIX_GPE0_SPAN. */
   readonly gpe: PiixGpe;

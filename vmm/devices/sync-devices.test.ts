@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { PioBus } from '../bus/bus.js';
+import { PostCode } from './legacy/post-code.js';
+import { PmIo } from './pci/piix4-pm.js';
+import { SyncKind } from './device.js';
+import { createSyncDevice, SyncPortMap } from './sync-devices.js';
+
+const services = { setIrqLine: () => {}, requestReset: () => {}, requestPowerOff: () => {}, readGuest: () => new Uint8Array(), writeGuest: () => {}, emit: () => {}, guestMisuse: () => {} };
+
+describe('sync registers', () => {
+  it('the PIO bus tells where the declared registers are, following a moved device', () => {
+    const bus = new PioBus();
+    const seen: string[] = [];
+    bus.onSyncChange = (r) => seen.push(r.map((x) => `${x.kind}@${x.port.toString(16)}+${x.span}`).join(' '));
+    const pm = new PmIo(services);
+    bus.insert(0x80, 1, new PostCode());
+    bus.insert(0x600, 0x40, pm);
+    bus.move(pm, 0xb000, 0x40);
+    expect(seen.at(-1)).toBe(`${SyncKind.PostCode}@80+1 ${SyncKind.PmTimer}@b008+4`);
+  });
+
+  it('a thread-local PM timer counts from the shared epoch, and narrower reads see their bytes', () => {
+    const epoch = performance.timeOrigin + performance.now() - 1000;
+    const dev = createSyncDevice(SyncKind.PmTimer, { pmTimerEpochMs: epoch })!;
+    const d = new Uint8Array(4);
+    dev.read(0, d);
+    const v = d[0]! | (d[1]! << 8) | (d[2]! << 16);
+    // about 1 s at 3.579545 MHz, modulo 2^24
+    expect(v).toBeGreaterThan(3_500_000);
+    expect(d[3]).toBe(0);
+    const hi = new Uint8Array(2);
+    dev.read(2, hi);
+    expect(hi[1]).toBe(0);
+    expect(createSyncDevice(99, { pmTimerEpochMs: 0 })).toBeUndefined();
+  });
+
+  it('a vCPU thread serves only whole accesses inside sync registers, and hands over the rest', () => {
+    const map = new SyncPortMap({ pmTimerEpochMs: performance.timeOrigin });
+    map.update([
+      { kind: SyncKind.PmTimer, port: 0x608, span: 4 },
+      { kind: SyncKind.PostCode, port: 0x80, span: 1 },
+    ]);
+    expect(map.serve(true, 0x608, 4, 1, new Uint8Array(4))).toBe(true);
+    expect(map.serve(false, 0x80, 1, 1, Uint8Array.of(0x55))).toBe(true);
+    // crosses out of the register, string I/O, or not a sync register at all
+    expect(map.serve(true, 0x60a, 4, 1, new Uint8Array(4))).toBe(false);
+    expect(map.serve(false, 0x80, 1, 4, new Uint8Array(4))).toBe(false);
+    expect(map.serve(true, 0x3f8, 1, 1, new Uint8Array(1))).toBe(false);
+    map.update([]);
+    expect(map.serve(true, 0x608, 4, 1, new Uint8Array(4))).toBe(false);
+  });
+});

@@ -1,0 +1,250 @@
+// The device-owner thread: builds the machine (pc-instance.ts), owns every device (QEMU's big lock,
+// held by one thread), and carries out machine resets and power-off. At SMP > 1 it runs no vCPU:
+// it sleeps on the doorbell (Atomics.wait) and serves the vCPU threads' mailboxes, so a device
+// access costs one cross-thread hop and no vCPU ever leaves the guest for another one's access. At
+// SMP 1 it runs vCPU 0 itself with the direct exit handler (no hop at all).
+// A reset pauses every vCPU thread (epoch handshake), rebuilds the accelerator VM, publishes the
+// new vCPU handles and resumes; each thread reopens its vCPU. The owner reports the outcome and the
+// machine's final state (final-reports.ts); each vCPU thread reports its own accounting.
+
+import { gettid } from '../accel/kvm/libc.js';
+import type { Vcpu, VcpuIntrospection } from '../accel/types.js';
+import { BootgateError } from '../errors.js';
+import { VMD_RESET_CS_BASE } from '../layout.js';
+import { emitFinalReports, flushMachine } from '../machine/final-reports.js';
+import type { PendingAction, PendingReset } from '../machine/machine.js';
+import { PcInstance } from '../machine/pc-instance.js';
+import { ExitAccounting } from '../metrics/exit-accounting.js';
+import { codeAround } from './code-dump.js';
+import { ControlBlock, StopMode } from './control.js';
+import { DirectExitHandler } from './direct-exit-handler.js';
+import { Mailbox } from './mailbox.js';
+import { OWNER, type OwnerWorkerData, postEvent, postStopped, type StoppedReport } from './messages.js';
+import { OwnerService } from './owner-service.js';
+import { judgeResetStep, stepResetVector } from './reset-step.js';
+import { RipSampler } from './rip-sampler.js';
+import { releaseRunPage } from './run-page.js';
+import { type RunGate, RunState, VcpuRunner } from './runner.js';
+
+const PAUSE_ACK_TIMEOUT_MS = 30_000;
+/** How long the vCPU threads may take to start and register (seconds in the nested lab). */
+const VCPU_START_TIMEOUT_MS = 60_000;
+/** The idle owner wakes this often to flush consoles and poll the interrupt path. */
+const POLL_MS = 5;
+
+type Outcome = NonNullable<StoppedReport['outcome']>;
+
+export class DeviceOwner {
+  private readonly control: ControlBlock;
+  private readonly mailboxes: Mailbox[];
+  private readonly clockOffset: number;
+  private readonly machine: PcInstance;
+  private readonly service: OwnerService;
+  /** vCPUs run by their own threads (none at SMP 1). */
+  private readonly threadVcpus: number[];
+  private seenDoorbell = 0;
+  private resets = 0;
+  /** SMP 1: the vCPU this thread runs, and its accounting. */
+  private ownVcpu: Vcpu | undefined;
+  private ownAcct: ExitAccounting | undefined;
+
+  constructor(private readonly data: OwnerWorkerData) {
+    const { config } = data;
+    this.control = new ControlBlock(data.controlSab, config.smp);
+    this.mailboxes = data.mailboxSabs.map((sab) => new Mailbox(sab));
+    this.clockOffset = performance.timeOrigin - data.startEpochMs;
+    this.threadVcpus = config.smp > 1 ? Array.from({ length: config.smp }, (_, i) => i) : [];
+    this.machine = new PcInstance({ ...data, emit: (e) => this.emit(e) });
+    this.service = new OwnerService(() => this.machine.pc.machine, {
+      resetStep: (step) => this.emit(judgeResetStep(step, (gpa) => this.machine.regionAt(gpa), config.quirks)),
+      fatal: (vcpu) => {
+        this.emit({ event: 'vcpu-fatal', vcpu });
+        this.machine.pc.machine.requestPowerOff(`fatal exit on vCPU ${vcpu}`, 255);
+      },
+      tripleFault: (vcpu) => this.machine.pc.machine.requestReset(vcpu === 0 ? 'triple-fault' : `triple-fault (vCPU ${vcpu})`),
+    });
+  }
+
+  private emit(event: Record<string, unknown>): void {
+    postEvent(event, this.clockOffset);
+  }
+
+  start(): void {
+    const { config } = this.data;
+    const { pc, vm, accel, ram } = this.machine;
+    this.emit({ event: 'milestone', name: 'vm-created', detail: `${config.smp} vCPU, ${config.memMiB} MiB` });
+    this.emit({
+      event: 'machine',
+      physBits: vm.physBits,
+      hostPhysBits: vm.hostPhysBits,
+      ramBelow4G: pc.machine.ramBelow4G,
+      ramAbove4G: pc.machine.ramAbove4G,
+      memoryMap: pc.memoryMap.list().map((r) => ({ name: r.name, gpa: r.gpa, size: r.size, writable: r.flags.write })),
+    });
+    this.control.publishRam({ hostAddress: ram.address, below4G: pc.machine.ramBelow4G, above4G: pc.machine.ramAbove4G });
+    pc.machine.pio.onSyncChange = (ranges) => this.control.publishSyncPorts(ranges);
+    this.control.publishSyncPorts(pc.machine.pio.syncRanges());
+    this.control.publishVm(vm.vcpuHandles, accel.vcpuParams.mmapSize);
+    let report: StoppedReport;
+    try {
+      const outcome = this.threadVcpus.length === 0 ? this.runOwnVcpu() : this.serveVcpuThreads();
+      report = this.report(outcome);
+    } catch (e) {
+      const err = e instanceof BootgateError ? e : new BootgateError('E_INTERNAL', (e as Error).message, { cause: e });
+      this.control.requestStop(StopMode.Stop);
+      this.control.kickAll();
+      report = this.report({ status: 'error', resets: this.resets });
+      report.error = { code: err.code, message: err.message, hint: err.hint };
+    }
+    flushMachine(pc, config);
+    emitFinalReports(pc, config, (e) => this.emit(e));
+    // Answer every vCPU still waiting so none is left blocked.
+    for (const mb of this.mailboxes) if (mb.pending) mb.reply(false);
+    postStopped(report);
+  }
+
+  /** SMP > 1: start the guest once every vCPU thread registered, then serve until the machine stops. */
+  private serveVcpuThreads(): Outcome {
+    if (!this.control.waitAllRegistered(VCPU_START_TIMEOUT_MS)) {
+      if (this.control.stopMode !== StopMode.Running) return { status: 'stopped', resets: 0 };
+      throw new BootgateError('E_INTERNAL', `the vCPU threads did not start within ${VCPU_START_TIMEOUT_MS / 1000} s`, {
+        hint: 'the host is overloaded; retry with fewer vCPUs (--smp)',
+      });
+    }
+    this.control.start();
+    const { pc } = this.machine;
+    for (;;) {
+      if (this.control.stopMode !== StopMode.Running) return { status: 'stopped', resets: this.resets };
+      this.serveMailboxes();
+      const pending = this.takePending();
+      if (pending?.kind === 'power-off') return this.powerOff(pending);
+      if (pending) this.resetMachine(pending);
+      const now = performance.now();
+      pc.com1.poll(now);
+      pc.debugcon.poll(now);
+      pc.irqPath.poll();
+      this.control.waitDoorbell(this.seenDoorbell, POLL_MS);
+    }
+  }
+
+  private serveMailboxes(): void {
+    const bell = this.control.doorbell;
+    if (bell === this.seenDoorbell) return;
+    this.seenDoorbell = bell;
+    for (let i = 0; i < this.mailboxes.length; i++) {
+      const mb = this.mailboxes[i]!;
+      if (mb.pending) this.service.serve(i, mb);
+    }
+  }
+
+  private takePending(): PendingAction | null {
+    const m = this.machine.pc.machine;
+    const pending = m.pending;
+    m.pending = null;
+    return pending;
+  }
+
+  private powerOff(pending: Extract<PendingAction, { kind: 'power-off' }>): Outcome {
+    this.emit({ event: 'milestone', name: 'power-off', detail: pending.source });
+    this.control.requestStop(StopMode.Stop);
+    this.control.kickAll();
+    return { status: 'power-off', source: pending.source, code: pending.code, resets: this.resets };
+  }
+
+  /** SMP 1: run vCPU 0 on this thread, serving its exits directly. */
+  private runOwnVcpu(): Outcome {
+    const { config } = this.data;
+    const backend = this.machine.accel.vcpuBackend();
+    const open = (): Vcpu => {
+      const v = backend.open(this.machine.vm.vcpuHandles[0]!, 0);
+      if (config.quirks.includes('vmd-low-bios-only')) (v as Partial<VcpuIntrospection>).setCsBase?.(VMD_RESET_CS_BASE);
+      this.control.registerVcpu(0, gettid(), v.kickAddress);
+      return v;
+    };
+    this.ownVcpu = open();
+    this.ownAcct = new ExitAccounting(0, this.clockOffset);
+    this.control.start();
+    this.emit(judgeResetStep(stepResetVector(this.ownVcpu), (gpa) => this.machine.regionAt(gpa), config.quirks));
+    let outcome: Outcome = { status: 'stopped', resets: 0 };
+    const gate: RunGate = {
+      poll: (parked) => {
+        if (this.control.stopMode !== StopMode.Running) return RunState.Stopped;
+        const pending = this.takePending();
+        if (pending?.kind === 'power-off') {
+          outcome = this.powerOff(pending);
+          return RunState.Stopped;
+        }
+        if (pending) {
+          this.resetMachine(pending);
+          return RunState.Paused;
+        }
+        if (parked) throw new BootgateError('E_INTERNAL', 'vCPU 0 is parked for a reset nobody asked for');
+        return RunState.Running;
+      },
+      awaitResume: () => (this.control.stopMode === StopMode.Running ? RunState.Running : RunState.Stopped),
+    };
+    const handler = new DirectExitHandler(this.machine.pc, (e) => this.emit(e), config.sampleRipMs === undefined ? undefined : new RipSampler());
+    const runner = new VcpuRunner({
+      vcpu: this.ownVcpu,
+      gate,
+      handler,
+      acct: this.ownAcct,
+      reopen: (old) => {
+        const fresh = open();
+        releaseRunPage(this.control, old);
+        this.ownVcpu = fresh;
+        return fresh;
+      },
+      describeGpa: (gpa) => {
+        const region = this.machine.regionAt(gpa);
+        return region ? `in ${region}` : 'nothing mapped there';
+      },
+    });
+    try {
+      runner.run();
+    } finally {
+      if (handler.sampler) this.emit(handler.sampler.event());
+    }
+    if (outcome.status === 'stopped') outcome = { status: 'stopped', resets: this.resets };
+    return outcome;
+  }
+
+  /** Machine reset: pause the vCPU threads, rebuild the accelerator VM, publish it, resume. */
+  private resetMachine({ source, vcpu, rip }: PendingReset): void {
+    this.resets++;
+    flushMachine(this.machine.pc, this.data.config);
+    const epoch = this.control.beginPause();
+    for (const i of this.threadVcpus) this.control.kick(i);
+    for (const i of this.threadVcpus) {
+      const deadline = performance.now() + PAUSE_ACK_TIMEOUT_MS;
+      while (!this.control.waitAcknowledged(i, epoch, 10)) {
+        this.serveMailboxes();
+        if (performance.now() > deadline) throw new BootgateError('E_INTERNAL', `vCPU ${i} did not pause for the machine reset`);
+        this.control.kick(i);
+      }
+    }
+    const threadRip = vcpu === undefined || this.threadVcpus.length === 0 ? undefined : this.control.takeResetRip(vcpu);
+    this.machine.rebuildVm();
+    this.control.publishVm(this.machine.vm.vcpuHandles, this.machine.accel.vcpuParams.mmapSize);
+    this.control.resume(epoch);
+    const where = rip ?? (threadRip === undefined ? undefined : `0x${threadRip.toString(16)}`);
+    this.emit({ event: 'reset', source, count: this.resets, ...(vcpu === undefined ? {} : { vcpu }), ...(where === undefined ? {} : { rip: where }) });
+    this.emit({ event: 'milestone', name: 'reset', detail: source });
+  }
+
+  private report(outcome: Outcome): StoppedReport {
+    const r: StoppedReport = { vcpu: this.ownVcpu ? 0 : OWNER, outcome };
+    if (this.ownAcct) r.snapshot = this.ownAcct.snapshot();
+    const diagnose = this.control.stopMode === StopMode.Diagnose || outcome.status === 'error';
+    if (diagnose) {
+      const { pc, vm } = this.machine;
+      r.devices = [pc.uart.interruptState(), vm.describeIoapic()];
+      if (this.ownVcpu) {
+        const d = this.ownVcpu.diagnose();
+        r.registers = { ...d.registers, code: codeAround(this.control.ram(), d.ripGpa) };
+        r.devices.push(d.lapic);
+      }
+    }
+    return r;
+  }
+}

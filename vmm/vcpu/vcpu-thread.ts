@@ -1,0 +1,110 @@
+// A vCPU thread (SMP > 1: every vCPU has one; the device owner runs none). It starts while the
+// device owner builds the VM, loading only what its loop needs (the backend's vCPU module, the
+// runner, the sync devices), opens its vCPU when the VM's handles are published, registers so it
+// can be kicked, and enters the guest once every vCPU thread is ready. vCPU 0 first single-steps
+// the reset vector. Then the runner: sync registers here, other device accesses through the
+// mailbox, the reset handshake through the control gate. A machine reset reopens the vCPU from the
+// rebuilt VM's handle. At the end the thread reports its exit accounting (and, when diagnosing or
+// failing, its registers, local APIC and the code at rip).
+
+import { gettid } from '../accel/kvm/libc.js';
+import { openVcpuBackend } from '../accel/open.js';
+import type { Vcpu, VcpuBackend, VcpuIntrospection } from '../accel/types.js';
+import { SyncPortMap } from '../devices/sync-devices.js';
+import { BootgateError } from '../errors.js';
+import { VMD_RESET_CS_BASE } from '../layout.js';
+import { ExitAccounting } from '../metrics/exit-accounting.js';
+import { codeAround } from './code-dump.js';
+import { ControlBlock, StopMode } from './control.js';
+import { ControlGate } from './control-gate.js';
+import { MailKind, Mailbox } from './mailbox.js';
+import { MailboxExitHandler } from './mailbox-exit-handler.js';
+import { postEvent, postStopped, type StoppedReport, type VcpuWorkerData } from './messages.js';
+import { stepResetVector } from './reset-step.js';
+import { RipSampler } from './rip-sampler.js';
+import { releaseRunPage } from './run-page.js';
+import { VcpuRunner } from './runner.js';
+
+/** How long a vCPU thread waits for the device owner to publish the VM. */
+const VM_WAIT_MS = 120_000;
+/** How long it waits for the guest's start (every other vCPU thread registering). */
+const START_WAIT_MS = 120_000;
+
+export async function runVcpuThread(data: VcpuWorkerData): Promise<void> {
+  const control = new ControlBlock(data.controlSab, 0);
+  const clockOffset = performance.timeOrigin - data.startEpochMs;
+  const emit = (event: Record<string, unknown>): void => postEvent(event, clockOffset);
+  const acct = new ExitAccounting(data.vcpu, clockOffset);
+  const report: StoppedReport = { vcpu: data.vcpu };
+  let vcpu: Vcpu | undefined;
+  const handler = new MailboxExitHandler(
+    control,
+    new Mailbox(data.mailboxSab),
+    new SyncPortMap({ pmTimerEpochMs: data.startEpochMs }),
+    emit,
+    data.sampleRip && data.vcpu === 0 ? new RipSampler() : undefined,
+  );
+  try {
+    const deadline = performance.now() + VM_WAIT_MS;
+    while (control.generation === 0) {
+      if (control.stopMode !== StopMode.Running) throw new BootgateError('E_INTERNAL', `vCPU ${data.vcpu} stopped before the VM was built`);
+      if (performance.now() > deadline) throw new BootgateError('E_INTERNAL', `the device owner did not build the VM within ${VM_WAIT_MS / 1000} s`);
+      control.waitGeneration(0, 50);
+    }
+    const backend = await openVcpuBackend(data.backend, { mmapSize: control.mmapSize });
+    const open = (): Vcpu => openRegistered(backend, control, data);
+    vcpu = open();
+    const gate = new ControlGate(control, data.vcpu);
+    if (!control.waitStart(START_WAIT_MS)) {
+      if (control.stopMode !== StopMode.Running) throw new Stopped();
+      throw new BootgateError('E_INTERNAL', `the guest did not start within ${START_WAIT_MS / 1000} s`);
+    }
+    if (data.vcpu === 0) {
+      const step = new TextEncoder().encode(JSON.stringify(stepResetVector(vcpu)));
+      handler.ask(MailKind.ResetStep, 0, 1, step.length, step);
+    }
+    const runner = new VcpuRunner({
+      vcpu,
+      gate,
+      handler,
+      acct,
+      reopen: (old) => {
+        const fresh = open();
+        releaseRunPage(control, old);
+        vcpu = fresh;
+        return fresh;
+      },
+    });
+    runner.run();
+  } catch (e) {
+    if (!(e instanceof Stopped)) {
+      const err = e instanceof BootgateError ? e : new BootgateError('E_INTERNAL', (e as Error).message, { cause: e });
+      report.error = { code: err.code, message: err.message, hint: err.hint };
+      handler.ask(MailKind.Fatal, 0, 0, 0);
+    }
+  }
+  report.snapshot = acct.snapshot();
+  if (vcpu !== undefined && (control.stopMode === StopMode.Diagnose || report.error)) {
+    const d = vcpu.diagnose();
+    report.registers = { ...d.registers, code: codeAround(control.ram(), d.ripGpa) };
+    report.devices = [d.lapic];
+  }
+  const sampler = handler.sampler;
+  if (sampler) emit(sampler.event());
+  postStopped(report);
+}
+
+/** The machine stopped while this thread waited to start: nothing to report but its empty accounting. */
+class Stopped extends Error {}
+
+/** Open this thread's vCPU of the current VM (vmd's CS base under vmd-low-bios-only) and register it for kicks. */
+function openRegistered(backend: VcpuBackend, control: ControlBlock, data: VcpuWorkerData): Vcpu {
+  const vcpu = backend.open(control.vcpuHandle(data.vcpu), data.vcpu);
+  if (data.vcpu === 0 && data.quirks.includes('vmd-low-bios-only')) {
+    const setCsBase = (vcpu as Partial<VcpuIntrospection>).setCsBase;
+    if (setCsBase === undefined) throw new BootgateError('E_CONFIG', `the ${backend.name} backend cannot move CS's base`, { hint: 'drop --quirk vmd-low-bios-only' });
+    setCsBase.call(vcpu, VMD_RESET_CS_BASE);
+  }
+  control.registerVcpu(data.vcpu, gettid(), vcpu.kickAddress);
+  return vcpu;
+}
