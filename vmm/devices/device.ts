@@ -14,6 +14,8 @@ export enum SyncKind {
   PmTimer = 1,
   /** Port 0x80 POST codes: written, never read back meaningfully (reads are all ones). */
   PostCode = 2,
+  /** The 0x402 debug console: reads a constant, byte writes are log output (each thread logs its own). */
+  Debugcon = 3,
 }
 
 export interface SyncRegister {

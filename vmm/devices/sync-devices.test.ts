@@ -50,3 +50,23 @@ describe('sync registers', () => {
     expect(map.serve(true, 0x608, 4, 1, new Uint8Array(4))).toBe(false);
   });
 });
+
+describe('the debug console as a sync register', () => {
+  it('a thread logs its own byte writes per line and hands wider accesses to the owner', () => {
+    const events: Array<Record<string, unknown>> = [];
+    const map = new SyncPortMap({ pmTimerEpochMs: 0, emit: (e) => events.push(e) });
+    map.update([{ kind: SyncKind.Debugcon, port: 0x402, span: 1 }]);
+    const rd = new Uint8Array(1);
+    expect(map.serve(true, 0x402, 1, 1, rd)).toBe(true);
+    expect(rd[0]).toBe(0xe9);
+    for (const c of 'ok\nta') expect(map.serve(false, 0x402, 1, 1, Uint8Array.of(c.charCodeAt(0)))).toBe(true);
+    expect(map.serve(false, 0x402, 2, 1, new Uint8Array(2))).toBe(false);
+    expect(events).toEqual([{ event: 'serial', port: 'debugcon', data: 'ok\n' }]);
+    map.flush();
+    expect(events.at(-1)).toEqual({ event: 'serial', port: 'debugcon', data: 'ta' });
+  });
+
+  it('without an event sink the thread does not serve it', () => {
+    expect(createSyncDevice(SyncKind.Debugcon, { pmTimerEpochMs: 0 })).toBeUndefined();
+  });
+});

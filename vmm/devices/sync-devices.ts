@@ -1,11 +1,25 @@
 // The devices a vCPU thread serves itself: for each sync register kind (device.ts SyncKind) a
 // thread-local instance, built from the kind alone, and the table of where the owner's bus has
 // them mapped (published through the control block, read again when its version changes).
-// This file is on a vCPU thread's start path: it imports only the two small device files.
+// This file is on a vCPU thread's start path: it imports only small device files.
 
+import { ConsoleBuffer } from '../machine/console-buffer.js';
 import { type BusDevice, SyncKind } from './device.js';
+import { DEBUGCON_READBACK } from './legacy/debugcon.js';
 import { PostCode } from './legacy/post-code.js';
 import { PM_TIMER_MASK, PmTimer } from './pci/pm-timer.js';
+
+/** A thread-local instance: which access sizes it serves itself (the rest go to the owner), and what to flush at the end. */
+export interface SyncDevice extends BusDevice {
+  serves(size: number): boolean;
+  flush?(): void;
+}
+
+export interface SyncDeviceOptions {
+  pmTimerEpochMs: number;
+  /** Where a thread's debug-console lines go (a 'serial' event on port debugcon). */
+  emit?(event: Record<string, unknown>): void;
+}
 
 export interface SyncMapping {
   kind: number;
@@ -14,9 +28,12 @@ export interface SyncMapping {
 }
 
 /** PM_TMR alone (4 bytes): narrower reads see their bytes of the 24-bit count, writes are ignored (read-only). */
-class LocalPmTimer implements BusDevice {
+class LocalPmTimer implements SyncDevice {
   readonly name = 'pm-timer';
   constructor(private readonly timer: PmTimer) {}
+  serves(): boolean {
+    return true;
+  }
   read(offset: number, data: Uint8Array): void {
     const v = this.timer.read() & PM_TIMER_MASK;
     for (let i = 0; i < data.length; i++) data[i] = (v >>> (8 * (offset + i))) & 0xff;
@@ -24,12 +41,42 @@ class LocalPmTimer implements BusDevice {
   write(): void {}
 }
 
-export function createSyncDevice(kind: number, options: { pmTimerEpochMs: number }): BusDevice | undefined {
+/** Port 0x80: a thread's own POST-code latch. */
+class LocalPostCode extends PostCode implements SyncDevice {
+  serves(): boolean {
+    return true;
+  }
+}
+
+/** 0x402 byte accesses: reads 0xE9, writes buffered per line into this thread's 'serial' events. */
+class LocalDebugcon implements SyncDevice {
+  readonly name = 'debugcon';
+  private readonly out: ConsoleBuffer;
+  constructor(emit: (event: Record<string, unknown>) => void) {
+    this.out = new ConsoleBuffer((text) => emit({ event: 'serial', port: 'debugcon', data: text }));
+  }
+  serves(size: number): boolean {
+    return size === 1;
+  }
+  read(_offset: number, data: Uint8Array): void {
+    data[0] = DEBUGCON_READBACK;
+  }
+  write(_offset: number, data: Uint8Array): void {
+    this.out.push(data[0]!);
+  }
+  flush(): void {
+    this.out.flush();
+  }
+}
+
+export function createSyncDevice(kind: number, options: SyncDeviceOptions): SyncDevice | undefined {
   switch (kind) {
     case SyncKind.PmTimer:
       return new LocalPmTimer(new PmTimer({ epochMs: options.pmTimerEpochMs }));
     case SyncKind.PostCode:
-      return new PostCode();
+      return new LocalPostCode();
+    case SyncKind.Debugcon:
+      return options.emit ? new LocalDebugcon(options.emit) : undefined;
     default:
       return undefined;
   }
@@ -37,10 +84,10 @@ export function createSyncDevice(kind: number, options: { pmTimerEpochMs: number
 
 /** Port → (device, base) for the sync registers a vCPU thread serves itself. */
 export class SyncPortMap {
-  private readonly byPort = new Map<number, { device: BusDevice; base: number }>();
-  private readonly instances = new Map<number, BusDevice>();
+  private readonly byPort = new Map<number, { device: SyncDevice; base: number }>();
+  private readonly instances = new Map<number, SyncDevice>();
 
-  constructor(private readonly options: { pmTimerEpochMs: number }) {}
+  constructor(private readonly options: SyncDeviceOptions) {}
 
   /** Replace the mappings (the owner moved a device, e.g. the firmware programmed PMBASE). */
   update(mappings: readonly SyncMapping[]): void {
@@ -63,9 +110,14 @@ export class SyncPortMap {
   serve(isIn: boolean, port: number, size: number, count: number, data: Uint8Array): boolean {
     if (count !== 1) return false;
     const hit = this.byPort.get(port);
-    if (hit === undefined || this.byPort.get(port + size - 1)?.device !== hit.device) return false;
+    if (hit === undefined || this.byPort.get(port + size - 1)?.device !== hit.device || !hit.device.serves(size)) return false;
     if (isIn) hit.device.read(port - hit.base, data);
     else hit.device.write(port - hit.base, data);
     return true;
+  }
+
+  /** Hand on what the thread's instances still buffer (at the end of the run). */
+  flush(): void {
+    for (const d of this.instances.values()) d.flush?.();
   }
 }

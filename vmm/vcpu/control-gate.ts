@@ -13,11 +13,13 @@ export class ControlGate implements RunGate {
   private seenPause: number;
   private pendingEpoch = 0;
 
+  /** `seenPause`: the pause epoch the vCPU's current vCPU object belongs to (default: now). */
   constructor(
     private readonly control: ControlBlock,
     private readonly vcpu: number,
+    seenPause = control.pauseEpoch,
   ) {
-    this.seenPause = control.pauseEpoch;
+    this.seenPause = seenPause;
   }
 
   poll(parked: boolean): RunState {

@@ -1,6 +1,6 @@
 // The shared control block of one VM process: a SharedArrayBuffer every thread sees. It carries
-//   - the run state every vCPU thread obeys: the stop flag, the pause/resume epochs of a machine
-//     reset, and the "start" word (the guest runs once every vCPU thread is ready);
+//   - the run state every vCPU thread obeys: the stop flag and the pause/resume epochs of a machine
+//     reset;
 //   - what the device owner publishes for the vCPU threads: the VM generation and each vCPU's
 //     handle (a reset rebuilds the VM), the backend's kvm_run size, where guest RAM is (for a
 //     stall diagnostic's code dump), and the table of sync device registers (devices any thread may
@@ -25,8 +25,6 @@ const SYNC_VERSION = 4;
 const KICKERS = 5;
 /** The VM generation whose vCPU handles are published (0: none yet); bumped by every rebuild. */
 const GENERATION = 6;
-/** 1 once every vCPU thread registered and the guest may run. */
-const START = 7;
 const MMAP_SIZE = 8;
 const RAM_ADDR_LO = 9;
 const RAM_ADDR_HI = 10;
@@ -97,10 +95,10 @@ export class ControlBlock {
     return Atomics.load(this.words, STOP) as StopMode;
   }
 
-  /** Ask every thread to stop; wakes anyone waiting on the start, a generation, a resume or the doorbell. */
+  /** Ask every thread to stop; wakes anyone waiting on a generation, a pause, a resume or the doorbell. */
   requestStop(mode: StopMode): void {
     Atomics.compareExchange(this.words, STOP, StopMode.Running, mode);
-    for (const w of [RESUME_EPOCH, PAUSE_EPOCH, START, GENERATION, DOORBELL]) Atomics.notify(this.words, w);
+    for (const w of [RESUME_EPOCH, PAUSE_EPOCH, GENERATION, DOORBELL]) Atomics.notify(this.words, w);
   }
 
   // ---- the VM the device owner built ----
@@ -151,7 +149,7 @@ export class ControlBlock {
     };
   }
 
-  // ---- registration and start ----
+  // ---- registration ----
   registerVcpu(vcpu: number, tid: number, kickAddress: bigint): void {
     const w = this.words;
     Atomics.store(w, this.at(vcpu, KICK_LO), Number(kickAddress & 0xffff_ffffn) | 0);
@@ -160,35 +158,9 @@ export class ControlBlock {
     Atomics.notify(w, this.at(vcpu, TID));
   }
 
-  /** Wait up to `ms` until every vCPU thread registered (its thread id is known, so it can be kicked). */
-  waitAllRegistered(ms: number): boolean {
-    const deadline = performance.now() + ms;
-    for (let i = 0; i < this.vcpus; i++) {
-      const at = this.at(i, TID);
-      while (Atomics.load(this.words, at) === 0) {
-        const left = deadline - performance.now();
-        if (left <= 0 || this.stopMode !== StopMode.Running) return false;
-        Atomics.wait(this.words, at, 0, Math.min(left, 50));
-      }
-    }
-    return true;
-  }
-
-  /** Let the guest run (every vCPU thread is registered). */
-  start(): void {
-    Atomics.store(this.words, START, 1);
-    Atomics.notify(this.words, START);
-  }
-
-  /** Wait up to `ms` for the start; false on a stop or the deadline. */
-  waitStart(ms: number): boolean {
-    const deadline = performance.now() + ms;
-    while (Atomics.load(this.words, START) === 0) {
-      const left = deadline - performance.now();
-      if (left <= 0 || this.stopMode !== StopMode.Running) return false;
-      Atomics.wait(this.words, START, 0, Math.min(left, 50));
-    }
-    return this.stopMode === StopMode.Running;
+  /** Whether `vcpu`'s thread registered (it can be kicked and will acknowledge pauses). */
+  isRegistered(vcpu: number): boolean {
+    return Atomics.load(this.words, this.at(vcpu, TID)) !== 0;
   }
 
   // ---- kicks ----
@@ -268,6 +240,10 @@ export class ControlBlock {
     const lo = Atomics.exchange(this.words, this.at(vcpu, RESET_RIP_LO), 0) >>> 0;
     const hi = Atomics.exchange(this.words, this.at(vcpu, RESET_RIP_HI), 0) >>> 0;
     return lo === 0 && hi === 0 ? undefined : (BigInt(hi) << 32n) | BigInt(lo);
+  }
+
+  get resumeEpoch(): number {
+    return Atomics.load(this.words, RESUME_EPOCH);
   }
 
   resume(epoch: number): void {

@@ -1,11 +1,19 @@
 // A vCPU thread (SMP > 1: every vCPU has one; the device owner runs none). It starts while the
 // device owner builds the VM, loading only what its loop needs (the backend's vCPU module, the
 // runner, the sync devices), opens its vCPU when the VM's handles are published, registers so it
-// can be kicked, and enters the guest once every vCPU thread is ready. vCPU 0 first single-steps
+// can be kicked, and enters the guest. Nobody waits for the others: the guest starts when vCPU 0's
+// thread is ready, and an AP whose thread comes later only starts later (KVM holds its INIT/SIPI
+// until its first entry; firmware and Linux wait for APs to check in). vCPU 0 first single-steps
 // the reset vector. Then the runner: sync registers here, other device accesses through the
 // mailbox, the reset handshake through the control gate. A machine reset reopens the vCPU from the
 // rebuilt VM's handle. At the end the thread reports its exit accounting (and, when diagnosing or
 // failing, its registers, local APIC and the code at rip).
+//
+// Joining late races a machine reset: the thread might open a vCPU of the VM the reset is about to
+// replace. So it registers first and then checks that neither the VM generation nor the pause
+// epoch moved; the owner bumps the epoch first and then looks at who registered. One of the two
+// sees the other: either the owner waits for this thread's acknowledgement, or the thread sees the
+// pause, acknowledges it itself, drops that vCPU and tries again after the resume.
 
 import { gettid } from '../accel/kvm/libc.js';
 import { openVcpuBackend } from '../accel/open.js';
@@ -27,8 +35,7 @@ import { VcpuRunner } from './runner.js';
 
 /** How long a vCPU thread waits for the device owner to publish the VM. */
 const VM_WAIT_MS = 120_000;
-/** How long it waits for the guest's start (every other vCPU thread registering). */
-const START_WAIT_MS = 120_000;
+const WAIT_SLICE_MS = 50;
 
 export async function runVcpuThread(data: VcpuWorkerData): Promise<void> {
   const control = new ControlBlock(data.controlSab, 0);
@@ -37,10 +44,11 @@ export async function runVcpuThread(data: VcpuWorkerData): Promise<void> {
   const acct = new ExitAccounting(data.vcpu, clockOffset);
   const report: StoppedReport = { vcpu: data.vcpu };
   let vcpu: Vcpu | undefined;
+  const sync = new SyncPortMap({ pmTimerEpochMs: data.startEpochMs, emit });
   const handler = new MailboxExitHandler(
     control,
     new Mailbox(data.mailboxSab),
-    new SyncPortMap({ pmTimerEpochMs: data.startEpochMs }),
+    sync,
     emit,
     data.sampleRip && data.vcpu === 0 ? new RipSampler() : undefined,
   );
@@ -53,12 +61,9 @@ export async function runVcpuThread(data: VcpuWorkerData): Promise<void> {
     }
     const backend = await openVcpuBackend(data.backend, { mmapSize: control.mmapSize });
     const open = (): Vcpu => openRegistered(backend, control, data);
-    vcpu = open();
-    const gate = new ControlGate(control, data.vcpu);
-    if (!control.waitStart(START_WAIT_MS)) {
-      if (control.stopMode !== StopMode.Running) throw new Stopped();
-      throw new BootgateError('E_INTERNAL', `the guest did not start within ${START_WAIT_MS / 1000} s`);
-    }
+    const joined = join(control, data.vcpu, open);
+    vcpu = joined.vcpu;
+    const gate = new ControlGate(control, data.vcpu, joined.epoch);
     if (data.vcpu === 0) {
       const step = new TextEncoder().encode(JSON.stringify(stepResetVector(vcpu)));
       handler.ask(MailKind.ResetStep, 0, 1, step.length, step);
@@ -83,6 +88,7 @@ export async function runVcpuThread(data: VcpuWorkerData): Promise<void> {
       handler.ask(MailKind.Fatal, 0, 0, 0);
     }
   }
+  sync.flush();
   report.snapshot = acct.snapshot();
   if (vcpu !== undefined && (control.stopMode === StopMode.Diagnose || report.error)) {
     const d = vcpu.diagnose();
@@ -95,7 +101,27 @@ export async function runVcpuThread(data: VcpuWorkerData): Promise<void> {
 }
 
 /** The machine stopped while this thread waited to start: nothing to report but its empty accounting. */
-class Stopped extends Error {}
+export class Stopped extends Error {}
+
+/** Open this thread's vCPU of a VM no reset is replacing (see the header), and the pause epoch it belongs to. */
+export function join(control: ControlBlock, index: number, open: () => Vcpu): { vcpu: Vcpu; epoch: number } {
+  for (;;) {
+    if (control.stopMode !== StopMode.Running) throw new Stopped();
+    const epoch = control.pauseEpoch;
+    if (control.resumeEpoch < epoch) {
+      // A reset is under way: it may already count on this thread (if it registered before).
+      if (control.isRegistered(index)) control.acknowledgePause(index, epoch);
+      control.waitResumed(epoch, WAIT_SLICE_MS);
+      continue;
+    }
+    const generation = control.generation;
+    const vcpu = open();
+    if (control.pauseEpoch === epoch && control.generation === generation) return { vcpu, epoch };
+    // A reset began meanwhile: leave that vCPU (unkickable first), and join the rebuilt VM.
+    control.registerVcpu(index, gettid(), 0n);
+    releaseRunPage(control, vcpu);
+  }
+}
 
 /** Open this thread's vCPU of the current VM (vmd's CS base under vmd-low-bios-only) and register it for kicks. */
 function openRegistered(backend: VcpuBackend, control: ControlBlock, data: VcpuWorkerData): Vcpu {

@@ -2,12 +2,14 @@
 // reads the port and expects 0xE9 ("present"), then writes its log there one byte at a time.
 // OVMF's debug builds use it too. A free, synchronous log channel for the harness.
 //
-// Implemented: byte reads return 0xE9; byte writes go to `onOutput` immediately.
+// Implemented: byte reads return 0xE9; byte writes go to `onOutput` immediately. A sync register:
+// each vCPU thread serves its own byte accesses with its own instance (SeaBIOS's log is thousands
+// of exits), and wider ones go to the device owner's instance, which counts the misuse.
 // QEMU declares only 1-byte accesses valid; wider ones are counted as guest misuse and treated as
 // unassigned (reads all ones, writes dropped). Left out: QEMU's configurable readback value.
 
 import { BootgateError } from '../../errors.js';
-import type { BusDevice, MachineServices } from '../device.js';
+import { type BusDevice, type MachineServices, SyncKind, type SyncRegister } from '../device.js';
 
 export const DEBUGCON_PORT = 0x402;
 export const DEBUGCON_SPAN = 1;
@@ -20,6 +22,7 @@ export interface DebugconOptions {
 
 export class Debugcon implements BusDevice {
   readonly name = 'debugcon';
+  readonly syncRegisters: readonly SyncRegister[] = [{ offset: 0, span: DEBUGCON_SPAN, kind: SyncKind.Debugcon }];
   private readonly onOutput: (byte: number) => void;
 
   constructor(
