@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PioBus } from '../../bus/bus.js';
 import { FakeServices } from '../legacy/test-services.js';
@@ -19,6 +20,22 @@ describe('PiixIde config space', () => {
     expect([ide.readConfig(PCI_COMMAND, 2), ide.readConfig(0x06, 2)]).toEqual([0, 0x0280]);
     expect([ide.readConfig(0x2c, 2), ide.readConfig(0x2e, 2)]).toEqual([0x1af4, 0x1100]);
     expect(ide.readConfig(0x3d, 1)).toBe(0);
+  });
+
+  it("matches QEMU 7.2's query-pci for 00:01.1 after SeaBIOS (targets/qemu/testdata/query-pci-pc-7.2.json)", () => {
+    type QueryPciDevice = { slot: number; function: number; irq_pin: number; class_info: { class: number }; id: Record<string, number>; regions: unknown[] };
+    const path = new URL('../../../targets/qemu/testdata/query-pci-pc-7.2.json', import.meta.url);
+    const bus0 = (JSON.parse(readFileSync(path, 'utf8')) as Array<{ devices: QueryPciDevice[] }>)[0]!;
+    const qemu = bus0.devices.find((d) => d.slot === 1 && d.function === 1)!;
+    const pc = testPc();
+    const ide = pc.ide;
+    const ours = {
+      irq_pin: ide.readConfig(0x3d, 1),
+      class: ide.readConfig(0x0a, 2),
+      id: { vendor: ide.readConfig(0, 2), device: ide.readConfig(2, 2), 'subsystem-vendor': ide.readConfig(0x2c, 2), subsystem: ide.readConfig(0x2e, 2) },
+      regions: [{ bar: 4, size: ide.bar(4)!.size, address: ide.bar(4)!.base, type: ide.bar(4)!.kind }],
+    };
+    expect(ours).toEqual({ irq_pin: qemu.irq_pin, class: qemu.class_info.class, id: qemu.id, regions: qemu.regions });
   });
 
   it('sizes BAR 4 as 16 I/O bytes and has no BARs 0-3 or 5', () => {
