@@ -3,11 +3,12 @@
 // presents it (docs/platform.md lists it among the `pc` machine's bus-0 functions). Follows the
 // 82371SB datasheet §2.7 (function 1 configuration) and PciFunction's PCI 3.0 header.
 // Config space: command 0 and status 0x0280 (fast back-to-back, DEVSEL medium) at reset as in QEMU;
-// no interrupt pin (legacy mode uses IRQ 14/15); BAR 4 (BMIBA) a 16-byte I/O BAR for bmdma.ts; BARs
-// 0-3 absent and read 0 (legacy mode has no native bases; SeaBIOS writes the legacy ports into them
-// and QEMU 7.2 drops those writes too, see targets/qemu/testdata/query-pci-pc-7.2.json); IDETIM 0x40/0x42 (primary/secondary,
-// bit 15 "IDE decode enable", which SeaBIOS sets and Linux's ata_piix checks before it probes a
-// channel) and SIDETIM 0x44 are stored and read back, and start at 0 as in QEMU.
+// no interrupt pin (legacy mode uses IRQ 14/15); BAR 4 (BMIBA) a 16-byte I/O BAR for bmdma.ts;
+// BARs 0-3 absent and read 0 (legacy mode has no native bases: SeaBIOS writes the legacy ports into
+// them and QEMU 7.2 drops those writes too, see targets/qemu/testdata/query-pci-pc-7.2.json);
+// IDETIM 0x40/0x42 (primary/secondary; bit 15 "IDE decode enable", which SeaBIOS sets and Linux's
+// ata_piix checks before it probes a channel) and SIDETIM 0x44 are stored and read back, and start
+// at 0 as in QEMU.
 // The function owns the two channels (ide-channel.ts) and the BAR 4 register block; wiring them
 // into the buses is the machine's job: commandBlock/control of each channel at the fixed ports
 // below, `bmdma` wherever onBarChange says BAR 4 decodes. `stats()` feeds the VMM's report.
