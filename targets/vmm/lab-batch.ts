@@ -215,9 +215,11 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
     r.rerun = rerunOf(lost.get(b.id)!);
     if (!hasFinal(r.events)) {
       r.status = 'error';
+      // How the lab ended (QEMU's exit signal or code and its stderr), without the tails repeated below.
+      const how = lab?.error ? `: ${lab.error.message.split('\nlab console tail:')[0]!.trim()}` : '';
       r.error ??= {
         code: lab?.status === 'timeout' ? 'E_TIMEOUT' : 'E_INTERNAL',
-        message: `boot ${b.id} left no final event (lab ${lab?.status}${lockups.length ? `; ${lockups.length} lab VM(s) locked up: ${lockups.join(' | ')}` : ''}); lab console tail:\n${lab?.consoleTail}\nstderr: ${r.stderr.slice(-1500)}`,
+        message: `boot ${b.id} left no final event (lab ${lab?.status}${how}${lockups.length ? `; ${lockups.length} lab VM(s) locked up: ${lockups.join(' | ')}` : ''}); lab console tail:\n${lab?.consoleTail}\nstderr: ${r.stderr.slice(-1500)}`,
       };
     }
     results.set(b.id, r);
