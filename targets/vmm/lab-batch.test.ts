@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { firstAttempt, LAB_RESTARTS, LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE, mayRestartLab, requestedTripleFaults, rerunOf, rerunPolicy, tripleFaultRerunAbove } from './lab-batch.js';
+import { firstAttempt, LAB_RESTARTS, labLoss, LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE, mayRestartLab, requestedTripleFaults, rerunOf, rerunPolicy, tripleFaultRerunAbove } from './lab-batch.js';
 
 const irqtest = { guest: 'debian-irqtest', smp: 2, timeoutS: 300 };
 const triple = { guest: 'debian-probe', smp: 2, timeoutS: 300, reboot: 'triple' };
@@ -80,5 +80,15 @@ describe('the first attempt of a triple-fault rerun', () => {
       JSON.stringify({ event: 'triple-fault', t: 36806.9, vcpu: 1, registers: {} }),
     ].join('\n');
     expect(firstAttempt(first)).toBe('in the first attempt vCPU 0 triple-faulted 28.2 s into the boot, then vCPU 1 triple-faulted 36.8 s into the boot, more often than the guest asked for');
+  });
+
+  it('counts a lab VM as lost when it locked up or died, but not when it ran the batch or its kernel failed', () => {
+    const ran = { status: 'exited', consoleTail: '' };
+    expect(labLoss(ran, undefined)).toBeUndefined();
+    expect(labLoss({ status: 'aborted', consoleTail: '' }, 'watchdog: BUG: soft lockup - CPU#1 stuck')).toMatch(/^wedged \(watchdog/);
+    const died = { status: 'vm-died', consoleTail: 'bootgate-lab: ready', error: { message: 'QEMU (pid 7) ended (signal SIGSEGV) before the command reported an exit code\nlab console tail:\n  | ready' } };
+    expect(labLoss(died, undefined)).toBe('died (QEMU (pid 7) ended (signal SIGSEGV) before the command reported an exit code)');
+    expect(labLoss({ ...died, consoleTail: '[  12.3] Kernel panic - not syncing: Fatal exception' }, undefined)).toBeUndefined();
+    expect(labLoss({ status: 'timeout', consoleTail: '' }, undefined)).toBeUndefined();
   });
 });

@@ -13,6 +13,9 @@
 //   wedged is a rerun: its result carries `rerun` (reason, attempts) and the wedged lab's console
 //   tail and partial event stream are kept under reports/out/lab/kept/ as the first attempt's
 //   evidence. Boots that had not started yet run for the first time in the fresh lab.
+// - A lab VM that dies (its QEMU ends before the batch reported its exit code, with no panic of the
+//   lab kernel on its console) is lost the same way and handled the same way: the outer QEMU TCG
+//   crashing is the lab's fault, not the stack's; its exit and stderr are the kept evidence.
 // - A triple fault the guest did not ask for (more than a reboot=triple boot's one per reboot) is
 //   the boot's failure: it is not rerun. LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE would make it an
 //   infrastructure rerun (once, first stream kept, `rerun` set) only if measurement showed
@@ -76,7 +79,22 @@ export function tripleFaultRerunAbove(req: BootRequest, policy: RerunPolicy): nu
   return requestedTripleFaults(req);
 }
 
-/** Whether a batch whose lab VM number `attempt` (0-based) wedged may start another one. */
+/** Lab console lines of a kernel that failed, not of a QEMU that died under it. */
+const KERNEL_FAULT = /Kernel panic|BUG: |Oops|general protection fault|kernel BUG/;
+
+/**
+ * Why a batch lost its lab VM, or undefined when the lab ran the batch to its end: a lockup or a
+ * stalled heartbeat (`lockup`), or a VM that died (QEMU ended before the batch's exit code).
+ */
+export function labLoss(lab: { status: string; error?: { message: string }; consoleTail: string }, lockup: string | undefined): string | undefined {
+  if (lockup !== undefined) return `wedged (${lockup})`;
+  // A lab kernel that panicked or oopsed may have been taken down by its KVM, the accelerator
+  // under test: that is a finding, never rerun.
+  if (lab.status !== 'vm-died' || KERNEL_FAULT.test(lab.consoleTail)) return undefined;
+  return `died (${(lab.error?.message ?? 'QEMU ended').split('\nlab console tail:')[0]!.trim()})`;
+}
+
+/** Whether a batch whose lab VM number `attempt` (0-based) was lost may start another one. */
 export function mayRestartLab(attempt: number, policy: RerunPolicy): boolean {
   return attempt < policy.labRestarts;
 }
@@ -186,8 +204,9 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
     heartbeat.stop();
     wallMs += lab.timings.wallMs;
     readyMs ??= lab.timings.readyMs;
-    if (lockup === undefined) break;
-    lockups.push(lockup);
+    const loss = labLoss(lab, lockup);
+    if (loss === undefined) break;
+    lockups.push(loss);
     if (!mayRestartLab(attempt, policy)) break;
     // The boot the wedged lab was running is rerun; keep what it left and the lab's console.
     const started = new Set([...stdout.matchAll(START_LINE)].map((m) => m[1]!));
@@ -195,10 +214,10 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
     if (inFlight.length === 0) continue;
     mkdirSync(kept, { recursive: true });
     const consoleFile = join(kept, `lab-${attempt + 1}-console.txt`);
-    writeFileSync(consoleFile, `${lockup}\n\n${lab.consoleTail}\n`);
+    writeFileSync(consoleFile, `${loss}\n\n${lab.consoleTail}\n`);
     for (const b of inFlight) {
       if (existsSync(eventsOf(b))) keep(eventsOf(b), `${b.id}.lab-${attempt + 1}.jsonl`);
-      lost.get(b.id)!.push({ reason: `lab VM ${attempt + 1} wedged while the boot ran (${lockup})`, evidence: consoleFile });
+      lost.get(b.id)!.push({ reason: `lab VM ${attempt + 1} ${loss} while the boot ran`, evidence: consoleFile });
     }
   }
   const results = new Map<string, BootResult>();
@@ -219,7 +238,7 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
       const how = lab?.error ? `: ${lab.error.message.split('\nlab console tail:')[0]!.trim()}` : '';
       r.error ??= {
         code: lab?.status === 'timeout' ? 'E_TIMEOUT' : 'E_INTERNAL',
-        message: `boot ${b.id} left no final event (lab ${lab?.status}${how}${lockups.length ? `; ${lockups.length} lab VM(s) locked up: ${lockups.join(' | ')}` : ''}); lab console tail:\n${lab?.consoleTail}\nstderr: ${r.stderr.slice(-1500)}`,
+        message: `boot ${b.id} left no final event (lab ${lab?.status}${how}${lockups.length ? `; ${lockups.length} lab VM(s) lost: ${lockups.join(' | ')}` : ''}); lab console tail:\n${lab?.consoleTail}\nstderr: ${r.stderr.slice(-1500)}`,
       };
     }
     results.set(b.id, r);
