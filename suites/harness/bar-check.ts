@@ -5,18 +5,10 @@
 
 import type { BootResult } from '../../targets/boot-result.js';
 import { eventsOf } from '../../targets/boot-result.js';
+import type { PciBarReadback } from '../../vmm/events.js';
 
-export interface Bar {
-  bdf: string;
-  index: number;
-  kind: 'io' | 'mem32' | 'mem64';
-  prefetchable: boolean;
-  size: number;
-  address: number;
-  decoded: boolean;
-  /** Where the BAR was when decode first came on (the firmware's placement); own VMM only. */
-  firstDecoded?: number | null;
-}
+/** A BAR as the checker judges it: the `pci-bars` readback, whichever stack it came from. */
+export type Bar = Omit<PciBarReadback, 'device'>;
 
 export interface Window {
   name: 'io' | '32bit' | '64bit';
