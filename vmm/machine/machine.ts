@@ -6,8 +6,7 @@ import type { Vm } from '../accel/types.js';
 import { MmioBus, PioBus } from '../bus/bus.js';
 import type { MachineServices } from '../devices/device.js';
 import { BootgateError } from '../errors.js';
-import { FOUR_GIB } from '../layout.js';
-import type { HostMemory } from '../memory/host-memory.js';
+import { guestRamOffset, type HostMemory } from '../memory/host-memory.js';
 
 /**
  * A reset asked for between exits. `vcpu` is the vCPU whose exit asked for it and `rip` (hex, the
@@ -61,8 +60,8 @@ export class Machine implements MachineServices {
 
   /** Offset into `ram` of guest-physical [gpa, gpa+length), or throws if that is not RAM. */
   private ramOffset(gpa: number, length: number): number {
-    if (gpa + length <= this.ramBelow4G) return gpa;
-    if (gpa >= FOUR_GIB && gpa + length <= FOUR_GIB + this.ramAbove4G) return this.ramBelow4G + (gpa - FOUR_GIB);
+    const off = guestRamOffset({ below4G: this.ramBelow4G, above4G: this.ramAbove4G }, gpa, length);
+    if (off !== undefined) return off;
     throw new BootgateError('E_GUEST', `guest DMA to 0x${gpa.toString(16)}+${length} is outside guest RAM`);
   }
 

@@ -15,6 +15,7 @@ import {
   strerror,
   viewAt,
 } from '../accel/kvm/libc.js';
+import { FOUR_GIB } from '../layout.js';
 
 export interface HostMemory {
   readonly address: bigint;
@@ -40,4 +41,14 @@ export function attachHostMemory(address: bigint, size: number): HostMemory {
 
 export function freeHostMemory(mem: HostMemory): void {
   munmap(mem.address, mem.size);
+}
+
+/**
+ * Offset into the guest-RAM allocation of guest-physical [gpa, gpa+length): RAM below 4 GiB first,
+ * then the part above 4 GiB; undefined when the range is not all RAM.
+ */
+export function guestRamOffset(ram: { below4G: number; above4G: number }, gpa: number, length: number): number | undefined {
+  if (gpa + length <= ram.below4G) return gpa;
+  if (gpa >= FOUR_GIB && gpa + length <= FOUR_GIB + ram.above4G) return ram.below4G + (gpa - FOUR_GIB);
+  return undefined;
 }
