@@ -7,10 +7,8 @@
 // new vCPU handles and resumes; each thread reopens its vCPU. The owner reports the outcome and the
 // machine's final state (final-reports.ts); each vCPU thread reports its own accounting.
 
-import { gettid } from '../accel/kvm/libc.js';
-import type { Vcpu, VcpuIntrospection } from '../accel/types.js';
+import type { Vcpu } from '../accel/types.js';
 import { BootgateError } from '../errors.js';
-import { VMD_RESET_CS_BASE } from '../layout.js';
 import { emitFinalReports, flushMachine } from '../machine/final-reports.js';
 import type { PendingAction, PendingReset } from '../machine/machine.js';
 import { PcInstance } from '../machine/pc-instance.js';
@@ -20,6 +18,7 @@ import { ControlBlock, StopMode } from './control.js';
 import { DirectExitHandler } from './direct-exit-handler.js';
 import { Mailbox } from './mailbox.js';
 import { OWNER, type OwnerWorkerData, postEvent, postStopped, type StoppedReport } from './messages.js';
+import { openRegistered } from './open-vcpu.js';
 import { OwnerService } from './owner-service.js';
 import { judgeResetStep, stepResetVector } from './reset-step.js';
 import { RipSampler } from './rip-sampler.js';
@@ -106,7 +105,7 @@ export class DeviceOwner {
     const { pc } = this.machine;
     for (;;) {
       if (this.control.stopMode !== StopMode.Running) return { status: 'stopped', resets: this.resets };
-      this.serveMailboxes();
+      const rang = this.serveMailboxes();
       const pending = this.takePending();
       if (pending?.kind === 'power-off') return this.powerOff(pending);
       if (pending) this.resetMachine(pending);
@@ -114,18 +113,20 @@ export class DeviceOwner {
       pc.com1.poll(now);
       pc.debugcon.poll(now);
       pc.irqPath.poll();
-      this.control.waitDoorbell(this.seenDoorbell, POLL_MS);
+      this.control.waitDoorbell(this.seenDoorbell, POLL_MS, rang);
     }
   }
 
-  private serveMailboxes(): void {
+  /** Serve every pending mailbox if the bell rang; whether it had. */
+  private serveMailboxes(): boolean {
     const bell = this.control.doorbell;
-    if (bell === this.seenDoorbell) return;
+    if (bell === this.seenDoorbell) return false;
     this.seenDoorbell = bell;
     for (let i = 0; i < this.mailboxes.length; i++) {
       const mb = this.mailboxes[i]!;
       if (mb.pending) this.service.serve(i, mb);
     }
+    return true;
   }
 
   private takePending(): PendingAction | null {
@@ -146,12 +147,8 @@ export class DeviceOwner {
   private runOwnVcpu(): Outcome {
     const { config } = this.data;
     const backend = this.machine.accel.vcpuBackend();
-    const open = (): Vcpu => {
-      const v = backend.open(this.machine.vm.vcpuHandles[0]!, 0);
-      if (config.quirks.includes('vmd-low-bios-only')) (v as Partial<VcpuIntrospection>).setCsBase?.(VMD_RESET_CS_BASE);
-      this.control.registerVcpu(0, gettid(), v.kickAddress);
-      return v;
-    };
+    // The VM's handles are published (start, and every reset before the runner reopens).
+    const open = (): Vcpu => openRegistered(backend, this.control, 0, config.quirks);
     this.ownVcpu = open();
     this.ownAcct = new ExitAccounting(0, this.clockOffset);
     this.emit(judgeResetStep(stepResetVector(this.ownVcpu), (gpa) => this.machine.regionAt(gpa), config.quirks));

@@ -17,16 +17,16 @@
 
 import { gettid } from '../accel/kvm/libc.js';
 import { openVcpuBackend } from '../accel/open.js';
-import type { Vcpu, VcpuBackend, VcpuIntrospection } from '../accel/types.js';
+import type { Vcpu } from '../accel/types.js';
 import { SyncPortMap } from '../devices/sync-devices.js';
 import { BootgateError } from '../errors.js';
-import { VMD_RESET_CS_BASE } from '../layout.js';
 import { ExitAccounting } from '../metrics/exit-accounting.js';
 import { codeAround } from './code-dump.js';
 import { ControlBlock, StopMode } from './control.js';
 import { ControlGate } from './control-gate.js';
 import { MailKind, Mailbox } from './mailbox.js';
 import { MailboxExitHandler } from './mailbox-exit-handler.js';
+import { openRegistered } from './open-vcpu.js';
 import { postEvent, postStopped, type StoppedReport, type VcpuWorkerData } from './messages.js';
 import { stepResetVector } from './reset-step.js';
 import { RipSampler } from './rip-sampler.js';
@@ -60,7 +60,7 @@ export async function runVcpuThread(data: VcpuWorkerData): Promise<void> {
       control.waitGeneration(0, 50);
     }
     const backend = await openVcpuBackend(data.backend, { mmapSize: control.mmapSize });
-    const open = (): Vcpu => openRegistered(backend, control, data);
+    const open = (): Vcpu => openRegistered(backend, control, data.vcpu, data.quirks);
     const joined = join(control, data.vcpu, open);
     vcpu = joined.vcpu;
     const gate = new ControlGate(control, data.vcpu, joined.epoch);
@@ -121,16 +121,4 @@ export function join(control: ControlBlock, index: number, open: () => Vcpu): { 
     control.registerVcpu(index, gettid(), 0n);
     releaseRunPage(control, vcpu);
   }
-}
-
-/** Open this thread's vCPU of the current VM (vmd's CS base under vmd-low-bios-only) and register it for kicks. */
-function openRegistered(backend: VcpuBackend, control: ControlBlock, data: VcpuWorkerData): Vcpu {
-  const vcpu = backend.open(control.vcpuHandle(data.vcpu), data.vcpu);
-  if (data.vcpu === 0 && data.quirks.includes('vmd-low-bios-only')) {
-    const setCsBase = (vcpu as Partial<VcpuIntrospection>).setCsBase;
-    if (setCsBase === undefined) throw new BootgateError('E_CONFIG', `the ${backend.name} backend cannot move CS's base`, { hint: 'drop --quirk vmd-low-bios-only' });
-    setCsBase.call(vcpu, VMD_RESET_CS_BASE);
-  }
-  control.registerVcpu(data.vcpu, gettid(), vcpu.kickAddress);
-  return vcpu;
 }

@@ -1,0 +1,21 @@
+// Opening a vCPU of the VM the device owner last published, the same way on every thread that runs
+// one (a vCPU thread, or the owner itself at SMP 1): vmd's CS base for vCPU 0 under the
+// vmd-low-bios-only quirk, then registration so that any thread can kick it.
+
+import { gettid } from '../accel/kvm/libc.js';
+import type { Vcpu, VcpuBackend, VcpuIntrospection } from '../accel/types.js';
+import { BootgateError } from '../errors.js';
+import { VMD_RESET_CS_BASE } from '../layout.js';
+import type { QuirkName } from '../quirks.js';
+import type { ControlBlock } from './control.js';
+
+export function openRegistered(backend: VcpuBackend, control: ControlBlock, index: number, quirks: readonly QuirkName[]): Vcpu {
+  const vcpu = backend.open(control.vcpuHandle(index), index);
+  if (index === 0 && quirks.includes('vmd-low-bios-only')) {
+    const setCsBase = (vcpu as Partial<VcpuIntrospection>).setCsBase;
+    if (setCsBase === undefined) throw new BootgateError('E_CONFIG', `the ${backend.name} backend cannot move CS's base`, { hint: 'drop --quirk vmd-low-bios-only' });
+    setCsBase.call(vcpu, VMD_RESET_CS_BASE);
+  }
+  control.registerVcpu(index, gettid(), vcpu.kickAddress);
+  return vcpu;
+}
