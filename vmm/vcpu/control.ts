@@ -308,9 +308,12 @@ export class ControlBlock {
     return Atomics.load(this.words, DOORBELL);
   }
 
-  /** The device owner's idle wait: up to `ms` for a ring after `seen`. */
-  waitDoorbell(seen: number, ms: number): void {
-    if (spinWhileEqual(this.words, DOORBELL, seen)) return;
+  /**
+   * The device owner's wait: up to `ms` for a ring after `seen`; with `spin` (the bell rang since
+   * the last wait, so the next request is likely close) it polls first. An idle owner sleeps.
+   */
+  waitDoorbell(seen: number, ms: number, spin: boolean): void {
+    if (spin && spinWhileEqual(this.words, DOORBELL, seen)) return;
     if (Atomics.load(this.words, DOORBELL) === seen && this.stopMode === StopMode.Running) Atomics.wait(this.words, DOORBELL, seen, ms);
   }
 }
