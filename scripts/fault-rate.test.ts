@@ -77,7 +77,12 @@ describe('fault-rate', () => {
   it('names other failures: a timeout, a failed irqtest round, the wrong boot count', () => {
     const p = { round: 1, stack: 'own', workload: 'irqtest', smp: 2 } as const;
     expect(classify(p, { status: 'until-matched', wallMs: 1, resets: 0, serial: irqDone, events: [] }).failure).toBeUndefined();
-    expect(classify(p, { status: 'timeout', wallMs: 1, resets: 0, serial: '', events: [], error: { code: 'E_TIMEOUT', message: 'timed out after 300 s' } }).failure).toBe('timeout: timed out after 300 s');
+    const diagnostic = { reason: 'timeout', registers: [{ vcpu: 6, regs: { rip: '0xffffffff81000000' } }], lastExits: [], serialTail: '' };
+    const hung = classify(p, { status: 'timeout', wallMs: 1, resets: 0, serial: '', events: [], error: { code: 'E_TIMEOUT', message: 'timed out after 300 s' }, diagnostic });
+    expect(hung.failure).toBe('timeout: timed out after 300 s');
+    // A hang keeps the VMM's registers and last exits: the record alone must explain it.
+    expect(hung.diagnostic).toEqual(diagnostic);
+    expect(classify(p, { status: 'until-matched', wallMs: 1, resets: 0, serial: irqDone, events: [], diagnostic }).diagnostic).toBeUndefined();
     expect(classify(p, { status: 'until-matched', wallMs: 1, resets: 0, serial: say({ event: 'irqtest-round', cpu: 1, ok: false }) + say({ event: 'done' }), events: [] }).failure).toMatch(/^probe: .*"ok":false/);
     const t = { ...p, workload: 'triple' } as const;
     expect(classify(t, { status: 'until-matched', wallMs: 1, resets: 1, serial: say({ event: 'init', boot: 1 }) + say({ event: 'done' }), events: [] }).failure).toMatch(/boots reported \[1\]/);

@@ -49,6 +49,8 @@ export interface BootRecord extends PlannedBoot {
   /** Why the boot failed otherwise (no unrequested reset), or undefined. */
   failure?: string;
   serialTail?: string;
+  /** The VMM's stop diagnostic of a failed boot (registers, last exits, device states), so a hang explains itself. */
+  diagnostic?: BootResult['diagnostic'];
 }
 
 /** The interleaved plan: every config and stack once a round, the stack that goes first alternating. */
@@ -111,7 +113,10 @@ export function classify(p: PlannedBoot, r: Pick<BootResult, 'status' | 'wallMs'
     rec.unrequested = resetsBy.unrequested;
   }
   rec.failure = otherFailure(p, r);
-  if (rec.unrequested > 0 || resetsBy.unrequested > 0 || rec.failure !== undefined) rec.serialTail = r.serial.slice(-SERIAL_TAIL);
+  if (rec.unrequested > 0 || resetsBy.unrequested > 0 || rec.failure !== undefined) {
+    rec.serialTail = r.serial.slice(-SERIAL_TAIL);
+    if (r.diagnostic) rec.diagnostic = r.diagnostic;
+  }
   return rec;
 }
 
