@@ -15,6 +15,7 @@ export type Observation =
   | 'reset-vector-mapping' // which region serves 0xfffffff0 at reset, and whether it is read-only
   | 'bar-readback' // PCI test devices placed on the machine, their BARs read back after firmware (pci-bars, machine events)
   | 'quirks' // the VMM quirk switches (known-bad configurations)
+  | 'disk-interrupts' // the IDE controller's count of the interrupts it raised (the own VMM's ide event)
   | 'ovmf'; // boots OVMF from pflash at least to its first instruction (the nested lab's QEMU cannot)
 
 /** A Linux kernel booted directly (fw_cfg and the linuxboot option ROM on every stack). */
@@ -45,6 +46,8 @@ export interface BootRequest {
   /** PCI test devices, one BAR list each ("mem64pref:32G,mem32:512M"). */
   pciTestDevices?: string[];
   physBits?: number;
+  /** A raw disk image as the IDE primary master; the image file is never written (guest writes stay in the VMM). */
+  disk?: string;
   /**
    * Report the `reset-vector` milestone as ms from the VMM's start, for a benchmark. The own VMM
    * always does (its single-stepped first instruction, timed from its own start). QEMU does only

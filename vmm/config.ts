@@ -61,6 +61,8 @@ export interface VmConfig {
   irqTestDevice: boolean;
   /** Sample vCPU 0's instruction pointer every N ms (a guest profile, reported as `rip-samples`). */
   sampleRipMs?: number;
+  /** A raw disk image for the IDE primary master, used copy-on-write (the file is never written). */
+  disk?: string;
 }
 
 export interface RawVmOptions {
@@ -84,6 +86,7 @@ export interface RawVmOptions {
   append?: string;
   irqTestDevice?: boolean;
   vars?: string;
+  disk?: string;
 }
 
 function intOption(name: string, raw: number | string | undefined, dflt: number): number {
@@ -201,6 +204,7 @@ export function validateVmConfig(raw: RawVmOptions): VmConfig {
     sampleRipMs: sampleRipMs(raw.sampleRip),
     irqTestDevice: raw.irqTestDevice ?? false,
     varsFile: varsOption(raw.vars, firmware),
+    disk: raw.disk === undefined ? undefined : readableFile('--disk', raw.disk),
     ...linuxOptions(raw),
   };
 }

@@ -149,6 +149,18 @@ export type VmmEvent =
       device: Record<string, unknown> & { raised: { intx: number; msi: number } };
       path: Record<string, unknown> & { injected: number; dropped: number; held: number; undeliveredMsis?: number; undeliveredSamples?: string[] };
     }
+  /**
+   * The IDE channels' counters at the end of a run with --disk (vmm/devices/ide/ide-channel.ts
+   * IdeChannelStats per channel), the interrupt path's, and the disk's size and sectors the guest wrote.
+   */
+  | {
+      event: 'ide';
+      t: number;
+      channels: Record<'primary' | 'secondary', Record<string, unknown> & { irq: number; interruptsRaised: number; interruptsRaisedThisBoot: number; dmaTransfers: number; pioBytes: number }>;
+      path: Record<string, unknown> & { injected: number; dropped: number; held: number };
+      diskSectors: number;
+      overlaySectors: number;
+    }
   /** An interrupt acked or cancelled long after it was raised: `how`, after `ms`, and where it was sent (`to`). */
   | { event: 'irq-stall'; t: number; device: string; how: string; ms: number; to: string }
   /** OVMF's pflash units: command, program, erase and ROMD counters, exits and the exit budget. */

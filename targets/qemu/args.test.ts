@@ -1,7 +1,7 @@
 // The QEMU command line the qemu:<accel> targets build (pure: no QEMU started).
 
 import { describe, expect, test } from 'vitest';
-import { CANNOT_REPRODUCE, cpuArgs, escapeOptionValue, firmwareArgs, guestLinux, linuxArgs, pcRamSplit, qemuArgs, testDeviceArgs } from './args.js';
+import { CANNOT_REPRODUCE, cpuArgs, diskArgs, escapeOptionValue, firmwareArgs, guestLinux, linuxArgs, pcRamSplit, qemuArgs, testDeviceArgs } from './args.js';
 
 const BIOS = { kind: 'bios', name: 'seabios-256k', path: '/cache/bios-256k.bin' } as const;
 
@@ -131,6 +131,13 @@ describe('Linux guests', () => {
     const irqtest = { ...probe, name: 'debian-irqtest', append: 'console=ttyS0 bootgate.irqtest=msi,32,0', irqTestDevice: true };
     expect(() => guestLinux(irqtest)).toThrow(CANNOT_REPRODUCE);
     expect(() => guestLinux(irqtest)).toThrow(expect.objectContaining({ code: 'E_CONFIG', hint: 'run debian-irqtest on vmm:kvm (or vmm:kvm@lab)' }));
+  });
+});
+
+describe('a disk image', () => {
+  test('goes to piix3-ide primary master in snapshot mode, so the image file is never written', () => {
+    expect(diskArgs('/cache/a,b/disk.raw')).toEqual(['-drive', 'file=/cache/a,,b/disk.raw,format=raw,if=ide,index=0,media=disk,snapshot=on']);
+    expect(diskArgs(undefined)).toEqual([]);
   });
 });
 

@@ -38,6 +38,8 @@ export interface QemuMachineSpec {
   physBits?: number;
   /** Direct Linux boot. */
   linux?: LinuxBoot;
+  /** A raw image as the IDE primary master, in snapshot mode (writes go to a temporary file, never the image). */
+  disk?: string;
   /** Wait for QMP `cont` before the first instruction (-S). Default true. */
   paused?: boolean;
   /** Log every KVM_RUN exit with a wall-clock stamp on stderr (first-exit.ts); -accel kvm only. */
@@ -103,6 +105,15 @@ export function linuxArgs(linux: LinuxBoot | undefined, noReboot = false): strin
   ];
 }
 
+/**
+ * The image on piix3-ide's primary master (`pc` always has the controller, -nodefaults or not),
+ * `snapshot=on` so the cached image is never written, as the own VMM's copy-on-write disk.
+ */
+export function diskArgs(disk: string | undefined): string[] {
+  if (disk === undefined) return [];
+  return ['-drive', `file=${escapeOptionValue(disk)},format=raw,if=ide,index=0,media=disk,snapshot=on`];
+}
+
 /** `-cpu qemu64,phys-bits=N` when a width is asked for; nothing (QEMU's default, 40 bits) otherwise. */
 export function cpuArgs(physBits?: number): string[] {
   if (physBits === undefined) return [];
@@ -148,6 +159,7 @@ export function qemuArgs(spec: QemuMachineSpec): string[] {
     ...cpuArgs(spec.physBits),
     ...firmwareArgs(spec.firmware, spec.varsPath),
     ...linuxArgs(spec.linux, spec.noReboot),
+    ...diskArgs(spec.disk),
     ...['-nodefaults', '-vga', 'none', '-display', 'none'],
     // COM1 on stdout: captured from the first byte, timestamped as it arrives.
     ...['-chardev', 'stdio,id=com1,signal=off', '-serial', 'chardev:com1'],

@@ -109,6 +109,7 @@ export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJ
       pciTestDevices: req.pciTestDevices,
       physBits: req.physBits,
       linux: linux.boot,
+      disk: req.disk,
       paused: !timed,
       traceFirstExit: timed,
     });

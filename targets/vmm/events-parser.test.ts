@@ -40,6 +40,17 @@ const SAMPLES: VmmEvent[] = [
   { event: 'machine', t: 81, physBits: 40, hostPhysBits: 46, ramBelow4G: 512 << 20, ramAbove4G: 0, memoryMap: [{ name: 'ram', gpa: 0, size: 512 << 20, writable: true }] },
   { event: 'pci-bars', t: 800, bars: [{ bdf: '00:02.0', index: 0, kind: 'mem64', prefetchable: true, size: 2 ** 35, address: 2 ** 35, decoded: true, firstDecoded: 2 ** 35 }] },
   { event: 'irq-test', t: 801, device: { raised: { intx: 1, msi: 2 } }, path: { injected: 3, dropped: 0, held: 0 } },
+  {
+    event: 'ide',
+    t: 801,
+    channels: {
+      primary: { irq: 14, interruptsRaised: 9, interruptsRaisedThisBoot: 5, dmaTransfers: 4, pioBytes: 512 },
+      secondary: { irq: 15, interruptsRaised: 0, interruptsRaisedThisBoot: 0, dmaTransfers: 0, pioBytes: 0 },
+    },
+    path: { injected: 9, dropped: 0, held: 0 },
+    diskSectors: 2048,
+    overlaySectors: 8,
+  },
   { event: 'irq-stall', t: 700, device: 'irq-test', how: 'acked', ms: 90, to: 'INTx GSI 11' },
   { event: 'flash', t: 802, code: { exits: 3, budget: 40 }, vars: { exits: 0, budget: 40 } },
   { event: 'rip-samples', t: 803, total: 10, top: [{ gpa: '0xf1234', samples: 7 }] },

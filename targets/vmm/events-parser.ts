@@ -98,6 +98,7 @@ const FIELDS: { [K in VmmEventKind]: FieldsOf<K> } = {
   machine: { physBits: num, hostPhysBits: opt(num), ramBelow4G: num, ramAbove4G: num, memoryMap: arr },
   'pci-bars': { bars: arr },
   'irq-test': { device: obj, path: obj },
+  ide: { channels: obj, path: obj, diskSectors: num, overlaySectors: num },
   'irq-stall': { device: str, how: str, ms: num, to: str },
   flash: { code: obj, vars: obj },
   'rip-samples': { total: num, top: arr },

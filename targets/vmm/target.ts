@@ -31,6 +31,7 @@ export const OWN_VMM_OBSERVES: ReadonlySet<Observation> = new Set<Observation>([
   'debugcon',
   'bar-readback',
   'quirks',
+  'disk-interrupts',
   'ovmf',
 ]);
 
@@ -54,6 +55,7 @@ export function cliArgs(req: BootRequest, eventsFile: string): string[] {
   if (req.until) args.push('--until', req.until);
   for (const d of req.pciTestDevices ?? []) args.push('--pci-test-device', d);
   if (req.physBits !== undefined) args.push('--phys-bits', String(req.physBits));
+  if (req.disk !== undefined) args.push('--disk', req.disk);
   return args;
 }
 

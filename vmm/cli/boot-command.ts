@@ -20,9 +20,10 @@ export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm|qemu:ACCEL|vmm
                     [--smp N] [--mem MiB] [--quirk NAME]... [--timeout S] [--until REGEX]
                     [--events FILE] [--debugcon]
                     [--pci-test-device BARS]... [--phys-bits N] [--low-mem MiB] [--reserved-memory-end ADDR]
-                    [--sample-rip MS] [--irq-test-device] [--kernel BZIMAGE [--initrd FILE] [--append CMDLINE]]
+                    [--sample-rip MS] [--irq-test-device] [--kernel BZIMAGE [--initrd FILE] [--append CMDLINE]] [--disk RAW_IMAGE]
   --target vmm:kvm (default) boots in this process; qemu:ACCEL (tcg, kvm, ...) boots QEMU on the same machine,
   without the own-VMM options --quirk --vars --debugcon --low-mem --reserved-memory-end --sample-rip --irq-test-device;
+  --disk: the IDE primary master, copy-on-write (guest writes stay in memory; the image is never written);
   TARGET@lab runs this command with TARGET inside the nested lab (see bootgate lab).`;
 
 /** QEMU's linuxboot_dma.bin option ROM, from Debian's qemu-system-data. */
@@ -75,6 +76,7 @@ const BOOT_OPTIONS = {
   kernel: { type: 'string' },
   initrd: { type: 'string' },
   append: { type: 'string' },
+  disk: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -119,6 +121,7 @@ export async function bootCommand(argv: string[]): Promise<number> {
     append: guest ? guest.append : values.append,
     irqTestDevice: values['irq-test-device'] ?? guest?.irqTestDevice,
     vars: values.vars,
+    disk: values.disk,
   });
   if (config.kernel) config.linuxbootRom = await resolveFixture(LINUXBOOT_FIXTURE);
   const firmwarePath = await firmwarePathFor(config);

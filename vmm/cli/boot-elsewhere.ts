@@ -42,7 +42,7 @@ export interface ArgToken {
 /** Options only the own VMM has: quirk switches, its own devices and memory-map knobs, its OVMF store. */
 export const OWN_VMM_ONLY = ['quirk', 'irq-test-device', 'debugcon', 'sample-rip', 'low-mem', 'reserved-memory-end', 'vars'] as const;
 /** Options naming host files the command reads (or, --vars, writes). */
-const PATH_OPTIONS = ['firmware-file', 'kernel', 'initrd', 'vars'] as const;
+const PATH_OPTIONS = ['firmware-file', 'kernel', 'initrd', 'vars', 'disk'] as const;
 /** The inner run's own --timeout when none is given (vmm/config.ts's default). */
 const DEFAULT_TIMEOUT_S = 120;
 /** Lab time beyond the inner --timeout: the lab boot, Node's start under nested TCG, the VMM's own grace to stop. */
@@ -216,6 +216,7 @@ async function bootQemu(values: BootValues, target: string, accel: string): Prom
     kernel: values.kernel,
     initrd: values.initrd,
     append: values.guest === undefined ? values.append : undefined,
+    disk: values.disk,
   });
   const result = await bootOnQemu(accel, {
     guest: values.guest,
@@ -232,6 +233,7 @@ async function bootQemu(values: BootValues, target: string, accel: string): Prom
     until: checked.until,
     pciTestDevices: checked.pciTestDevices.length > 0 ? checked.pciTestDevices : undefined,
     physBits: checked.physBits,
+    disk: checked.disk,
     onSerial: (text) => process.stdout.write(text),
   });
   if (values.events !== undefined) writeFileSync(values.events, result.events.map((e) => JSON.stringify(e)).join('\n') + '\n');

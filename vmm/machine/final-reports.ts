@@ -1,6 +1,7 @@
 // What the device owner reports about the machine when it stops: OVMF's flash (variable store
 // saved when --vars, ROMD and exit counters), whether the firmware's high copy still equals the
-// file, the BARs the firmware gave the test devices, and the interrupt test device's counts.
+// file, the BARs the firmware gave the test devices, the interrupt test device's counts, and the
+// IDE channels' counters when a disk was attached.
 
 import { createHash } from 'node:crypto';
 import type { VmConfig } from '../config.js';
@@ -24,6 +25,9 @@ export function emitFinalReports(pc: PcBuild, config: VmConfig, emit: (event: Re
     writesTrapped: mm.highCopyWrites,
   });
   if (pc.testDevices.length > 0) emit({ event: 'pci-bars', bars: pc.testDevices.flatMap((d) => d.assignments()) });
+  if (pc.disk) {
+    emit({ event: 'ide', channels: pc.ide.stats(), path: pc.irqPath.stats(), diskSectors: pc.disk.sectors, overlaySectors: pc.disk.overlaySectors });
+  }
   if (pc.irqTest) emit({ event: 'irq-test', device: pc.irqTest.stats(), path: pc.irqPath.stats() });
 }
 

@@ -1,7 +1,8 @@
 // Assembles the `pc` machine (i440fx/PIIX, as QEMU 7.2's `pc` where firmware looks; docs/platform.md):
 // memory map with PAM-controlled legacy area and the firmware's high copy, the legacy ISA devices,
-// PCI config mechanism #1 with the host bridge, PIIX3 and PIIX4 PM, fw_cfg for SeaBIOS.
-// PIC, PIT, IOAPIC and LAPIC are KVM's in-kernel models. Left out: IDE, VGA, HPET, SMM.
+// PCI config mechanism #1 with the host bridge, PIIX3 (ISA bridge and IDE, with --disk as the
+// primary master) and PIIX4 PM, fw_cfg for SeaBIOS.
+// PIC, PIT, IOAPIC and LAPIC are KVM's in-kernel models. Left out: VGA, HPET, SMM, floppy.
 
 import { readFileSync } from 'node:fs';
 import type { Vm } from '../accel/types.js';
@@ -37,6 +38,19 @@ import {
   UART_SPAN,
   Uart16550,
 } from '../devices/legacy/index.js';
+import { AtaDrive } from '../devices/ide/ata-drive.js';
+import { CowFileBackend } from '../devices/ide/cow-file-backend.js';
+import {
+  BMDMA_SPAN,
+  defaultSerial,
+  IDE_COMMAND_SPAN,
+  IDE_CONTROL_SPAN,
+  IDE_PRIMARY_COMMAND_BASE,
+  IDE_PRIMARY_CONTROL_PORT,
+  IDE_SECONDARY_COMMAND_BASE,
+  IDE_SECONDARY_CONTROL_PORT,
+  PiixIde,
+} from '../devices/ide/piix-ide.js';
 import { I440fx, PAM_RESET_BIOS_AS_RAM } from '../devices/pci/i440fx.js';
 import { PciHost } from '../devices/pci/pci-host.js';
 import { parseTestBars, PciTestDevice } from '../devices/pci/pci-test-device.js';
@@ -75,6 +89,9 @@ export interface PcBuild {
   flash?: { code: Cfi01Flash; vars: Cfi01Flash };
   irqPath: IrqPath;
   irqTest: IrqTestDevice | undefined;
+  /** The PIIX3 IDE function (always present, as on QEMU's pc); its disk when --disk was given. */
+  ide: PiixIde;
+  disk: CowFileBackend | undefined;
   testDevices: PciTestDevice[];
   memoryMap: MemoryMap;
   fwcfg: FwCfg;
@@ -197,6 +214,10 @@ export function buildPc(o: PcOptions): PcBuild {
   });
   pci.addFunction(pmFunction);
   pio.insert(PIIX_GPE0_BASE, PIIX_GPE0_SPAN, pm.gpe);
+  // Device interrupts reach KVM through the accounted (and, under quirks, buggy) interrupt path.
+  const irqPath = new IrqPath(() => machine.vm, config.quirks);
+  const { ide, disk } = installIde(machine, irqPath, config.disk);
+  pci.addFunction(ide);
   const testDevices = config.pciTestDevices.map((spec, i) => {
     const dev = new PciTestDevice({ bus: 0, device: FIRST_TEST_DEVICE_SLOT + i, function: 0 }, parseTestBars(spec), machine, (what) =>
       machine.guestMisuse('pci-test', what),
@@ -204,8 +225,6 @@ export function buildPc(o: PcOptions): PcBuild {
     pci.addFunction(dev);
     return dev;
   });
-  // Device interrupts reach KVM through the accounted (and, under quirks, buggy) interrupt path.
-  const irqPath = new IrqPath(() => machine.vm, config.quirks);
   if (config.irqTestDevice) {
     const pirq = pirqForSlot(IRQ_TEST_SLOT, PCI_INTA);
     irqTest = machine.onReset(
@@ -236,7 +255,40 @@ export function buildPc(o: PcOptions): PcBuild {
   });
   if (config.reservedMemoryEnd !== undefined) fwcfg.addFile('etc/reserved-memory-end', u64le(config.reservedMemoryEnd));
 
-  return { machine, flash, irqPath, irqTest, testDevices, memoryMap, fwcfg, postCode, pm, com1, uart, debugcon };
+  return { machine, flash, irqPath, irqTest, ide, disk, testDevices, memoryMap, fwcfg, postCode, pm, com1, uart, debugcon };
+}
+
+/**
+ * The IDE function with the image (if any) as primary master: both channels at their legacy
+ * ports, the bus-master block wherever the firmware puts BAR 4, IRQ 14/15 through the interrupt
+ * path (so its accounting and quirks apply to the disk too), DMA through the machine's guest-RAM access.
+ */
+function installIde(machine: Machine, irqPath: IrqPath, diskPath: string | undefined): { ide: PiixIde; disk: CowFileBackend | undefined } {
+  const disk = diskPath === undefined ? undefined : new CowFileBackend(diskPath);
+  const ide = new PiixIde({
+    services: {
+      setIrqLine: (gsi, level) => irqPath.setIrqLine(gsi, level),
+      readGuest: (gpa, length) => machine.readGuest(gpa, length),
+      writeGuest: (gpa, bytes) => machine.writeGuest(gpa, bytes),
+      guestMisuse: (device, what) => machine.guestMisuse(device, what),
+    },
+    drives: disk ? { primaryMaster: new AtaDrive(disk, { serial: defaultSerial(0) }) } : {},
+  });
+  const { pio } = machine;
+  pio.insert(IDE_PRIMARY_COMMAND_BASE, IDE_COMMAND_SPAN, ide.primary.commandBlock);
+  pio.insert(IDE_PRIMARY_CONTROL_PORT, IDE_CONTROL_SPAN, ide.primary.control);
+  pio.insert(IDE_SECONDARY_COMMAND_BASE, IDE_COMMAND_SPAN, ide.secondary.commandBlock);
+  pio.insert(IDE_SECONDARY_CONTROL_PORT, IDE_CONTROL_SPAN, ide.secondary.control);
+  ide.onBarChange = (change) => {
+    try {
+      pio.move(ide.bmdma, change.newBase, BMDMA_SPAN);
+    } catch (e) {
+      // BAR 4 placed over another device's ports: left unmapped, as the conflict is undefined on hardware.
+      pio.remove(ide.bmdma);
+      machine.guestMisuse(ide.name, `BAR 4 at 0x${change.newBase?.toString(16)}: ${(e as Error).message}`);
+    }
+  };
+  return { ide, disk };
 }
 
 function u64le(value: number): Uint8Array {

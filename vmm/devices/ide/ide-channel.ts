@@ -39,8 +39,10 @@ export interface IdeChannelStats {
   dmaErrors: number;
   /** Interrupts the drives asserted (completions and PIO blocks), including those nIEN held back. */
   interruptsRequested: number;
-  /** Rising edges driven on the IRQ line: what the guest's interrupt count should equal. */
+  /** Rising edges driven on the IRQ line over the whole run. */
   interruptsRaised: number;
+  /** Rising edges since the last machine reset: what the running guest's interrupt count should equal. */
+  interruptsRaisedThisBoot: number;
   ioErrors: number;
   misuse: number;
 }
@@ -74,6 +76,8 @@ export class IdeChannel {
   private pending = false;
   private line = false;
   private readonly counts = { commands: {} as Record<string, number>, aborted: 0, ignored: 0, requested: 0, raised: 0, misuse: 0 };
+  /** `counts.raised` at the last machine reset. */
+  private raisedAtReset = 0;
 
   constructor(options: IdeChannelOptions) {
     this.name = options.name;
@@ -109,8 +113,9 @@ export class IdeChannel {
     this.reset();
   }
 
-  /** Machine reset: drives and registers to power-on state, line low (counters are kept). */
+  /** Machine reset: drives and registers to power-on state, line low (counters are kept; the per-boot count restarts). */
   reset(): void {
+    this.raisedAtReset = this.counts.raised;
     this.softReset();
     this.deviceControl = 0;
     this.dma.reset();
@@ -127,6 +132,7 @@ export class IdeChannel {
       ...this.dma.stats,
       interruptsRequested: this.counts.requested,
       interruptsRaised: this.counts.raised,
+      interruptsRaisedThisBoot: this.counts.raised - this.raisedAtReset,
       ioErrors: present.reduce((n, d) => n + d.ioErrors, 0),
       misuse: this.counts.misuse,
     };
