@@ -26,6 +26,9 @@ const BASE_TOOLS = [
   { command: 'tar', package: { apt: 'tar', pkg: 'libarchive', pkgin: 'libarchive', pkg_add: 'libarchive' } },
   { command: 'qemu-system-x86_64', package: { apt: 'qemu-system-x86', pkg: 'qemu', pkgin: 'qemu', pkg_add: 'qemu' } },
   { command: 'iasl', package: { apt: 'acpica-tools', pkg: 'acpica-tools', pkgin: 'acpica-utils', pkg_add: 'acpica' } },
+  // The debian-disk image (guests/debian-disk/build.ts) is installed into a folder and made into ext4.
+  { command: 'debootstrap', package: { apt: 'debootstrap', pkg: 'debootstrap', pkgin: 'debootstrap', pkg_add: 'debootstrap' }, linuxOnly: true },
+  { command: 'mkfs.ext4', package: { apt: 'e2fsprogs', pkg: 'e2fsprogs', pkgin: 'e2fsprogs', pkg_add: 'e2fsprogs' }, linuxOnly: true },
 ];
 
 /** The package system of this host and the command line that installs packages with it. */
@@ -126,9 +129,14 @@ function aptGet(args) {
   return run('apt-get', args, { env: { DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' } });
 }
 
+/** The profile's tools this host needs (the Linux-only ones only on Linux). */
+function toolsFor(profile) {
+  return PROFILES[profile].filter((t) => !t.linuxOnly || process.platform === 'linux');
+}
+
 function ensureTools(profile) {
   const system = PACKAGE_SYSTEMS.find((s) => onPath(s.probe));
-  const absent = PROFILES[profile].filter((t) => !onPath(t.command));
+  const absent = toolsFor(profile).filter((t) => !onPath(t.command));
   if (system === undefined || system.name !== 'apt') {
     // Not Debian: say the one command, do not guess at installing. The Linux-only extras (libc
     // headers, kbuild's libraries) build Linux guest modules, which needs a Linux host anyway.
@@ -161,7 +169,7 @@ function ensureTools(profile) {
     result = aptGet(args);
   }
   if (result.status !== 0) fail(`${install} failed (exit ${result.status}):\n${tail(result.output)}`);
-  const stillMissing = PROFILES[profile].filter((t) => !onPath(t.command)).map((t) => t.command);
+  const stillMissing = toolsFor(profile).filter((t) => !onPath(t.command)).map((t) => t.command);
   if (stillMissing.length > 0) fail(`installed ${missing.join(' ')} but ${stillMissing.join(', ')} is still not on PATH`);
   say(`installed ${missing.join(' ')} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

@@ -1,0 +1,73 @@
+#!/bin/sh
+# bootgate's probe inside the debian-disk image, started by bootgate-disk-probe.service once the
+# system is up. Everything it finds goes to the serial console as `bootgate-disk: KEY VALUE...`
+# lines that guests/debian-disk/report.ts parses; it never judges, the harness does.
+#   1. wait for systemd to finish starting (running or degraded), then report the CPUs online,
+#      the failed units, how the disk is driven (the driver bound, libata's transfer mode);
+#   2. a sustained read of the pattern partition (/dev/sda2) with O_DIRECT, so every block comes
+#      from the device: for each online CPU in turn, IRQ 14 is routed to that CPU alone, BLOCK_MIB
+#      MiB are read and checksummed, and IRQ 14's per-CPU counts before and after are reported;
+#   3. the root made read-only, the disk's write cache and stop-at-shutdown switched off (so no
+#      command runs after the count), then IRQ 14's final per-CPU counts and the kernel log's
+#      trouble lines; then power-off without stopping units.
+# A read phase is cut off after read_limit_s and reported with sha256 failed-<dd's status>.
+# The pattern offset and size come from the kernel command line: bootgate.disk=BLOCK_MIB.
+
+set -u
+say() { echo "bootgate-disk: $*" > /dev/ttyS0; }
+irq14() { awk '$1 == "14:" { n = 0; for (i = 2; i <= cpus + 1; i++) printf "%s%s", (n++ ? " " : ""), $i; print "" }' cpus="$1" /proc/interrupts; }
+
+block_mib=8
+read_limit_s=90
+for word in $(cat /proc/cmdline); do
+  case "$word" in bootgate.disk=*) block_mib="${word#bootgate.disk=}" ;; esac
+done
+
+state=$(systemctl is-system-running --wait 2>/dev/null)
+say "system-state $state"
+cpus=$(nproc --all)
+say "cpus $cpus online $(cat /sys/devices/system/cpu/online)"
+failed=$(systemctl --failed --no-legend --plain 2>/dev/null | awk '{ printf "%s ", $1 }')
+say "failed-units ${failed:-none}"
+say "disk-driver $(basename "$(readlink -f /sys/bus/pci/devices/0000:00:01.1/driver)") model $(tr -s ' ' _ < /sys/block/sda/device/model)"
+# The transfer mode libata settled on for the primary master (XFER_UDMA_5, XFER_MW_DMA_2, XFER_PIO_4, ...).
+say "ata-mode $(cat /sys/class/ata_device/dev1.0/xfer_mode 2>/dev/null || echo none)"
+say "kernel-log-lines $(dmesg | wc -l)"
+say "irq14-start $(irq14 "$cpus")"
+
+i=0
+for cpu in $(seq 0 $((cpus - 1))); do
+  if [ "$(cat /sys/devices/system/cpu/cpu$cpu/online 2>/dev/null || echo 1)" != 1 ]; then continue; fi
+  if ! echo "$cpu" > /proc/irq/14/smp_affinity_list 2>/dev/null; then
+    say "read cpu $cpu error cannot-route-irq14"
+    continue
+  fi
+  before=$(irq14 "$cpus")
+  # Bounded: a phase whose interrupts go astray ends in libata's 30 s timeouts, not in a hung probe.
+  if timeout "$read_limit_s" dd if=/dev/sda2 of=/run/bootgate-read bs=1M iflag=direct skip=$((i * block_mib)) count="$block_mib" status=none; then
+    sum=$(sha256sum /run/bootgate-read | cut -d' ' -f1)
+  else
+    sum=failed-$?
+  fi
+  rm -f /run/bootgate-read
+  after=$(irq14 "$cpus")
+  say "read cpu $cpu offset-mib $((i * block_mib)) mib $block_mib sha256 $sum before $before after $after"
+  i=$((i + 1))
+done
+echo 0 > /proc/irq/14/smp_affinity_list 2>/dev/null
+
+# Nothing may touch the disk after the final count: no dirty data, no cache flush or spin-down at power-off.
+sync
+mount -o remount,ro / || say "remount-ro failed"
+for d in /sys/class/scsi_disk/*; do
+  echo "write through" > "$d/cache_type" 2>/dev/null || say "cache-type failed"
+  # 6.1 stable split manage_start_stop (now read-only) into the system/runtime/shutdown switches.
+  for a in manage_system_start_stop manage_runtime_start_stop manage_shutdown; do
+    [ -e "$d/$a" ] && { echo 0 > "$d/$a" 2>/dev/null || say "$a failed"; }
+  done
+done
+sleep 1
+say "irq14-final $(irq14 "$cpus")"
+dmesg | grep -iE 'lost interrupt|timeout|DMA disabled|limiting speed|failed command|hung task|exception Emask|I/O error' | while read -r line; do say "trouble $line"; done
+say "done"
+systemctl poweroff -ff
