@@ -194,12 +194,20 @@ interface BootTime {
   milestone: string;
 }
 
-/** boot-attempt if reached, else the latest milestone reached; undefined with no milestones. */
+/**
+ * Where a boot is judged to have ended, best first: a Linux system's login prompt, a Linux guest's
+ * init, firmware's boot attempt. A boot that reached none is timed to its latest milestone.
+ */
+export const BOOT_END_MILESTONES = ['login', 'init', 'boot-attempt'] as const;
+
+/** The first of BOOT_END_MILESTONES reached, else the latest milestone reached; undefined with no milestones. */
 function bootTime(row: BootRow): BootTime | undefined {
   const p = row.bootgate.properties;
   const label = identity(row);
-  const attempt = numeric(p['milestone.boot-attempt.ms']);
-  if (attempt !== undefined) return { label, ms: attempt, milestone: 'boot-attempt' };
+  for (const milestone of BOOT_END_MILESTONES) {
+    const ms = numeric(p[`milestone.${milestone}.ms`]);
+    if (ms !== undefined) return { label, ms, milestone };
+  }
   let last: BootTime | undefined;
   for (const [key, value] of Object.entries(p)) {
     const match = /^milestone\.(.+)\.ms$/.exec(key);
@@ -218,7 +226,7 @@ function renderChart(boot: BootRow[]): string[] {
     const note = t.milestone === 'boot-attempt' ? '' : ` (${t.milestone})`;
     return `${t.label.padEnd(labelWidth)} │${bar(t.ms, max)} ${formatMs(t.ms)} ms${note}`;
   });
-  return ['Time to `boot-attempt` (or the last milestone reached), scaled to the slowest.', '', '```text', ...lines, '```'];
+  return ['Time to `login` (a Linux system), `init` (a Linux guest) or `boot-attempt` (firmware), else the last milestone reached, scaled to the slowest.', '', '```text', ...lines, '```'];
 }
 
 function bar(value: number, max: number): string {
@@ -232,19 +240,29 @@ function referenceTarget(targets: string[]): string {
   return targets.find((t) => t === 'vmm:kvm') ?? targets.find((t) => t.startsWith('vmm:')) ?? targets[0]!;
 }
 
-/** One row per suite/guest/SMP/quirks that ran on two or more targets: boot-attempt ms per target, ratios to the reference. */
+/**
+ * One row per suite/guest/SMP/quirks that ran on two or more targets: the time to the boot's end
+ * (the best of BOOT_END_MILESTONES any of them reached, the same one for every target) per target,
+ * and the ratios to the reference.
+ */
 function renderComparison(boot: BootRow[]): string[] {
-  const groups = new Map<string, Map<string, number | undefined>>();
+  const groups = new Map<string, Map<string, BootgateTestMeta['properties']>>();
   const keys = new Map<string, BootgateTestMeta>();
   for (const row of boot) {
     const m = row.bootgate;
     const key = JSON.stringify([m.suite, m.guest, m.smp, m.quirks]);
     keys.set(key, m);
-    const byTarget = groups.get(key) ?? new Map<string, number | undefined>();
-    if (!byTarget.has(m.target)) byTarget.set(m.target, numeric(m.properties['milestone.boot-attempt.ms']));
+    const byTarget = groups.get(key) ?? new Map<string, BootgateTestMeta['properties']>();
+    if (!byTarget.has(m.target)) byTarget.set(m.target, m.properties);
     groups.set(key, byTarget);
   }
-  const compared = [...groups]
+  const ends = new Map<string, { milestone: string; byTarget: Map<string, number | undefined> }>();
+  for (const [key, byTarget] of groups) {
+    const milestone = BOOT_END_MILESTONES.find((name) => [...byTarget.values()].some((p) => numeric(p[`milestone.${name}.ms`]) !== undefined)) ?? 'boot-attempt';
+    ends.set(key, { milestone, byTarget: new Map([...byTarget].map(([t, p]) => [t, numeric(p[`milestone.${milestone}.ms`])])) });
+  }
+  const compared = [...ends]
+    .map(([key, e]) => [key, e.byTarget, e.milestone] as const)
     .filter(([, byTarget]) => byTarget.size >= 2 && [...byTarget.values()].some((ms) => ms !== undefined))
     .sort(([a], [b]) => {
       const x = keys.get(a)!;
@@ -255,14 +273,14 @@ function renderComparison(boot: BootRow[]): string[] {
   const all = [...new Set(compared.flatMap(([, byTarget]) => [...byTarget.keys()]))].sort(compare);
   const ref = referenceTarget(all);
   const others = all.filter((t) => t !== ref);
-  const header = ['suite', 'guest', 'SMP', ...[ref, ...others].map((t) => `${t} ms`), ...others.map((t) => `${ref} ÷ ${t}`)];
+  const header = ['suite', 'guest', 'SMP', 'to', ...[ref, ...others].map((t) => `${t} ms`), ...others.map((t) => `${ref} ÷ ${t}`)];
   const lines = [
-    `Time to \`boot-attempt\` for the same suite, guest and SMP on each target; a ratio below 1 means ${ref} got there faster.`,
+    `Time to the boot's end (\`login\`, \`init\` or \`boot-attempt\`, the first any target reached) for the same suite, guest and SMP on each target; a ratio below 1 means ${ref} got there faster.`,
     '',
     tableLine(header),
     tableLine(header.map(() => '---')),
   ];
-  for (const [key, byTarget] of compared) {
+  for (const [key, byTarget, milestone] of compared) {
     const m = keys.get(key)!;
     const refMs = byTarget.get(ref);
     const ratio = (t: string) => {
@@ -270,7 +288,7 @@ function renderComparison(boot: BootRow[]): string[] {
       return refMs === undefined || ms === undefined || ms <= 0 ? MISSING : (refMs / ms).toFixed(2);
     };
     const guest = m.quirks.length > 0 ? `${m.guest} (${m.quirks.join(', ')})` : m.guest;
-    lines.push(tableLine([m.suite, guest, String(m.smp), ...[ref, ...others].map((t) => formatMs(byTarget.get(t))), ...others.map(ratio)]));
+    lines.push(tableLine([m.suite, guest, String(m.smp), milestone, ...[ref, ...others].map((t) => formatMs(byTarget.get(t))), ...others.map(ratio)]));
   }
   return lines;
 }
