@@ -28,6 +28,38 @@ describe('IrqPath', () => {
     expect(log).toEqual(['line 11 1', 'line 11 0', 'msi 0xfee03000 0 0x41']);
     expect(p.stats()).toMatchObject({ intxEdges: { gsi11: 1 }, msis: { 'apic3:vector65': 1 }, injected: 2, dropped: 0 });
   });
+  it('counts edges on unmasked IOAPIC pins apart, per boot: an edge on a masked pin never reaches the guest', () => {
+    let redirection = 0x10031n; // masked
+    const v = { ...fakeVm() };
+    (v.vm as unknown as { ioapicRedirection: () => bigint }).ioapicRedirection = () => redirection;
+    const { p } = path([], v);
+    const edge = () => {
+      p.setIrqLine(14, true);
+      p.setIrqLine(14, false);
+    };
+    edge();
+    redirection = 0x31n;
+    edge();
+    edge();
+    expect(p.stats()).toMatchObject({ intxEdges: { gsi14: 3 }, routedEdgesThisBoot: { gsi14: 2 } });
+    p.reset();
+    edge();
+    expect(p.stats()).toMatchObject({ intxEdges: { gsi14: 4 }, routedEdgesThisBoot: { gsi14: 1 } });
+  });
+  it('keeps the time of each routed edge on the GSIs asked for, per boot', () => {
+    let now = 100;
+    const v = fakeVm();
+    const p = new IrqPath(() => v.vm, [], { gsis: [14], now: () => now });
+    p.setIrqLine(14, true);
+    p.setIrqLine(14, false);
+    now = 250.04;
+    p.setIrqLine(14, true);
+    p.setIrqLine(11, true);
+    expect(p.stats().routedEdgeTimesThisBoot).toEqual({ gsi14: [100, 250] });
+    p.reset();
+    expect(p.stats().routedEdgeTimesThisBoot).toEqual({ gsi14: [] });
+    expect(new IrqPath(() => v.vm, []).stats().routedEdgeTimesThisBoot).toBeUndefined();
+  });
   it('drop-every-nth-irq drops the 10th interrupt', () => {
     const { p, log } = path(['drop-every-nth-irq']);
     for (let i = 0; i < 10; i++) p.signalMsi(0xfee0_0000, 0, i);

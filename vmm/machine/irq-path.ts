@@ -6,6 +6,12 @@
 //   starve-low-priority-irq  device interrupts are held while the PIT runs above 1 kHz and
 //                            released when it slows down (checked between exits by `poll`)
 // A device still counts what it raised; the gap between that and what arrived is the bug.
+// Rising edges on an IOAPIC pin are also counted apart when the pin was unmasked at the time
+// (`routedEdgesThisBoot`, since the last machine reset): an edge on a masked pin is lost by design
+// (KVM's IOAPIC clears the pin's IRR when the line falls), so this, not every edge a device raised,
+// is what the guest's count for that IRQ must equal. For the GSIs named in `edgeTimes`, the time
+// of each such edge is kept too (ms on the event clock), so a count the guest took between two of
+// its console lines can be compared with the edges raised between them.
 
 import type { Vm } from '../accel/types.js';
 import { MSI_ADDRESS_BASE } from '../layout.js';
@@ -15,6 +21,7 @@ const DROP_EVERY = 10;
 const PIT_HZ = 1_193_182;
 const STARVE_ABOVE_HZ = 1000;
 const IOAPIC_MASKED = 1n << 16n;
+const IOAPIC_PINS = 24;
 
 export interface IrqPathStats {
   intxEdges: Record<string, number>;
@@ -23,16 +30,30 @@ export interface IrqPathStats {
   dropped: number;
   redirectedToBsp: number;
   held: number;
+  /** Rising edges on unmasked IOAPIC pins since the last machine reset, per GSI. */
+  routedEdgesThisBoot: Record<string, number>;
+  /** For the GSIs in `edgeTimes`: when each of those edges came (ms, event clock), this boot. */
+  routedEdgeTimesThisBoot?: Record<string, number[]>;
   /** MSIs the accelerator accepted but delivered to no vCPU, and the last few of them. */
   undeliveredMsis: number;
   undeliveredSamples: string[];
 }
 
 const UNDELIVERED_SAMPLES = 4;
+/** Edge times kept per GSI and boot; beyond this the list stops growing (and says so by its length). */
+const MAX_EDGE_TIMES = 200_000;
+
+export interface EdgeTimes {
+  gsis: readonly number[];
+  /** The event clock: ms since the VMM started. */
+  now: () => number;
+}
 
 export class IrqPath {
   private readonly level = new Map<number, boolean>();
   private readonly edges = new Map<number, number>();
+  private readonly routedEdges = new Map<number, number>();
+  private routedAtReset = new Map<number, number>();
   private readonly msis = new Map<string, number>();
   private readonly heldQueue: Array<() => void> = [];
   private sequence = 0;
@@ -43,10 +64,15 @@ export class IrqPath {
   undeliveredMsis = 0;
   private readonly undeliveredSamples: string[] = [];
 
+  private readonly edgeTimes = new Map<number, number[]>();
+
   constructor(
     private readonly vm: () => Vm,
     private readonly quirks: readonly QuirkName[],
-  ) {}
+    private readonly timed?: EdgeTimes,
+  ) {
+    for (const gsi of timed?.gsis ?? []) this.edgeTimes.set(gsi, []);
+  }
 
   private has(q: QuirkName): boolean {
     return this.quirks.includes(q);
@@ -59,6 +85,11 @@ export class IrqPath {
     if (!rising) {
       if (!level) this.vm().setIrqLine(gsi, false);
       return;
+    }
+    if (gsi < IOAPIC_PINS && (this.vm().ioapicRedirection(gsi) & IOAPIC_MASKED) === 0n) {
+      this.count(this.routedEdges, gsi);
+      const times = this.edgeTimes.get(gsi);
+      if (times && times.length < MAX_EDGE_TIMES) times.push(Math.round(this.timed!.now() * 10) / 10);
     }
     this.deliver(() => {
       if (this.has('irq-to-bsp-only')) {
@@ -125,6 +156,12 @@ export class IrqPath {
     }
   }
 
+  /** Machine reset: the per-boot counts restart. */
+  reset(): void {
+    this.routedAtReset = new Map(this.routedEdges);
+    for (const times of this.edgeTimes.values()) times.length = 0;
+  }
+
   private count(map: Map<number, number>, key: number): void {
     map.set(key, (map.get(key) ?? 0) + 1);
   }
@@ -138,6 +175,8 @@ export class IrqPath {
     return {
       intxEdges: Object.fromEntries([...this.edges].map(([g, n]) => [`gsi${g}`, n])),
       msis: Object.fromEntries(this.msis),
+      routedEdgesThisBoot: Object.fromEntries([...this.routedEdges].map(([g, n]) => [`gsi${g}`, n - (this.routedAtReset.get(g) ?? 0)])),
+      ...(this.timed ? { routedEdgeTimesThisBoot: Object.fromEntries([...this.edgeTimes].map(([g, t]) => [`gsi${g}`, [...t]])) } : {}),
       injected: this.injected,
       dropped: this.dropped,
       redirectedToBsp: this.redirectedToBsp,

@@ -47,6 +47,7 @@ import {
   IDE_CONTROL_SPAN,
   IDE_PRIMARY_COMMAND_BASE,
   IDE_PRIMARY_CONTROL_PORT,
+  IDE_PRIMARY_IRQ,
   IDE_SECONDARY_COMMAND_BASE,
   IDE_SECONDARY_CONTROL_PORT,
   PiixIde,
@@ -215,7 +216,10 @@ export function buildPc(o: PcOptions): PcBuild {
   pci.addFunction(pmFunction);
   pio.insert(PIIX_GPE0_BASE, PIIX_GPE0_SPAN, pm.gpe);
   // Device interrupts reach KVM through the accounted (and, under quirks, buggy) interrupt path.
-  const irqPath = new IrqPath(() => machine.vm, config.quirks);
+  // With a disk, IRQ 14's edges are timed: the debian-disk check counts those inside the probe's window.
+  const epoch = o.pmTimerEpochMs ?? performance.timeOrigin;
+  const edgeTimes = config.disk === undefined ? undefined : { gsis: [IDE_PRIMARY_IRQ], now: () => performance.timeOrigin + performance.now() - epoch };
+  const irqPath = machine.onReset(new IrqPath(() => machine.vm, config.quirks, edgeTimes));
   const { ide, disk } = installIde(machine, irqPath, config.disk);
   pci.addFunction(ide);
   const testDevices = config.pciTestDevices.map((spec, i) => {
