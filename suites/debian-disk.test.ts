@@ -1,0 +1,166 @@
+// Debian from disk (seed 002's scenario): a Debian 12 system image (guests/debian-disk/) on the
+// PIIX IDE primary master, booted by SeaBIOS through GRUB from the MBR, systemd to the login
+// prompt on ttyS0, then the probe unit: CPUs, failed units, how libata drives the disk, a sustained
+// O_DIRECT read of the image's random pattern partition with IRQ 14 routed to each CPU in turn,
+// checksummed against the image file here, IRQ 14's final per-CPU counts, the kernel log's trouble
+// lines. Asserted (suites/harness/disk-check.ts): login reached, probe done, systemd running with
+// no failed unit, every vCPU online, ata_piix in a DMA mode, no trouble line, every block equal to
+// the image, IRQ 14 on the CPU it is routed to, and on the own VMM the guest's IRQ 14 total equal to
+// the interrupts the controller raised. Every selected target (BOOTGATE_TARGETS), SMP 1, 2 and 8;
+// the image is used copy-on-write on both stacks and its hash is checked after the run.
+// Teeth (own VMM, SMP 2): irq-to-bsp-only sends IRQ 14 to CPU 0 whatever Linux routes; drop-every-nth-irq
+// loses every tenth interrupt, which libata reports as "lost interrupt" after its 30 s timeout.
+
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildDebianDiskImage, cannotBuildHere, type DiskImage } from '../guests/debian-disk/build.js';
+import { LOGIN_PROMPT, MIB, SECTOR } from '../guests/debian-disk/spec.js';
+import { sha256File } from '../fixtures/fetch.js';
+import { checkDiskBoot, DISK, parseDiskProbe } from './harness/disk-check.js';
+import { formatFailures, SEEDS, teethProperties } from './harness/failures.js';
+import { NOT_RUN_CANNOT, type SkippedAssertion } from './harness/meta.js';
+import { bootMeta } from './harness/properties.js';
+import { type BootRequest, type BootResult, eventsOf, selectedTargets } from '../targets/index.js';
+
+const SUITE = 'debian-disk';
+const GUEST = 'debian-disk';
+const SMPS = [1, 2, 8];
+/** Native seconds; the lab target scales them (targets/vmm/lab-target.ts). */
+const BOOT_TIMEOUT_S = 300;
+const DONE = 'bootgate-disk: done';
+const QUIRK_SMP = 2;
+const QUIRKS = [
+  { quirk: 'irq-to-bsp-only', assertion: DISK.destination, until: DONE },
+  // A dropped edge costs libata 30 s before it says so; the boot ends at the first such line.
+  { quirk: 'drop-every-nth-irq', assertion: DISK.trouble, until: `${DONE}|lost interrupt` },
+] as const;
+
+let image: DiskImage | undefined;
+let imageError: string | undefined;
+const buildRefusal = cannotBuildHere();
+
+const request = (disk: string, smp: number, quirks: string[] = [], until: string = DONE): BootRequest => ({
+  firmware: 'seabios-256k',
+  disk,
+  smp,
+  timeoutS: BOOT_TIMEOUT_S,
+  until,
+  ...(quirks.length ? { quirks } : {}),
+});
+
+/** sha256 of `mib` MiB at `offsetMib` into the image's pattern partition, read from the file. */
+function patternSha256(img: DiskImage, offsetMib: number, mib: number): string {
+  const fd = openSync(img.path, 'r');
+  try {
+    const h = createHash('sha256');
+    const buf = Buffer.alloc(MIB);
+    for (let i = 0; i < mib; i++) {
+      const n = readSync(fd, buf, 0, MIB, img.meta.patternStartSector * SECTOR + (offsetMib + i) * MIB);
+      h.update(buf.subarray(0, n));
+    }
+    return h.digest('hex');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** When `text` first showed on COM1, in ms from the VMM's start (the serial events' clock). */
+function consoleTimeOf(r: BootResult, text: string): number | undefined {
+  let seen = '';
+  for (const e of eventsOf(r, 'serial')) {
+    if ((e as { port?: string }).port !== 'com1') continue;
+    seen = (seen + String((e as { data?: unknown }).data ?? '')).slice(-4 * text.length);
+    if (seen.includes(text)) return e.t;
+  }
+  return undefined;
+}
+
+/**
+ * The IRQ 14 edges the controller raised, with the IOAPIC pin unmasked, between the console lines
+ * that carry the probe's first and final IRQ 14 counts (the own VMM's ide event times each edge).
+ */
+function raisedInWindow(r: BootResult): number | undefined {
+  const ide = eventsOf(r, 'ide')[0] as unknown as { path?: { routedEdgeTimesThisBoot?: Record<string, number[]> } } | undefined;
+  const times = ide?.path?.routedEdgeTimesThisBoot?.gsi14;
+  const from = consoleTimeOf(r, 'bootgate-disk: irq14-start');
+  const to = consoleTimeOf(r, 'bootgate-disk: irq14-final');
+  if (times === undefined || from === undefined || to === undefined) return undefined;
+  return times.filter((t) => t > from && t <= to).length;
+}
+
+beforeAll(async () => {
+  if (buildRefusal) return;
+  try {
+    image = await buildDebianDiskImage({ log: (l) => console.log(l) });
+  } catch (e) {
+    imageError = e instanceof Error ? e.message : String(e);
+  }
+}, 1_800_000);
+
+for (const target of selectedTargets()) {
+  const quirks = target.observes.has('quirks') ? QUIRKS : [];
+  describe(`Debian from disk on ${target.name}`, () => {
+    beforeAll(async () => {
+      if (!image || !target.prefetch || (await target.unavailable())) return;
+      await target.prefetch([...SMPS.map((smp) => request(image!.path, smp)), ...quirks.map((q) => request(image!.path, QUIRK_SMP, [q.quirk], q.until))]);
+    }, 7_200_000);
+
+    async function bootOrSkip(skip: (note: string) => void): Promise<DiskImage> {
+      if (buildRefusal) skip(`${NOT_RUN_CANNOT}${buildRefusal}`);
+      const why = await target.unavailable();
+      if (why) skip(why);
+      if (!image) throw new Error(`the debian-disk image could not be built: ${imageError}`);
+      return image;
+    }
+
+    for (const smp of SMPS) {
+      it(`smp${smp}: GRUB boots Debian from the IDE disk to the login prompt; the disk reads back right under load, IRQ 14 on every CPU`, async ({ task, skip }) => {
+        const img = await bootOrSkip(skip);
+        const r = await target.boot(request(img.path, smp));
+        const report = parseDiskProbe(r.serial);
+        const skipped: SkippedAssertion[] = [];
+        const raised = target.observes.has('disk-interrupts') ? raisedInWindow(r) : undefined;
+        if (!target.observes.has('disk-interrupts')) skipped.push({ assertion: DISK.count, reason: `${target.name} does not report how many interrupts its IDE controller raised` });
+        const failures = checkDiskBoot({ report, smp, loginSeen: r.serial.includes(LOGIN_PROMPT), expectedSha256: (o, m) => patternSha256(img, o, m), raisedInWindow: raised });
+        const login = consoleTimeOf(r, LOGIN_PROMPT);
+        task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: GUEST, smp }, r, skipped, {
+          ...(login === undefined ? {} : { 'milestone.login.ms': Math.round(login) }),
+          'disk.image.sha256': img.meta.sha256.slice(0, 16),
+          'disk.ata-mode': report.ataMode ?? 'not reported',
+          'disk.irq14.guest': report.irq14Final?.join(' ') ?? 'not reported',
+          ...(raised === undefined ? {} : { 'disk.irq14.raised-during-probe': raised }),
+          'disk.reads': report.reads.map((x) => `cpu${x.cpu}:${x.after.map((a, i) => a - (x.before[i] ?? 0)).join('/')}`).join(' '),
+        });
+        expect(r.status, r.error?.message ?? r.diagnostic?.reason).toBe('until-matched');
+        expect(failures, formatFailures(failures)).toEqual([]);
+        if (target.observes.has('disk-interrupts')) expect(raised, 'no timed IRQ 14 edges in the ide event, or no probe counts on the console').toBeDefined();
+      });
+    }
+
+    for (const { quirk, assertion } of quirks) {
+      it(`known-bad: --quirk ${quirk} fails "${assertion}" (what Linux saw)`, async ({ task, skip }) => {
+        const img = await bootOrSkip(skip);
+        const q = QUIRKS.find((x) => x.quirk === quirk)!;
+        const r = await target.boot(request(img.path, QUIRK_SMP, [quirk], q.until));
+        const report = parseDiskProbe(r.serial);
+        const failures = checkDiskBoot({ report, smp: QUIRK_SMP, loginSeen: r.serial.includes(LOGIN_PROMPT), expectedSha256: (o, m) => patternSha256(img, o, m), raisedInWindow: raisedInWindow(r) });
+        task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: GUEST, smp: QUIRK_SMP, quirks: [quirk] }, r, [], {
+          'expected.failure': true,
+          'disk.findings': failures.slice(0, 5).map((f) => `[${f.assertion}] ${f.message}`).join(' | '),
+          ...teethProperties(SEEDS.bhyve, assertion, failures),
+        });
+        expect(r.serial, `the guest never got to Linux: ${r.error?.message ?? r.diagnostic?.reason ?? ''}`).toMatch(/bootgate: GRUB loading Linux/);
+        expect(failures.map((f) => f.assertion), formatFailures(failures)).toContain(assertion);
+      });
+    }
+  });
+}
+
+describe('the debian-disk image after every boot', () => {
+  it('is byte-for-byte what was built: every VMM used it copy-on-write', async ({ skip }) => {
+    if (buildRefusal) skip(`${NOT_RUN_CANNOT}${buildRefusal}`);
+    if (!image) throw new Error(`the debian-disk image could not be built: ${imageError}`);
+    expect(await sha256File(image.path)).toBe(image.meta.sha256);
+  });
+});
