@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attributeResets, type BootRecord, classify, plan } from './fault-rate/records.js';
+import { attributeResets, type BootRecord, classify, plan, requestOf } from './fault-rate/records.js';
 import { formatTable, parseConfigs, table } from './fault-rate/table.js';
 
 const ev = (event: string, t: number, rest: Record<string, unknown> = {}) => ({ event, t, ...rest });
@@ -10,6 +10,20 @@ describe('fault-rate', () => {
   it('interleaves every config and stack once a round, the first stack alternating', () => {
     const p = plan(2, [{ workload: 'irqtest', smp: 2 }, { workload: 'triple', smp: 2 }], ['own', 'qemu']);
     expect(p.map((b) => `${b.round}${b.workload[0]}${b.stack}`)).toEqual(['1iown', '1iqemu', '1town', '1tqemu', '2iqemu', '2iown', '2tqemu', '2town']);
+  });
+
+  it('boots the disk workload from the image in its plan, to the disk probe\'s done line; a triple fault there is unrequested', () => {
+    const p = { round: 1, stack: 'own', workload: 'disk', smp: 2, disk: '/cache/disk.raw' } as const;
+    expect(requestOf(p)).toMatchObject({ firmware: 'seabios-256k', disk: '/cache/disk.raw', smp: 2, until: 'bootgate-disk: done' });
+    expect(() => requestOf({ ...p, disk: undefined })).toThrow(/image path/);
+    const faulted = classify(p, {
+      status: 'until-matched',
+      wallMs: 1,
+      resets: 1,
+      serial: 'bootgate-disk: done\n',
+      events: [{ event: 'serial', t: 1, port: 'com1', data: 'SeaBIOS (version 1.16.2)\nbootgate: GRUB loading Linux\n' }, { event: 'triple-fault', t: 2, vcpu: 1, registers: {} }, { event: 'reset', t: 3 }],
+    } as never);
+    expect([faulted.unrequested, faulted.failure]).toEqual([1, undefined]);
   });
 
   it('reads configs as workload:smp pairs, or workloads x SMPs, and refuses unknown ones', () => {

@@ -6,6 +6,8 @@
 //            probe's module drives QEMU's `edu` device instead (guests/irqtest/bootgate_irqtest.c),
 //            with the HPET off so the PIT reaches IRQ 0 as on the own VMM, which has no HPET.
 //   triple:  debian-probe, reboot=triple once (the bios-reboot suite's boot): one triple fault asked for.
+//   disk:    the debian-disk image from the IDE disk through SeaBIOS and GRUB to its probe's done line
+//            (the debian-disk suite's boot); no fault asked for.
 // Per boot: faults the guest did not ask for, any other failure (the probe's done line missing, an
 // irqtest error or failed round, the second boot missing), and lab lockups (the lab VM wedged while
 // the boot ran). Each reset is attributed by what the console showed since the previous one: the
@@ -30,6 +32,7 @@ import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { buildDebianDiskImage } from '../guests/debian-disk/build.js';
 import { inLab, labUnavailable } from '../lab/target.js';
 import { inner } from './fault-rate/inner.js';
 import { plan, type Stack, STACK_NAMES } from './fault-rate/records.js';
@@ -78,6 +81,8 @@ async function main(argv: string[]): Promise<number> {
   const why = labUnavailable();
   if (why) throw new Error(`the nested lab cannot start: ${why}`);
   mkdirSync(OUT_DIR, { recursive: true });
+  // The disk workload boots the debian-disk image: built (or found cached) here, its path in each plan.
+  const disk = configs.some((c) => c.workload === 'disk') ? (await buildDebianDiskImage({ log: (l) => console.error(l) })).path : undefined;
   const first = Math.max(0, ...readRecords(records).map((r) => r.round)) + 1;
   console.error(`fault-rate: ${boots} round(s) of ${configs.map((c) => `${c.workload} SMP ${c.smp}`).join(', ')} on ${stacks.map((s) => STACK_NAMES[s]).join(' and ')}, one fresh lab VM a round; records: ${records}`);
   for (let round = first; round < first + boots; round++) {
@@ -94,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
       if (others.length > 0 && waited % 24 === 0) console.error(`fault-rate: waiting for another QEMU to end: ${others[0]!.slice(0, 120)}`);
       if (quiet < QUIET_S) await new Promise((r) => setTimeout(r, 5_000));
     }
-    const recs = await runRound(ROOT, OUT_DIR, plan(1, configs, stacks, round));
+    const recs = await runRound(ROOT, OUT_DIR, plan(1, configs, stacks, round).map((p) => (p.workload === 'disk' ? { ...p, disk } : p)));
     for (const r of recs) appendFileSync(records, `${JSON.stringify(r)}\n`);
     console.error(`fault-rate: round ${round} done`);
   }

@@ -35,6 +35,7 @@ type QemuByWorkload = Record<Workload, string>;
 async function bootOnce(p: PlannedBoot, qemu: QemuByWorkload): Promise<BootResult> {
   const req = requestOf(p);
   if (p.stack === 'own') return bootOnOwnVmm(req);
+  if (p.workload === 'disk') return bootOnQemu('kvm', req, { ...process.env, QEMU: qemu.disk });
   // The catalog refuses debian-irqtest on QEMU (it has no bootgate device); edu stands in, so boot its kernel directly.
   const guest = await resolveGuest(req.guest!, { reboot: req.reboot as 'triple' | undefined, reboots: req.reboots, irqtest: req.irqtest });
   const { guest: _g, reboot: _r, reboots: _n, irqtest: _i, ...rest } = req;
@@ -43,7 +44,8 @@ async function bootOnce(p: PlannedBoot, qemu: QemuByWorkload): Promise<BootResul
 
 export async function inner(planFile: string, out: string): Promise<void> {
   const boots = JSON.parse(readFileSync(planFile, 'utf8')) as PlannedBoot[];
-  const qemu: QemuByWorkload = { irqtest: qemuWith('qemu-edu', '-device edu -machine hpet=off'), triple: qemuWith('qemu-nohpet', '-machine hpet=off') };
+  const noHpet = qemuWith('qemu-nohpet', '-machine hpet=off');
+  const qemu: QemuByWorkload = { irqtest: qemuWith('qemu-edu', '-device edu -machine hpet=off'), triple: noHpet, disk: noHpet };
   const beat = setInterval(() => console.log(HEARTBEAT_LINE), HEARTBEAT_EVERY_MS);
   try {
     for (const [i, p] of boots.entries()) {

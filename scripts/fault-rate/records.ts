@@ -17,17 +17,22 @@ const FIRMWARE_BANNER = 'SeaBIOS (version';
 export const WORKLOADS = {
   irqtest: { guest: 'debian-irqtest', irqtest: 'msi+intx,32,2000' },
   triple: { guest: 'debian-probe', reboot: 'triple', reboots: 1 },
+  // The debian-disk suite's boot: SeaBIOS, GRUB from the IDE disk, systemd, the disk probe (the image path comes with the plan).
+  disk: { firmware: 'seabios-256k' },
 } as const;
 export type Workload = keyof typeof WORKLOADS;
 export type Stack = 'own' | 'qemu';
 export const STACK_NAMES: Record<Stack, string> = { own: 'own VMM', qemu: 'QEMU 7.2 -accel kvm' };
 const DONE = '@@bootgate \\{"event":"done"';
+const DISK_DONE = 'bootgate-disk: done';
 
 export interface PlannedBoot {
   round: number;
   stack: Stack;
   workload: Workload;
   smp: number;
+  /** The disk workload's image (guests/debian-disk), filled in on the host before the rounds. */
+  disk?: string;
 }
 
 export interface BootRecord extends PlannedBoot {
@@ -71,6 +76,10 @@ export function loops(p: PlannedBoot): boolean {
 export function requestOf(p: PlannedBoot): BootRequest {
   // The own VMM's timeout is scaled by 4 inside the lab (targets/vmm/target.ts TIMEOUT_SCALE); QEMU's is not.
   const timeoutS = p.stack === 'own' ? BOOT_TIMEOUT_S / 4 : loops(p) ? TRIPLE_LOOP_S : BOOT_TIMEOUT_S;
+  if (p.workload === 'disk') {
+    if (p.disk === undefined) throw new TypeError('a disk boot needs the image path in its plan');
+    return { ...WORKLOADS.disk, disk: p.disk, smp: p.smp, timeoutS, until: DISK_DONE };
+  }
   return { ...WORKLOADS[p.workload], smp: p.smp, timeoutS, until: DONE };
 }
 
@@ -126,6 +135,7 @@ function otherFailure(p: PlannedBoot, r: Pick<BootResult, 'status' | 'serial' | 
     return boots >= 2 ? undefined : `${r.status}: ${boots} boot(s) reached init in ${TRIPLE_LOOP_S} s`;
   }
   if (r.status !== 'until-matched') return `${r.status}: ${r.error?.message ?? r.diagnostic?.reason ?? 'no done line'}`.slice(0, 300);
+  if (p.workload === 'disk') return undefined;
   const events = parseProbeEvents(r.serial);
   const bad = events.find((e) => e.event === 'irqtest-error' || e.event === 'error' || (e.event === 'irqtest-round' && e.ok !== true));
   if (bad) return `probe: ${JSON.stringify(bad).slice(0, 300)}`;
