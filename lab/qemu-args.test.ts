@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LAB_KERNEL_CMDLINE, qemuArgs, qemuEscape } from './qemu-args.js';
+import { LAB_KERNEL_CMDLINE, labTcgThread, qemuArgs, qemuEscape } from './qemu-args.js';
 
 const machine = {
   kernel: '/cache/vmlinux',
@@ -57,6 +57,14 @@ describe('qemuArgs', () => {
 
   it('adds extra kernel arguments after the lab ones', () => {
     expect(valuesOf(qemuArgs({ ...machine, append: ['loglevel=7'] }), '-append')[0]).toMatch(/ loglevel=7$/);
+  });
+
+  it('runs TCG multi-threaded unless BOOTGATE_LAB_TCG=single asks for one thread; anything else is refused', () => {
+    expect(valuesOf(args, '-accel')).toEqual(['tcg,thread=multi']);
+    expect(valuesOf(qemuArgs({ ...machine, tcgThread: 'single' }), '-accel')).toEqual(['tcg,thread=single']);
+    expect(labTcgThread({})).toBe('multi');
+    expect(labTcgThread({ BOOTGATE_LAB_TCG: 'single' })).toBe('single');
+    expect(() => labTcgThread({ BOOTGATE_LAB_TCG: 'one' })).toThrow(/expected multi or single/);
   });
 
   it('escapes commas only', () => {

@@ -22,6 +22,18 @@ export interface LabMachine {
   files: { console: string; stdout: string; stderr: string; status: string };
   /** Extra kernel command line words (debugging). */
   append?: readonly string[];
+  /** TCG's threading: one host thread per lab vCPU (default), or all vCPUs on one thread (BOOTGATE_LAB_TCG=single, a diagnostic). */
+  tcgThread?: 'multi' | 'single';
+}
+
+/** BOOTGATE_LAB_TCG=single runs the lab's vCPUs round-robin on one host thread: half the speed, no cross-thread TCG. */
+export const LAB_TCG_ENV = 'BOOTGATE_LAB_TCG';
+
+export function labTcgThread(env: NodeJS.ProcessEnv = process.env): 'multi' | 'single' {
+  const v = env[LAB_TCG_ENV];
+  if (v === undefined || v === '' || v === 'multi') return 'multi';
+  if (v === 'single') return 'single';
+  throw new TypeError(`${LAB_TCG_ENV}=${JSON.stringify(v)}; expected multi or single`);
 }
 
 /** Kernel command line: console on COM1, quiet, a panic powers the VM off (with -no-reboot). */
@@ -64,7 +76,7 @@ export function qemuArgs(m: LabMachine): string[] {
     '-machine',
     'pc',
     '-accel',
-    'tcg,thread=multi',
+    `tcg,thread=${m.tcgThread ?? 'multi'}`,
     '-cpu',
     'max',
     '-smp',
