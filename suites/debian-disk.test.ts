@@ -8,8 +8,12 @@
 // the image, IRQ 14 on the CPU it is routed to, and on the own VMM the guest's IRQ 14 total equal to
 // the interrupts the controller raised. Every selected target (BOOTGATE_TARGETS), SMP 1, 2 and 8;
 // the image is used copy-on-write on both stacks and its hash is checked after the run.
-// Teeth (own VMM, SMP 2): irq-to-bsp-only sends IRQ 14 to CPU 0 whatever Linux routes; drop-every-nth-irq
-// loses every tenth interrupt, which libata reports as "lost interrupt" after its 30 s timeout.
+// Teeth (own VMM): irq-to-bsp-only (SMP 2) sends IRQ 14 to CPU 0 whatever Linux routes;
+// drop-every-nth-irq (SMP 1) loses every tenth interrupt, which libata reports after its 30 s
+// command timeout ("failed command ... (timeout)", "lost interrupt").
+// In the nested lab only SMP 1 runs: there SMP 2 boots of this image fault or hang on QEMU/KVM as
+// on the own VMM (docs/lab-fault-rate.md), so their verdict would be the lab's. Those testcases are
+// skipped as this host cannot run them (the run says incomplete); a host with VT-x/SVM runs them all.
 
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
@@ -19,6 +23,7 @@ import { LOGIN_PROMPT, MIB, SECTOR } from '../guests/debian-disk/spec.js';
 import { sha256File } from '../fixtures/fetch.js';
 import { checkDiskBoot, DISK, parseDiskProbe } from './harness/disk-check.js';
 import { formatFailures, SEEDS, teethProperties } from './harness/failures.js';
+import { linuxTargetOf } from './harness/linux-runner.js';
 import { NOT_RUN_CANNOT, type SkippedAssertion } from './harness/meta.js';
 import { bootMeta } from './harness/properties.js';
 import { type BootRequest, type BootResult, eventsOf, selectedTargets } from '../targets/index.js';
@@ -29,12 +34,17 @@ const SMPS = [1, 2, 8];
 /** Native seconds; the lab target scales them (targets/vmm/lab-target.ts). */
 const BOOT_TIMEOUT_S = 300;
 const DONE = 'bootgate-disk: done';
-const QUIRK_SMP = 2;
 const QUIRKS = [
-  { quirk: 'irq-to-bsp-only', assertion: DISK.destination, until: DONE },
-  // A dropped edge costs libata 30 s before it says so; the boot ends at the first such line.
-  { quirk: 'drop-every-nth-irq', assertion: DISK.trouble, until: `${DONE}|lost interrupt` },
+  { quirk: 'irq-to-bsp-only', smp: 2, assertion: DISK.destination, until: DONE },
+  // A dropped edge costs libata its 30 s command timeout before it says so ("failed command: READ
+  // DMA ... (timeout)" for a DMA command, "lost interrupt" for PIO); the boot ends at the first such line.
+  { quirk: 'drop-every-nth-irq', smp: 1, assertion: DISK.trouble, until: `${DONE}|lost interrupt|failed command` },
 ] as const;
+/** Why a target cannot run this SMP here, or undefined. */
+function labLimit(target: { name: string }, smp: number): string | undefined {
+  if (!target.name.endsWith('@lab') || smp === 1) return undefined;
+  return `${NOT_RUN_CANNOT}the nested lab faults or hangs SMP ${smp} boots of the debian-disk image on QEMU/KVM as on the own VMM (docs/lab-fault-rate.md); run it on a host with VT-x/SVM`;
+}
 
 let image: DiskImage | undefined;
 let imageError: string | undefined;
@@ -98,17 +108,20 @@ beforeAll(async () => {
   }
 }, 1_800_000);
 
-for (const target of selectedTargets()) {
+for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
   const quirks = target.observes.has('quirks') ? QUIRKS : [];
   describe(`Debian from disk on ${target.name}`, () => {
     beforeAll(async () => {
       if (!image || !target.prefetch || (await target.unavailable())) return;
-      await target.prefetch([...SMPS.map((smp) => request(image!.path, smp)), ...quirks.map((q) => request(image!.path, QUIRK_SMP, [q.quirk], q.until))]);
+      await target.prefetch([
+        ...SMPS.filter((smp) => !labLimit(target, smp)).map((smp) => request(image!.path, smp)),
+        ...quirks.filter((q) => !labLimit(target, q.smp)).map((q) => request(image!.path, q.smp, [q.quirk], q.until)),
+      ]);
     }, 7_200_000);
 
-    async function bootOrSkip(skip: (note: string) => void): Promise<DiskImage> {
+    async function bootOrSkip(skip: (note: string) => void, smp: number): Promise<DiskImage> {
       if (buildRefusal) skip(`${NOT_RUN_CANNOT}${buildRefusal}`);
-      const why = await target.unavailable();
+      const why = (await target.unavailable()) ?? labLimit(target, smp);
       if (why) skip(why);
       if (!image) throw new Error(`the debian-disk image could not be built: ${imageError}`);
       return image;
@@ -116,7 +129,7 @@ for (const target of selectedTargets()) {
 
     for (const smp of SMPS) {
       it(`smp${smp}: GRUB boots Debian from the IDE disk to the login prompt; the disk reads back right under load, IRQ 14 on every CPU`, async ({ task, skip }) => {
-        const img = await bootOrSkip(skip);
+        const img = await bootOrSkip(skip, smp);
         const r = await target.boot(request(img.path, smp));
         const report = parseDiskProbe(r.serial);
         const skipped: SkippedAssertion[] = [];
@@ -138,14 +151,13 @@ for (const target of selectedTargets()) {
       });
     }
 
-    for (const { quirk, assertion } of quirks) {
+    for (const { quirk, smp, assertion, until } of quirks) {
       it(`known-bad: --quirk ${quirk} fails "${assertion}" (what Linux saw)`, async ({ task, skip }) => {
-        const img = await bootOrSkip(skip);
-        const q = QUIRKS.find((x) => x.quirk === quirk)!;
-        const r = await target.boot(request(img.path, QUIRK_SMP, [quirk], q.until));
+        const img = await bootOrSkip(skip, smp);
+        const r = await target.boot(request(img.path, smp, [quirk], until));
         const report = parseDiskProbe(r.serial);
-        const failures = checkDiskBoot({ report, smp: QUIRK_SMP, loginSeen: r.serial.includes(LOGIN_PROMPT), expectedSha256: (o, m) => patternSha256(img, o, m), raisedInWindow: raisedInWindow(r) });
-        task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: GUEST, smp: QUIRK_SMP, quirks: [quirk] }, r, [], {
+        const failures = checkDiskBoot({ report, smp, loginSeen: r.serial.includes(LOGIN_PROMPT), expectedSha256: (o, m) => patternSha256(img, o, m), raisedInWindow: raisedInWindow(r) });
+        task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: GUEST, smp, quirks: [quirk] }, r, [], {
           'expected.failure': true,
           'disk.findings': failures.slice(0, 5).map((f) => `[${f.assertion}] ${f.message}`).join(' | '),
           ...teethProperties(SEEDS.bhyve, assertion, failures),

@@ -5,7 +5,9 @@
 import { describe, expect, test, vi } from 'vitest';
 import { hostKvmCapability } from '../../lab/capability.js';
 import { labUnavailable } from '../../lab/target.js';
-import { failedBoot, planLinuxRun, runLinuxBoots } from './linux-runner.js';
+import { failedBoot, linuxTargetOf, planLinuxRun, runLinuxBoots } from './linux-runner.js';
+import { ownVmmTarget } from '../../targets/vmm/target.js';
+import { qemuTarget } from '../../targets/qemu/target.js';
 import { notRunOf } from './meta.js';
 
 describe('planLinuxRun', () => {
@@ -24,6 +26,24 @@ describe('planLinuxRun', () => {
 
   test('inside the lab they run there', () => {
     expect(planLinuxRun({ ...process.env, BOOTGATE_LINUX: undefined, BOOTGATE_LAB: '1' })).toEqual({ target: 'vmm:kvm@lab' });
+  });
+});
+
+describe('linuxTargetOf', () => {
+  test('leaves QEMU targets alone', () => {
+    const tcg = qemuTarget('tcg');
+    expect(linuxTargetOf(tcg)).toBe(tcg);
+  });
+
+  test('moves the own VMM into the lab where /dev/kvm cannot run Linux, and keeps it where it can', () => {
+    const t = linuxTargetOf(ownVmmTarget, { ...process.env, BOOTGATE_LINUX: undefined, BOOTGATE_LAB: undefined });
+    expect(t.name).toBe(hostKvmCapability().nativeGuests ? 'vmm:kvm' : 'vmm:kvm@lab');
+  });
+
+  test('says why the own VMM cannot run Linux when BOOTGATE_LINUX=0 left it out, and prefetches nothing', async () => {
+    const t = linuxTargetOf(ownVmmTarget, { ...process.env, BOOTGATE_LINUX: '0' });
+    expect(notRunOf(await t.unavailable())).toEqual({ optOut: true, reason: 'Linux-guest suites left out by BOOTGATE_LINUX=0' });
+    expect(t.prefetch).toBeUndefined();
   });
 });
 

@@ -11,7 +11,9 @@ import { inLab, labUnavailable } from '../../lab/target.js';
 import type { BootResult } from '../../targets/boot-result.js';
 import { bootBatchInLab, type LabBoot } from '../../targets/vmm/lab-batch.js';
 import { NOT_RUN_CANNOT, NOT_RUN_OPT_OUT } from './meta.js';
-import { bootOnOwnVmm } from '../../targets/vmm/target.js';
+import { bootOnOwnVmm, ownVmmTarget } from '../../targets/vmm/target.js';
+import { labOwnVmmTarget } from '../../targets/vmm/lab-target.js';
+import type { Target } from '../../targets/target.js';
 
 export interface LinuxRun {
   target: 'vmm:kvm' | 'vmm:kvm@lab';
@@ -74,4 +76,20 @@ export async function runLinuxBoots(boots: readonly LabBoot[], labTimeoutS: numb
     const why = new Error(`the nested lab failed: ${err instanceof Error ? err.message : String(err)}`);
     return { target: 'vmm:kvm@lab', results: new Map(boots.map((b) => [b.id, failedBoot('vmm:kvm@lab', why)])), wallMs: performance.now() - start, lockups: [] };
   }
+}
+
+let labOwnVmm: Target | undefined;
+
+/**
+ * The target a Linux guest boots on, for suites that go through the Target interface: the own
+ * VMM moves into the nested lab where this host's /dev/kvm cannot run Linux (planLinuxRun), and
+ * says why it cannot run when neither works or BOOTGATE_LINUX=0 left Linux out; other targets
+ * stay as they are.
+ */
+export function linuxTargetOf(target: Target, env: NodeJS.ProcessEnv = process.env): Target {
+  if (target.name !== ownVmmTarget.name) return target;
+  const plan = planLinuxRun(env);
+  const base = plan.target === 'vmm:kvm@lab' ? (labOwnVmm ??= labOwnVmmTarget(target.observes)) : target;
+  if (!plan.unavailable) return base;
+  return { ...base, name: base.name, observes: base.observes, unavailable: async () => plan.unavailable, boot: base.boot.bind(base), prefetch: undefined };
 }
