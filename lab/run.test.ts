@@ -23,10 +23,11 @@ describe('runInLab input checks (no VM)', () => {
 });
 
 describe('defaultShares', () => {
-  it('adds the fixture cache only when a scratch tmpfs inside the lab would hide it', () => {
-    expect(defaultShares(dir)).toEqual([projectRoot(), dir]);
-    expect(defaultShares('/root/.cache/bootgate/fixtures')).toEqual([projectRoot()]);
-    expect(defaultShares(join(dir, 'not-there'))).toEqual([projectRoot()]);
+  it('adds a cache folder (fixtures, disk images) only when a scratch tmpfs inside the lab would hide it', () => {
+    expect(defaultShares([dir])).toEqual([projectRoot(), dir]);
+    expect(defaultShares(['/root/.cache/bootgate/fixtures', dir])).toEqual([projectRoot(), dir]);
+    expect(defaultShares(['/root/.cache/bootgate/fixtures', '/root/.cache/bootgate/images'])).toEqual([projectRoot()]);
+    expect(defaultShares([join(dir, 'not-there')])).toEqual([projectRoot()]);
   });
 });
 

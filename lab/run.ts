@@ -13,7 +13,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fixtureCacheDir } from '../fixtures/fixtures.js';
+import { cacheRoot, fixtureCacheDir } from '../fixtures/fixtures.js';
 import { BootgateError, configError } from '../vmm/errors.js';
 import { FileFollower } from './follow.js';
 import { labInitramfs } from './initramfs.js';
@@ -97,12 +97,13 @@ export function checkCwd(cwd: string, rw: readonly string[]): void {
 }
 
 /**
- * The project, and the fixture cache when it lies below a folder the lab covers with a tmpfs
- * (BOOTGATE_CACHE_DIR=/tmp/...): a VMM inside must find the same fixtures as outside.
+ * The project, and each cache folder (the fixtures, the built disk images) that lies below a
+ * folder the lab covers with a tmpfs (BOOTGATE_CACHE_DIR=/tmp/...): a VMM inside must find the
+ * same files as outside.
  */
-export function defaultShares(cacheDir = fixtureCacheDir()): string[] {
-  const hidden = LAB_SCRATCH_DIRS.some((d) => isUnder(cacheDir, d)) && existsSync(cacheDir);
-  return hidden ? [projectRoot(), cacheDir] : [projectRoot()];
+export function defaultShares(cacheDirs: readonly string[] = [fixtureCacheDir(), join(cacheRoot(), 'images')]): string[] {
+  const hidden = cacheDirs.filter((dir) => LAB_SCRATCH_DIRS.some((d) => isUnder(dir, d)) && existsSync(dir));
+  return [projectRoot(), ...hidden];
 }
 
 /** Absolute, existing, de-duplicated writable shares; `/` itself is refused. */
