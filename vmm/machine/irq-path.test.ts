@@ -28,11 +28,11 @@ describe('IrqPath', () => {
     expect(log).toEqual(['line 11 1', 'line 11 0', 'msi 0xfee03000 0 0x41']);
     expect(p.stats()).toMatchObject({ intxEdges: { gsi11: 1 }, msis: { 'apic3:vector65': 1 }, injected: 2, dropped: 0 });
   });
-  it('counts edges on unmasked IOAPIC pins apart, per boot: an edge on a masked pin never reaches the guest', () => {
+  it('counts edges on unmasked IOAPIC pins apart, per boot, on the GSIs asked for: an edge on a masked pin never reaches the guest', () => {
     let redirection = 0x10031n; // masked
     const v = { ...fakeVm() };
     (v.vm as unknown as { ioapicRedirection: () => bigint }).ioapicRedirection = () => redirection;
-    const { p } = path([], v);
+    const p = new IrqPath(() => v.vm, [], { gsis: [14], now: () => 0 });
     const edge = () => {
       p.setIrqLine(14, true);
       p.setIrqLine(14, false);
@@ -45,6 +45,9 @@ describe('IrqPath', () => {
     p.reset();
     edge();
     expect(p.stats()).toMatchObject({ intxEdges: { gsi14: 4 }, routedEdgesThisBoot: { gsi14: 1 } });
+    // Untimed paths do not read the redirection entry at all.
+    expect(new IrqPath(() => v.vm, []).stats().routedEdgesThisBoot).toBeUndefined();
+    expect(() => new IrqPath(() => v.vm, [], { gsis: [24], now: () => 0 })).toThrow(/not an IOAPIC pin/);
   });
   it('keeps the time of each routed edge on the GSIs asked for, per boot', () => {
     let now = 100;

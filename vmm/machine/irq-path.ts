@@ -6,12 +6,12 @@
 //   starve-low-priority-irq  device interrupts are held while the PIT runs above 1 kHz and
 //                            released when it slows down (checked between exits by `poll`)
 // A device still counts what it raised; the gap between that and what arrived is the bug.
-// Rising edges on an IOAPIC pin are also counted apart when the pin was unmasked at the time
-// (`routedEdgesThisBoot`, since the last machine reset): an edge on a masked pin is lost by design
-// (KVM's IOAPIC clears the pin's IRR when the line falls), so this, not every edge a device raised,
-// is what the guest's count for that IRQ must equal. For the GSIs named in `edgeTimes`, the time
-// of each such edge is kept too (ms on the event clock), so a count the guest took between two of
-// its console lines can be compared with the edges raised between them.
+// For the IOAPIC pins named in `edgeTimes`, rising edges are also counted apart when the pin was
+// unmasked at the time, with the time of each (ms on the event clock), since the last machine
+// reset: an edge on a masked pin is lost by design (KVM's IOAPIC clears the pin's IRR when the line
+// falls), so these, not every edge a device raised, are what the guest can count, and a count the
+// guest took between two of its console lines can be held against the edges between them. Only
+// those pins pay for reading the redirection entry at each edge.
 
 import type { Vm } from '../accel/types.js';
 import { MSI_ADDRESS_BASE } from '../layout.js';
@@ -30,9 +30,9 @@ export interface IrqPathStats {
   dropped: number;
   redirectedToBsp: number;
   held: number;
-  /** Rising edges on unmasked IOAPIC pins since the last machine reset, per GSI. */
-  routedEdgesThisBoot: Record<string, number>;
-  /** For the GSIs in `edgeTimes`: when each of those edges came (ms, event clock), this boot. */
+  /** For the GSIs in `edgeTimes`: rising edges on the unmasked pin since the last machine reset. */
+  routedEdgesThisBoot?: Record<string, number>;
+  /** For the same GSIs: when each of those edges came (ms, event clock). */
   routedEdgeTimesThisBoot?: Record<string, number[]>;
   /** MSIs the accelerator accepted but delivered to no vCPU, and the last few of them. */
   undeliveredMsis: number;
@@ -52,8 +52,6 @@ export interface EdgeTimes {
 export class IrqPath {
   private readonly level = new Map<number, boolean>();
   private readonly edges = new Map<number, number>();
-  private readonly routedEdges = new Map<number, number>();
-  private routedAtReset = new Map<number, number>();
   private readonly msis = new Map<string, number>();
   private readonly heldQueue: Array<() => void> = [];
   private sequence = 0;
@@ -64,14 +62,18 @@ export class IrqPath {
   undeliveredMsis = 0;
   private readonly undeliveredSamples: string[] = [];
 
-  private readonly edgeTimes = new Map<number, number[]>();
+  /** Per timed GSI, this boot's routed edges: how many, and when (the list capped at MAX_EDGE_TIMES). */
+  private readonly routed = new Map<number, { count: number; times: number[] }>();
 
   constructor(
     private readonly vm: () => Vm,
     private readonly quirks: readonly QuirkName[],
     private readonly timed?: EdgeTimes,
   ) {
-    for (const gsi of timed?.gsis ?? []) this.edgeTimes.set(gsi, []);
+    for (const gsi of timed?.gsis ?? []) {
+      if (!Number.isInteger(gsi) || gsi < 0 || gsi >= IOAPIC_PINS) throw new RangeError(`timed GSI ${gsi} is not an IOAPIC pin (0-${IOAPIC_PINS - 1})`);
+      this.routed.set(gsi, { count: 0, times: [] });
+    }
   }
 
   private has(q: QuirkName): boolean {
@@ -86,10 +88,10 @@ export class IrqPath {
       if (!level) this.vm().setIrqLine(gsi, false);
       return;
     }
-    if (gsi < IOAPIC_PINS && (this.vm().ioapicRedirection(gsi) & IOAPIC_MASKED) === 0n) {
-      this.count(this.routedEdges, gsi);
-      const times = this.edgeTimes.get(gsi);
-      if (times && times.length < MAX_EDGE_TIMES) times.push(Math.round(this.timed!.now() * 10) / 10);
+    const routed = this.routed.get(gsi);
+    if (routed && (this.vm().ioapicRedirection(gsi) & IOAPIC_MASKED) === 0n) {
+      routed.count++;
+      if (routed.times.length < MAX_EDGE_TIMES) routed.times.push(Math.round(this.timed!.now() * 10) / 10);
     }
     this.deliver(() => {
       if (this.has('irq-to-bsp-only')) {
@@ -158,8 +160,10 @@ export class IrqPath {
 
   /** Machine reset: the per-boot counts restart. */
   reset(): void {
-    this.routedAtReset = new Map(this.routedEdges);
-    for (const times of this.edgeTimes.values()) times.length = 0;
+    for (const r of this.routed.values()) {
+      r.count = 0;
+      r.times.length = 0;
+    }
   }
 
   private count(map: Map<number, number>, key: number): void {
@@ -175,8 +179,12 @@ export class IrqPath {
     return {
       intxEdges: Object.fromEntries([...this.edges].map(([g, n]) => [`gsi${g}`, n])),
       msis: Object.fromEntries(this.msis),
-      routedEdgesThisBoot: Object.fromEntries([...this.routedEdges].map(([g, n]) => [`gsi${g}`, n - (this.routedAtReset.get(g) ?? 0)])),
-      ...(this.timed ? { routedEdgeTimesThisBoot: Object.fromEntries([...this.edgeTimes].map(([g, t]) => [`gsi${g}`, [...t]])) } : {}),
+      ...(this.timed
+        ? {
+            routedEdgesThisBoot: Object.fromEntries([...this.routed].map(([g, r]) => [`gsi${g}`, r.count])),
+            routedEdgeTimesThisBoot: Object.fromEntries([...this.routed].map(([g, r]) => [`gsi${g}`, [...r.times]])),
+          }
+        : {}),
       injected: this.injected,
       dropped: this.dropped,
       redirectedToBsp: this.redirectedToBsp,
