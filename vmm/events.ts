@@ -156,7 +156,7 @@ export type VmmEvent =
   | {
       event: 'ide';
       t: number;
-      channels: Record<'primary' | 'secondary', Record<string, unknown> & { irq: number; interruptsRaised: number; interruptsRaisedThisBoot: number; dmaTransfers: number; pioBytes: number }>;
+      channels: Record<'primary' | 'secondary', Record<string, unknown> & { irq: number; interruptsRaised: number; dmaTransfers: number; pioBytes: number }>;
       path: Record<string, unknown> & { injected: number; dropped: number; held: number };
       diskSectors: number;
       overlaySectors: number;

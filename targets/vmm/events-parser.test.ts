@@ -44,8 +44,8 @@ const SAMPLES: VmmEvent[] = [
     event: 'ide',
     t: 801,
     channels: {
-      primary: { irq: 14, interruptsRaised: 9, interruptsRaisedThisBoot: 5, dmaTransfers: 4, pioBytes: 512 },
-      secondary: { irq: 15, interruptsRaised: 0, interruptsRaisedThisBoot: 0, dmaTransfers: 0, pioBytes: 0 },
+      primary: { irq: 14, interruptsRaised: 9, dmaTransfers: 4, pioBytes: 512 },
+      secondary: { irq: 15, interruptsRaised: 0, dmaTransfers: 0, pioBytes: 0 },
     },
     path: { injected: 9, dropped: 0, held: 0 },
     diskSectors: 2048,

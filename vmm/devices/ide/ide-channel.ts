@@ -41,8 +41,6 @@ export interface IdeChannelStats {
   interruptsRequested: number;
   /** Rising edges driven on the IRQ line over the whole run. */
   interruptsRaised: number;
-  /** Rising edges since the last machine reset: what the running guest's interrupt count should equal. */
-  interruptsRaisedThisBoot: number;
   ioErrors: number;
   misuse: number;
 }
@@ -76,8 +74,6 @@ export class IdeChannel {
   private pending = false;
   private line = false;
   private readonly counts = { commands: {} as Record<string, number>, aborted: 0, ignored: 0, requested: 0, raised: 0, misuse: 0 };
-  /** `counts.raised` at the last machine reset. */
-  private raisedAtReset = 0;
 
   constructor(options: IdeChannelOptions) {
     this.name = options.name;
@@ -113,9 +109,8 @@ export class IdeChannel {
     this.reset();
   }
 
-  /** Machine reset: drives and registers to power-on state, line low (counters are kept; the per-boot count restarts). */
+  /** Machine reset: drives and registers to power-on state, line low (counters are kept). */
   reset(): void {
-    this.raisedAtReset = this.counts.raised;
     this.softReset();
     this.deviceControl = 0;
     this.dma.reset();
@@ -132,7 +127,6 @@ export class IdeChannel {
       ...this.dma.stats,
       interruptsRequested: this.counts.requested,
       interruptsRaised: this.counts.raised,
-      interruptsRaisedThisBoot: this.counts.raised - this.raisedAtReset,
       ioErrors: present.reduce((n, d) => n + d.ioErrors, 0),
       misuse: this.counts.misuse,
     };

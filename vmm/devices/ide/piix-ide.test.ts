@@ -92,10 +92,8 @@ describe('PiixIde drives, reset and stats', () => {
     expect(pc.machine.level(14)).toBe(false);
     expect(pc.ide.readConfig(PCI_COMMAND, 2)).toBe(0);
     expect([pc.ide.primary.dma.readByte(4), pc.inb(0x1f7), pc.inb(0x1f2)]).toEqual([0, 0x50, 1]);
-    // Counters cover the whole run; the per-boot count, which the running guest's count must equal, restarts.
-    expect(pc.ide.stats().primary).toMatchObject({ interruptsRaised: 1, interruptsRaisedThisBoot: 0 });
-    pc.outb(0x1f7, 0xe7);
-    expect(pc.ide.stats().primary).toMatchObject({ interruptsRaised: 2, interruptsRaisedThisBoot: 1 });
+    // Counters cover the whole run.
+    expect(pc.ide.stats().primary.interruptsRaised).toBe(1);
   });
 
   it('counts per channel: commands by opcode, interrupts on IRQ 14 and 15', () => {
