@@ -91,5 +91,5 @@ export function linuxTargetOf(target: Target, env: NodeJS.ProcessEnv = process.e
   const plan = planLinuxRun(env);
   const base = plan.target === 'vmm:kvm@lab' ? (labOwnVmm ??= labOwnVmmTarget(target.observes)) : target;
   if (!plan.unavailable) return base;
-  return { ...base, name: base.name, observes: base.observes, unavailable: async () => plan.unavailable, boot: base.boot.bind(base), prefetch: undefined };
+  return { ...base, unavailable: async () => plan.unavailable, prefetch: undefined };
 }
