@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { firstAttempt, LAB_RESTARTS, labLoss, LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE, mayRestartLab, requestedTripleFaults, rerunOf, rerunPolicy, tripleFaultRerunAbove } from './lab-batch.js';
+import { firstAttempt, LAB_FAULT_RERUN_MIN_SMP, LAB_RESTARTS, labLoss, LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE, mayRestartLab, requestedTripleFaults, rerunOf, rerunPolicy, tripleFaultRerunAbove } from './lab-batch.js';
 
 const irqtest = { guest: 'debian-irqtest', smp: 2, timeoutS: 300 };
 const triple = { guest: 'debian-probe', smp: 2, timeoutS: 300, reboot: 'triple' };
@@ -13,19 +13,26 @@ describe('lab batch rerun decisions', () => {
     expect(requestedTripleFaults({ ...triple, reboots: 2 })).toBe(2);
   });
 
-  it('never reruns a boot after an unrequested triple fault: the measurement did not show the lab causing them', () => {
-    expect(LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE).toBe(false);
-    const policy = rerunPolicy({});
-    expect(policy.tripleFaultReruns).toBe(0);
-    for (const req of [irqtest, triple, quirk]) expect(tripleFaultRerunAbove(req, policy)).toBeUndefined();
+  it('reruns a boot at SMP 2 or more once after an unrequested triple fault: the QEMU/KVM control faulted in the same lab', () => {
+    expect(LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE).toBe(true);
+    expect(rerunPolicy({}).tripleFaultReruns).toBe(1);
   });
 
-  it('as an infrastructure rerun (if ever shown), allows a reboot=triple boot its requested faults, a plain boot none, and never a quirk boot', () => {
+  it('allows a reboot=triple boot its requested faults and a plain boot none; never reruns a quirk boot or an SMP 1 boot', () => {
     const policy = rerunPolicy({}, true);
     expect(policy.tripleFaultReruns).toBe(1);
     expect(tripleFaultRerunAbove(irqtest, policy)).toBe(0);
+    expect(tripleFaultRerunAbove({ ...irqtest, smp: 8 }, policy)).toBe(0);
     expect(tripleFaultRerunAbove(triple, policy)).toBe(1);
     expect(tripleFaultRerunAbove(quirk, policy)).toBeUndefined();
+    expect(LAB_FAULT_RERUN_MIN_SMP).toBe(2);
+    expect(tripleFaultRerunAbove({ ...irqtest, smp: 1 }, policy)).toBeUndefined();
+  });
+
+  it('with the policy off, reruns no boot after a triple fault', () => {
+    const policy = rerunPolicy({}, false);
+    expect(policy.tripleFaultReruns).toBe(0);
+    for (const req of [irqtest, triple, quirk]) expect(tripleFaultRerunAbove(req, policy)).toBeUndefined();
   });
 
   it('replaces wedged lab VMs at most LAB_RESTARTS times', () => {
