@@ -102,8 +102,11 @@ const unit = fakeModule('unit', 'vmm/bus.test.ts', [
 ]);
 
 let dir: string;
+let stdout: { mock: { calls: unknown[][] } };
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'bootgate-junit-'));
+  // The reporter's end-of-run lines go to stdout; kept here for the test that reads them.
+  stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
 });
 afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -288,6 +291,13 @@ describe('the reporter never sinks the run', () => {
     expect(() => new BootgateJunitReporter({ outputDir: dir }).onTestRunEnd([hostile], [])).not.toThrow();
     expect(write).toHaveBeenCalledTimes(1);
     expect(String(write.mock.calls[0]![0])).toContain(': gone\n');
+  });
+
+  test('ends the run on stdout with the totals and where the reports are', () => {
+    run([unit]);
+    const printed = stdout.mock.calls.map((c: unknown[]) => String(c[0])).join('');
+    expect(printed).toMatch(/^bootgate: \d+ passed, 0 flaky, \d+ failed, \d+ skipped\n/);
+    expect(printed).toContain(`bootgate: reports: ${join(dir, 'nested', 'out', 'junit.xml')}, ${join(dir, 'nested', 'out', 'summary.md')}\n`);
   });
 
   test('a relative outputDir resolves against vitest root', () => {

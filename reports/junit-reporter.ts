@@ -1,6 +1,7 @@
 // The vitest reporter behind a run's report files: at the end of the run it writes
 // `<outputDir>/junit.xml` (junit-report-builder) and `<outputDir>/summary.md` beside it.
-// It implements only onInit (for the root outputDir is relative to) and onTestRunEnd, and it
+// It implements only onInit (for the root outputDir is relative to) and onTestRunEnd, ends the
+// run's output with its totals, flaky testcases and the report paths (summary.ts runEndLines), and it
 // never fails the run: a reporter error becomes one warning line on stderr (Playwright's
 // reporters/multiplexer.ts does the same for the same reason).
 
@@ -11,7 +12,7 @@ import { configError } from '../vmm/errors.js';
 import { collectGroups, type ReportError, type ReportModule } from './collect.js';
 import { assignIdentities } from './identity.js';
 import { buildJunitXml } from './junit-xml.js';
-import { renderSummary } from './summary.js';
+import { renderSummary, runEndLines } from './summary.js';
 
 export interface BootgateJunitOptions {
   /** Where junit.xml and summary.md go; relative paths resolve against vitest's root. Default `reports/out`. */
@@ -55,10 +56,12 @@ export class BootgateJunitReporter implements Reporter {
       for (const line of assignIdentities(groups)) process.stderr.write(`bootgate junit reporter: ${line}\n`);
       const alwaysOutput = this.#alwaysOutput ?? envFlag(process.env[ALWAYS_OUTPUT_ENV]);
       const xml = buildJunitXml(groups, { alwaysOutput });
-      const summary = renderSummary(groups.flatMap((g) => g.cases));
+      const rows = groups.flatMap((g) => g.cases);
+      const summary = renderSummary(rows);
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'junit.xml'), xml);
       writeFileSync(join(dir, 'summary.md'), summary);
+      process.stdout.write(`${runEndLines(rows, [join(dir, 'junit.xml'), join(dir, 'summary.md')]).join('\n')}\n`);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       process.stderr.write(`bootgate junit reporter: no report written to ${dir}: ${reason.split('\n', 1)[0]}\n`);

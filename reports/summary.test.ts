@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import type { BootgateTestMeta } from '../suites/harness/meta.js';
-import { renderSummary, type SummaryContext, type SummaryRow } from './summary.js';
+import { type BootgateTestMeta, NOT_RUN_CANNOT } from '../suites/harness/meta.js';
+import { renderSummary, runEndLines, type SummaryContext, type SummaryRow } from './summary.js';
 
 const context: SummaryContext = { date: new Date('2025-11-21T11:30:00Z'), host: 'Linux 6.8.0 x86_64', cpus: 2 };
 
@@ -233,6 +233,21 @@ describe('flaky testcases', () => {
   test('are counted apart in the header and never shown as a plain pass', () => {
     expect(text).toContain('- totals: 1 passed, 1 flaky, 1 failed, 0 skipped');
     expect(text).toContain('| reset-vector | vmm:kvm | debian-irqtest | 8 | **flaky** |');
+  });
+
+  test('end the run\'s terminal output, one line each, with the totals and the report paths', () => {
+    const rows = [
+      row({ bootgate: meta({ guest: 'debian-irqtest', smp: 8, flaky }) }),
+      row({ result: 'failed', error: 'E: x', bootgate: meta({ guest: 'debian-irqtest', smp: 2, flaky }) }),
+      row({ result: 'skipped', skipReason: `${NOT_RUN_CANNOT}no lab here`, bootgate: meta({ guest: 'debian-irqtest', smp: 1 }) }),
+    ];
+    expect(runEndLines(rows, ['/r/junit.xml', '/r/summary.md'])).toEqual([
+      'bootgate: 0 passed, 1 flaky, 1 failed, 1 skipped',
+      'bootgate: incomplete: 1 testcase not run (no lab here)',
+      'bootgate: FLAKY reset-vector vmm:kvm debian-irqtest smp8: passed on attempt 2; first attempt: lab VM 1 wedged while the boot ran (soft lockup); evidence: /r/kept/smp8.lab-1.jsonl',
+      'bootgate: reports: /r/junit.xml, /r/summary.md',
+    ]);
+    expect(runEndLines([row({ bootgate: meta({ guest: 'debian-irqtest', smp: 1 }) })], ['/r/junit.xml'])).toEqual(['bootgate: 1 passed, 0 flaky, 0 failed, 0 skipped', 'bootgate: reports: /r/junit.xml']);
   });
 
   test('are listed with the first attempt\'s reason and evidence; a failed rerun is a failure, not a flake', () => {

@@ -79,6 +79,24 @@ function renderHeader(rows: SummaryRow[], boot: BootRow[], context: SummaryConte
   return lines;
 }
 
+/**
+ * The lines a run ends with on the terminal: the totals, "incomplete" when testcases were not run,
+ * each flaky testcase with its first attempt's reason and evidence (a pass on a rerun must be seen
+ * where people look, not only in the files), and where the reports are.
+ */
+export function runEndLines(rows: SummaryRow[], reportFiles: readonly string[]): string[] {
+  const boot = rows.filter((r): r is BootRow => r.bootgate !== undefined).sort(byIdentity);
+  const lines = [`bootgate: ${counts(rows)}`];
+  const incomplete = incompleteLine(rows);
+  if (incomplete !== undefined) lines.push(`bootgate: ${incomplete}`);
+  for (const row of boot.filter(isFlaky)) {
+    const f = row.bootgate.flaky!;
+    lines.push(`bootgate: FLAKY ${identity(row)}: passed on attempt ${f.attempts}; first attempt: ${f.reason}; evidence: ${f.firstAttempt}`);
+  }
+  lines.push(`bootgate: reports: ${reportFiles.join(', ')}`);
+  return lines;
+}
+
 /** A flaky testcase passed only on a rerun: counted apart, never as a plain pass. */
 export function isFlaky(row: SummaryRow): boolean {
   return row.result === 'passed' && row.bootgate?.flaky !== undefined;
