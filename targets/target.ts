@@ -16,6 +16,8 @@ export type Observation =
   | 'bar-readback' // PCI test devices placed on the machine, their BARs read back after firmware (pci-bars, machine events)
   | 'quirks' // the VMM quirk switches (known-bad configurations)
   | 'disk-interrupts' // the IDE controller's count of the interrupts it raised (the own VMM's ide event)
+  | 'reset-path' // each reset's cause: register, value, code address, vCPU (the own VMM's reset and triple-fault events)
+  | 'irq-counters' // the interrupt test device's raise count and what the VMM injected (the own VMM's irq-test event)
   | 'ovmf'; // boots OVMF from pflash at least to its first instruction (the nested lab's QEMU cannot)
 
 /** A Linux kernel booted directly (fw_cfg and the linuxboot option ROM on every stack). */

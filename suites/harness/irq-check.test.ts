@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseEventStream } from '../../targets/boot-result.js';
 import { failuresOf } from './failures.js';
-import { checkInterrupts, checkIpis, IRQ } from './irq-check.js';
+import { checkInterrupts, checkIpis, IRQ, VMM_COUNTER_ASSERTIONS } from './irq-check.js';
 import type { ProbeEvent } from './probe.js';
 
 interface RoundOpts {
@@ -139,6 +139,17 @@ describe('checkInterrupts', () => {
     ]);
     expect(failuresOf(failures, IRQ.injected)[0]?.message).toMatch(/the VMM injected 96 of the 99 interrupts the device raised \(3 dropped/);
     expect(failuresOf(failures, IRQ.clean)[0]?.message).toMatch(/the machine reset during the test \(triple-fault \(vCPU 1\)\)/);
+  });
+
+  it('without the VMM\'s counters (QEMU\'s edu): no counter assertion, but the guest\'s own evidence still fails a lost interrupt, a wrong CPU and a reset', () => {
+    const qemu = parseEventStream('qemu:tcg', '', '');
+    expect(checkInterrupts(qemu, GOOD, 2, ['msi'], { vmmCounters: false }).failures).toEqual([]);
+    expect(failuresOf(checkInterrupts(qemu, GOOD, 2, ['msi']).failures, IRQ.injected).map((f) => f.message)).toEqual(['the VMM reported no irq-test counters']);
+    const lost = [round(0, [29, 0], { lost: 3 }), round(1, [32, 0]), ...GOOD.slice(2)];
+    const reset = parseEventStream('qemu:tcg', JSON.stringify({ event: 'reset', t: 5, count: 1, source: 'guest-reset' }), '');
+    const { failures } = checkInterrupts(reset, lost, 2, ['msi'], { vmmCounters: false });
+    expect(failures.map((f) => f.assertion).sort()).toEqual([IRQ.clean, IRQ.destination, IRQ.exact].sort());
+    for (const f of failures) expect(VMM_COUNTER_ASSERTIONS).not.toContain(f.assertion);
   });
 
   it('notices a CPU with no round, and a device total the rounds do not account for', () => {

@@ -1,14 +1,14 @@
 // The QEMU command line the qemu:<accel> targets build (pure: no QEMU started).
 
 import { describe, expect, test } from 'vitest';
-import { CANNOT_REPRODUCE, cpuArgs, diskArgs, escapeOptionValue, firmwareArgs, guestLinux, linuxArgs, pcRamSplit, qemuArgs, testDeviceArgs } from './args.js';
+import { CANNOT_REPRODUCE, cpuArgs, interruptDeviceArgs, diskArgs, escapeOptionValue, firmwareArgs, guestLinux, linuxArgs, pcRamSplit, qemuArgs, testDeviceArgs } from './args.js';
 
 const BIOS = { kind: 'bios', name: 'seabios-256k', path: '/cache/bios-256k.bin' } as const;
 
 describe('qemuArgs', () => {
   test('the own VMM\'s machine: pc, memory, vCPUs, firmware, consoles, debug exit, QMP, paused', () => {
     expect(qemuArgs({ accel: 'tcg', smp: 2, memMiB: 512, firmware: BIOS, qmpSocket: '/t/qmp.sock', debugconSocket: '/t/dbg.sock' })).toEqual([
-      ...['-name', 'bootgate-tcg', '-accel', 'tcg', '-machine', 'pc,graphics=off', '-m', '512', '-smp', '2'],
+      ...['-name', 'bootgate-tcg', '-accel', 'tcg', '-machine', 'pc,graphics=off,hpet=off', '-m', '512', '-smp', '2'],
       ...['-bios', '/cache/bios-256k.bin', '-nodefaults', '-vga', 'none', '-display', 'none'],
       ...['-chardev', 'stdio,id=com1,signal=off', '-serial', 'chardev:com1'],
       ...['-chardev', 'socket,id=debugcon,path=/t/dbg.sock,server=on,wait=off', '-device', 'isa-debugcon,iobase=0x402,chardev=debugcon'],
@@ -20,7 +20,7 @@ describe('qemuArgs', () => {
 
   test('defaults to the own VMM\'s 512 MiB; -no-reboot only when asked; any accelerator name passes through', () => {
     const args = qemuArgs({ accel: 'nvmm', smp: 8, firmware: BIOS, qmpSocket: 'q', debugconSocket: 'd', noReboot: true });
-    expect(args.slice(0, 10)).toEqual(['-name', 'bootgate-nvmm', '-accel', 'nvmm', '-machine', 'pc,graphics=off', '-m', '512', '-smp', '8']);
+    expect(args.slice(0, 10)).toEqual(['-name', 'bootgate-nvmm', '-accel', 'nvmm', '-machine', 'pc,graphics=off,hpet=off', '-m', '512', '-smp', '8']);
     expect(args.filter((a) => a === '-no-reboot')).toHaveLength(1);
     expect(qemuArgs({ accel: 'hvf', smp: 1, firmware: BIOS, qmpSocket: 'q', debugconSocket: 'd' })).not.toContain('-no-reboot');
   });
@@ -127,10 +127,13 @@ describe('Linux guests', () => {
     expect(qemuArgs({ ...base, noReboot: true, linux: noReboots })).toContain('-no-reboot');
   });
 
-  test('debian-irqtest needs the own VMM\'s interrupt test device: refused with a reason suites report as a skip', () => {
+  test('debian-irqtest gets edu at the interrupt test device\'s slot; no other boot has it', () => {
     const irqtest = { ...probe, name: 'debian-irqtest', append: 'console=ttyS0 bootgate.irqtest=msi,32,0', irqTestDevice: true };
-    expect(() => guestLinux(irqtest)).toThrow(CANNOT_REPRODUCE);
-    expect(() => guestLinux(irqtest)).toThrow(expect.objectContaining({ code: 'E_CONFIG', hint: 'run debian-irqtest on vmm:kvm (or vmm:kvm@lab)' }));
+    const args = qemuArgs({ ...base, linux: guestLinux(irqtest), interruptDevice: true });
+    const at = args.indexOf('edu,addr=0x1f');
+    expect(args[at - 1]).toBe('-device');
+    expect(qemuArgs({ ...base, linux: guestLinux(probe) }).join(' ')).not.toContain('edu');
+    expect(interruptDeviceArgs(false)).toEqual([]);
   });
 });
 

@@ -1,5 +1,7 @@
 // The QEMU command line for a qemu:<accel> target: the machine the own VMM presents (i440fx `pc`,
-// the same memory, vCPUs and firmware, no default devices or display), SeaBIOS's console on COM1
+// the same memory, vCPUs and firmware, no HPET (the own VMM has none, and with it Linux takes IRQ 0
+// from the HPET instead of the PIT the interrupt suite's timer round drives), no default devices
+// or display; QEMU's `edu` at the interrupt test device's slot for the irqtest guest), SeaBIOS's console on COM1
 // (graphics=off sets fw_cfg NOGRAPHIC as the own VMM does), the 0x402 debug console and the
 // isa-debug-exit port probe guests use, and QMP. Started paused (-S) so the harness reads the
 // memory map at reset and connects the consoles before the first instruction; a boot that times
@@ -9,6 +11,7 @@
 
 import type { ResolvedGuest } from '../../guests/catalog.js';
 import { BootgateError } from '../../vmm/errors.js';
+import { IRQ_TEST_SLOT } from '../../vmm/layout.js';
 import type { LinuxBoot } from '../target.js';
 import { FIRST_EXIT_TRACE_ARGS } from './first-exit.js';
 import type { QemuFirmware } from './firmware.js';
@@ -40,6 +43,11 @@ export interface QemuMachineSpec {
   linux?: LinuxBoot;
   /** A raw image as the IDE primary master, in snapshot mode (writes go to a temporary file, never the image). */
   disk?: string;
+  /**
+   * QEMU's educational device (hw/misc/edu.c, 1234:11e8: MSI and INTx pin A, an interrupt per
+   * raise register write) at the own VMM's interrupt test device slot; the irqtest probe drives it.
+   */
+  interruptDevice?: boolean;
   /** Wait for QMP `cont` before the first instruction (-S). Default true. */
   paused?: boolean;
   /** Log every KVM_RUN exit with a wall-clock stamp on stderr (first-exit.ts); -accel kvm only. */
@@ -73,18 +81,20 @@ export function testDeviceArgs(specs: readonly string[]): string[] {
   });
 }
 
-/**
- * The Linux boot of a catalog guest (undefined for firmware-only guests). A guest built around the
- * own VMM's interrupt test device (debian-irqtest) has no QEMU counterpart and is refused.
- */
+/** The Linux boot of a catalog guest (undefined for firmware-only guests). */
 export function guestLinux(guest: ResolvedGuest): LinuxBoot | undefined {
-  if (guest.irqTestDevice) {
-    throw new BootgateError('E_CONFIG', `guest ${guest.name} needs the own VMM's interrupt test device (INTx + MSI at 00:1f.0); QEMU has none, so it cannot be reproduced`, {
-      hint: `run ${guest.name} on vmm:kvm (or vmm:kvm@lab)`,
-    });
-  }
   if (guest.kernel === undefined) return undefined;
   return { kernel: guest.kernel, initrd: guest.initrd, append: guest.append };
+}
+
+/**
+ * `edu` where the own VMM puts its interrupt test device (00:1f.0). edu raises one interrupt per
+ * write of its raise register and counts nothing, so the probe paces it (the next raise after
+ * each acknowledgement) and reports what it asked for: the guest's counts are checked against
+ * that, and the VMM-side counts (what the device raised, what was injected) are not observable.
+ */
+export function interruptDeviceArgs(on: boolean | undefined): string[] {
+  return on ? ['-device', `edu,addr=0x${IRQ_TEST_SLOT.toString(16)}`] : [];
 }
 
 /** A kernel command line that asks the guest to reboot (the probe's reboot=METHOD). */
@@ -154,7 +164,7 @@ export function qemuArgs(spec: QemuMachineSpec): string[] {
   return [
     ...['-name', `bootgate-${spec.accel}`],
     ...['-accel', spec.accel],
-    ...['-machine', 'pc,graphics=off'],
+    ...['-machine', 'pc,graphics=off,hpet=off'],
     ...['-m', String(mem), '-smp', String(spec.smp)],
     ...cpuArgs(spec.physBits),
     ...firmwareArgs(spec.firmware, spec.varsPath),
@@ -167,6 +177,7 @@ export function qemuArgs(spec: QemuMachineSpec): string[] {
     ...['-device', `isa-debugcon,iobase=${hex(DEBUGCON_PORT)},chardev=debugcon`],
     ...['-device', `isa-debug-exit,iobase=${hex(DEBUG_EXIT_PORT)},iosize=1`],
     ...testDeviceArgs(spec.pciTestDevices ?? []),
+    ...interruptDeviceArgs(spec.interruptDevice),
     ...['-chardev', `socket,id=qmp,path=${escapeOptionValue(spec.qmpSocket)},server=on,wait=off`, '-mon', 'chardev=qmp,mode=control'],
     ...(spec.noReboot ? ['-no-reboot'] : []),
     ...(spec.traceFirstExit ? FIRST_EXIT_TRACE_ARGS : []),

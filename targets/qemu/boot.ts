@@ -110,6 +110,7 @@ export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJ
       physBits: req.physBits,
       linux: linux.boot,
       disk: req.disk,
+      interruptDevice: linux.interruptDevice,
       paused: !timed,
       traceFirstExit: timed,
     });
@@ -211,7 +212,7 @@ export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJ
 }
 
 /** The request's Linux boot and the firmware its guest comes with; nothing for a firmware-only boot. */
-async function linuxFor(req: QemuBootRequest): Promise<{ boot?: LinuxBoot; firmware?: string }> {
+async function linuxFor(req: QemuBootRequest): Promise<{ boot?: LinuxBoot; firmware?: string; interruptDevice?: boolean }> {
   if (req.guest !== undefined && req.linux !== undefined) {
     throw new BootgateError('E_CONFIG', `a catalog guest (${req.guest}) and a kernel of its own (${req.linux.kernel}) are exclusive`, { hint: 'pass only one' });
   }
@@ -222,7 +223,7 @@ async function linuxFor(req: QemuBootRequest): Promise<{ boot?: LinuxBoot; firmw
     return { boot: req.linux };
   }
   const guest = await resolveGuest(req.guest, { reboot: req.reboot as RebootMethod | undefined, reboots: req.reboots, irqtest: req.irqtest, append: req.append });
-  return { boot: guestLinux(guest), firmware: guest.firmware };
+  return { boot: guestLinux(guest), firmware: guest.firmware, interruptDevice: guest.irqTestDevice };
 }
 
 /**

@@ -32,6 +32,8 @@ export const OWN_VMM_OBSERVES: ReadonlySet<Observation> = new Set<Observation>([
   'bar-readback',
   'quirks',
   'disk-interrupts',
+  'irq-counters',
+  'reset-path',
   'ovmf',
 ]);
 
