@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attributeResets, type BootRecord, classify, plan, requestOf } from './fault-rate/records.js';
+import { type BootRecord, classify, plan, requestOf } from './fault-rate/records.js';
 import { formatTable, parseConfigs, table } from './fault-rate/table.js';
 
 const ev = (event: string, t: number, rest: Record<string, unknown> = {}) => ({ event, t, ...rest });
@@ -35,23 +35,6 @@ describe('fault-rate', () => {
     expect(parseConfigs({ smp: '2', workloads: 'triple' })).toEqual([{ workload: 'triple', smp: 2 }]);
     expect(() => parseConfigs({ configs: 'plain:2' })).toThrow(/unknown workload "plain"/);
     expect(() => parseConfigs({ configs: 'irqtest:0' })).toThrow(/invalid SMP "0"/);
-  });
-
-  it('attributes each reset by the console before it: the probe reboot line, nothing from POST yet (firmware), anything else', () => {
-    const com1 = (data: string) => ({ event: 'serial', port: 'com1', data });
-    const reset = { event: 'reset' };
-    expect(
-      attributeResets([
-        com1('SeaBIOS (version 1.16.2)\n'),
-        com1(say({ event: 'reboot', boot: 1, method: 't' })),
-        reset,
-        com1('[   10.3] reboot: Restarting system\n'),
-        reset,
-        com1('SeaBIOS (version 1.16.2)\nBooting from ROM...\n'),
-        reset,
-        com1(say({ event: 'init', boot: 1 })),
-      ]),
-    ).toEqual({ requested: 1, firmware: 1, unrequested: 1 });
   });
 
   it('counts faults the guest did not ask for: own VMM its triple faults beyond the reboot lines, QEMU its unrequested resets', () => {

@@ -16,7 +16,8 @@ describe('probe /init', () => {
     expect(script).toMatch(/ipi=1\n\s+for mode in \$\(echo "\$modes" \| tr '\+' ' '\); do\n\s+sh \/irqtest\.sh "\$mode" "\$count" "\$hz" "\$ipi"\n\s+rmmod bootgate_irqtest\n\s+ipi=0/);
   });
   it('keeps the boot count in CMOS 0x7e through /dev/nvram (offset 0x7e - 14) and powers off by ACPI', () => {
-    expect(script).toContain('boot=$(( $(cmos_get 126) + 1 ))');
+    expect(script).toContain('count=$(cmos_get 126)');
+    expect(script).toContain('boot=$(( ${count:-0} + 1 ))');
     expect(script).toContain('insmod /lib/modules/nvram.ko');
     expect(script).toContain(`power_off() { say '{"event":"power-off"}'; sync; poweroff -f; }`);
     // The two helpers for real, on a file standing in for /dev/nvram (114 bytes: CMOS 14..127).
@@ -30,6 +31,27 @@ describe('probe /init', () => {
     expect(bytes.length).toBe(114);
     expect(bytes[126 - 14]).toBe(3);
   });
+  it('when /dev/nvram refuses the read (a wrong CMOS checksum, as QEMU leaves it), stores a valid checksum, reads again and says so', () => {
+    const start = script.indexOf('count=$(cmos_get');
+    const block = script.slice(start, script.indexOf('\n', script.indexOf('boot=$((', start)));
+    const run = (firstRead: string, setcks: number) =>
+      execFileSync('sh', [
+        '-c',
+        [
+          `say() { echo "@@bootgate $1"; }`,
+          // The first read is refused (empty) or not; after the checksum is stored the byte reads
+          // back. cmos_get runs in a command substitution's subshell: its state lives in a file.
+          `mark=$(mktemp -u); cmos_get() { if [ ! -e $mark ]; then : > $mark; printf '${firstRead}'; elif [ ${setcks} = 0 ]; then echo 2; fi; }`,
+          `setcks() { return ${setcks}; }`,
+          block.replaceAll('/bin/nvram-setcks', 'setcks').replaceAll('[ -c /dev/nvram ]', 'true'),
+          'echo "boot=$boot"; rm -f $mark',
+        ].join('\n'),
+      ]).toString();
+    expect(run('', 0)).toBe('@@bootgate {"event":"cmos-checksum","valid":false,"setcks":0,"readable":true}\nboot=3\n');
+    expect(run('', 1)).toBe('@@bootgate {"event":"cmos-checksum","valid":false,"setcks":1,"readable":false}\nboot=1\n');
+    expect(run('4', 0)).toBe('boot=5\n');
+  });
+
   it('reports each PCI device with the sized lines of its sysfs resource file as JSON', () => {
     const loop = script.slice(script.indexOf('for dev in /sys/bus/pci/devices/*'));
     const body = loop.slice(0, loop.indexOf('\ndone\n') + 6);

@@ -8,8 +8,10 @@
 //                           harness's timeout path)
 // The boot count survives resets in CMOS byte 0x7E (battery-backed on hardware, kept by QEMU and
 // the own VMM across a reset, zero on a fresh start), read and written through /dev/nvram (the
-// cloud kernel has no /dev/port; nvram.ko comes from the same kernel package). Power-off is ACPI
-// S5 (poweroff -f), which the own VMM and QEMU both implement.
+// cloud kernel has no /dev/port; nvram.ko comes from the same kernel package). The driver refuses
+// both while the CMOS checksum (bytes 0x10-0x2D, stored at 0x2E-0x2F) is wrong, which QEMU's `pc`
+// leaves it: then the probe stores a valid one (bin/nvram-setcks, NVRAM_SETCKS) and says so in a
+// `cmos-checksum` line. Power-off is ACPI S5 (poweroff -f), which the own VMM and QEMU both implement.
 
 /** CMOS byte the probe keeps its boot count in (not used by SeaBIOS, OVMF or QEMU). */
 export const PROBE_CMOS_INDEX = 0x7e;
@@ -46,7 +48,13 @@ arg() { for w in $(cat /proc/cmdline); do case "$w" in "$1"=*) echo "\${w#*=}";;
 if [ -n "$(arg bootgate.hang)" ]; then while :; do sleep 3600; done; fi
 
 [ -c /dev/nvram ] || say '{"event":"error","what":"no /dev/nvram (nvram.ko did not load): the boot count cannot survive a reboot"}'
-boot=$(( $(cmos_get ${PROBE_CMOS_INDEX}) + 1 ))
+count=$(cmos_get ${PROBE_CMOS_INDEX})
+if [ -z "$count" ] && [ -c /dev/nvram ]; then
+  /bin/nvram-setcks; rc=$?
+  count=$(cmos_get ${PROBE_CMOS_INDEX})
+  say "{\\"event\\":\\"cmos-checksum\\",\\"valid\\":false,\\"setcks\\":$rc,\\"readable\\":$([ -n "$count" ] && echo true || echo false)}"
+fi
+boot=$(( \${count:-0} + 1 ))
 cmos_set ${PROBE_CMOS_INDEX} $boot
 cpus=$(grep -c '^processor' /proc/cpuinfo)
 # The physical address width CPUID 0x80000008 gave the kernel ("address sizes : 40 bits physical").

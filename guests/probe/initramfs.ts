@@ -1,5 +1,6 @@
 // Builds the probe guest's initramfs at test time: busybox-static (from the fixtures) as the only
-// binary, the probe /init, the kernel's nvram.ko, and optional extra files (e.g. the
+// binary, the probe /init, the kernel's nvram.ko, nvram-setcks (nvram-setcks.asm: stores a valid
+// CMOS checksum where the machine keeps none, as QEMU), and optional extra files (e.g. the
 // interrupt-test kernel module).
 // Written as newc cpio into guests/build/, named by a hash of every input so an unchanged probe
 // reuses the file. The kernel is Debian's cloud kernel from the fixtures (linux-cloud-kernel).
@@ -9,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { resolveFixture } from '../../fixtures/fixtures.js';
 import { type CpioEntry, cpioArchive } from '../../lab/cpio.js';
-import { GUEST_BUILD_DIR } from '../nasm.js';
+import { assemble, GUEST_BUILD_DIR } from '../nasm.js';
 import { probeInitScript } from './init-script.js';
 
 export const PROBE_KERNEL_FIXTURE = 'linux-cloud-kernel';
@@ -28,8 +29,9 @@ export async function buildProbeGuest(extraFiles: Array<{ path: string; data: Ui
   const kernel = await resolveFixture(PROBE_KERNEL_FIXTURE);
   const busybox = readFileSync(await resolveFixture(BUSYBOX_FIXTURE));
   const nvram = readFileSync(await resolveFixture(NVRAM_MODULE_FIXTURE));
+  const setcks = readFileSync(await assemble('probe/nvram-setcks.asm'));
   const init = probeInitScript();
-  const h = createHash('sha256').update(init).update(busybox).update(nvram);
+  const h = createHash('sha256').update(init).update(busybox).update(nvram).update(setcks);
   for (const f of extraFiles) h.update(f.path).update(f.data);
   const out = join(GUEST_BUILD_DIR, `probe-initramfs-${h.digest('hex').slice(0, 16)}.cpio`);
   if (!existsSync(out)) {
@@ -38,6 +40,7 @@ export async function buildProbeGuest(extraFiles: Array<{ path: string; data: Ui
       { type: 'char', path: 'dev/console', major: 5, minor: 1 },
       { type: 'file', path: 'bin/busybox', data: busybox, mode: 0o755 },
       { type: 'symlink', path: 'bin/sh', target: 'busybox' },
+      { type: 'file', path: 'bin/nvram-setcks', data: setcks, mode: 0o755 },
       { type: 'file', path: 'init', data: Buffer.from(init, 'utf8'), mode: 0o755 },
       { type: 'file', path: 'lib/modules/nvram.ko', data: nvram },
       ...extraFiles.map((f) => ({ type: 'file' as const, path: f.path, data: f.data })),

@@ -4,6 +4,7 @@
 // output before them), any other failure, one line describing it. Pure: unit-tested.
 
 import type { BootRequest, BootResult } from '../../targets/index.js';
+import { attributeResets, PROBE_REBOOT_LINE, type ResetAttribution } from '../../targets/reset-attribution.js';
 import { parseProbeEvents, probeBoots } from '../../suites/harness/probe.js';
 
 /** Per boot, in the lab: an SMP 8 irqtest boot takes ~70-90 s there; a hung one is a failure, not a wait. */
@@ -11,8 +12,6 @@ export const BOOT_TIMEOUT_S = 300;
 const SERIAL_TAIL = 1_500;
 /** QEMU reboot=triple runs loop (see fault-rate.ts): stop after this long, ~5 reboots in the lab. */
 export const TRIPLE_LOOP_S = 60;
-const REBOOT_LINE = '"event":"reboot"';
-const FIRMWARE_BANNER = 'SeaBIOS (version';
 
 export const WORKLOADS = {
   irqtest: { guest: 'debian-irqtest', irqtest: 'msi+intx,32,2000' },
@@ -83,32 +82,9 @@ export function requestOf(p: PlannedBoot): BootRequest {
   return { ...WORKLOADS[p.workload], smp: p.smp, timeoutS, until: DONE };
 }
 
-export interface ResetAttribution {
-  requested: number;
-  firmware: number;
-  unrequested: number;
-}
-
-/** Attributes each reset by the console output since the previous reset (see the header). */
-export function attributeResets(events: ReadonlyArray<{ event: string; port?: unknown; data?: unknown }>): ResetAttribution {
-  const by: ResetAttribution = { requested: 0, firmware: 0, unrequested: 0 };
-  let since = '';
-  for (const e of events) {
-    if (e.event === 'serial' && e.port === 'com1') since += String(e.data);
-    else if (e.event === 'reset') {
-      if (since.includes(REBOOT_LINE)) by.requested++;
-      // Late bytes of the kernel's last line may arrive after the reset; POST had not printed yet.
-      else if (!since.includes(FIRMWARE_BANNER) && !since.includes('@@bootgate')) by.firmware++;
-      else by.unrequested++;
-      since = '';
-    }
-  }
-  return by;
-}
-
 /** What one finished boot shows: faults the guest did not ask for, else any other failure. */
 export function classify(p: PlannedBoot, r: Pick<BootResult, 'status' | 'wallMs' | 'resets' | 'events' | 'serial' | 'error' | 'diagnostic'>): BootRecord {
-  const requested = r.serial.split(REBOOT_LINE).length - 1;
+  const requested = r.serial.split(PROBE_REBOOT_LINE).length - 1;
   const resetsBy = attributeResets(r.events);
   const rec: BootRecord = { ...p, status: r.status, wallMs: Math.round(r.wallMs), resets: r.resets, requested, resetsBy };
   if (p.stack === 'own') {

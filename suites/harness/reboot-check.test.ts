@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseEventStream } from '../../targets/boot-result.js';
 import { failuresOf } from './failures.js';
 import type { ProbeEvent } from './probe.js';
-import { checkReboot, REBOOT } from './reboot-check.js';
+import { checkReboot, REBOOT, RESET_PATH_ASSERTIONS } from './reboot-check.js';
 
 const SHA = 'ab'.repeat(32);
 const KERNEL_RIP = '0xffffffff81e0c1d2';
@@ -69,5 +69,37 @@ describe('checkReboot', () => {
     const failures = checkReboot(r, probe('k', [1, 2], 1), { method: 'triple', smp: 2, reboots: 1, firmwareSha256: SHA });
     expect(failures.map((f) => f.assertion)).toEqual([REBOOT.asked, REBOOT.noTriple, REBOOT.cpus]);
     expect(failuresOf(failures, REBOOT.noTriple)[0]?.message).toBe(`2 triple faults, 1 requested: vCPU 0 at rip ${KERNEL_RIP}; vCPU 1 at rip 0x1000`);
+  });
+
+  describe('on a target that reports resets without their cause (QEMU)', () => {
+    const say = (o: object) => `@@bootgate ${JSON.stringify(o)}\n`;
+    /** A QEMU-like stream: console and RESET events in order, as QMP and COM1 deliver them. */
+    function qemu(steps: Array<string | 'reset'>, status = 'until-matched') {
+      let t = 1;
+      const lines = [
+        ...steps.map((x) => (x === 'reset' ? { event: 'reset', t: t++, count: t, source: 'guest-reset' } : { event: 'serial', t: t++, port: 'com1', data: x })),
+        { event: 'firmware-high', t: t++, mapped: true, bytes: 262_144, sha256: SHA, writesTrapped: 0 },
+        { event: 'final', t, status, exitCode: 0, resets: steps.filter((x) => x === 'reset').length, wallMs: t, maxRssBytes: 1, profile: {} },
+      ];
+      return parseEventStream('qemu:tcg', lines.map((l) => JSON.stringify(l)).join('\n'), '');
+    }
+    const BANNER = 'SeaBIOS (version 1.16.2)\n';
+    const c = { method: 'pci' as const, smp: 1, reboots: 1, firmwareSha256: SHA, resetPath: false };
+
+    it('passes one asked-for reset per reboot, with the firmware\'s own resets after it counted as part of it', () => {
+      const r = qemu([BANNER, say({ event: 'init', boot: 1 }), say({ event: 'reboot', boot: 1, method: 'p' }), 'reset', 'reset', BANNER, say({ event: 'init', boot: 2 })]);
+      expect(checkReboot(r, probe('p', [1, 2]), c)).toEqual([]);
+    });
+
+    it('fails a reset nobody asked for (a crash that rebooted the guest), and a reboot that never reset', () => {
+      const crash = qemu([BANNER, say({ event: 'init', boot: 1 }), 'reset', BANNER, say({ event: 'reboot', boot: 1, method: 'p' }), 'reset', BANNER]);
+      expect(failuresOf(checkReboot(crash, probe('p', [1, 2]), c), REBOOT.resetsAsked).map((f) => f.message)).toEqual([
+        "1 reboot asked for; the machine reset 1 time after the probe's reboot line, 1 time when nobody asked (and 0 times as the firmware's own reset before its banner)",
+      ]);
+      const never = qemu([BANNER, say({ event: 'init', boot: 1 }), say({ event: 'reboot', boot: 1, method: 'p' })], 'timeout');
+      const failures = checkReboot(never, probe('p', [1]), c);
+      expect(failures.map((f) => f.assertion)).toEqual([REBOOT.ran, REBOOT.cameBack, REBOOT.resetsAsked, REBOOT.firmware]);
+      for (const f of failures) expect(RESET_PATH_ASSERTIONS).not.toContain(f.assertion);
+    });
   });
 });

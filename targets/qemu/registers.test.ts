@@ -27,11 +27,12 @@ describe('info registers -a', () => {
     expect(cpu0).toEqual({
       vcpu: 0,
       regs: {
-        ...{ eax: '00000000', ebx: '00000000', ecx: '0000b79d', edx: '00000000', eip: '0000b7b9', efl: '00000246' },
-        ...{ cpl: '0', ii: '0', a20: '1', smm: '0', hlt: '1', cs: 'f000', 'cs.base': '000f0000' },
-        ...{ cr0: '00000010', cr2: '00000000', cr3: '00000000', cr4: '00000000', efer: '0000000000000000' },
+        ...{ eax: '0x0', ebx: '0x0', ecx: '0xb79d', edx: '0x0', eip: '0xb7b9', efl: '0x246' },
+        ...{ cpl: '0x0', ii: '0x0', a20: '0x1', smm: '0x0', hlt: '0x1', cs: '0xf000', 'cs.base': '0xf0000' },
+        ...{ cr0: '0x10', cr2: '0x0', cr3: '0x0', cr4: '0x0', efer: '0x0' },
       },
     });
-    expect(cpu1!.regs).toMatchObject({ rax: '0000000000000001', r8: '0000000000000008', r11: '000000000000000b', rip: 'ffffffff81000000' });
+    // Written as the own VMM writes them: 0x and no leading zeros.
+    expect(cpu1!.regs).toMatchObject({ rax: '0x1', r8: '0x8', r11: '0xb', rip: '0xffffffff81000000' });
   });
 });
