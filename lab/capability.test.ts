@@ -23,8 +23,14 @@ function host(modules: string[], device: boolean): { device: string; sysModule: 
 describe('hostKvmCapability', () => {
   it('PVM: /dev/kvm works but cannot run native guests, and the reason points at the lab', () => {
     const cap = hostKvmCapability(host(['kvm', 'kvm_pvm'], true));
-    expect(cap).toMatchObject({ nativeGuests: false, module: 'kvm_pvm' });
+    expect(cap).toMatchObject({ nativeGuests: false, module: 'kvm_pvm', device: true });
     expect(cap.reason).toMatch(/PVM.*@lab/);
+  });
+
+  it('the PVM module without a device node (a container): says the device is missing, not that it is PVM', () => {
+    const cap = hostKvmCapability(host(['kvm', 'kvm_pvm'], false));
+    expect(cap).toMatchObject({ nativeGuests: false, module: 'kvm_pvm', device: false });
+    expect(cap.reason).toMatch(/does not exist \(the kvm_pvm module is loaded, but no device node is here.*@lab/);
   });
 
   it('no /dev/kvm: says whether a kvm module is loaded at all', () => {
@@ -40,6 +46,6 @@ describe('hostKvmCapability', () => {
   });
 
   it('hardware virtualization with access: native guests, and the vendor module', () => {
-    expect(hostKvmCapability(host(['kvm', 'kvm_amd'], true))).toEqual({ nativeGuests: true, module: 'kvm_amd' });
+    expect(hostKvmCapability(host(['kvm', 'kvm_amd'], true))).toEqual({ nativeGuests: true, module: 'kvm_amd', device: true });
   });
 });

@@ -19,6 +19,8 @@ export interface KvmCapability {
   reason?: string;
   /** The vendor module behind /dev/kvm, when one is loaded. */
   module?: KvmModule;
+  /** Whether the device node exists (a host can load kvm_pvm and still have none, as a container). */
+  device: boolean;
 }
 
 export interface ProbeRoots {
@@ -42,20 +44,24 @@ export function hostKvmCapability(roots: ProbeRoots = {}): KvmCapability {
   const device = roots.device ?? '/dev/kvm';
   const sysModule = roots.sysModule ?? '/sys/module';
   const modules = loadedModules(sysModule);
+  const present = existsSync(device);
   // PVM first: it is the one case where /dev/kvm works and still cannot run the guests.
   if (existsSync(join(sysModule, 'kvm_pvm'))) {
     return {
       nativeGuests: false,
       module: 'kvm_pvm',
-      reason: `${device} is PVM (module kvm_pvm): a software nested mode that runs CPL0 guest code through KVM's instruction emulator, where OVMF and Linux fail; ${USE_LAB}`,
+      device: present,
+      reason: present
+        ? `${device} is PVM (module kvm_pvm): a software nested mode that runs CPL0 guest code through KVM's instruction emulator, where OVMF and Linux fail; ${USE_LAB}`
+        : `${device} does not exist (the kvm_pvm module is loaded, but no device node is here: a container without the device?); ${USE_LAB}`,
     };
   }
   const module = modules.find((m) => m !== 'kvm_pvm');
-  if (!existsSync(device)) {
+  if (!present) {
     const why = existsSync(join(sysModule, 'kvm'))
       ? 'the kvm module is loaded but no vendor module (kvm_intel, kvm_amd) created the device: no VT-x/SVM, or it is disabled in firmware'
       : 'no kvm module is loaded (no VT-x/SVM on this machine, or a container without the device)';
-    return { nativeGuests: false, module, reason: `${device} does not exist: ${why}; ${USE_LAB}` };
+    return { nativeGuests: false, module, device: false, reason: `${device} does not exist: ${why}; ${USE_LAB}` };
   }
   try {
     accessSync(device, constants.R_OK | constants.W_OK);
@@ -63,8 +69,9 @@ export function hostKvmCapability(roots: ProbeRoots = {}): KvmCapability {
     return {
       nativeGuests: false,
       module,
+      device: true,
       reason: `no permission to open ${device} read-write; add the user to its group (usually kvm: sudo usermod -aG kvm $USER, then log in again) or ${USE_LAB}`,
     };
   }
-  return { nativeGuests: true, module };
+  return { nativeGuests: true, module, device: true };
 }

@@ -89,10 +89,16 @@ export async function doctorReport(): Promise<DoctorReport> {
   const verdict = [
     kvm.nativeGuests
       ? 'vmm:kvm: native guests (SeaBIOS, OVMF, Linux) on this host\'s /dev/kvm'
-      : `vmm:kvm: ${kvm.module === 'kvm_pvm' ? 'SeaBIOS and probe guests only (PVM)' : 'cannot run here'}; OVMF and Linux need vmm:kvm@lab`,
+      : kvm.device && kvm.module === 'kvm_pvm'
+        ? 'vmm:kvm: SeaBIOS and probe guests only (PVM); OVMF and Linux go to vmm:kvm@lab'
+        : 'vmm:kvm: no usable /dev/kvm here; every own-VMM boot goes to vmm:kvm@lab',
     qemu.path
       ? `vmm:kvm@lab: ready (${labQemu}${labMissing.length > 0 ? `; first run fetches ${labMissing.length} lab fixture(s)` : ''})`
       : `vmm:kvm@lab: needs QEMU: ${qemu.install}`,
+    // The target a host without hardware virtualization gates with (a BSD host picks its accelerator).
+    qemu.path
+      ? `qemu:tcg: needs no KVM (BOOTGATE_TARGETS=qemu:tcg, or --target qemu:tcg)${kvm.nativeGuests ? '; qemu:kvm on this /dev/kvm' : ' (qemu:kvm needs VT-x/SVM behind /dev/kvm)'}`
+      : `qemu:<accel>: needs QEMU: ${qemu.install}`,
   ];
   return { node: process.version, kvm, tools, fixtures, verdict };
 }
