@@ -1,7 +1,8 @@
 // BAR-assignment suite. SeaBIOS part (firmware only; runs on this host's own /dev/kvm, and on
 // qemu:<accel> for the scenarios QEMU's pci-testdev can reproduce: one 64-bit prefetchable BAR per
-// device; the others are skipped there with the reason). Linux part (Debian + the probe, where
-// Linux runs: natively or in the nested lab): Linux's view of the same BARs after it enumerated.
+// device; the others are skipped there with the reason). Linux part (Debian + the probe, on the
+// own VMM where Linux runs, natively or in the nested lab, and on qemu:<accel> for the same
+// pci-testdev scenarios): Linux's view of the same BARs after it enumerated.
 // Each scenario puts PCI test devices with large BARs on the machine, lets SeaBIOS 1.16.2 assign
 // them, reads every BAR back from the device (not from the firmware's log), and checks it against
 // the PCI rules and the machine: aligned, no overlaps, inside the window SeaBIOS used, within the
@@ -19,11 +20,10 @@ import { beforeAll, describe, expect, it, type TaskMeta } from 'vitest';
 import { type BootResult } from '../targets/boot-result.js';
 import type { Failure } from './harness/failures.js';
 import { assertBarsOk, barProperties, barsOf, type BarVerdict, checkBars, machineOf, parseSeabiosWindows } from './harness/bar-check.js';
-import type { LabBoot } from '../targets/vmm/lab-batch.js';
 import { LAB_TIMEOUT_SCALE } from '../targets/vmm/lab-target.js';
 import { formatFailures, SEEDS, teethProperties } from './harness/failures.js';
 import { checkLinuxBars, formatLinuxVerdict, guestPhysBits, LINUX_BAR, linuxBarFailures, linuxBarProperties, linuxBarsOf, type LinuxVerdict } from './harness/linux-bar-check.js';
-import { type LinuxRun, planLinuxRun, runLinuxBoots } from './harness/linux-runner.js';
+import { linuxTargetOf } from './harness/linux-runner.js';
 import { parseProbeEvents, troubleLines } from './harness/probe.js';
 import { bootMeta } from './harness/properties.js';
 import { CANNOT_REPRODUCE } from '../targets/qemu/args.js';
@@ -137,9 +137,10 @@ for (const target of selectedTargets()) {
 // BARs, Linux enumerates the bus against the windows our DSDT's _CRS advertises and the physical
 // address width CPUID gives; the probe reports /sys/bus/pci/devices/*/resource and dmesg's
 // "no space for" / "failed to assign" / "can't claim" lines; the VMM reports each BAR's state at
-// the end and where firmware had put it. Runs where Linux runs (natively or in the nested lab).
+// the end and where firmware had put it (QEMU: query-pci with the guest stopped when SeaBIOS hands
+// over to the kernel, and again at the end). Every selected target: the own VMM where Linux runs
+// (natively or in the nested lab), QEMU for the scenarios pci-testdev can build.
 const LINUX_GUEST = 'debian-probe';
-const LINUX_PLAN = planLinuxRun();
 /** Each scenario's configuration and the verdict the good run expects per BAR. */
 const LINUX_SCENARIOS = {
   'linux 512M+256M in 3G': { memMiB: 3072, devices: ['mem32:512M', 'mem32:256M'], expect: ['kept', 'kept'] },
@@ -150,80 +151,79 @@ const LINUX_SCENARIOS = {
 } satisfies Record<string, Omit<Scenario, 'name'> & { expect: LinuxVerdict[] }>;
 type LinuxScenario = keyof typeof LINUX_SCENARIOS;
 
-describe(`BAR assignment: Linux (${LINUX_GUEST}) on ${LINUX_PLAN.target}`, () => {
-  let run: LinuxRun | undefined;
-  beforeAll(async () => {
-    if (LINUX_PLAN.unavailable) return;
-    const boots: LabBoot[] = Object.entries(LINUX_SCENARIOS).map(([id, s]) => ({
-      id,
-      req: {
-        guest: LINUX_GUEST,
-        smp: 1,
-        timeoutS: 600,
-        until: PROBE_DONE,
-        memMiB: 'memMiB' in s ? s.memMiB : undefined,
-        pciTestDevices: s.devices,
-        physBits: 'physBits' in s ? s.physBits : undefined,
-        quirks: 'quirks' in s ? s.quirks : undefined,
-      },
-    }));
-    run = await runLinuxBoots(boots, 1800);
-  }, 2_000_000);
+function linuxRequest(id: LinuxScenario): BootRequest {
+  const s: Omit<Scenario, 'name'> & { expect: LinuxVerdict[] } = LINUX_SCENARIOS[id];
+  // Native seconds; the lab target scales them (targets/vmm/lab-target.ts).
+  return { guest: LINUX_GUEST, smp: 1, timeoutS: 150, until: PROBE_DONE, memMiB: s.memMiB, pciTestDevices: s.devices, physBits: s.physBits, quirks: s.quirks };
+}
 
-  function linuxCase(id: LinuxScenario, task: { meta: TaskMeta }, skip: (note?: string) => never, extra: (failures: Failure[]) => Record<string, string | boolean> = () => ({})) {
-    if (LINUX_PLAN.unavailable) skip(LINUX_PLAN.unavailable);
-    const s: Omit<Scenario, 'name'> & { expect: LinuxVerdict[] } = LINUX_SCENARIOS[id];
-    const r = run!.results.get(id)!;
-    const events = parseProbeEvents(r.serial);
-    const machine = machineOf(r);
-    const firmwareBars = barsOf(r).map((b) => ({ ...b, address: b.firstDecoded ?? 0 }));
-    const firmware = machine ? checkBars(firmwareBars, parseSeabiosWindows(r.debugcon), machine) : [];
-    const bits = guestPhysBits(events);
-    const verdicts = machine ? checkLinuxBars(barsOf(r), linuxBarsOf(events), troubleLines(events), machine, bits) : [];
-    const failures = linuxBarFailures(verdicts, s.expect, { physBits: bits, configured: s.physBits });
-    task.meta.bootgate = bootMeta({ suite: SUITE, target: run!.target, guest: `${LINUX_GUEST} ${id.replace(/ small-aperture$/, '')}`, smp: 1, quirks: s.quirks }, r, [], {
-      'pci.devices': s.devices.join(' | '),
-      ...(machine ? { 'phys-bits': machine.physBits } : {}),
-      ...(bits === undefined ? {} : { 'guest.phys-bits': bits }),
-      ...barProperties(firmware),
-      ...linuxBarProperties(verdicts),
-      'lab.lockups': run!.lockups.join(' | ') || 'none',
-      ...extra(failures),
+for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
+  const scenarios = (Object.keys(LINUX_SCENARIOS) as LinuxScenario[]).filter((id) => target.observes.has('quirks') || !('quirks' in LINUX_SCENARIOS[id]));
+  describe(`BAR assignment: Linux (${LINUX_GUEST}) on ${target.name}`, () => {
+    beforeAll(async () => {
+      if (!target.prefetch || !target.observes.has('bar-readback') || (await target.unavailable())) return;
+      await target.prefetch(scenarios.map(linuxRequest));
+    }, 2_000_000);
+
+    async function linuxCase(id: LinuxScenario, task: { meta: TaskMeta }, skip: (note?: string) => never, extra: (failures: Failure[]) => Record<string, string | boolean> = () => ({})) {
+      const why = (await target.unavailable()) ?? (target.observes.has('bar-readback') ? undefined : `${target.name} cannot place PCI test devices or read BARs back`);
+      if (why) skip(why);
+      const s: Omit<Scenario, 'name'> & { expect: LinuxVerdict[] } = LINUX_SCENARIOS[id];
+      const r = await target.boot(linuxRequest(id));
+      // A target that cannot build these devices (QEMU: only one 64-bit prefetchable BAR each) says so before starting.
+      if (r.status === 'error' && r.error && CANNOT_REPRODUCE.test(r.error.message)) skip(`${target.name}: ${r.error.message}`);
+      const events = parseProbeEvents(r.serial);
+      const machine = machineOf(r);
+      const firmwareBars = barsOf(r).map((b) => ({ ...b, address: b.firstDecoded ?? 0 }));
+      const firmware = machine ? checkBars(firmwareBars, parseSeabiosWindows(r.debugcon), machine) : [];
+      const bits = guestPhysBits(events);
+      const verdicts = machine ? checkLinuxBars(barsOf(r), linuxBarsOf(events), troubleLines(events), machine, bits) : [];
+      const failures = linuxBarFailures(verdicts, s.expect, { physBits: bits, configured: s.physBits });
+      task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: `${LINUX_GUEST} ${id.replace(/ small-aperture$/, '')}`, smp: 1, quirks: s.quirks }, r, [], {
+        'pci.devices': s.devices.join(' | '),
+        ...(machine ? { 'phys-bits': machine.physBits } : {}),
+        ...(bits === undefined ? {} : { 'guest.phys-bits': bits }),
+        ...barProperties(firmware),
+        ...linuxBarProperties(verdicts),
+        ...extra(failures),
+      });
+      expect(r.status, r.error?.message ?? r.diagnostic?.reason).toBe('until-matched');
+      expect(machine, 'the VMM reported no machine event').toBeDefined();
+      return { r, verdicts, firmware, failures };
+    }
+
+    it('512 MiB + 256 MiB in a 3 GiB guest: Linux keeps both where SeaBIOS put them, no complaint', async ({ task, skip }) => {
+      const { firmware, failures } = await linuxCase('linux 512M+256M in 3G', task, skip);
+      assertBarsOk(firmware);
+      expect(failures, formatFailures(failures)).toEqual([]);
     });
-    expect(r.status, r.error?.message ?? r.diagnostic?.reason).toBe('until-matched');
-    expect(machine, 'the VMM reported no machine event').toBeDefined();
-    return { r, verdicts, firmware, failures };
-  }
 
-  it('512 MiB + 256 MiB in a 3 GiB guest: Linux keeps both where SeaBIOS put them, no complaint', ({ task, skip }) => {
-    const { firmware, failures } = linuxCase('linux 512M+256M in 3G', task, skip);
-    assertBarsOk(firmware);
-    expect(failures, formatFailures(failures)).toEqual([]);
-  });
+    it('a 32 GiB BAR with 40 physical address bits: Linux keeps it at 32 GiB', async ({ task, skip }) => {
+      const { verdicts, firmware, failures } = await linuxCase('linux 32G phys40', task, skip);
+      assertBarsOk(firmware);
+      expect(failures, formatFailures(failures)).toEqual([]);
+      expect(verdicts.map((v) => v.linux?.start)).toEqual([32 * GiB]);
+    });
 
-  it('a 32 GiB BAR with 40 physical address bits: Linux keeps it at 32 GiB', ({ task, skip }) => {
-    const { verdicts, firmware, failures } = linuxCase('linux 32G phys40', task, skip);
-    assertBarsOk(firmware);
-    expect(failures, formatFailures(failures)).toEqual([]);
-    expect(verdicts.map((v) => v.linux?.start)).toEqual([32 * GiB]);
-  });
+    it('two 32 GiB BARs with 36 bits: SeaBIOS put the second beyond 2^36; Linux refuses it with its reason, keeps the first', async ({ task, skip }) => {
+      const { verdicts, firmware, failures } = await linuxCase('linux 2x32G phys36', task, skip);
+      expect(firmware.map((v) => v.verdict)).toEqual(['ok', 'beyond-phys-bits']);
+      expect(failures, formatFailures(failures)).toEqual([]);
+      expect(verdicts[1]!.detail, formatLinuxVerdict(verdicts[1]!)).toMatch(/dmesg: .*(no space for|can't claim|failed to assign)/);
+    });
 
-  it('two 32 GiB BARs with 36 bits: SeaBIOS put the second beyond 2^36; Linux refuses it with its reason, keeps the first', ({ task, skip }) => {
-    const { verdicts, firmware, failures } = linuxCase('linux 2x32G phys36', task, skip);
-    expect(firmware.map((v) => v.verdict)).toEqual(['ok', 'beyond-phys-bits']);
-    expect(failures, formatFailures(failures)).toEqual([]);
-    expect(verdicts[1]!.detail, formatLinuxVerdict(verdicts[1]!)).toMatch(/dmesg: .*(no space for|can't claim|failed to assign)/);
-  });
+    it('a 64 GiB BAR with 40 physical address bits: the guest sees 40 bits, Linux keeps it at 64 GiB', async ({ task, skip }) => {
+      const { verdicts, firmware, failures } = await linuxCase('linux 64G phys40', task, skip);
+      assertBarsOk(firmware);
+      expect(failures, formatFailures(failures)).toEqual([]);
+      expect(verdicts.map((v) => v.linux?.start)).toEqual([64 * GiB]);
+    });
 
-  it('a 64 GiB BAR with 40 physical address bits: the guest sees 40 bits, Linux keeps it at 64 GiB', ({ task, skip }) => {
-    const { verdicts, firmware, failures } = linuxCase('linux 64G phys40', task, skip);
-    assertBarsOk(firmware);
-    expect(failures, formatFailures(failures)).toEqual([]);
-    expect(verdicts.map((v) => v.linux?.start)).toEqual([64 * GiB]);
+    if (target.observes.has('quirks')) {
+      it(`known-bad: --quirk small-aperture (36 bits in CPUID despite --phys-bits 40) fails "${LINUX_BAR.verdicts}" for a 64 GiB BAR`, async ({ task, skip }) => {
+        const { failures } = await linuxCase('linux 64G phys40 small-aperture', task, skip, (f) => ({ 'expected.failure': true, ...teethProperties(SEEDS.aperture, LINUX_BAR.verdicts, f) }));
+        expect(failures.map((f) => f.assertion), formatFailures(failures)).toContain(LINUX_BAR.verdicts);
+      });
+    }
   });
-
-  it(`known-bad: --quirk small-aperture (36 bits in CPUID despite --phys-bits 40) fails "${LINUX_BAR.verdicts}" for a 64 GiB BAR`, ({ task, skip }) => {
-    const { failures } = linuxCase('linux 64G phys40 small-aperture', task, skip, (f) => ({ 'expected.failure': true, ...teethProperties(SEEDS.aperture, LINUX_BAR.verdicts, f) }));
-    expect(failures.map((f) => f.assertion), formatFailures(failures)).toContain(LINUX_BAR.verdicts);
-  });
-});
+}

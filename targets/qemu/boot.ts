@@ -24,7 +24,7 @@ import { DEFAULT_MEM_MIB, guestLinux, PCI_TESTDEV_ID, pcRamSplit, qemuArgs } fro
 import { qemuMachine, requireQemu } from './binary.js';
 import { type QemuFirmware, resolveQemuFirmware } from './firmware.js';
 import { parseFlatViews, resetVectorMapping, type ResetVectorMapping } from './mtree.js';
-import { parseQueryPci, readbackBars } from './pci.js';
+import { type BarPlacement, barPlacement, parseQueryPci, readbackBars } from './pci.js';
 import { connectUnixSocket, QmpClient } from './qmp.js';
 import { parseInfoRegisters } from './registers.js';
 import { FIRST_EXIT_TRACE_EVENT, FirstExitTrace } from './first-exit.js';
@@ -139,6 +139,16 @@ export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJ
     void run.settled.then(() => aborted.abort());
     timer = setTimeout(() => run.finish('timeout', `timed out after ${req.timeoutS} s${req.until ? ` waiting for /${req.until}/` : ''}`), req.timeoutS * 1000);
 
+    // A Linux boot with test devices: where the firmware placed their BARs, read with the guest
+    // stopped when SeaBIOS hands over to the kernel's option ROM (linuxboot_dma.bin), long before
+    // Linux enumerates PCI; the readback at the end then tells kept from moved.
+    let firmwareBars: Promise<BarPlacement | undefined> | undefined;
+    if (req.pciTestDevices?.length && linux.boot) {
+      run.onFirstMilestone = (name) => {
+        if (name === 'option-rom' && qmp && !firmwareBars) firmwareBars = snapshotFirmwareBars(run, qmp);
+      };
+    }
+
     // Paused at reset: connect, look at the memory map, start the guest.
     try {
       qmp = await QmpClient.connect(qmpSocket, { timeoutMs: req.timeoutS * 1000, signal: aborted.signal, onEvent: (ev) => run.qmpEvent(ev) });
@@ -183,7 +193,7 @@ export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJ
           run.emit({ event: 'firmware-high', mapped: mapping.firmware, sha256, bytes: fw.bytes });
         }
       }
-      if (req.pciTestDevices?.length) await readBack(run, qmp, memMiB);
+      if (req.pciTestDevices?.length) await readBack(run, qmp, memMiB, await firmwareBars);
       if (run.status === 'timeout' || run.status === 'error') {
         const text = await withTimeout(qmp.hmp('info registers -a'), DIAGNOSE_MS);
         if (text) run.emit({ event: 'registers', vcpus: parseInfoRegisters(text) });
@@ -226,16 +236,31 @@ async function linuxFor(req: QemuBootRequest): Promise<{ boot?: LinuxBoot; firmw
   return { boot: guestLinux(guest), firmware: guest.firmware, interruptDevice: guest.irqTestDevice };
 }
 
+/** Stop the guest, read the test devices' BARs as the firmware left them, let it go on; a `firmware-bars` event says when. */
+async function snapshotFirmwareBars(run: QemuRun, qmp: QmpClient): Promise<BarPlacement | undefined> {
+  try {
+    await qmp.execute('stop');
+    const pci = await withTimeout(qmp.execute('query-pci'), DIAGNOSE_MS);
+    const placement = pci === undefined ? undefined : barPlacement(parseQueryPci(pci), PCI_TESTDEV_ID);
+    run.emit({ event: 'firmware-bars', at: 'option-rom', bars: placement ? Object.fromEntries(placement) : null });
+    return placement;
+  } catch {
+    return undefined;
+  } finally {
+    await qmp.execute('cont').catch(() => {});
+  }
+}
+
 /**
  * The test devices' BARs (query-pci) and the machine they were judged against, as the own VMM's
  * `pci-bars` and `machine` events: phys-bits as the vCPU has it (what CPUID 0x80000008 reports),
  * RAM split as QEMU's pc splits it. Only pci-testdev's membar (BAR 2, 64-bit prefetchable) is a
  * scenario BAR; its fixed BARs 0 and 1 are left out.
  */
-async function readBack(run: QemuRun, qmp: QmpClient, memMiB: number): Promise<void> {
+async function readBack(run: QemuRun, qmp: QmpClient, memMiB: number, firmware?: BarPlacement): Promise<void> {
   const pci = await withTimeout(qmp.execute('query-pci'), DIAGNOSE_MS);
   if (pci !== undefined) {
-    const bars = readbackBars(parseQueryPci(pci), PCI_TESTDEV_ID, (b) => b.type === 'memory' && b.mem64 === true && b.prefetch === true);
+    const bars = readbackBars(parseQueryPci(pci), PCI_TESTDEV_ID, (b) => b.type === 'memory' && b.mem64 === true && b.prefetch === true, firmware);
     run.emit({ event: 'pci-bars', bars });
   }
   const cpus = await withTimeout(qmp.execute<Array<{ 'qom-path': string }>>('query-cpus-fast'), DIAGNOSE_MS);

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { PCI_TESTDEV_ID } from './args.js';
-import { bdf, parseQueryPci, readbackBars, unassignedBars } from './pci.js';
+import { barPlacement, bdf, parseQueryPci, readbackBars, unassignedBars } from './pci.js';
 
 const data = (name: string): unknown => JSON.parse(readFileSync(new URL(`./testdata/${name}`, import.meta.url), 'utf8'));
 
@@ -93,6 +93,18 @@ describe('query-pci → pci-bars (QEMU 7.2 pc, two pci-testdev membar=32G, phys-
       { bdf: '00:02.0', index: 2, kind: 'mem64', prefetchable: true, size: 32 * GiB, address: 32 * GiB, decoded: true },
     ]);
     expect(readbackBars(fns, { vendor: 0x1af4, device: 0x1000 })).toEqual([]);
+  });
+
+  test('with the firmware\'s placement, each BAR carries firstDecoded: Linux\'s moves show, a BAR firmware left unassigned is null', () => {
+    const firmware = barPlacement(fns, PCI_TESTDEV_ID);
+    expect(firmware.get('00:02.0:2')).toBe(32 * GiB);
+    // Linux moved the second device's BAR after the firmware had left it unassigned.
+    const atFirmware = new Map([...firmware, ['00:03.0:2', null]]);
+    expect(readbackBars(fns, PCI_TESTDEV_ID, membar, atFirmware).map((b) => [b.bdf, b.address, b.firstDecoded])).toEqual([
+      ['00:02.0', 32 * GiB, 32 * GiB],
+      ['00:03.0', 64 * GiB, null],
+    ]);
+    expect(readbackBars(fns, PCI_TESTDEV_ID, membar)[0]).not.toHaveProperty('firstDecoded');
   });
 
   test('a BAR QEMU reports at -1 becomes address 0, not decoded (bar-check: unassigned); ROM BARs are left out', () => {

@@ -148,7 +148,19 @@ export type ReadbackBar = PciBarReadback;
  * a BAR whose decoding is off or that was never programmed at -1: it becomes address 0, decoded
  * false, which bar-check judges unassigned, as the own VMM's readback does.
  */
-export function readbackBars(functions: readonly PciFunction[], id: { vendor: number; device: number }, only: (b: PciBar) => boolean = () => true): ReadbackBar[] {
+/** Where each BAR was (`bdf:index` → address, null: unassigned) at an earlier query-pci. */
+export type BarPlacement = ReadonlyMap<string, number | null>;
+
+export function barPlacement(functions: readonly PciFunction[], id: { vendor: number; device: number }): BarPlacement {
+  return new Map(functions.filter((f) => f.vendor === id.vendor && f.device === id.device).flatMap((f) => f.bars.map((b) => [`${f.bdf}:${b.bar}`, b.address] as const)));
+}
+
+/**
+ * The test devices' BARs as the own VMM's `pci-bars` event has them; with `firmware` (a query-pci
+ * taken when the firmware handed over to the kernel) each carries `firstDecoded`, the firmware's
+ * placement, so Linux's view can be told kept from moved.
+ */
+export function readbackBars(functions: readonly PciFunction[], id: { vendor: number; device: number }, only: (b: PciBar) => boolean = () => true, firmware?: BarPlacement): ReadbackBar[] {
   return functions
     .filter((f) => f.vendor === id.vendor && f.device === id.device)
     .flatMap((f) =>
@@ -162,6 +174,7 @@ export function readbackBars(functions: readonly PciFunction[], id: { vendor: nu
           size: b.size,
           address: b.address ?? 0,
           decoded: b.address !== null,
+          ...(firmware ? { firstDecoded: firmware.get(`${f.bdf}:${b.bar}`) ?? null } : {}),
         })),
     );
 }

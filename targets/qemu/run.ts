@@ -65,9 +65,15 @@ export class QemuRun {
     this.events.push({ ...ev, t });
   }
 
+  /** Called once per milestone name, the first time it is reached (boot.ts acts on some). */
+  onFirstMilestone: ((name: MilestoneName) => void) | undefined;
+
   milestone(name: MilestoneName, detail?: string, t = this.since()): void {
     this.emit({ event: 'milestone', name, ...(detail === undefined ? {} : { detail }) }, t);
-    if (!(name in this.milestones)) this.milestones[name] = t;
+    if (!(name in this.milestones)) {
+      this.milestones[name] = t;
+      this.onFirstMilestone?.(name);
+    }
   }
 
   console(port: 'com1' | 'debugcon', text: string): void {
