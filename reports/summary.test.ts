@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { type BootgateTestMeta, NOT_RUN_CANNOT } from '../suites/harness/meta.js';
-import { renderSummary, runEndLines, type SummaryContext, type SummaryRow } from './summary.js';
+import { renderSummary, runEndLines, type SummaryContext, type SummaryRow, verdictGrid } from './summary.js';
 
 const context: SummaryContext = { date: new Date('2025-11-21T11:30:00Z'), host: 'Linux 6.8.0 x86_64', cpus: 2 };
 
@@ -245,9 +245,32 @@ describe('flaky testcases', () => {
       'bootgate: 0 passed, 1 flaky, 1 failed, 1 skipped',
       'bootgate: incomplete: 1 testcase not run (no lab here)',
       'bootgate: FLAKY reset-vector vmm:kvm debian-irqtest smp8: passed on attempt 2; first attempt: lab VM 1 wedged while the boot ran (soft lockup); evidence: /r/kept/smp8.lab-1.jsonl',
+      'bootgate: verdicts',
+      '  suite         target   SMP 1      SMP 2       SMP 8        known-bad caught  not observable',
+      '  reset-vector  vmm:kvm  not run 1  FAILED 1/1  ok, flaky 1  —                 —',
       'bootgate: reports: /r/junit.xml, /r/summary.md',
     ]);
-    expect(runEndLines([row({ bootgate: meta({ guest: 'debian-irqtest', smp: 1 }) })], ['/r/junit.xml'])).toEqual(['bootgate: 1 passed, 0 flaky, 0 failed, 0 skipped', 'bootgate: reports: /r/junit.xml']);
+    expect(runEndLines([], ['/r/junit.xml'])).toEqual(['bootgate: 0 passed, 0 flaky, 0 failed, 0 skipped', 'bootgate: reports: /r/junit.xml']);
+  });
+
+  test('the verdict grid: per suite and target, each SMP\'s good runs, the known-bad runs caught or missed, what could not be observed', () => {
+    const skipped = [{ assertion: 'the VMM injected what the device raised', reason: 'edu counts nothing' }];
+    const grid = verdictGrid([
+      row({ bootgate: meta({ suite: 'interrupts', target: 'qemu:tcg', smp: 1, skipped }) }),
+      row({ bootgate: meta({ suite: 'interrupts', target: 'qemu:tcg', smp: 2, skipped }) }),
+      row({ bootgate: meta({ suite: 'interrupts', target: 'vmm:kvm', smp: 1 }) }),
+      row({ result: 'failed', bootgate: meta({ suite: 'interrupts', target: 'vmm:kvm', smp: 2 }) }),
+      row({ bootgate: meta({ suite: 'interrupts', target: 'vmm:kvm', smp: 2, quirks: ['irq-to-bsp-only'], properties: { 'expected.failure': true } }) }),
+      row({ result: 'failed', bootgate: meta({ suite: 'interrupts', target: 'vmm:kvm', smp: 2, quirks: ['drop-every-nth-irq'], properties: { 'expected.failure': true } }) }),
+      row({ result: 'skipped', skipReason: "qemu:tcg: QEMU's pci-testdev offers one 64-bit prefetchable BAR", bootgate: meta({ suite: 'bar-assignment', target: 'qemu:tcg', smp: 1 }) }),
+    ]);
+    expect(grid).toEqual([
+      ['suite', 'target', 'SMP 1', 'SMP 2', 'known-bad caught', 'not observable'],
+      ['bar-assignment', 'qemu:tcg', 'n/a 1', '—', '—', '—'],
+      ['interrupts', 'qemu:tcg', 'ok', 'ok', '—', '1'],
+      ['interrupts', 'vmm:kvm', 'ok', 'FAILED 1/1', 'MISSED 1/2', '—'],
+    ]);
+    expect(verdictGrid([])).toEqual([]);
   });
 
   test('are listed with the first attempt\'s reason and evidence; a failed rerun is a failure, not a flake', () => {

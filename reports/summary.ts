@@ -57,6 +57,7 @@ export function renderSummary(rows: SummaryRow[], context: SummaryContext = curr
   const boot = rows.filter((r): r is BootRow => r.bootgate !== undefined).sort(byIdentity);
   const out: string[] = ['# bootgate run summary', ''];
   out.push(...renderHeader(rows, boot, context), '');
+  out.push('## Verdicts by suite, target and SMP', '', ...renderVerdicts(boot), '');
   out.push('## Conformance testcases', '', ...renderTable(boot), '');
   out.push('## Boot time', '', ...renderChart(boot), '');
   out.push('## Targets side by side', '', ...renderComparison(boot), '');
@@ -82,7 +83,7 @@ function renderHeader(rows: SummaryRow[], boot: BootRow[], context: SummaryConte
 /**
  * The lines a run ends with on the terminal: the totals, "incomplete" when testcases were not run,
  * each flaky testcase with its first attempt's reason and evidence (a pass on a rerun must be seen
- * where people look, not only in the files), and where the reports are.
+ * where people look, not only in the files), the verdict grid, and where the reports are.
  */
 export function runEndLines(rows: SummaryRow[], reportFiles: readonly string[]): string[] {
   const boot = rows.filter((r): r is BootRow => r.bootgate !== undefined).sort(byIdentity);
@@ -93,8 +94,74 @@ export function runEndLines(rows: SummaryRow[], reportFiles: readonly string[]):
     const f = row.bootgate.flaky!;
     lines.push(`bootgate: FLAKY ${identity(row)}: passed on attempt ${f.attempts}; first attempt: ${f.reason}; evidence: ${f.firstAttempt}`);
   }
+  const grid = verdictGrid(rows);
+  if (grid.length > 0) {
+    const widths = grid[0]!.map((_, i) => Math.max(...grid.map((r) => r[i]!.length)));
+    lines.push('bootgate: verdicts', ...grid.map((r) => `  ${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}`));
+  }
   lines.push(`bootgate: reports: ${reportFiles.join(', ')}`);
   return lines;
+}
+
+/**
+ * The gate's verdict grid: one row per suite and target, a column per SMP (its good runs: `ok`,
+ * `FAILED k/n`, `flaky`, `not run`), the known-bad runs caught, and how many assertions the target
+ * could not observe (each listed in the summary's "Skipped assertions").
+ */
+export function verdictGrid(rows: SummaryRow[]): string[][] {
+  const boot = rows.filter((r): r is BootRow => r.bootgate !== undefined);
+  if (boot.length === 0) return [];
+  const smps = [...new Set(boot.filter((r) => !isKnownBad(r)).map((r) => r.bootgate.smp))].sort((a, b) => a - b);
+  const groups = new Map<string, BootRow[]>();
+  for (const row of boot) {
+    const key = `${row.bootgate.suite}\u0000${row.bootgate.target}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  const grid = [['suite', 'target', ...smps.map((n) => `SMP ${n}`), 'known-bad caught', 'not observable']];
+  for (const [key, group] of [...groups].sort(([a], [b]) => compare(a, b))) {
+    const [suite, target] = key.split('\u0000') as [string, string];
+    const good = group.filter((r) => !isKnownBad(r));
+    const bad = group.filter(isKnownBad);
+    const cells = smps.map((smp) => verdictCell(good.filter((r) => r.bootgate.smp === smp)));
+    const ran = bad.filter((r) => r.result !== 'skipped');
+    const caught = ran.filter((r) => r.result === 'passed').length;
+    const badCell = bad.length === 0 ? MISSING : ran.length === 0 ? 'not run' : caught === ran.length ? `${caught}/${ran.length}` : `MISSED ${ran.length - caught}/${ran.length}`;
+    const unobserved = new Set(group.flatMap((r) => r.bootgate.skipped.map((x) => x.assertion)));
+    grid.push([suite, target, ...cells, badCell, unobserved.size === 0 ? MISSING : String(unobserved.size)]);
+  }
+  return grid;
+}
+
+function isKnownBad(row: BootRow): boolean {
+  return row.bootgate.quirks.length > 0 && truthy(row.bootgate.properties['expected.failure']);
+}
+
+function verdictCell(rows: BootRow[]): string {
+  if (rows.length === 0) return MISSING;
+  const failed = rows.filter((r) => r.result === 'failed').length;
+  const flaky = rows.filter(isFlaky).length;
+  const skipped = rows.filter((r) => r.result === 'skipped');
+  const notRun = skipped.filter((r) => notRunOf(r.skipReason) !== undefined).length;
+  const ran = rows.length - skipped.length;
+  const parts: string[] = [];
+  if (failed > 0) parts.push(`FAILED ${failed}/${ran}`);
+  else if (ran > 0) parts.push('ok');
+  if (flaky > 0) parts.push(`flaky ${flaky}`);
+  if (notRun > 0) parts.push(`not run ${notRun}`);
+  if (skipped.length - notRun > 0) parts.push(`n/a ${skipped.length - notRun}`);
+  return parts.join(', ');
+}
+
+function renderVerdicts(boot: BootRow[]): string[] {
+  const grid = verdictGrid(boot);
+  if (grid.length === 0) return ['_No conformance testcase ran._'];
+  return [
+    'Per suite and target: each SMP\'s good runs (`ok`, `FAILED k/n`, `flaky`, `not run` on this host, `n/a` where the target cannot build the case), the known-bad runs whose bug was caught, and how many assertions the target could not observe (listed under "Skipped assertions").',
+    '',
+    tableLine(grid[0]!),
+    tableLine(grid[0]!.map(() => '---')),
+    ...grid.slice(1).map(tableLine),
+  ];
 }
 
 /** A flaky testcase passed only on a rerun: counted apart, never as a plain pass. */
