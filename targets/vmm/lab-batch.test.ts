@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { firstAttempt, LAB_FAULT_RERUN_MIN_SMP, LAB_RESTARTS, labLoss, LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE, mayRestartLab, requestedTripleFaults, rerunOf, rerunPolicy, tripleFaultRerunAbove } from './lab-batch.js';
+import { batchProgress, describeLabBoot, firstAttempt, LAB_FAULT_RERUN_MIN_SMP, LAB_RESTARTS, labLoss, LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE, mayRestartLab, requestedTripleFaults, rerunOf, rerunPolicy, tripleFaultRerunAbove } from './lab-batch.js';
 
 const irqtest = { guest: 'debian-irqtest', smp: 2, timeoutS: 300 };
 const triple = { guest: 'debian-probe', smp: 2, timeoutS: 300, reboot: 'triple' };
@@ -97,5 +97,35 @@ describe('the first attempt of a triple-fault rerun', () => {
     expect(labLoss(died, undefined)).toBe('died (QEMU (pid 7) ended (signal SIGSEGV) before the command reported an exit code)');
     expect(labLoss({ ...died, consoleTail: '[  12.3] Kernel panic - not syncing: Fatal exception' }, undefined)).toBeUndefined();
     expect(labLoss({ status: 'timeout', consoleTail: '' }, undefined)).toBeUndefined();
+  });
+});
+
+describe('lab batch progress', () => {
+  const boots = [
+    { id: 'boot0', req: { guest: 'debian-irqtest', smp: 8, timeoutS: 90 } },
+    { id: 'boot1', req: { guest: 'debian-probe', reboot: 'bios', smp: 2, timeoutS: 60, quirks: ['vmd-low-bios-only'] } },
+  ];
+
+  it('says which boot of how many started, how it ended and how long it took, from lines that arrive in pieces', () => {
+    let t = 0;
+    const p = batchProgress(boots, 0, () => t);
+    expect(p.feed('@@batch boot0 st')).toEqual([]);
+    expect(p.feed('art\n')).toEqual(['bootgate lab: [1/2] vmm:kvm@lab debian-irqtest smp8: started']);
+    t = 45_250;
+    expect(p.feed('@@batch boot0 exit 0\n@@batch boot1 start\n')).toEqual([
+      'bootgate lab: [1/2] vmm:kvm@lab debian-irqtest smp8: done after 45.3 s',
+      'bootgate lab: [2/2] vmm:kvm@lab debian-probe reboot=bios smp2 quirk=vmd-low-bios-only: started',
+    ]);
+    t = 60_250;
+    expect(p.feed('@@batch boot1 retry\n@@batch boot1 exit 124\n')).toEqual([
+      'bootgate lab: [2/2] vmm:kvm@lab debian-probe reboot=bios smp2 quirk=vmd-low-bios-only: unrequested triple fault, running it once more (the first attempt is kept)',
+      'bootgate lab: [2/2] vmm:kvm@lab debian-probe reboot=bios smp2 quirk=vmd-low-bios-only: ended with exit 124 after 15.0 s',
+    ]);
+    expect(batchProgress(boots, 1).feed('noise\n@@batch other start\n')).toEqual([]);
+    expect(batchProgress(boots, 1).feed('@@batch boot1 start\n')[0]).toMatch(/^bootgate lab VM 2: \[2\/2\]/);
+  });
+
+  it('names a disk boot by its image', () => {
+    expect(describeLabBoot({ firmware: 'seabios-256k', disk: '/c/images/debian-disk-ab12.raw', smp: 1, timeoutS: 1 })).toBe('disk debian-disk-ab12.raw smp1');
   });
 });

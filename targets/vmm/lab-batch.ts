@@ -169,19 +169,20 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
     for (const b of todo) {
       const args = cliArgs(b.req, eventsOf(b)).map(shellQuote).join(' ');
       const run = `node ${CLI} ${args} > ${shellQuote(join(dir, `${b.id}.out`))} 2> ${shellQuote(join(dir, `${b.id}.err`))}`;
-      lines.push(`echo "@@batch ${b.id} start"`, run);
+      lines.push(`echo "@@batch ${b.id} start"`, `${run}; rc=$?`);
       const above = tripleFaultRerunAbove(b.req, policy);
       if (above !== undefined) {
         // One event per line: grep -c counts the triple faults of the first attempt.
         const ev = shellQuote(eventsOf(b));
-        lines.push(`if [ "$(grep -c '${TRIPLE_FAULT_EVENT}' ${ev})" -gt ${above} ]; then mv ${ev} ${shellQuote(`${eventsOf(b)}.first`)}; echo "@@batch ${b.id} retry"; ${run}; fi`);
+        lines.push(`if [ "$(grep -c '${TRIPLE_FAULT_EVENT}' ${ev})" -gt ${above} ]; then mv ${ev} ${shellQuote(`${eventsOf(b)}.first`)}; echo "@@batch ${b.id} retry"; ${run}; rc=$?; fi`);
       }
       // Flush the boot's files to the share now: a lab killed later loses what its page cache held.
-      lines.push(`echo "@@batch ${b.id} exit $?"; sync`);
+      lines.push(`echo "@@batch ${b.id} exit $rc"; sync`);
     }
     lines.push('kill $HEARTBEAT');
     const script = join(dir, `batch-${attempt}.sh`);
     writeFileSync(script, `${lines.join('\n')}\n`, { mode: 0o755 });
+    const progress = batchProgress(todo, attempt);
     const abort = new AbortController();
     let lockup: string | undefined;
     let stdout = '';
@@ -199,7 +200,11 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
       onOutput: (stream, chunk) => {
         const text = chunk.toString('utf8');
         if (text.includes(HEARTBEAT_LINE)) heartbeat.beat();
-        if (stream === 'stdout') stdout += text.replaceAll(`${HEARTBEAT_LINE}\n`, '');
+        if (stream === 'stdout') {
+          const before = stdout.length;
+          stdout += text.replaceAll(`${HEARTBEAT_LINE}\n`, '');
+          for (const line of progress.feed(stdout.slice(before))) process.stderr.write(`${line}\n`);
+        }
       },
       onConsole: lockupWatch((line) => {
         lockup ??= line;
@@ -261,4 +266,47 @@ export function firstAttempt(text: string): string {
   const faults = parseEventStream('vmm:kvm@lab', text, '').events.filter((e) => e.event === 'triple-fault');
   const at = faults.length > 0 ? faults.map((f) => `vCPU ${String(f.vcpu)} triple-faulted ${(f.t / 1000).toFixed(1)} s into the boot`).join(', then ') : 'it triple-faulted';
   return `in the first attempt ${at}, more often than the guest asked for`;
+}
+
+/** A boot in a progress line: guest (or firmware, or disk), SMP, quirks. */
+export function describeLabBoot(req: BootRequest): string {
+  const what = req.disk ? `disk ${basename(req.disk)}` : (req.guest ?? req.firmware ?? (req.linux ? 'kernel' : 'boot'));
+  return `${what}${req.reboot ? ` reboot=${req.reboot}` : ''} smp${req.smp}${req.quirks?.length ? ` quirk=${req.quirks.join(',')}` : ''}`;
+}
+
+/**
+ * Progress lines from the batch script's `@@batch ID start|retry|exit N` lines, fed as they arrive
+ * (a lab batch runs for minutes with nothing else to show): which boot, of how many, when it
+ * started and how it ended. Pure apart from the clock.
+ */
+export function batchProgress(boots: readonly LabBoot[], attempt: number, now: () => number = () => performance.now()): { feed(text: string): string[] } {
+  const index = new Map(boots.map((b, i) => [b.id, i]));
+  const started = new Map<string, number>();
+  let partial = '';
+  const lab = attempt === 0 ? 'lab' : `lab VM ${attempt + 1}`;
+  return {
+    feed(text: string): string[] {
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      const out: string[] = [];
+      for (const line of lines) {
+        const m = /^@@batch (\S+) (start|retry|exit)(?: (-?\d+))?/.exec(line);
+        const i = m ? index.get(m[1]!) : undefined;
+        if (!m || i === undefined) continue;
+        const b = boots[i]!;
+        const tag = `bootgate ${lab}: [${i + 1}/${boots.length}] vmm:kvm@lab ${describeLabBoot(b.req)}`;
+        if (m[2] === 'start') {
+          started.set(b.id, now());
+          out.push(`${tag}: started`);
+        } else if (m[2] === 'retry') {
+          out.push(`${tag}: unrequested triple fault, running it once more (the first attempt is kept)`);
+        } else {
+          const t0 = started.get(b.id);
+          const secs = t0 === undefined ? '' : ` after ${((now() - t0) / 1000).toFixed(1)} s`;
+          out.push(`${tag}: ${m[3] === '0' ? 'done' : `ended with exit ${m[3]}`}${secs}`);
+        }
+      }
+      return out;
+    },
+  };
 }
