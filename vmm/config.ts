@@ -1,7 +1,8 @@
 // The configuration of one VM, validated once at the edge (CLI or harness): a bad value gives one
 // clear line naming the option, the value received and what is expected.
 
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { BootgateError, configError } from './errors.js';
 import { parseTestBars } from './devices/pci/pci-test-device.js';
 import { FOUR_GIB, MAX_RAM_SIZE, MiB, MIN_RAM_SIZE, PC_LOW_RAM_MAX } from './layout.js';
@@ -99,6 +100,16 @@ function intOption(name: string, raw: number | string | undefined, dflt: number)
 function varsOption(vars: string | undefined, firmware: FirmwareName | undefined): string | undefined {
   if (vars !== undefined && (firmware === undefined || OVMF_VARS_FIXTURES[firmware] === undefined)) {
     throw new BootgateError('E_CONFIG', '--vars needs an OVMF firmware', { hint: '--firmware ovmf-4m or ovmf-2m' });
+  }
+  // The store is written at the end of the run: a path that cannot take it is refused before the boot.
+  if (vars !== undefined) {
+    const dir = dirname(resolve(vars));
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      throw new BootgateError('E_CONFIG', `--vars ${vars}: the directory ${dir} does not exist`, { hint: `create it (mkdir -p ${dir}) or pass a path in an existing directory` });
+    }
+    if (existsSync(vars) && statSync(vars).isDirectory()) {
+      throw new BootgateError('E_CONFIG', `--vars ${vars} is a directory`, { hint: 'pass a file path (an existing store is read, a new one is created from the template)' });
+    }
   }
   return vars;
 }

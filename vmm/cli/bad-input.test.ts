@@ -25,6 +25,11 @@ describe.runIf(existsSync(CLI))('bootgate boot: bad input', () => {
     ['missing fixture', [], { BOOTGATE_FIXTURE_CACHE: '/nonexistent-cache' }, /E_FIXTURE: fixture seabios-256k .* is not in .* \(fix: run: npm run fixtures -- seabios-256k\)/],
     ['/dev/kvm missing', [], { BOOTGATE_KVM_DEVICE: '/nonexistent-kvm' }, /E_ACCEL: cannot open \/nonexistent-kvm: No such file or directory .*\(fix: /],
     ['not a firmware image', ['--firmware-file', fileURLToPath(import.meta.url)], {}, /E_CONFIG: firmware image .* bytes; expected a multiple of 4 KiB/],
+    ['--irqtest without --guest', ['--irqtest', 'msi,32,0'], {}, /E_CONFIG: --irqtest needs --guest \(fix: pass --guest debian-irqtest\)/],
+    ['--reboot without --guest', ['--reboot', 'pci', '--reboots', '2'], {}, /E_CONFIG: --reboot and --reboots need --guest \(fix: pass --guest debian-probe\)/],
+    ['--irqtest without --guest, on QEMU', ['--target', 'qemu:tcg', '--irqtest', 'msi,32,0'], {}, /E_CONFIG: --irqtest needs --guest/],
+    ['--vars in a missing directory', ['--firmware', 'ovmf-4m', '--vars', '/nonexistent-dir/vars.fd'], {}, /E_CONFIG: --vars \/nonexistent-dir\/vars\.fd: the directory \/nonexistent-dir does not exist \(fix: create it/],
+    ['--vars naming a directory', ['--firmware', 'ovmf-4m', '--vars', '/tmp'], {}, /E_CONFIG: --vars \/tmp is a directory/],
   ];
   for (const [what, args, env, line] of cases) {
     it(`${what}: one line, exit 2`, async () => {

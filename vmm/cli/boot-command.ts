@@ -6,7 +6,6 @@
 import { parseArgs } from 'node:util';
 import { resolveFixture } from '../../fixtures/fixtures.js';
 import { probeAccelerator } from '../accel/open.js';
-import { BootgateError } from '../errors.js';
 import { QUIRKS } from '../quirks.js';
 import { FIRMWARES, OVMF_VARS_FIXTURES, type VmConfig, validateVmConfig } from '../config.js';
 import type { Diagnostic } from '../events.js';
@@ -97,9 +96,6 @@ export async function bootCommand(argv: string[]): Promise<number> {
   const elsewhere = elsewhereTarget(values.target);
   if (elsewhere) return bootElsewhere(values, tokens, elsewhere);
   const guest = await guestOf(values);
-  if (!guest && (values.reboot !== undefined || values.reboots !== undefined)) {
-    throw new BootgateError('E_CONFIG', '--reboot and --reboots need --guest', { hint: 'pass --guest debian-probe' });
-  }
   const config = validateVmConfig({
     target: values.target,
     firmware: values.firmware ?? guest?.firmware,

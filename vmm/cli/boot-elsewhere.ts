@@ -25,7 +25,7 @@ import { bootOnQemu } from '../../targets/qemu/boot.js';
 import { FIRMWARES, OVMF_VARS_FIXTURES, validateVmConfig } from '../config.js';
 import { BootgateError } from '../errors.js';
 import type { BootValues } from './boot-command.js';
-import { guestOf } from './guest-option.js';
+import { checkGuestOptions, guestOf } from './guest-option.js';
 
 /** Where a `--target` runs when not in this process. */
 export type ElsewhereTarget = { kind: 'qemu'; accel: string } | { kind: 'lab'; inner: string };
@@ -253,5 +253,6 @@ async function bootQemu(values: BootValues, target: string, accel: string): Prom
 /** Boots on a target outside this process; `where` from elsewhereTarget(values.target). */
 export async function bootElsewhere(values: BootValues, tokens: readonly ArgToken[], where: ElsewhereTarget): Promise<number> {
   const target = values.target!;
+  checkGuestOptions(values);
   return where.kind === 'lab' ? bootInLab(values, tokens, target, where.inner) : bootQemu(values, target, where.accel);
 }

@@ -2,6 +2,7 @@
 // guest catalog: the same for every target of `bootgate boot`.
 
 import { type RebootMethod, type ResolvedGuest, resolveGuest } from '../../guests/catalog.js';
+import { BootgateError } from '../errors.js';
 
 export interface GuestValues {
   guest?: string;
@@ -11,13 +12,34 @@ export interface GuestValues {
   append?: string;
 }
 
-/** The --guest named on the command line with its options, or undefined without --guest. */
+/** Options that mean something only with --guest, and the guest each needs. */
+const GUEST_ONLY = [
+  ['reboot', '--reboot', 'debian-probe'],
+  ['reboots', '--reboots', 'debian-probe'],
+  ['irqtest', '--irqtest', 'debian-irqtest'],
+] as const;
+
+/**
+ * The --guest named on the command line with its options, or undefined without --guest. A guest
+ * option without --guest is refused before anything is built (it would be ignored silently).
+ */
 export async function guestOf(values: GuestValues): Promise<ResolvedGuest | undefined> {
+  checkGuestOptions(values);
   if (!values.guest) return undefined;
   return resolveGuest(values.guest, {
     reboot: values.reboot as RebootMethod | undefined,
     reboots: values.reboots === undefined ? undefined : Number(values.reboots),
     irqtest: values.irqtest,
     append: values.append,
+  });
+}
+
+/** Refuses a guest option given without --guest (every target, before anything starts). */
+export function checkGuestOptions(values: GuestValues): void {
+  if (values.guest) return;
+  const stray = GUEST_ONLY.filter(([key]) => values[key] !== undefined);
+  if (stray.length === 0) return;
+  throw new BootgateError('E_CONFIG', `${stray.map(([, flag]) => flag).join(' and ')} need${stray.length === 1 ? 's' : ''} --guest`, {
+    hint: `pass --guest ${stray[0]![2]}`,
   });
 }
