@@ -270,8 +270,9 @@ export function firstAttempt(text: string): string {
 
 /** A boot in a progress line: guest (or firmware, or disk), SMP, quirks. */
 export function describeLabBoot(req: BootRequest): string {
-  const what = req.disk ? `disk ${basename(req.disk)}` : (req.guest ?? req.firmware ?? (req.linux ? 'kernel' : 'boot'));
-  return `${what}${req.reboot ? ` reboot=${req.reboot}` : ''} smp${req.smp}${req.quirks?.length ? ` quirk=${req.quirks.join(',')}` : ''}`;
+  const what = req.disk ? `disk ${basename(req.disk)}` : (req.guest ?? req.firmware ?? (req.firmwareFile ? basename(req.firmwareFile) : req.linux ? 'kernel' : 'boot'));
+  const pci = req.pciTestDevices?.length ? ` pci=${req.pciTestDevices.join('|')}` : '';
+  return `${what}${req.reboot ? ` reboot=${req.reboot}` : ''}${pci} smp${req.smp}${req.quirks?.length ? ` quirk=${req.quirks.join(',')}` : ''}`;
 }
 
 /**
