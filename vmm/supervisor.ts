@@ -16,6 +16,8 @@ import { OWNER, type OwnerWorkerData, type StoppedReport, type VcpuWorkerData, t
 
 const STOP_GRACE_MS = 3_000;
 const SERIAL_TAIL_BYTES = 4_000;
+/** How long a matched --until line may stay unfinished before the run stops anyway (as targets/qemu/run.ts). */
+const UNTIL_LINE_GRACE_MS = 1_000;
 
 export type RunStatus = 'power-off' | 'until-matched' | 'timeout' | 'error' | 'killed';
 
@@ -83,6 +85,7 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
     control.kickAll();
   };
 
+  let untilGrace: NodeJS.Timeout | undefined;
   const onMessage = (msg: WorkerMessage): void => {
     if (msg.type === 'event') {
       const ev = msg.event;
@@ -100,7 +103,14 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
           firmwarePanic = matcher.panic;
           log.write({ event: 'firmware-panic', t: ev.t, ...matcher.panic });
           stop('error', StopMode.Stop);
-        } else if (matcher.untilMatched && stopReason === null) stop('until-matched', StopMode.Stop);
+        } else if (matcher.untilMatched && stopReason === null) {
+          // Stop at the end of the matched line (its milestones whole), or after a grace for a line that never ends (a prompt).
+          if (matcher.untilLineEnded()) stop('until-matched', StopMode.Stop);
+          else
+            untilGrace ??= setTimeout(() => {
+              if (stopReason === null) stop('until-matched', StopMode.Stop);
+            }, UNTIL_LINE_GRACE_MS).unref();
+        }
         return;
       }
       log.write(ev as VmmEvent);

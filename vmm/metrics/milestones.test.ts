@@ -20,6 +20,15 @@ describe('ConsoleMatcher', () => {
     expect(m.feed('com1', 'Booting from ROM...\n')).toEqual([]);
     expect(m.untilMatched).toBe(true);
   });
+  it('says when the matched --until line has ended, so a run stops with the milestones on it whole', () => {
+    const m = new ConsoleMatcher(SEABIOS_MILESTONES, /Booting from|No bootable device/);
+    expect(m.feed('com1', 'SeaBIOS (version 1.16.2)\r\nBooting from')).toEqual([{ name: 'firmware-banner', line: 'SeaBIOS (version 1.16.2)' }]);
+    expect(m.untilMatched).toBe(true);
+    expect(m.untilLineEnded()).toBe(false);
+    expect(m.feed('com1', ' Hard Disk...\r\n')).toEqual([{ name: 'boot-attempt', line: 'Booting from Hard Disk...' }]);
+    expect(m.untilLineEnded()).toBe(true);
+    expect(new ConsoleMatcher(SEABIOS_MILESTONES).untilLineEnded()).toBe(false);
+  });
   it('notices a SeaBIOS PCI panic on the debug console', () => {
     const m = new ConsoleMatcher(SEABIOS_MILESTONES);
     m.feed('debugcon', '=== PCI new allocation pass #2 ===\nPCI: out of 32bit add');

@@ -78,6 +78,18 @@ export class ConsoleMatcher {
     return out;
   }
 
+  /**
+   * Whether the matched --until line has ended (a newline after it on its console): a run that
+   * stops only then has every milestone on that line whole ("Booting from Hard Disk..." when the
+   * chunk that matched ended at "Booting from").
+   */
+  untilLineEnded(): boolean {
+    if (!this.untilMatched || this.untilLine === undefined) return false;
+    const win = this.windows.get(this.untilPort) ?? '';
+    const at = win.lastIndexOf(this.untilLine);
+    return at >= 0 && win.indexOf('\n', at + this.untilLine.length) >= 0;
+  }
+
   seen(): Record<string, string> {
     return Object.fromEntries(this.found);
   }
