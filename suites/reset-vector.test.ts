@@ -18,16 +18,21 @@
 // Teeth: --quirk no-high-bios-copy (SeaBIOS, nothing mapped at the top of 4 GiB) and --quirk
 // romd-unmapped (OVMF's pflash never mapped as ROMD) each run the good run's step assertion and
 // fail it: the vCPU's first fetch at the reset vector finds nothing (the exit the fetch caused).
-// Left out: --quirk romd-never-remapped (the VARS flash stays unmapped after its first command: an
-// exit storm) needs a full OVMF boot through the variable store, which neither this PVM host nor
-// the nested lab can run yet (the lab's QEMU aborts on OVMF's CR8 writes with an in-kernel LAPIC;
-// see README).
+// Flash in ROMD mode is remapped after a command (probe guest guests/probes/flash-romd.asm, booted
+// as pflash CODE + VARS like OVMF, on every target): the guest times reads of the VARS flash before
+// and after a CFI command (read status, read array); after must cost what before did
+// (suites/harness/romd-check.ts). Teeth: --quirk romd-never-remapped (the VARS flash never mapped
+// back after its first command: every later read traps, the seed's exit storm) fails that same
+// guest-timed assertion. OVMF itself would show it only through its variable store, which needs a
+// full OVMF boot (not on a PVM host, nor in the nested lab, whose QEMU aborts on OVMF's CR8 writes).
 // What a target cannot observe is recorded as a skipped assertion with the reason (QEMU: the
 // single step, the exit profile, trapped ROM writes, quirks).
 // This host's /dev/kvm (PVM) runs SeaBIOS slowly (~5 s per boot), so a boot has 120 s.
 
 import { beforeAll, describe, expect, it } from 'vitest';
+import { flashRomdProbe } from '../guests/flash-probe.js';
 import { assemble } from '../guests/nasm.js';
+import { checkRomd, parseRomdProbe, ROMD, type RomdProbe } from './harness/romd-check.js';
 import { type BootResult, eventsOf } from '../targets/boot-result.js';
 import { type FirmwareImage, loadFirmware } from './harness/firmware.js';
 import type { SkippedAssertion } from './harness/meta.js';
@@ -86,6 +91,13 @@ function observe(target: Target, what: Observation, assertion: string, skipped: 
 const seabiosRequest = (firmware: string, smp: number): BootRequest => ({ firmware, smp, timeoutS: BOOT_TIMEOUT_S, until: BOOT_ATTEMPT });
 const romWriteRequest = (image: string): BootRequest => ({ firmwareFile: image, smp: 1, timeoutS: 30 });
 const NO_HIGH_COPY: BootRequest = { firmware: 'seabios-256k', smp: 1, timeoutS: 60, quirks: ['no-high-bios-copy'], until: BOOT_ATTEMPT };
+const romdRequest = (probe: { code: string; vars: string }, quirks: string[] = []): BootRequest => ({
+  firmwareFile: probe.code,
+  flashVars: probe.vars,
+  smp: 1,
+  timeoutS: 30,
+  ...(quirks.length ? { quirks } : {}),
+});
 
 for (const target of selectedTargets()) {
   describe(`reset vector: SeaBIOS on ${target.name}`, () => {
@@ -93,8 +105,9 @@ for (const target of selectedTargets()) {
     // not among them: a target that batches cannot boot it (it observes no 'ovmf').
     beforeAll(async () => {
       if (!target.prefetch || (await target.unavailable())) return;
-      const reqs = [...CASES.map(({ firmware, smp }) => seabiosRequest(firmware, smp)), romWriteRequest(await assemble('probes/rom-write.asm'))];
-      if (target.observes.has('quirks')) reqs.push(NO_HIGH_COPY);
+      const probe = await flashRomdProbe();
+      const reqs = [...CASES.map(({ firmware, smp }) => seabiosRequest(firmware, smp)), romWriteRequest(await assemble('probes/rom-write.asm')), romdRequest(probe)];
+      if (target.observes.has('quirks')) reqs.push(NO_HIGH_COPY, romdRequest(probe, ['romd-never-remapped']));
       await target.prefetch(reqs);
     }, 3_600_000);
 
@@ -166,6 +179,32 @@ for (const target of selectedTargets()) {
       });
     });
 
+    it(`flash firmware: after a command and read-array the VARS flash reads as fast as before it (${ROMD.remapped}; probe guest)`, async ({ task, skip }) => {
+      const why = (await target.unavailable()) ?? (target.observes.has('debugcon') ? undefined : `${target.name} cannot observe debugcon, where the probe reports`);
+      if (why) skip(why);
+      const r = await target.boot(romdRequest(await flashRomdProbe()));
+      const probe = parseRomdProbe(r.debugcon);
+      const failures = checkRomd(probe);
+      task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: 'probe-flash-romd', smp: 1 }, r, [], romdProperties(probe));
+      expect(r.status, r.error?.message ?? r.stderr).toBe('power-off');
+      expect(failures, formatFailures(failures)).toEqual([]);
+    });
+
+    it(`known-bad: --quirk romd-never-remapped fails "${ROMD.remapped}" (what the guest timed)`, async ({ task, skip }) => {
+      const why = (await target.unavailable()) ?? (target.observes.has('quirks') ? undefined : `${target.name} has no VMM quirk switches`);
+      if (why) skip(why);
+      const r = await target.boot(romdRequest(await flashRomdProbe(), ['romd-never-remapped']));
+      const probe = parseRomdProbe(r.debugcon);
+      const failures = checkRomd(probe);
+      task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: 'probe-flash-romd', smp: 1, quirks: ['romd-never-remapped'] }, r, [], {
+        'expected.failure': true,
+        ...romdProperties(probe),
+        ...teethProperties(SEEDS.romd, ROMD.remapped, failures),
+      });
+      expect(probe, 'the probe never reported: it did not run to its end').toBeDefined();
+      expect(failures.map((f) => f.assertion), formatFailures(failures)).toContain(ROMD.remapped);
+    });
+
     it(`known-bad: --quirk no-high-bios-copy fails "${RESET_STEP}"`, async ({ task, skip }) => {
       const why = (await target.unavailable()) ?? (target.observes.has('quirks') ? undefined : `${target.name} has no VMM quirk switches`);
       if (why) skip(why);
@@ -212,4 +251,9 @@ for (const target of selectedTargets()) {
       expect(failures.map((f) => f.assertion), formatFailures(failures)).toContain(RESET_STEP);
     });
   });
+}
+
+/** The probe's timings for the report. */
+function romdProperties(p: RomdProbe | undefined): Record<string, string | number> {
+  return p ? { 'romd.status': `0x${p.status.toString(16)}`, 'romd.cycles.before': p.before, 'romd.cycles.after': p.after, 'romd.slowdown': (p.after / Math.max(p.before, 1)).toFixed(2) } : {};
 }

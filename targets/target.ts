@@ -40,6 +40,8 @@ export interface BootRequest {
   linux?: LinuxBoot;
   firmware?: string;
   firmwareFile?: string;
+  /** With firmwareFile: a VARS image, so the firmware boots as pflash CODE + (a copy of) VARS, as OVMF. */
+  flashVars?: string;
   smp: number;
   memMiB?: number;
   quirks?: string[];

@@ -44,6 +44,8 @@ export interface VmConfig {
   debugcon: boolean;
   /** OVMF: where the guest's variable store is kept between runs (loaded if it exists, saved at reset and exit). */
   varsFile?: string;
+  /** With firmwareFile: a VARS image, so the firmware boots as pflash CODE + VARS (as OVMF does). */
+  flashVarsTemplate?: string;
   /** PCI test devices, one BAR list each (e.g. "mem64pref:32G,mem32:512M"), at 00:02.0 onwards. */
   pciTestDevices: string[];
   /** CPUID 0x80000008 physical address bits; undefined keeps what KVM reports for the host. */
@@ -87,6 +89,7 @@ export interface RawVmOptions {
   append?: string;
   irqTestDevice?: boolean;
   vars?: string;
+  flashVars?: string;
   disk?: string;
 }
 
@@ -112,6 +115,14 @@ function varsOption(vars: string | undefined, firmware: FirmwareName | undefined
     }
   }
   return vars;
+}
+
+function flashVarsOption(flashVars: string | undefined, firmwareFile: string | undefined): string | undefined {
+  if (flashVars === undefined) return undefined;
+  if (firmwareFile === undefined) {
+    throw new BootgateError('E_CONFIG', '--flash-vars needs --firmware-file (the built-in OVMF firmwares bring their own VARS)', { hint: 'pass --firmware-file CODE_IMAGE' });
+  }
+  return readableFile('--flash-vars', flashVars);
 }
 
 function readableFile(option: string, path: string): string {
@@ -215,6 +226,7 @@ export function validateVmConfig(raw: RawVmOptions): VmConfig {
     sampleRipMs: sampleRipMs(raw.sampleRip),
     irqTestDevice: raw.irqTestDevice ?? false,
     varsFile: varsOption(raw.vars, firmware),
+    flashVarsTemplate: flashVarsOption(raw.flashVars, raw.firmwareFile),
     disk: raw.disk === undefined ? undefined : readableFile('--disk', raw.disk),
     ...linuxOptions(raw),
   };

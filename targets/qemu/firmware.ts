@@ -203,9 +203,11 @@ export interface ResolveOptions {
  * A BootRequest's firmware for QEMU: `firmwareFile` (-bios), a BIOS fixture name (-bios with the
  * verified cached file), `ovmf`/`uefi` (descriptors), or the path of a descriptor file.
  */
-export async function resolveQemuFirmware(req: { firmware?: string; firmwareFile?: string }, options: ResolveOptions): Promise<QemuFirmware> {
+export async function resolveQemuFirmware(req: { firmware?: string; firmwareFile?: string; flashVars?: string }, options: ResolveOptions): Promise<QemuFirmware> {
   if (req.firmwareFile) {
     if (!existsSync(req.firmwareFile)) throw new BootgateError('E_CONFIG', `firmware file ${req.firmwareFile} does not exist`, { hint: 'pass the path of a raw firmware image' });
+    // With a VARS image: pflash CODE (read-only) + a copy of VARS, as the own VMM's --flash-vars.
+    if (req.flashVars) return { kind: 'flash', name: basename(req.firmwareFile), code: req.firmwareFile, format: 'raw', varsTemplate: req.flashVars, varsFormat: 'raw' };
     return { kind: 'bios', name: basename(req.firmwareFile), path: req.firmwareFile };
   }
   const name = req.firmware ?? 'seabios-256k';

@@ -30,6 +30,8 @@ describe.runIf(existsSync(CLI))('bootgate boot: bad input', () => {
     ['--irqtest without --guest, on QEMU', ['--target', 'qemu:tcg', '--irqtest', 'msi,32,0'], {}, /E_CONFIG: --irqtest needs --guest/],
     ['--vars in a missing directory', ['--firmware', 'ovmf-4m', '--vars', '/nonexistent-dir/vars.fd'], {}, /E_CONFIG: --vars \/nonexistent-dir\/vars\.fd: the directory \/nonexistent-dir does not exist \(fix: create it/],
     ['--vars naming a directory', ['--firmware', 'ovmf-4m', '--vars', '/tmp'], {}, /E_CONFIG: --vars \/tmp is a directory/],
+    ['--flash-vars without --firmware-file', ['--flash-vars', fileURLToPath(import.meta.url)], {}, /E_CONFIG: --flash-vars needs --firmware-file/],
+    ['--flash-vars that does not exist', ['--firmware-file', fileURLToPath(import.meta.url), '--flash-vars', '/nonexistent.fd'], {}, /E_CONFIG: --flash-vars \/nonexistent\.fd does not exist/],
   ];
   for (const [what, args, env, line] of cases) {
     it(`${what}: one line, exit 2`, async () => {

@@ -15,7 +15,7 @@ import { bootElsewhere, elsewhereTarget } from './boot-elsewhere.js';
 import { guestOf } from './guest-option.js';
 
 export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm|qemu:ACCEL|vmm:kvm@lab|qemu:ACCEL@lab] [--guest seabios|seabios-256k|debian-probe|debian-irqtest [--reboot bios|pci|kbd|acpi|triple] [--reboots N] [--irqtest MODE,COUNT,HZ]]
-                    [--firmware seabios|seabios-256k|ovmf-4m|ovmf-2m [--vars FILE] | --firmware-file PATH]
+                    [--firmware seabios|seabios-256k|ovmf-4m|ovmf-2m [--vars FILE] | --firmware-file PATH [--flash-vars VARS_IMAGE]]
                     [--smp N] [--mem MiB] [--quirk NAME]... [--timeout S] [--until REGEX]
                     [--events FILE] [--debugcon]
                     [--pci-test-device BARS]... [--phys-bits N] [--low-mem MiB] [--reserved-memory-end ADDR]
@@ -23,6 +23,7 @@ export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm|qemu:ACCEL|vmm
   --target vmm:kvm (default) boots in this process; qemu:ACCEL (tcg, kvm, ...) boots QEMU on the same machine,
   without the own-VMM options --quirk --vars --debugcon --low-mem --reserved-memory-end --sample-rip --irq-test-device;
   --disk: the IDE primary master, copy-on-write (guest writes stay in memory; the image is never written);
+  --flash-vars: boot --firmware-file as pflash CODE with (a copy of) this VARS image below it, as OVMF;
   TARGET@lab runs this command with TARGET inside the nested lab (see bootgate lab).`;
 
 /** QEMU's linuxboot_dma.bin option ROM, from Debian's qemu-system-data. */
@@ -69,6 +70,7 @@ const BOOT_OPTIONS = {
   guest: { type: 'string' },
   'irq-test-device': { type: 'boolean' },
   vars: { type: 'string' },
+  'flash-vars': { type: 'string' },
   reboot: { type: 'string' },
   reboots: { type: 'string' },
   irqtest: { type: 'string' },
@@ -117,13 +119,14 @@ export async function bootCommand(argv: string[]): Promise<number> {
     append: guest ? guest.append : values.append,
     irqTestDevice: values['irq-test-device'] ?? guest?.irqTestDevice,
     vars: values.vars,
+    flashVars: values['flash-vars'],
     disk: values.disk,
   });
   if (config.kernel) config.linuxbootRom = await resolveFixture(LINUXBOOT_FIXTURE);
   const firmwarePath = await firmwarePathFor(config);
   probeAccelerator(config.target);
   const varsFixture = config.firmware ? OVMF_VARS_FIXTURES[config.firmware] : undefined;
-  const varsTemplate = varsFixture ? await resolveFixture(varsFixture) : undefined;
+  const varsTemplate = varsFixture ? await resolveFixture(varsFixture) : config.flashVarsTemplate;
   const result = await runVm(
     config,
     firmwarePath,

@@ -42,7 +42,7 @@ export interface ArgToken {
 /** Options only the own VMM has: quirk switches, its own devices and memory-map knobs, its OVMF store. */
 export const OWN_VMM_ONLY = ['quirk', 'irq-test-device', 'debugcon', 'sample-rip', 'low-mem', 'reserved-memory-end', 'vars'] as const;
 /** Options naming host files the command reads (or, --vars, writes). */
-const PATH_OPTIONS = ['firmware-file', 'kernel', 'initrd', 'vars', 'disk'] as const;
+const PATH_OPTIONS = ['firmware-file', 'flash-vars', 'kernel', 'initrd', 'vars', 'disk'] as const;
 /** The inner run's own --timeout when none is given (vmm/config.ts's default). */
 const DEFAULT_TIMEOUT_S = 120;
 /** Lab time beyond the inner --timeout: the lab boot, Node's start under nested TCG, the VMM's own grace to stop. */
@@ -217,6 +217,8 @@ async function bootQemu(values: BootValues, target: string, accel: string): Prom
     initrd: values.initrd,
     append: values.guest === undefined ? values.append : undefined,
     disk: values.disk,
+    firmwareFile: values['firmware-file'],
+    flashVars: values['flash-vars'],
   });
   const result = await bootOnQemu(accel, {
     guest: values.guest,
@@ -227,6 +229,7 @@ async function bootQemu(values: BootValues, target: string, accel: string): Prom
     linux: checked.kernel === undefined ? undefined : { kernel: checked.kernel, initrd: checked.initrd, append: checked.append },
     firmware: values.firmware,
     firmwareFile: values['firmware-file'],
+    flashVars: checked.flashVarsTemplate,
     smp: checked.smp,
     memMiB: checked.memMiB,
     timeoutS: checked.timeoutS,

@@ -1,0 +1,156 @@
+; flash-romd probe: a 64 KiB pflash CODE image that checks, from inside the guest, that the VARS
+; flash is mapped back as ROMD after a command. Booted as flash firmware with a VARS image of
+; VARS_SIZE bytes directly below it (QEMU's pc_system_flash_map layout: CODE ends at 4 GiB).
+; From the reset vector it enters 32-bit protected mode (flat segments), then:
+;   1. times READS dword reads of the VARS flash in read-array mode (power-on state), after one
+;      untimed pass (first touches): `before`;
+;   2. writes the CFI command 0x70 (read status register) to the VARS flash and reads the status
+;      (CFI01: 0x80 = ready), then 0xFF (back to read array);
+;   3. times the same READS reads again, after the same untimed pass: `after`.
+; In read-array mode the flash is a memory slot and a read costs what a memory read costs; a VMM
+; that never maps the slot back after the command traps every later read (the seed's exit storm),
+; so `after` is many times `before`. The probe prints one line on the 0x402 debug console,
+;   flash-romd: status SS before BBBBBBBB after AAAAAAAA
+; (hex; cycles from rdtsc), then exits through isa-debug-exit (port 0xF4).
+bits 16
+org 0
+
+IMAGE_BASE equ 0xffff0000        ; a 64 KiB CODE image ends at 4 GiB
+%ifndef VARS_SIZE
+%define VARS_SIZE 0x10000
+%endif
+VARS_BASE equ IMAGE_BASE - VARS_SIZE
+READS equ 1024                   ; one 4 KiB page of dwords
+DEBUGCON equ 0x402
+DEBUG_EXIT equ 0xf4
+
+start16:
+    cli
+    o32 lgdt [cs:gdtr]
+    mov eax, cr0
+    or al, 1                     ; PE
+    mov cr0, eax
+    jmp dword 0x08:(IMAGE_BASE + start32)
+
+bits 32
+start32:
+    mov ax, 0x10
+    mov ds, ax
+    mov es, ax
+    mov ss, ax
+    mov esp, 0x8000              ; low RAM
+    mov esi, VARS_BASE
+    call time_reads              ; warm-up: the first touch of a page costs the VMM a fault
+    call time_reads
+    mov [before], eax
+    mov byte [esi], 0x70         ; read status register
+    mov al, [esi]
+    mov [status], al
+    mov byte [esi], 0xff         ; read array
+    call time_reads              ; the same untimed pass: a remap costs the VMM faults again
+    call time_reads
+    mov [after], eax
+    mov ebx, IMAGE_BASE + msg_head
+    call puts
+    movzx eax, byte [status]
+    mov ecx, 2
+    call puthex
+    mov ebx, IMAGE_BASE + msg_before
+    call puts
+    mov eax, [before]
+    mov ecx, 8
+    call puthex
+    mov ebx, IMAGE_BASE + msg_after
+    call puts
+    mov eax, [after]
+    mov ecx, 8
+    call puthex
+    mov al, 10
+    mov dx, DEBUGCON
+    out dx, al
+    xor al, al
+    out DEBUG_EXIT, al
+.halt:
+    hlt
+    jmp .halt
+
+; eax = rdtsc cycles for READS dword reads from [esi], saturated at 0xffffffff (a trapped read can
+; cost a million cycles); clobbers ebx, ecx, edx, edi, ebp
+time_reads:
+    rdtsc
+    mov edi, eax
+    mov ebp, edx
+    mov ecx, READS
+    xor ebx, ebx
+.loop:
+    add ebx, [esi + ecx * 4 - 4]
+    dec ecx
+    jnz .loop
+    rdtsc
+    sub eax, edi
+    sbb edx, ebp
+    jz .fits
+    mov eax, 0xffffffff
+.fits:
+    ret
+
+; print the zero-terminated string at ebx
+puts:
+    mov dx, DEBUGCON
+.next:
+    mov al, [ebx]
+    test al, al
+    jz .done
+    out dx, al
+    inc ebx
+    jmp .next
+.done:
+    ret
+
+; print the low ecx hex digits of eax
+puthex:
+    mov edx, eax
+    shl ecx, 2
+    ror edx, cl                  ; the first digit to print is now in the top nibble
+    shr ecx, 2
+.digit:
+    rol edx, 4
+    mov eax, edx
+    and eax, 0xf
+    mov al, [IMAGE_BASE + hexdigits + eax]
+    push edx
+    mov dx, DEBUGCON
+    out dx, al
+    pop edx
+    dec ecx
+    jnz .digit
+    ret
+
+; results live in low RAM (the image is read-only)
+before equ 0x7000
+after equ 0x7004
+status equ 0x7008
+
+hexdigits: db "0123456789abcdef"
+msg_head: db "flash-romd: status ", 0
+msg_before: db " before ", 0
+msg_after: db " after ", 0
+
+; The accessed bits are preset, as in SeaBIOS's ROM GDT: the CPU writes a clear one when it loads
+; the descriptor, and this GDT lives in read-only flash (a write there reaches the flash device,
+; and with the bit clear the own VMM in the nested lab never got past the first data-segment load).
+align 8
+gdt:
+    dq 0
+    dq 0x00cf9b000000ffff        ; 0x08: 32-bit code, base 0, 4 GiB, accessed
+    dq 0x00cf93000000ffff        ; 0x10: 32-bit data, base 0, 4 GiB, accessed
+gdt_end:
+gdtr:
+    dw gdt_end - gdt - 1
+    dd IMAGE_BASE + gdt
+
+times 0xfff0 - ($ - $$) db 0
+bits 16
+reset_vector:
+    jmp start16
+times 0x10000 - ($ - $$) db 0
