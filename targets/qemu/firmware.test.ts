@@ -169,6 +169,15 @@ describe('resolveQemuFirmware', () => {
     await expect(resolveQemuFirmware({ firmware: join(root, 'mine.json') }, { machine })).resolves.toMatchObject({ kind: 'bios', path: SEABIOS.mapping.filename });
     put(root, 'probe.bin', 'x');
     await expect(resolveQemuFirmware({ firmwareFile: join(root, 'probe.bin') }, { machine })).resolves.toEqual({ kind: 'bios', name: 'probe.bin', path: join(root, 'probe.bin') });
+    // With a VARS image: pflash CODE read-only + a copy of VARS, as the own VMM's --flash-vars.
+    await expect(resolveQemuFirmware({ firmwareFile: join(root, 'probe.bin'), flashVars: '/v/vars.fd' }, { machine })).resolves.toEqual({
+      kind: 'flash',
+      name: 'probe.bin',
+      code: join(root, 'probe.bin'),
+      format: 'raw',
+      varsTemplate: '/v/vars.fd',
+      varsFormat: 'raw',
+    });
   });
 
   test('failures name the problem and the fix', async () => {
