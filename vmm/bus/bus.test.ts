@@ -52,6 +52,19 @@ describe('PioBus', () => {
     bus.move(dev, null, 0x40);
     expect(bus.find(0x608)).toBeUndefined();
   });
+  it('removes every range of a device and leaves its neighbours in place', () => {
+    const bus = new PioBus();
+    const ide = recorder('ide');
+    const next = recorder('next');
+    bus.insert(0x1f0, 8, ide.dev);
+    bus.insert(0x3f6, 1, ide.dev);
+    bus.insert(0x1f8, 1, next.dev);
+    bus.remove(ide.dev);
+    expect([0x1f0, 0x1f7, 0x3f6].map((p) => bus.find(p))).toEqual([undefined, undefined, undefined]);
+    expect(bus.find(0x1f8)?.device).toBe(next.dev);
+    bus.insert(0x1f0, 8, ide.dev);
+    expect(bus.find(0x1f7)?.device).toBe(ide.dev);
+  });
 });
 
 describe('MmioBus', () => {

@@ -41,15 +41,19 @@ abstract class RangeBus {
         );
       }
     }
-    this.ranges.push({ base, span, device });
+    const range = { base, span, device };
+    this.ranges.push(range);
     this.ranges.sort((a, b) => a.base - b.base);
+    this.onInsert(range);
     this.onChange();
   }
 
   remove(device: BusDevice): void {
-    const before = this.ranges.length;
+    const removed = this.ranges.filter((r) => r.device === device);
+    if (removed.length === 0) return;
     this.ranges = this.ranges.filter((r) => r.device !== device);
-    if (this.ranges.length !== before) this.onChange();
+    for (const r of removed) this.onRemove(r);
+    this.onChange();
   }
 
   /** Move every range of `device` to start at `base` (a relocated BAR or PMBASE); null removes. */
@@ -62,6 +66,10 @@ abstract class RangeBus {
     return this.ranges;
   }
 
+  /** A range was added or removed (lookup structures update only what it covers). */
+  protected onInsert(_range: BusRange): void {}
+  protected onRemove(_range: BusRange): void {}
+  /** After any insert or remove. */
   protected onChange(): void {}
 
   abstract find(addr: number): BusRange | undefined;
@@ -105,9 +113,16 @@ export class PioBus extends RangeBus {
     super('pio', 0x1_0000);
   }
 
+  // Only the ports a range covers are touched: a BAR move during boot costs its span, not 64 Ki.
+  protected override onInsert(r: BusRange): void {
+    this.byPort.fill(r, r.base, r.base + r.span);
+  }
+
+  protected override onRemove(r: BusRange): void {
+    this.byPort.fill(undefined, r.base, r.base + r.span);
+  }
+
   protected override onChange(): void {
-    this.byPort.fill(undefined);
-    for (const r of this.ranges) for (let p = r.base; p < r.base + r.span; p++) this.byPort[p] = r;
     this.onSyncChange?.(this.syncRanges());
   }
 
