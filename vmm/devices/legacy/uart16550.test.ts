@@ -178,6 +178,28 @@ describe('Uart16550', () => {
     expect(inp(uart, MSR)).toBe(0xb0);
   });
 
+  it('empties the receiver FIFO on a machine reset, keeping the backlog on the wire (fuzz finding)', () => {
+    const { uart } = setup();
+    outp(uart, MCR, 0x10);
+    outp(uart, THR, 0x00);
+    expect(inp(uart, LSR)).toBe(0x61);
+    uart.reset();
+    expect(inp(uart, LSR)).toBe(0x60);
+    uart.pushInput([1, 2, 3]);
+    uart.reset();
+    expect(uart.rxAvailable).toBe(1);
+    expect(inp(uart, RBR)).toBe(2);
+  });
+
+  it('drops a loopback byte when the receiver FIFO is full', () => {
+    const { uart } = setup();
+    outp(uart, MCR, 0x10);
+    outp(uart, THR, 0x41);
+    outp(uart, THR, 0x42);
+    expect(inp(uart, RBR)).toBe(0x41);
+    expect(inp(uart, LSR) & 0x01).toBe(0);
+  });
+
   it('maps DLL/DLM under DLAB without touching RBR/IER', () => {
     const { uart, out } = setup();
     outp(uart, IER, 0x05);
@@ -193,16 +215,16 @@ describe('Uart16550', () => {
     expect(out).toEqual([]);
   });
 
-  it('reset restores power-on registers and lowers the line, keeping unread host input', () => {
+  it('reset restores power-on registers and lowers the line, keeping host input not yet in the FIFO', () => {
     const { uart, services } = setup();
     outp(uart, IER, 0x02);
     outp(uart, LCR, 0x83);
     outp(uart, SCR, 0x77);
-    uart.pushInput([9]);
+    uart.pushInput([9, 10]);
     uart.reset();
     expect(services.level(COM1_IRQ)).toBe(false);
     expect([inp(uart, IER), inp(uart, IIR), inp(uart, LCR), inp(uart, MCR), inp(uart, SCR)]).toEqual([0, 0x01, 0, 0x08, 0]);
-    expect(inp(uart, RBR)).toBe(9);
+    expect(inp(uart, RBR)).toBe(10);
   });
 
   it('counts writes to read-only registers as guest misuse', () => {

@@ -12,7 +12,9 @@
 // The IRQ line is high while an enabled source is pending, gated by MCR OUT2 as on PC boards
 // (OUT2 drives the IRQ buffer; in loopback OUT2 is disconnected from the pin, so no IRQ).
 // Host input: `pushInput` appends to an unbounded-by-design backlog ("the wire"); the guest sees at
-// most 16 bytes of it (1 with FIFOs off) as its receive FIFO, refilled as it reads. No overrun.
+// most 16 bytes of it (1 with FIFOs off) as its receive FIFO, refilled as it reads. No overrun from
+// the host; a loopback byte with the FIFO full is dropped (LSR OE is not set). A machine reset
+// empties the FIFO and keeps the wire.
 // Left out: baud-rate timing, receive-FIFO trigger levels and the character-timeout interrupt
 // (data ready is reported as soon as one byte is there), line errors and break, modem-status
 // deltas (MSR is constant DCD|DSR|CTS outside loopback, like QEMU with a non-tty backend), the
@@ -121,9 +123,14 @@ export class Uart16550 implements BusDevice {
 
   /** Power-on state. Host input not yet consumed is kept: it is still "on the wire". */
   reset(): void {
-    const { rx, rxHead, rxLen } = this.s;
+    // Master reset clears the receiver FIFO (PC16550D: MR resets the FIFOs; QEMU's serial_reset
+    // does too), so a loopback byte or host bytes already in the FIFO are gone; the backlog still
+    // on the wire stays. Found by the fuzzer: a loopback byte survived a reboot as data ready.
+    const inFifo = this.rxAvailable;
+    const { rx, rxLen } = this.s;
+    const rxHead = (this.s.rxHead + inFifo) % rx.length;
     this.s = new UartState();
-    Object.assign(this.s, { rx, rxHead, rxLen });
+    Object.assign(this.s, { rx, rxHead, rxLen: rxLen - inFifo });
     this.updateIrq();
   }
 
@@ -257,8 +264,10 @@ export class Uart16550 implements BusDevice {
     const s = this.s;
     s.thrPending = false;
     this.updateIrq();
-    if (s.mcr & MCR_LOOP) this.pushInput([value]);
-    else this.onOutput(value);
+    // Loopback feeds the receiver FIFO itself: a byte with the FIFO full is lost (an overrun).
+    if (s.mcr & MCR_LOOP) {
+      if (s.rxLen < (s.fcr & FCR_ENABLE ? FIFO_DEPTH : 1)) this.pushInput([value]);
+    } else this.onOutput(value);
     // The byte left at once: THR is empty again.
     if (s.ier & IER_THRI) s.thrPending = true;
     this.updateIrq();
