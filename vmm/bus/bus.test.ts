@@ -65,6 +65,16 @@ describe('PioBus', () => {
     bus.insert(0x1f0, 8, ide.dev);
     expect(bus.find(0x1f7)?.device).toBe(ide.dev);
   });
+  it('stays right after more BAR moves than its index has entries (indexes are reused)', () => {
+    const bus = new PioBus();
+    const bar = recorder('bar').dev;
+    const fixed = recorder('fixed').dev;
+    bus.insert(0x60, 1, fixed);
+    for (let i = 0; i < 70_000; i++) bus.move(bar, 0xc000 + (i % 16) * 16, 16);
+    expect(bus.find(0xc000 + (69_999 % 16) * 16)?.device).toBe(bar);
+    expect(bus.find(0x60)?.device).toBe(fixed);
+    expect(bus.list()).toHaveLength(2);
+  });
 });
 
 describe('MmioBus', () => {

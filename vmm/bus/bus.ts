@@ -1,7 +1,8 @@
 // Device buses (after Firecracker's Bus / rust-vmm vm-device): PIO and MMIO are separate buses of
 // non-overlapping ranges. Inserting an empty, overflowing or overlapping range throws (host
 // misconfiguration); an access nobody claims reads all ones and is counted, never thrown.
-// The PIO bus resolves a port with one array load (65,536 entries): it is on the exit hot path.
+// The PIO bus resolves a port with two array loads (a 64 Ki port index, then the range): it is on
+// the exit hot path.
 
 import type { BusDevice } from '../devices/device.js';
 import { BootgateError } from '../errors.js';
@@ -105,7 +106,11 @@ export interface SyncPortRange {
 }
 
 export class PioBus extends RangeBus {
-  private readonly byPort: Array<BusRange | undefined> = new Array(0x1_0000).fill(undefined);
+  // port -> index into `byIndex` (0: unassigned). A Uint16Array is zeroed memory, so a bus costs
+  // nothing to build; indexes of removed ranges are reused, so BAR moves never grow the table.
+  private readonly indexOf = new Uint16Array(0x1_0000);
+  private readonly byIndex: Array<BusRange | undefined> = [undefined];
+  private readonly freeIndexes: number[] = [];
   /** Told the sync registers' places after every change (the device owner publishes them to the vCPU threads). */
   onSyncChange: ((ranges: SyncPortRange[]) => void) | undefined;
 
@@ -115,11 +120,16 @@ export class PioBus extends RangeBus {
 
   // Only the ports a range covers are touched: a BAR move during boot costs its span, not 64 Ki.
   protected override onInsert(r: BusRange): void {
-    this.byPort.fill(r, r.base, r.base + r.span);
+    const index = this.freeIndexes.pop() ?? this.byIndex.length;
+    this.byIndex[index] = r;
+    this.indexOf.fill(index, r.base, r.base + r.span);
   }
 
   protected override onRemove(r: BusRange): void {
-    this.byPort.fill(undefined, r.base, r.base + r.span);
+    const index = this.indexOf[r.base]!;
+    this.byIndex[index] = undefined;
+    this.freeIndexes.push(index);
+    this.indexOf.fill(0, r.base, r.base + r.span);
   }
 
   protected override onChange(): void {
@@ -132,7 +142,7 @@ export class PioBus extends RangeBus {
   }
 
   find(port: number): BusRange | undefined {
-    return this.byPort[port];
+    return this.byIndex[this.indexOf[port]!];
   }
 }
 
