@@ -210,7 +210,14 @@ export function buildPc(o: PcOptions): PcBuild {
   const pmFunction = new Piix4Pm({
     onPmIoChange: (base) => {
       // PM_TMR inside the block is a sync register: the bus tells the vCPU threads where it went.
-      pio.move(pm, base, PM_IO_SPAN);
+      try {
+        pio.move(pm, base, PM_IO_SPAN);
+      } catch (e) {
+        // PMBASE over another device's ports (0x40 covers the i8042): undefined on hardware, so the
+        // block stays unmapped until the guest moves it somewhere free (found by the device fuzzer).
+        pio.remove(pm);
+        machine.guestMisuse('piix4-pm', `PMBASE 0x${base?.toString(16)}: ${(e as Error).message}`);
+      }
     },
   });
   pci.addFunction(pmFunction);
