@@ -48,6 +48,8 @@ export function freeHostMemory(mem: HostMemory): void {
  * then the part above 4 GiB; undefined when the range is not all RAM.
  */
 export function guestRamOffset(ram: { below4G: number; above4G: number }, gpa: number, length: number): number | undefined {
+  // A negative or fractional address would index the allocation from its end or nowhere.
+  if (!Number.isSafeInteger(gpa) || !Number.isSafeInteger(length) || gpa < 0 || length < 0) return undefined;
   if (gpa + length <= ram.below4G) return gpa;
   if (gpa >= FOUR_GIB && gpa + length <= FOUR_GIB + ram.above4G) return ram.below4G + (gpa - FOUR_GIB);
   return undefined;
