@@ -161,6 +161,8 @@ export type VmmEvent =
       diskSectors: number;
       overlaySectors: number;
     }
+  /** What the machine refused the guest over the run: misuse counted by devices, DMA refused per device. */
+  | { event: 'guest-refusals'; t: number; misuse: number; dma: Array<{ device: string; transfers: number; refused: number }> }
   /** An interrupt acked or cancelled long after it was raised: `how`, after `ms`, and where it was sent (`to`). */
   | { event: 'irq-stall'; t: number; device: string; how: string; ms: number; to: string }
   /** OVMF's pflash units: command, program, erase and ROMD counters, exits and the exit budget. */

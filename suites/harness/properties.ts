@@ -35,6 +35,14 @@ export function bootProperties(r: BootResult): Record<string, string | number | 
       if (p.handover.hottest?.length) props['handover.hottest'] = p.handover.hottest.map((h) => `${h.target}:${h.count}`).join(' ');
     }
   }
+  // What the machine refused the guest (own VMM): misuse counted and DMA outside guest RAM, per device.
+  const refusals = r.events.find((e) => e.event === 'guest-refusals') as
+    | { misuse: number; dma: Array<{ device: string; transfers: number; refused: number }> }
+    | undefined;
+  if (refusals) {
+    props['guest.misuse'] = refusals.misuse;
+    for (const d of refusals.dma) props[`dma.${d.device}`] = `${d.transfers} transfers, ${d.refused} refused`;
+  }
   if (r.maxRssBytes !== undefined) props['vmm.maxrss.mb'] = Math.round(r.maxRssBytes / 2 ** 20);
   return props;
 }

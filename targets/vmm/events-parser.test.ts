@@ -52,6 +52,7 @@ const SAMPLES: VmmEvent[] = [
     overlaySectors: 8,
   },
   { event: 'irq-stall', t: 700, device: 'irq-test', how: 'acked', ms: 90, to: 'INTx GSI 11' },
+  { event: 'guest-refusals', t: 805, misuse: 4, dma: [{ device: 'fw_cfg', transfers: 120, refused: 1 }] },
   { event: 'flash', t: 802, code: { exits: 3, budget: 40 }, vars: { exits: 0, budget: 40 } },
   { event: 'rip-samples', t: 803, total: 10, top: [{ gpa: '0xf1234', samples: 7 }] },
   { event: 'firmware-high', t: 804, mapped: true, bytes: 262_144, sha256: 'ab'.repeat(32), writesTrapped: 0 },

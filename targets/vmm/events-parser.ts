@@ -100,6 +100,7 @@ const FIELDS: { [K in VmmEventKind]: FieldsOf<K> } = {
   'irq-test': { device: obj, path: obj },
   ide: { channels: obj, path: obj, diskSectors: num, overlaySectors: num },
   'irq-stall': { device: str, how: str, ms: num, to: str },
+  'guest-refusals': { misuse: num, dma: arr },
   flash: { code: obj, vars: obj },
   'rip-samples': { total: num, top: arr },
   'firmware-high': { mapped: bool, bytes: num, sha256: str, writesTrapped: num },

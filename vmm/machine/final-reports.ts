@@ -1,7 +1,7 @@
 // What the device owner reports about the machine when it stops: OVMF's flash (variable store
 // saved when --vars, ROMD and exit counters), whether the firmware's high copy still equals the
-// file, the BARs the firmware gave the test devices, the interrupt test device's counts, and the
-// IDE channels' counters when a disk was attached.
+// file, the BARs the firmware gave the test devices, the interrupt test device's counts, the
+// IDE channels' counters when a disk was attached, and what the guest was refused.
 
 import { createHash } from 'node:crypto';
 import type { VmConfig } from '../config.js';
@@ -29,6 +29,24 @@ export function emitFinalReports(pc: PcBuild, config: VmConfig, emit: (event: Re
     emit({ event: 'ide', channels: pc.ide.stats(), path: pc.irqPath.stats(), diskSectors: pc.disk.sectors, overlaySectors: pc.disk.overlaySectors });
   }
   if (pc.irqTest) emit({ event: 'irq-test', device: pc.irqTest.stats(), path: pc.irqPath.stats() });
+  emit(guestRefusals(pc));
+}
+
+/**
+ * What the machine refused the guest over the run: misuse counted by every device, and bus-master
+ * DMA (fw_cfg, IDE) that pointed outside guest RAM or failed otherwise. The interrupt test device
+ * does no DMA. Goes into every testcase's properties next to the exit profile.
+ */
+export function guestRefusals(pc: PcBuild): Record<string, unknown> {
+  const ide = pc.ide.stats();
+  return {
+    event: 'guest-refusals',
+    misuse: pc.machine.guestMisuses,
+    dma: [
+      { device: 'fw_cfg', transfers: pc.fwcfg.stats.dmaTransfers, refused: pc.fwcfg.stats.dmaErrors },
+      { device: 'piix3-ide', transfers: ide.primary.dmaTransfers + ide.secondary.dmaTransfers, refused: ide.primary.dmaErrors + ide.secondary.dmaErrors },
+    ],
+  };
 }
 
 /** Before a machine reset and at the end: the variable store to its file (when --vars), console bytes out. */

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { parseEventStream } from '../../targets/boot-result.js';
+import { FuzzPc } from '../../vmm/fuzz/fuzz-pc.js';
+import { guestRefusals } from '../../vmm/machine/final-reports.js';
+import { bootProperties } from './properties.js';
+
+describe('bootProperties', () => {
+  it('reports what the machine refused the guest next to the exit profile', () => {
+    // A real machine refusing a fw_cfg DMA into the local APIC's page (vmm/fuzz drives it off-host).
+    const pc = new FuzzPc('seabios');
+    try {
+      pc.setupLikeFirmware();
+      pc.exec({ k: 'fwcfg-dma', at: 0x1000, control: 0x02, length: 4, addressHigh: 0, addressLow: 0xfee0_0000 });
+      const text = [{ ...guestRefusals(pc.pc), t: 5 }, { event: 'final', t: 9, status: 'power-off', exitCode: 0, resets: 0, wallMs: 9, maxRssBytes: 0, profile: { wallMs: 9, vcpuRunMs: 0, vcpuRunPct: 0, pioMs: 0, pioPct: 0, mmioMs: 0, mmioPct: 0, exits: {}, totalExits: 0, hottestPorts: [], hottestRegions: [], unassigned: { pio: 0, mmio: 0 } } }]
+        .map((e) => JSON.stringify(e))
+        .join('\n');
+      const props = bootProperties(parseEventStream('vmm:kvm', text, ''));
+      expect(props['dma.fw_cfg']).toBe('1 transfers, 1 refused');
+      expect(props['dma.piix3-ide']).toBe('0 transfers, 0 refused');
+      expect(props['guest.misuse']).toBe(1);
+    } finally {
+      pc.close();
+    }
+  });
+
+  it('writes no refusal properties for a stack that does not report them (QEMU)', () => {
+    const props = bootProperties(parseEventStream('qemu:tcg', '', ''));
+    expect(Object.keys(props).filter((k) => k.startsWith('dma.') || k === 'guest.misuse')).toEqual([]);
+  });
+});
