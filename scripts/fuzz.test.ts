@@ -21,8 +21,9 @@ describe('npm run fuzz options', () => {
   });
 
   it('marks a model with findings FAILED in its line', () => {
-    const base = { device: 'uart16550', ops: 1000, sequences: 10, seconds: 1, opsPerSecond: 1000, refused: 0, misuses: 3, escapes: 0, outOfBounds: 0, stateFindings: 0, seed: 1 };
+    const base = { device: 'uart16550', ops: 1000, sequences: 10, seconds: 1, opsPerSecond: 1000, dmaTransfers: 5, dmaRefused: 2, misuses: 3, escapes: 0, outOfBounds: 0, stateFindings: 0, seed: 1 };
     expect(formatReport(base)).not.toMatch(/FAILED/);
+    expect(formatReport(base)).toMatch(/DMA 5 run, 2 refused; 3 misuse counted$/);
     expect(formatReport({ ...base, stateFindings: 1, counterexample: 'x' })).toMatch(/1 state;.*FAILED$/);
   });
 });

@@ -76,7 +76,7 @@ export function formatReport(r: ModelReport): string {
   const found = r.escapes + r.outOfBounds + r.stateFindings;
   return (
     `${r.device.padEnd(13)} ${n(r.ops).padStart(11)} ops in ${r.seconds.toFixed(1).padStart(6)} s = ${n(r.opsPerSecond).padStart(7)} ops/s; ` +
-    `${r.escapes} escapes, ${r.outOfBounds} out-of-bounds, ${r.stateFindings} state; ${n(r.refused)} DMA refused, ${n(r.misuses)} misuse counted` +
+    `${r.escapes} escapes, ${r.outOfBounds} out-of-bounds, ${r.stateFindings} state; DMA ${n(r.dmaTransfers)} run, ${n(r.dmaRefused)} refused; ${n(r.misuses)} misuse counted` +
     (found ? '  FAILED' : '')
   );
 }

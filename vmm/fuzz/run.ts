@@ -9,6 +9,7 @@
 //                 reset that did not bring the guest-visible state back to power-on.
 
 import fc from 'fast-check';
+import { guestRefusals } from '../machine/final-reports.js';
 import { formatOp, formatOps, type Op } from './ops.js';
 import { checkRead, resetSignature, signatureDiff } from './checks.js';
 import { type FuzzLayout, FuzzPc } from './fuzz-pc.js';
@@ -25,8 +26,9 @@ export interface Finding {
 
 export interface SequenceResult {
   finding?: Finding;
-  /** Guest memory accesses the Machine refused (DMA outside RAM): expected, counted. */
-  refused: number;
+  /** Bus-master DMA the devices ran, and refused (outside guest RAM, bad descriptors), as the VMM reports them. */
+  dmaTransfers: number;
+  dmaRefused: number;
   misuses: number;
 }
 
@@ -59,7 +61,15 @@ export interface SequenceOptions {
 /** Run `ops` on a fresh machine set up as firmware leaves it; stop at the first finding. */
 export function runSequence(layout: FuzzLayout, ops: readonly Op[], opts: SequenceOptions = {}): SequenceResult {
   const pc = new FuzzPc(layout);
-  const result = (finding?: Finding): SequenceResult => ({ finding, refused: pc.accessor.refused, misuses: pc.pc.machine.guestMisuses });
+  const result = (finding?: Finding): SequenceResult => {
+    const dma = guestRefusals(pc.pc).dma as Array<{ transfers: number; refused: number }>;
+    return {
+      finding,
+      dmaTransfers: dma.reduce((n, d) => n + d.transfers, 0),
+      dmaRefused: dma.reduce((n, d) => n + d.refused, 0),
+      misuses: pc.pc.machine.guestMisuses,
+    };
+  };
   try {
     pc.setupLikeFirmware();
     opts.mutate?.(pc);
@@ -102,7 +112,8 @@ export interface ModelReport {
   sequences: number;
   seconds: number;
   opsPerSecond: number;
-  refused: number;
+  dmaTransfers: number;
+  dmaRefused: number;
   misuses: number;
   escapes: number;
   outOfBounds: number;
@@ -129,7 +140,7 @@ const RUNS_PER_CHUNK = 100;
 export function fuzzModel(model: DeviceModel, o: FuzzOptions): ModelReport {
   // size 'max': lengths spread up to maxSteps (fast-check's default keeps arrays to about ten).
   const arb = fc.array(opsFor(model), { minLength: 1, maxLength: o.maxSteps ?? 64, size: 'max' }).map((steps) => steps.flat());
-  const tally = { ops: 0, sequences: 0, refused: 0, misuses: 0 };
+  const tally = { ops: 0, sequences: 0, dmaTransfers: 0, dmaRefused: 0, misuses: 0 };
   const kinds: Record<FindingKind, number> = { escape: 0, 'out-of-bounds': 0, state: 0 };
   let shrinking = false;
   let counterexample: string | undefined;
@@ -142,7 +153,8 @@ export function fuzzModel(model: DeviceModel, o: FuzzOptions): ModelReport {
         if (!shrinking) {
           tally.ops += ops.length;
           tally.sequences++;
-          tally.refused += r.refused;
+          tally.dmaTransfers += r.dmaTransfers;
+          tally.dmaRefused += r.dmaRefused;
           tally.misuses += r.misuses;
         }
         if (r.finding) {
@@ -166,7 +178,8 @@ export function fuzzModel(model: DeviceModel, o: FuzzOptions): ModelReport {
     sequences: tally.sequences,
     seconds,
     opsPerSecond: tally.ops / seconds,
-    refused: tally.refused,
+    dmaTransfers: tally.dmaTransfers,
+    dmaRefused: tally.dmaRefused,
     misuses: tally.misuses,
     escapes: kinds.escape,
     outOfBounds: kinds['out-of-bounds'],
