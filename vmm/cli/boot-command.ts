@@ -9,6 +9,7 @@ import { probeAccelerator } from '../accel/open.js';
 import { QUIRKS } from '../quirks.js';
 import { FIRMWARES, OVMF_VARS_FIXTURES, type VmConfig, validateVmConfig } from '../config.js';
 import type { Diagnostic } from '../events.js';
+import { BootgateError } from '../errors.js';
 import { checkFirmwareImage } from '../machine/firmware-image.js';
 import { runVm } from '../supervisor.js';
 import { bootElsewhere, elsewhereTarget } from './boot-elsewhere.js';
@@ -81,9 +82,24 @@ const BOOT_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** The parsed command line, and its tokens (for rewriting it to run in the lab). */
+/**
+ * The parsed command line, and its tokens (for rewriting it to run in the lab). An option that
+ * takes one value and is given twice is refused: parseArgs would keep the last one silently.
+ */
 export function parseBootArgs(argv: string[]) {
-  return parseArgs({ args: argv, options: BOOT_OPTIONS, strict: true, tokens: true });
+  const parsed = parseArgs({ args: argv, options: BOOT_OPTIONS, strict: true, tokens: true });
+  const seen = new Map<string, string | undefined>();
+  for (const t of parsed.tokens) {
+    if (t.kind !== 'option') continue;
+    const spec = BOOT_OPTIONS[t.name as keyof typeof BOOT_OPTIONS] as { multiple?: boolean };
+    if (spec.multiple) continue;
+    if (seen.has(t.name)) {
+      const values = [seen.get(t.name), t.value].filter((v) => v !== undefined).map((v) => JSON.stringify(v));
+      throw new BootgateError('E_CONFIG', `--${t.name} given twice${values.length ? ` (${values.join(' and ')})` : ''}`, { hint: `pass --${t.name} once` });
+    }
+    seen.set(t.name, t.value);
+  }
+  return parsed;
 }
 
 export type BootValues = ReturnType<typeof parseBootArgs>['values'];

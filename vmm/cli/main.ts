@@ -41,7 +41,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     const code = (e as { code?: string }).code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`bootgate: E_CONFIG: ${(e as Error).message} (fix: see bootgate ${command} --help)\n`);
+      // Node's message can span lines (the "ambiguous argument" advice): one line, as every refusal.
+      const message = (e as Error).message.replace(/\s*\n\s*/g, ' ');
+      process.stderr.write(`bootgate: E_CONFIG: ${message} (fix: see bootgate ${command} --help)\n`);
       return 2;
     }
     throw e;
