@@ -44,7 +44,48 @@ export function rebootCmdline(o: GuestOptions): string {
   return `reboot=${REBOOT_METHODS[o.reboot]} bootgate.reboots=${o.reboots ?? 1}`;
 }
 
+/** Most reboots one boot may ask for (each is a full firmware + kernel boot). */
+export const MAX_REBOOTS = 100;
+/** --irqtest MODE[+MODE],COUNT,TIMER_HZ limits: COUNT interrupts per CPU, the PIT round's rate. */
+export const MAX_IRQTEST_COUNT = 100_000;
+export const MAX_IRQTEST_HZ = 10_000;
+const IRQTEST_SPEC = /^((?:intx|msi)(?:\+(?:intx|msi))*),(\d+),(\d+)$/;
+
+/**
+ * Refuses guest options the guest would ignore or choke on, before anything is built: a guest
+ * option the named guest has no use for (it would be dropped silently), --reboots without a
+ * method, counts out of range, an --irqtest spec the probe script would reject at run time.
+ */
+export function checkGuestRequest(name: string, o: GuestOptions): void {
+  const refuse = (message: string, hint: string): never => {
+    throw new BootgateError('E_CONFIG', message, { hint });
+  };
+  if (name === 'debian-irqtest' && (o.reboot !== undefined || o.reboots !== undefined)) {
+    refuse('--reboot and --reboots are for --guest debian-probe; debian-irqtest does not reboot', 'use --guest debian-probe for reboots');
+  }
+  if (name === 'debian-probe' && o.irqtest !== undefined) refuse('--irqtest is for --guest debian-irqtest; debian-probe has no interrupt test', 'use --guest debian-irqtest');
+  if ((name === 'seabios' || name === 'seabios-256k') && (o.reboots !== undefined || o.irqtest !== undefined)) {
+    refuse(`--reboots and --irqtest need a Linux guest; ${name} is firmware only`, '--guest debian-probe or debian-irqtest');
+  }
+  if (o.reboots !== undefined && o.reboot === undefined) refuse('--reboots needs --reboot (the method the kernel reboots through)', 'add --reboot bios|pci|kbd|acpi|triple');
+  if (o.reboots !== undefined && (!Number.isInteger(o.reboots) || o.reboots < 1 || o.reboots > MAX_REBOOTS)) {
+    refuse(`invalid --reboots: ${JSON.stringify(o.reboots)}; expected 1..${MAX_REBOOTS}`, `pass --reboots as 1..${MAX_REBOOTS}`);
+  }
+  if (o.irqtest !== undefined) {
+    const m = IRQTEST_SPEC.exec(o.irqtest);
+    const count = Number(m?.[2]);
+    const hz = Number(m?.[3]);
+    if (!m || count < 1 || count > MAX_IRQTEST_COUNT || hz > MAX_IRQTEST_HZ) {
+      refuse(
+        `invalid --irqtest ${JSON.stringify(o.irqtest)}; expected MODE,COUNT,TIMER_HZ with MODE intx, msi or both (msi+intx), COUNT 1..${MAX_IRQTEST_COUNT}, TIMER_HZ 0..${MAX_IRQTEST_HZ}`,
+        'e.g. --irqtest msi+intx,64,2000',
+      );
+    }
+  }
+}
+
 export async function resolveGuest(name: string, o: GuestOptions = {}): Promise<ResolvedGuest> {
+  checkGuestRequest(name, o);
   switch (name) {
     case 'seabios':
     case 'seabios-256k':

@@ -15,6 +15,7 @@ import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadManifest, resolveFixture } from '../../fixtures/fixtures.js';
+import { checkGuestRequest, type RebootMethod } from '../../guests/catalog.js';
 import { projectRoot } from '../../lab/project.js';
 import { runInLab } from '../../lab/run.js';
 import { LAB_SCRATCH_DIRS } from '../../lab/scripts.js';
@@ -25,7 +26,7 @@ import { bootOnQemu } from '../../targets/qemu/boot.js';
 import { FIRMWARES, OVMF_VARS_FIXTURES, validateVmConfig } from '../config.js';
 import { BootgateError } from '../errors.js';
 import type { BootValues } from './boot-command.js';
-import { checkGuestOptions, guestOf } from './guest-option.js';
+import { checkGuestOptions, guestOf, guestReboots } from './guest-option.js';
 
 /** Where a `--target` runs when not in this process. */
 export type ElsewhereTarget = { kind: 'qemu'; accel: string } | { kind: 'lab'; inner: string };
@@ -219,11 +220,12 @@ async function bootQemu(values: BootValues, target: string, accel: string): Prom
     disk: values.disk,
     firmwareFile: values['firmware-file'],
     flashVars: values['flash-vars'],
+    events: values.events,
   });
   const result = await bootOnQemu(accel, {
     guest: values.guest,
     reboot: values.reboot,
-    reboots: values.reboots === undefined ? undefined : Number(values.reboots),
+    reboots: guestReboots(values.reboots),
     irqtest: values.irqtest,
     append: values.guest === undefined ? undefined : values.append,
     linux: checked.kernel === undefined ? undefined : { kernel: checked.kernel, initrd: checked.initrd, append: checked.append },
@@ -257,5 +259,9 @@ async function bootQemu(values: BootValues, target: string, accel: string): Prom
 export async function bootElsewhere(values: BootValues, tokens: readonly ArgToken[], where: ElsewhereTarget): Promise<number> {
   const target = values.target!;
   checkGuestOptions(values);
+  // Refused here, not after QEMU or the lab has started.
+  if (values.guest !== undefined) {
+    checkGuestRequest(values.guest, { reboot: values.reboot as RebootMethod | undefined, reboots: guestReboots(values.reboots), irqtest: values.irqtest, append: values.append });
+  }
   return where.kind === 'lab' ? bootInLab(values, tokens, target, where.inner) : bootQemu(values, target, where.accel);
 }

@@ -28,7 +28,7 @@ export async function guestOf(values: GuestValues): Promise<ResolvedGuest | unde
   if (!values.guest) return undefined;
   return resolveGuest(values.guest, {
     reboot: values.reboot as RebootMethod | undefined,
-    reboots: values.reboots === undefined ? undefined : Number(values.reboots),
+    reboots: guestReboots(values.reboots),
     irqtest: values.irqtest,
     append: values.append,
   });
@@ -42,4 +42,10 @@ export function checkGuestOptions(values: GuestValues): void {
   throw new BootgateError('E_CONFIG', `${stray.map(([, flag]) => flag).join(' and ')} need${stray.length === 1 ? 's' : ''} --guest`, {
     hint: `pass --guest ${stray[0]![2]}`,
   });
+}
+
+/** --reboots as a number; anything but digits stays NaN, which checkGuestRequest refuses by name. */
+export function guestReboots(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  return /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
 }
