@@ -1,7 +1,7 @@
 // The configuration of one VM, validated once at the edge (CLI or harness): a bad value gives one
 // clear line naming the option, the value received and what is expected.
 
-import { existsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { BootgateError, configError } from './errors.js';
 import { parseTestBars } from './devices/pci/pci-test-device.js';
@@ -127,7 +127,67 @@ function flashVarsOption(flashVars: string | undefined, firmwareFile: string | u
 
 function readableFile(option: string, path: string): string {
   if (!existsSync(path)) throw new BootgateError('E_CONFIG', `${option} ${path} does not exist`, { hint: `check the ${option} path` });
+  if (statSync(path).isDirectory()) throw new BootgateError('E_CONFIG', `${option} ${path} is a directory`, { hint: `pass a file to ${option}` });
   return path;
+}
+
+/** Offset and value of the Linux boot protocol's header magic "HdrS" (Documentation/arch/x86/boot.rst). */
+const BZIMAGE_MAGIC_OFFSET = 0x202;
+const BZIMAGE_MAGIC = 'HdrS';
+
+/** A kernel must be a bzImage: anything else fails deep inside fw_cfg's Linux loader, after the VM is built. */
+function bzImage(path: string): string {
+  readableFile('--kernel', path);
+  const head = new Uint8Array(BZIMAGE_MAGIC_OFFSET + BZIMAGE_MAGIC.length);
+  const fd = openSync(path, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (n < head.length || new TextDecoder().decode(head.subarray(BZIMAGE_MAGIC_OFFSET)) !== BZIMAGE_MAGIC) {
+    throw new BootgateError('E_CONFIG', `--kernel ${path} is not a bzImage (no "HdrS" boot header at 0x202)`, { hint: 'pass an x86 bzImage (e.g. /boot/vmlinuz-*), not a vmlinux ELF or a compressed archive' });
+  }
+  return path;
+}
+
+/** The IDE disk: a raw image of whole 512-byte sectors (checked here, not when the VM is half built). */
+function diskOption(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  readableFile('--disk', path);
+  const size = statSync(path).size;
+  if (size === 0 || size % 512 !== 0) {
+    throw new BootgateError('E_CONFIG', `--disk ${path} is ${size} bytes, not a whole number of 512-byte sectors`, { hint: 'pass a raw disk image (truncate -s to a sector multiple if it is one)' });
+  }
+  return path;
+}
+
+/** The event stream is opened when the VM starts: a path that cannot take it is refused first. */
+function eventsOption(events: string | undefined): string | undefined {
+  if (events === undefined) return undefined;
+  const dir = dirname(resolve(events));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new BootgateError('E_CONFIG', `--events ${events}: the directory ${dir} does not exist`, { hint: `create it (mkdir -p ${dir}) or pass a path in an existing directory` });
+  }
+  if (existsSync(events) && statSync(events).isDirectory()) throw new BootgateError('E_CONFIG', `--events ${events} is a directory`, { hint: 'pass a file path for the JSON-lines stream' });
+  return events;
+}
+
+/** Quirks that act on one kind of firmware mapping, and what they need. */
+const PFLASH_QUIRKS: readonly QuirkName[] = ['romd-unmapped', 'romd-never-remapped'];
+const BIOS_IMAGE_QUIRKS: readonly QuirkName[] = ['no-high-bios-copy', 'vmd-low-bios-only'];
+
+/** A quirk that cannot act on this firmware would make a known-bad run pass for the wrong reason: refuse it. */
+function checkQuirksFit(quirks: readonly QuirkName[], pflash: boolean): void {
+  for (const q of quirks) {
+    if (!pflash && PFLASH_QUIRKS.includes(q)) {
+      throw new BootgateError('E_CONFIG', `--quirk ${q} acts on pflash firmware, and this boot has none`, { hint: 'add --firmware ovmf-4m (or ovmf-2m), or --firmware-file CODE --flash-vars VARS' });
+    }
+    if (pflash && BIOS_IMAGE_QUIRKS.includes(q)) {
+      throw new BootgateError('E_CONFIG', `--quirk ${q} acts on a BIOS image's high copy, and pflash firmware has none`, { hint: 'use --firmware seabios or seabios-256k with this quirk' });
+    }
+  }
 }
 
 function linuxOptions(raw: RawVmOptions): Pick<VmConfig, 'kernel' | 'initrd' | 'append'> {
@@ -138,7 +198,7 @@ function linuxOptions(raw: RawVmOptions): Pick<VmConfig, 'kernel' | 'initrd' | '
     return {};
   }
   return {
-    kernel: readableFile('--kernel', raw.kernel),
+    kernel: bzImage(raw.kernel),
     initrd: raw.initrd === undefined ? undefined : readableFile('--initrd', raw.initrd),
     append: raw.append ?? '',
   };
@@ -208,16 +268,18 @@ export function validateVmConfig(raw: RawVmOptions): VmConfig {
       throw configError('--reserved-memory-end', raw.reservedMemoryEnd, 'an address at or above 4 GiB (e.g. 0x1000000000)');
     }
   }
+  const quirks = parseQuirks(raw.quirks ?? []);
+  checkQuirksFit(quirks, (firmware !== undefined && OVMF_VARS_FIXTURES[firmware] !== undefined) || raw.flashVars !== undefined);
   return {
     target,
     firmware,
     firmwareFile: raw.firmwareFile,
     smp,
     memMiB,
-    quirks: parseQuirks(raw.quirks ?? []),
+    quirks,
     timeoutS,
     until: raw.until,
-    eventsFile: raw.events,
+    eventsFile: eventsOption(raw.events),
     debugcon: raw.debugcon ?? false,
     pciTestDevices: raw.pciTestDevice ?? [],
     physBits,
@@ -227,7 +289,7 @@ export function validateVmConfig(raw: RawVmOptions): VmConfig {
     irqTestDevice: raw.irqTestDevice ?? false,
     varsFile: varsOption(raw.vars, firmware),
     flashVarsTemplate: flashVarsOption(raw.flashVars, raw.firmwareFile),
-    disk: raw.disk === undefined ? undefined : readableFile('--disk', raw.disk),
+    disk: diskOption(raw.disk),
     ...linuxOptions(raw),
   };
 }

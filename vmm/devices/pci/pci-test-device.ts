@@ -47,6 +47,27 @@ const UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 3
  * Parse a BAR list like `mem64pref:32G,mem32:512M,io:256`: kinds io, mem32, mem32pref, mem64,
  * mem64pref; sizes in bytes with an optional K/M/G/T suffix. BARs take consecutive slots.
  */
+/**
+ * A BAR's size is a power of two (PCI 3.0 §6.2.5.1: sizing writes all ones and reads the mask
+ * back), at least 4 bytes for I/O and 16 for memory; an I/O BAR decodes at most 256 bytes, and a
+ * 32-bit memory BAR at most 2 GiB (the top address bit must stay writable).
+ */
+const BAR_LIMITS: Record<BarKind, { min: number; max: number }> = {
+  io: { min: 4, max: 256 },
+  mem32: { min: 16, max: 2 ** 31 },
+  mem64: { min: 16, max: 2 ** 52 },
+};
+
+function checkBarSize(part: string, bar: TestBarSpec): void {
+  const { min, max } = BAR_LIMITS[bar.kind];
+  const pow2 = bar.size > 0 && 2 ** Math.round(Math.log2(bar.size)) === bar.size;
+  if (!pow2 || bar.size < min || bar.size > max) {
+    throw new BootgateError('E_CONFIG', `PCI test-device BAR ${JSON.stringify(part)}: a ${bar.kind} BAR is a power of two from ${min} to ${max} bytes`, {
+      hint: 'use sizes like 256 (io), 4K, 64M, 512M (mem32), 32G (mem64)',
+    });
+  }
+}
+
 export function parseTestBars(spec: string): TestBarSpec[] {
   const bars = spec.split(',').map((part) => {
     const m = /^(io|mem32|mem64)(pref)?:(\d+)([KMGT]?)$/.exec(part.trim());
@@ -56,7 +77,9 @@ export function parseTestBars(spec: string): TestBarSpec[] {
       });
     }
     if (m[1] === 'io' && m[2]) throw new BootgateError('E_CONFIG', `an IO BAR cannot be prefetchable: ${part}`, { hint: 'use io:SIZE' });
-    return { kind: m[1] as BarKind, prefetchable: m[2] !== undefined, size: Number(m[3]) * UNITS[m[4]!]! };
+    const bar = { kind: m[1] as BarKind, prefetchable: m[2] !== undefined, size: Number(m[3]) * UNITS[m[4]!]! };
+    checkBarSize(part.trim(), bar);
+    return bar;
   });
   const slots = bars.reduce((n, b) => n + (b.kind === 'mem64' ? 2 : 1), 0);
   if (bars.length === 0 || slots > 6) {
