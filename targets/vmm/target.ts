@@ -34,6 +34,7 @@ export const OWN_VMM_OBSERVES: ReadonlySet<Observation> = new Set<Observation>([
   'disk-interrupts',
   'irq-counters',
   'reset-path',
+  'guest-refusals',
   'ovmf',
 ]);
 
