@@ -17,7 +17,8 @@ import { getLE, setLE } from '../devices/device.js';
 import { IDE_PRIMARY_COMMAND_BASE, IDE_SECONDARY_COMMAND_BASE, IDETIM_DECODE_ENABLE, IDETIM_PRIMARY, IDETIM_SECONDARY } from '../devices/ide/piix-ide.js';
 import { BM_CHANNEL_STRIDE, BM_CMD_START, BM_CMD_TO_MEMORY, BM_COMMAND, BM_PRD_TABLE, BM_STATUS } from '../devices/ide/bmdma.js';
 import { CMD_READ_DMA, CMD_WRITE_DMA, DEVICE_LBA } from '../devices/ide/ata-regs.js';
-import { PCI_BASE_ADDRESS_0, PCI_COMMAND } from '../devices/pci/pci-function.js';
+import { PCI_BASE_ADDRESS_0, PCI_COMMAND, PCI_COMMAND_IO, PCI_COMMAND_MEMORY } from '../devices/pci/pci-function.js';
+import { SeabiosPci } from '../devices/pci/pci-firmware-sim.js';
 import { PIIX_PIRQ_ROUTE } from '../devices/pci/piix3.js';
 import { PIIX4_PMBASE, PIIX4_PMREGMISC } from '../devices/pci/piix4-pm.js';
 import { FOUR_GIB } from '../layout.js';
@@ -38,6 +39,8 @@ const DISK_SECTORS = 64;
 /** Where setupLikeFirmware puts I/O BARs and the PM block (SeaBIOS: 0xc000 up; PMBASE 0x600). */
 const IO_BAR_BASE = 0xc000;
 const MEM32_BAR_BASE = 0xe000_0000;
+const MEM64_BAR_BASE = 2 ** 40;
+const PCI_COMMAND_MASTER = 0x0004;
 const PM_BASE = 0x600;
 const PCI_CONFIG_ADDRESS = 0xcf8;
 const PCI_CONFIG_DATA = 0xcfc;
@@ -291,48 +294,32 @@ export class FuzzPc {
    * channels: what SeaBIOS leaves before a guest driver runs.
    */
   setupLikeFirmware(): void {
-    let io = IO_BAR_BASE;
-    let mem32 = MEM32_BAR_BASE;
-    let mem64 = 2 ** 40;
-    for (let dev = 0; dev < 32; dev++) {
-      for (let fn = 0; fn < 8; fn++) {
-        if ((this.cfgRead(dev, fn, 0, 2) & 0xffff) === 0xffff) continue;
-        let cmd = 0;
-        for (let bar = 0; bar < 6; bar++) {
-          const reg = PCI_BASE_ADDRESS_0 + 4 * bar;
-          const orig = this.cfgRead(dev, fn, reg, 4);
-          this.cfgWrite(dev, fn, reg, 4, 0xffff_ffff);
-          const sized = this.cfgRead(dev, fn, reg, 4);
-          if (sized === 0 || sized === 0xffff_ffff) {
-            this.cfgWrite(dev, fn, reg, 4, orig);
-            continue;
-          }
-          if (sized & 1) {
-            const size = (~(sized & ~3) & 0xffff) + 1;
-            io = alignUp(io, size);
-            this.cfgWrite(dev, fn, reg, 4, io);
-            io += size;
-            cmd |= 1;
-          } else if (((sized >>> 1) & 3) === 2) {
-            this.cfgWrite(dev, fn, reg + 4, 4, 0xffff_ffff);
-            const hi = this.cfgRead(dev, fn, reg + 4, 4);
-            const size = (~hi >>> 0) * FOUR_GIB + ((~(sized & ~0xf) >>> 0) + 1);
-            mem64 = alignUp(mem64, size);
-            this.cfgWrite(dev, fn, reg, 4, mem64 >>> 0);
-            this.cfgWrite(dev, fn, reg + 4, 4, Math.floor(mem64 / FOUR_GIB));
-            mem64 += size;
-            cmd |= 2;
-            bar++;
-          } else {
-            const size = (~(sized & ~0xf) >>> 0) + 1;
-            mem32 = alignUp(mem32, size);
-            this.cfgWrite(dev, fn, reg, 4, mem32);
-            mem32 += size;
-            cmd |= 2;
-          }
-        }
-        if (cmd) this.cfgWrite(dev, fn, PCI_COMMAND, 2, cmd | 4);
+    // Enumeration and BAR sizing as SeaBIOS does them (pci-firmware-sim.ts), through this machine's PIO bus.
+    const sea = new SeabiosPci({
+      outb: (v, p) => this.out(p, 1, v),
+      outw: (v, p) => this.out(p, 2, v),
+      outl: (v, p) => this.out(p, 4, v),
+      inb: (p) => this.in(p, 1),
+      inw: (p) => this.in(p, 2),
+      inl: (p) => this.in(p, 4),
+    });
+    const next = { io: IO_BAR_BASE, mem32: MEM32_BAR_BASE, mem64: MEM64_BAR_BASE };
+    for (const bdf of sea.scan(0)) {
+      let cmd = 0;
+      for (let bar = 0; bar < 6; bar++) {
+        const { type, size: big, is64 } = sea.getBar(bdf, bar);
+        const size = Number(big);
+        if (size === 0) continue;
+        const reg = PCI_BASE_ADDRESS_0 + 4 * bar;
+        const pool = type === 'io' ? 'io' : is64 ? 'mem64' : 'mem32';
+        const base = alignUp(next[pool], size);
+        next[pool] = base + size;
+        sea.writel(bdf, reg, base >>> 0);
+        if (is64) sea.writel(bdf, reg + 4, Math.floor(base / FOUR_GIB));
+        cmd |= type === 'io' ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY;
+        if (is64) bar++;
       }
+      if (cmd) sea.writew(bdf, PCI_COMMAND, cmd | PCI_COMMAND_MASTER);
     }
     this.cfgWrite(1, 3, PIIX4_PMBASE, 4, PM_BASE | 1);
     this.cfgWrite(1, 3, PIIX4_PMREGMISC, 1, 1);

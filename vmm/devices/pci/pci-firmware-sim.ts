@@ -69,8 +69,11 @@ function cmd(bdf: number, addr: number): number {
 }
 
 /** SeaBIOS pci_config_{read,write}{b,w,l}: latch the dword, then access the data port lane. */
+/** The port instructions SeabiosPci uses: a PortIo, or any bus the caller drives (the device fuzzer's machine). */
+export type PortInstructions = Pick<PortIo, 'outb' | 'outw' | 'outl' | 'inb' | 'inw' | 'inl'>;
+
 export class SeabiosPci {
-  constructor(readonly io: PortIo) {}
+  constructor(readonly io: PortInstructions) {}
 
   writel(bdf: number, addr: number, val: number): void {
     this.io.outl(cmd(bdf, addr), PORT_PCI_CMD);
