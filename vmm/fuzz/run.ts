@@ -82,7 +82,7 @@ export function runSequence(layout: FuzzLayout, ops: readonly Op[], opts: Sequen
         const err = e as Error;
         return result({ kind: 'escape', at: i + 1, message: `${formatOp(op)} threw ${err.name}: ${err.message}` });
       }
-      const oob = pc.accessor.outOfBounds[0] ?? pc.exitBufferDamage();
+      const oob = pc.outOfBounds[0] ?? pc.exitBufferDamage();
       if (oob) return result({ kind: 'out-of-bounds', at: i + 1, message: `${formatOp(op)}: ${oob}` });
       if (value !== undefined) {
         const bad = checkRead(pc, op, value);
