@@ -5,6 +5,7 @@
 
 import { parseArgs } from 'node:util';
 import { resolveFixture } from '../../fixtures/fixtures.js';
+import { hostKvmCapability } from '../../lab/capability.js';
 import { probeAccelerator } from '../accel/open.js';
 import { QUIRKS } from '../quirks.js';
 import { FIRMWARES, OVMF_VARS_FIXTURES, type VmConfig, validateVmConfig } from '../config.js';
@@ -14,6 +15,7 @@ import { checkFirmwareImage } from '../machine/firmware-image.js';
 import { runVm } from '../supervisor.js';
 import { bootElsewhere, elsewhereTarget } from './boot-elsewhere.js';
 import { guestOf } from './guest-option.js';
+import { pvmBootNote, pvmErrorHint } from './pvm-note.js';
 
 export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm|qemu:ACCEL|vmm:kvm@lab|qemu:ACCEL@lab] [--guest seabios|seabios-256k|debian-probe|debian-irqtest [--reboot bios|pci|kbd|acpi|triple] [--reboots N] [--irqtest MODE,COUNT,HZ]]
                     [--firmware seabios|seabios-256k|ovmf-4m|ovmf-2m [--vars FILE] | --firmware-file PATH [--flash-vars VARS_IMAGE]]
@@ -141,6 +143,9 @@ export async function bootCommand(argv: string[]): Promise<number> {
   if (config.kernel) config.linuxbootRom = await resolveFixture(LINUXBOOT_FIXTURE);
   const firmwarePath = await firmwarePathFor(config);
   probeAccelerator(config.target);
+  const kvm = hostKvmCapability();
+  const note = pvmBootNote(config, kvm);
+  if (note) process.stderr.write(`${note}\n`);
   const varsFixture = config.firmware ? OVMF_VARS_FIXTURES[config.firmware] : undefined;
   const varsTemplate = varsFixture ? await resolveFixture(varsFixture) : config.flashVarsTemplate;
   const result = await runVm(
@@ -153,7 +158,8 @@ export async function bootCommand(argv: string[]): Promise<number> {
     varsTemplate,
   );
   if (result.error) {
-    process.stderr.write(`\nbootgate: ${result.error.code}: ${result.error.message}${result.error.hint ? ` (fix: ${result.error.hint})` : ''}\n`);
+    const hint = pvmErrorHint(result.error, kvm);
+    process.stderr.write(`\nbootgate: ${result.error.code}: ${result.error.message}${hint ? ` (fix: ${hint})` : ''}\n`);
   }
   if (result.diagnostic) process.stderr.write(`\n${formatDiagnostic(result.diagnostic)}\n`);
   process.stderr.write(
