@@ -26,7 +26,7 @@
 // The own VMM runs where Linux can run: natively on VT-x/SVM, else in the nested lab (one lab VM
 // for all its boots).
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, type TaskMeta } from 'vitest';
 import type { RebootMethod } from '../guests/catalog.js';
 import { type BootRequest, type BootResult, eventsOf, selectedTargets } from '../targets/index.js';
 import { loadFirmware } from './harness/firmware.js';
@@ -34,7 +34,7 @@ import { linuxTargetOf } from './harness/linux-runner.js';
 import type { SkippedAssertion } from './harness/meta.js';
 import { formatFailures, SEEDS, teethProperties } from './harness/failures.js';
 import { parseProbeEvents, probeBoots } from './harness/probe.js';
-import { bootMeta } from './harness/properties.js';
+import { bootMeta, type CaseId, skipAs } from './harness/properties.js';
 import { checkReboot, describeReset, REBOOT, RESET_PATH_ASSERTIONS, type ResetEvent } from './harness/reboot-check.js';
 
 const SUITE = 'bios-reboot';
@@ -87,9 +87,10 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
       await target.prefetch([...CASES.map((c) => request(c)), ...(quirk ? [request(VMD, ['vmd-low-bios-only'])] : []), HUNG]);
     }, 3_300_000);
 
-    async function boot(skip: (note: string) => void, req: BootRequest): Promise<BootResult> {
+    /** Boot `req`, or skip with the testcase's identity recorded when the target is unavailable. */
+    async function boot(ctx: { task: { meta: TaskMeta }; skip: (note: string) => void }, id: CaseId, req: BootRequest, extra: Record<string, boolean> = {}): Promise<BootResult> {
       const why = await target.unavailable();
-      if (why) skip(why);
+      if (why) skipAs(ctx.task, id, ctx.skip, why, extra);
       return target.boot(req);
     }
 
@@ -97,12 +98,13 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
       const { method, smp, reboots, firmware } = c;
       const boots = Array.from({ length: reboots + 1 }, (_, i) => i + 1);
       it(`reboot=${method}${firmware === 'seabios' ? ' (128 KiB SeaBIOS)' : ''} at SMP ${smp}: resets through ${method}, SeaBIOS runs again and the probe comes back as boot ${boots.slice(1).join(', then ')}`, async ({ task, skip }) => {
-        const r = await boot(skip, request(c));
+        const id: CaseId = { suite: SUITE, target: target.name, guest: `${GUEST} ${firmware} reboot=${method}`, smp };
+        const r = await boot({ task, skip }, id, request(c));
         const events = parseProbeEvents(r.serial);
         const image = await loadFirmware(firmware);
         const failures = checkReboot(r, events, { method, smp, reboots, firmwareSha256: image.sha256, resetPath });
         const checksum = events.find((e) => e.event === 'cmos-checksum');
-        task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: `${GUEST} ${firmware} reboot=${method}`, smp }, r, skipped, {
+        task.meta.bootgate = bootMeta(id, r, skipped, {
           'reboot.method': method,
           'reboot.resets': resetsOf(r),
           'probe.boots': probeBoots(events).join(','),
@@ -114,11 +116,12 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
 
     if (quirk) {
       it('known-bad: --quirk vmd-low-bios-only boots once, then the guest never reports boot 2 after reboot=bios', async ({ task, skip }) => {
-        const r = await boot(skip, request(VMD, ['vmd-low-bios-only']));
+        const id: CaseId = { suite: SUITE, target: target.name, guest: `${GUEST} ${VMD.firmware} reboot=bios`, smp: VMD.smp, quirks: ['vmd-low-bios-only'] };
+        const r = await boot({ task, skip }, id, request(VMD, ['vmd-low-bios-only']), { 'expected.failure': true });
         const events = parseProbeEvents(r.serial);
         const image = await loadFirmware(VMD.firmware);
         const failures = checkReboot(r, events, { method: VMD.method, smp: VMD.smp, reboots: VMD.reboots, firmwareSha256: image.sha256 });
-        task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: `${GUEST} ${VMD.firmware} reboot=bios`, smp: VMD.smp, quirks: ['vmd-low-bios-only'] }, r, [], {
+        task.meta.bootgate = bootMeta(id, r, [], {
           'expected.failure': true,
           'reboot.resets': resetsOf(r),
           'probe.boots': probeBoots(events).join(','),
@@ -133,8 +136,9 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
     }
 
     it('a guest that never reaches init fails on the timeout with the serial tail and every vCPU register set, and leaves nothing running', async ({ task, skip }) => {
-      const r = await boot(skip, HUNG);
-      task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: `${GUEST} bootgate.hang=1`, smp: 2 }, r, [], { 'expected.failure': true });
+      const id: CaseId = { suite: SUITE, target: target.name, guest: `${GUEST} bootgate.hang=1`, smp: 2 };
+      const r = await boot({ task, skip }, id, HUNG, { 'expected.failure': true });
+      task.meta.bootgate = bootMeta(id, r, [], { 'expected.failure': true });
       expect(r.status, r.error?.message).toBe('timeout');
       expect(r.milestones.init, 'the probe must not have reported init').toBeUndefined();
       expect(r.diagnostic?.reason).toMatch(/timed out after \d+ s/);

@@ -17,7 +17,7 @@
 
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, type TaskMeta } from 'vitest';
 import { buildDebianDiskImage, cannotBuildHere, type DiskImage } from '../guests/debian-disk/build.js';
 import { LOGIN_PROMPT, MIB, SECTOR } from '../guests/debian-disk/spec.js';
 import { sha256File } from '../fixtures/fetch.js';
@@ -25,7 +25,7 @@ import { checkDiskBoot, DISK, parseDiskProbe } from './harness/disk-check.js';
 import { formatFailures, SEEDS, teethProperties } from './harness/failures.js';
 import { linuxTargetOf } from './harness/linux-runner.js';
 import { NOT_RUN_CANNOT, type SkippedAssertion } from './harness/meta.js';
-import { bootMeta } from './harness/properties.js';
+import { bootMeta, type CaseId, skipAs } from './harness/properties.js';
 import { type BootRequest, type BootResult, eventsOf, selectedTargets } from '../targets/index.js';
 
 const SUITE = 'debian-disk';
@@ -120,17 +120,19 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
       ]);
     }, 7_200_000);
 
-    async function bootOrSkip(skip: (note: string) => void, smp: number): Promise<DiskImage> {
-      if (buildRefusal) skip(`${NOT_RUN_CANNOT}${buildRefusal}`);
-      const why = (await target.unavailable()) ?? labLimit(target, smp);
-      if (why) skip(why);
+    /** The image to boot, or a skip with the testcase's identity recorded (the verdict grid shows "not run"). */
+    async function bootOrSkip(ctx: { task: { meta: TaskMeta }; skip: (note: string) => void }, id: CaseId, extra: Record<string, boolean> = {}): Promise<DiskImage> {
+      if (buildRefusal) skipAs(ctx.task, id, ctx.skip, `${NOT_RUN_CANNOT}${buildRefusal}`, extra);
+      const why = (await target.unavailable()) ?? labLimit(target, id.smp);
+      if (why) skipAs(ctx.task, id, ctx.skip, why, extra);
       if (!image) throw new Error(`the debian-disk image could not be built: ${imageError}`);
       return image;
     }
 
     for (const smp of SMPS) {
       it(`smp${smp}: GRUB boots Debian from the IDE disk to the login prompt; the disk reads back right under load, IRQ 14 on every CPU`, async ({ task, skip }) => {
-        const img = await bootOrSkip(skip, smp);
+        const id: CaseId = { suite: SUITE, target: target.name, guest: GUEST, smp };
+        const img = await bootOrSkip({ task, skip }, id);
         const r = await target.boot(request(img.path, smp));
         const report = parseDiskProbe(r.serial);
         const skipped: SkippedAssertion[] = [];
@@ -138,7 +140,7 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
         if (!target.observes.has('disk-interrupts')) skipped.push({ assertion: DISK.count, reason: `${target.name} does not report how many interrupts its IDE controller raised` });
         const failures = checkDiskBoot({ report, smp, loginSeen: r.serial.includes(LOGIN_PROMPT), expectedSha256: (o, m) => patternSha256(img, o, m), raisedInWindow: raised });
         const login = consoleTimeOf(r, LOGIN_PROMPT);
-        task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: GUEST, smp }, r, skipped, {
+        task.meta.bootgate = bootMeta(id, r, skipped, {
           ...(login === undefined ? {} : { 'milestone.login.ms': Math.round(login) }),
           'disk.image.sha256': img.meta.sha256.slice(0, 16),
           'disk.ata-mode': report.ataMode ?? 'not reported',
@@ -154,11 +156,12 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
 
     for (const { quirk, smp, assertion, until } of quirks) {
       it(`known-bad: --quirk ${quirk} fails "${assertion}" (what Linux saw)`, async ({ task, skip }) => {
-        const img = await bootOrSkip(skip, smp);
+        const id: CaseId = { suite: SUITE, target: target.name, guest: GUEST, smp, quirks: [quirk] };
+        const img = await bootOrSkip({ task, skip }, id, { 'expected.failure': true });
         const r = await target.boot(request(img.path, smp, [quirk], until));
         const report = parseDiskProbe(r.serial);
         const failures = checkDiskBoot({ report, smp, loginSeen: r.serial.includes(LOGIN_PROMPT), expectedSha256: (o, m) => patternSha256(img, o, m), raisedInWindow: raisedInWindow(r) });
-        task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: GUEST, smp, quirks: [quirk] }, r, [], {
+        task.meta.bootgate = bootMeta(id, r, [], {
           'expected.failure': true,
           'disk.findings': failures.slice(0, 5).map((f) => `[${f.assertion}] ${f.message}`).join(' | '),
           ...teethProperties(SEEDS.bhyve, assertion, failures),

@@ -25,7 +25,7 @@
 // lab (vmm:kvm@lab), all of them inside one lab VM; on a host with VT-x/SVM they boot directly.
 // SMP 1, 2 and 8, plus the three quirks at SMP 2 (time: see README).
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, type TaskMeta } from 'vitest';
 import type { BootRequest, BootResult } from '../targets/index.js';
 import { selectedTargets } from '../targets/index.js';
 import { formatFailures, SEEDS, teethProperties } from './harness/failures.js';
@@ -33,7 +33,7 @@ import { checkInterrupts, IRQ, RATE_LOSS, VMM_COUNTER_ASSERTIONS } from './harne
 import { linuxTargetOf } from './harness/linux-runner.js';
 import type { SkippedAssertion } from './harness/meta.js';
 import { parseProbeEvents } from './harness/probe.js';
-import { bootMeta } from './harness/properties.js';
+import { bootMeta, type CaseId, skipAs } from './harness/properties.js';
 
 const SUITE = 'interrupts';
 const GUEST = 'debian-irqtest';
@@ -105,18 +105,20 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
       await target.prefetch([...SMPS.map((smp) => request(smp)), ...quirks.map((q) => request(QUIRK_SMP, q.modes, [q.quirk]))]);
     }, 3_300_000);
 
-    async function boot(skip: (note: string) => void, req: BootRequest): Promise<BootResult> {
+    /** Boot `req`, or skip with the testcase's identity recorded when the target is unavailable. */
+    async function boot(ctx: { task: { meta: TaskMeta }; skip: (note: string) => void }, id: CaseId, req: BootRequest, extra: Record<string, boolean> = {}): Promise<BootResult> {
       const why = await target.unavailable();
-      if (why) skip(why);
+      if (why) skipAs(ctx.task, id, ctx.skip, why, extra);
       return target.boot(req);
     }
 
     for (const smp of SMPS) {
       it(`smp${smp}: MSI and INTx reach every CPU exactly, also under a 2 kHz timer; IPIs reach every CPU`, async ({ task, skip }) => {
-        const r = await boot(skip, request(smp));
+        const id: CaseId = { suite: SUITE, target: target.name, guest: GUEST, smp };
+        const r = await boot({ task, skip }, id, request(smp));
         const events = parseProbeEvents(r.serial);
         const { rounds, failures } = checkInterrupts(r, events, smp, MODES, { ...timer.opts, vmmCounters: counters });
-        task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: GUEST, smp }, r, skippedHere, {
+        task.meta.bootgate = bootMeta(id, r, skippedHere, {
           'irq.rounds': rounds.length,
           'irq.per-cpu': PER_CPU,
           'irq.device': counters ? 'bootgate interrupt test device (1b36:0110)' : 'QEMU edu (1234:11e8), paced by the probe',
@@ -132,10 +134,11 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
 
     for (const { quirk, modes, assertion } of quirks) {
       it(`known-bad: --quirk ${quirk} fails "${assertion}" (what the guest saw)`, async ({ task, skip }) => {
-        const r = await boot(skip, request(QUIRK_SMP, modes, [quirk]));
+        const id: CaseId = { suite: SUITE, target: target.name, guest: GUEST, smp: QUIRK_SMP, quirks: [quirk] };
+        const r = await boot({ task, skip }, id, request(QUIRK_SMP, modes, [quirk]), { 'expected.failure': true });
         const events = parseProbeEvents(r.serial);
         const { rounds, failures } = checkInterrupts(r, events, QUIRK_SMP, modes, { ...timer.opts, vmmCounters: counters });
-        task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: GUEST, smp: QUIRK_SMP, quirks: [quirk] }, r, skippedHere, {
+        task.meta.bootgate = bootMeta(id, r, skippedHere, {
           'expected.failure': true,
           ...timerProperties(rounds),
           'irq.findings': failures.slice(0, 5).map((f) => `[${f.assertion}] ${f.message}`).join(' | '),

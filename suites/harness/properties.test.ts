@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseEventStream } from '../../targets/boot-result.js';
 import { FuzzPc } from '../../vmm/fuzz/fuzz-pc.js';
 import { guestRefusals } from '../../vmm/machine/final-reports.js';
-import { bootProperties } from './properties.js';
+import { bootProperties, skipAs } from './properties.js';
 
 describe('bootProperties', () => {
   it('reports what the machine refused the guest next to the exit profile', () => {
@@ -26,5 +26,17 @@ describe('bootProperties', () => {
   it('writes no refusal properties for a stack that does not report them (QEMU)', () => {
     const props = bootProperties(parseEventStream('qemu:tcg', '', ''));
     expect(Object.keys(props).filter((k) => k.startsWith('dma.') || k === 'guest.misuse')).toEqual([]);
+  });
+});
+
+describe('skipAs', () => {
+  it('records the identity before skipping, so the verdict grid has the row', () => {
+    const task = { meta: {} } as Parameters<typeof skipAs>[0];
+    const skip = (note: string) => {
+      throw new Error(`skipped: ${note}`);
+    };
+    const id = { suite: 'interrupts', target: 'qemu:nvmm', guest: 'debian-irqtest', smp: 2, quirks: ['drop-every-nth-irq'] };
+    expect(() => skipAs(task, id, skip, 'cannot run on this host: no nvmm', { 'expected.failure': true })).toThrow('skipped: cannot run on this host: no nvmm');
+    expect(task.meta.bootgate).toMatchObject({ ...id, properties: { 'expected.failure': true }, skipped: [] });
   });
 });

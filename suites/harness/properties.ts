@@ -1,6 +1,7 @@
 // Turns a BootResult into the flat JUnit properties the reporter writes per testcase and attaches
 // them (with the serial tail and diagnostic) to the vitest task as `meta.bootgate`.
 
+import type { TaskMeta } from 'vitest';
 import type { BootResult } from '../../targets/boot-result.js';
 import type { BootgateTestMeta, SkippedAssertion } from './meta.js';
 
@@ -82,4 +83,14 @@ export function bootMeta(id: CaseId, r: BootResult | undefined, skipped: Skipped
     diagnostic: r ? diagnosticText(r) : undefined,
     flaky: r?.rerun ? { ...r.rerun } : undefined,
   };
+}
+
+/**
+ * Skip a testcase with its identity recorded first, so the summary's verdict grid shows its row
+ * ("n/a", "not run") instead of a gap. `extra` carries what the grid needs to place it (a
+ * known-bad run's `expected.failure`).
+ */
+export function skipAs(task: { meta: TaskMeta }, id: CaseId, skip: (note: string) => void, why: string, extra: Record<string, string | number | boolean> = {}): void {
+  task.meta.bootgate = bootMeta(id, undefined, [], extra);
+  skip(why);
 }
