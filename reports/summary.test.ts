@@ -273,6 +273,21 @@ describe('flaky testcases', () => {
     expect(verdictGrid([])).toEqual([]);
   });
 
+  test('say n/a for known-bad runs a target has no switch for, and not run for ones this host could not run', () => {
+    const quirk = (target: string, skipReason: string) =>
+      row({ result: 'skipped', skipReason, bootgate: meta({ suite: 'reset-vector', target, quirks: ['no-high-bios-copy'], properties: { 'expected.failure': true } }) });
+    const grid = verdictGrid([
+      row({ bootgate: meta({ target: 'qemu:tcg' }) }),
+      quirk('qemu:tcg', 'qemu:tcg has no VMM quirk switches'),
+      row({ bootgate: meta({ target: 'vmm:kvm@lab' }) }),
+      quirk('vmm:kvm@lab', 'cannot run on this host: the lab did not start'),
+    ]);
+    expect(grid.slice(1).map((r) => [r[1], r[3]])).toEqual([
+      ['qemu:tcg', 'n/a'],
+      ['vmm:kvm@lab', 'not run'],
+    ]);
+  });
+
   test('are listed with the first attempt\'s reason and evidence; a failed rerun is a failure, not a flake', () => {
     const start = text.indexOf('## Flaky (passed only on a rerun)\n');
     expect(text.slice(start, text.indexOf('\n## ', start + 1))).toBe(

@@ -36,7 +36,7 @@ import { checkRomd, parseRomdProbe, ROMD, type RomdProbe } from './harness/romd-
 import { type BootResult, eventsOf } from '../targets/boot-result.js';
 import { type FirmwareImage, loadFirmware } from './harness/firmware.js';
 import type { SkippedAssertion } from './harness/meta.js';
-import { bootMeta, type CaseId } from './harness/properties.js';
+import { bootMeta, type CaseId, skipAs } from './harness/properties.js';
 import { formatFailures, SEEDS, teethProperties } from './harness/failures.js';
 import { RESET_STEP, resetStepFailures } from './harness/reset-jump.js';
 import { type BootRequest, type Observation, selectedTargets, type Target } from '../targets/index.js';
@@ -113,9 +113,9 @@ for (const target of selectedTargets()) {
 
     for (const { firmware, smp } of CASES) {
       it(`${firmware} smp${smp}: fetches the reset vector from the high copy and reaches the boot attempt`, async ({ task, skip }) => {
-        const unavailable = await target.unavailable();
-        if (unavailable) skip(unavailable);
         const id: CaseId = { suite: SUITE, target: target.name, guest: firmware, smp };
+        const unavailable = await target.unavailable();
+        if (unavailable) skipAs(task, id, skip, unavailable);
         const image: FirmwareImage = await loadFirmware(firmware);
         const r = await target.boot(seabiosRequest(firmware, smp));
         const skipped: SkippedAssertion[] = [];
@@ -162,12 +162,13 @@ for (const target of selectedTargets()) {
 
     it('a guest write to the high copy traps and changes nothing (probe guest)', async ({ task, skip }) => {
       // The verdict is the guest's own (on 0x402); the trap is the VMM's view of the same write.
+      const id: CaseId = { suite: SUITE, target: target.name, guest: 'probe-rom-write', smp: 1 };
       const why = (await target.unavailable()) ?? (target.observes.has('debugcon') ? undefined : `${target.name} cannot observe debugcon, where the probe reports`);
-      if (why) skip(why);
+      if (why) skipAs(task, id, skip, why);
       const image = await assemble('probes/rom-write.asm');
       const r = await target.boot(romWriteRequest(image));
       const skipped: SkippedAssertion[] = [];
-      task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: 'probe-rom-write', smp: 1 }, r, skipped);
+      task.meta.bootgate = bootMeta(id, r, skipped);
       expect(r.status, r.stderr).toBe('power-off');
       expect(r.exitCode, 'the probe exits through isa-debug-exit with 0: status (0 << 1) | 1').toBe(1);
       expect(r.debugcon).toContain('rom-write: unchanged');
@@ -180,23 +181,25 @@ for (const target of selectedTargets()) {
     });
 
     it(`flash firmware: after a command and read-array the VARS flash reads as fast as before it (${ROMD.remapped}; probe guest)`, async ({ task, skip }) => {
+      const id: CaseId = { suite: SUITE, target: target.name, guest: 'probe-flash-romd', smp: 1 };
       const why = (await target.unavailable()) ?? (target.observes.has('debugcon') ? undefined : `${target.name} cannot observe debugcon, where the probe reports`);
-      if (why) skip(why);
+      if (why) skipAs(task, id, skip, why);
       const r = await target.boot(romdRequest(await flashRomdProbe()));
       const probe = parseRomdProbe(r.debugcon);
       const failures = checkRomd(probe);
-      task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: 'probe-flash-romd', smp: 1 }, r, [], romdProperties(probe));
+      task.meta.bootgate = bootMeta(id, r, [], romdProperties(probe));
       expect(r.status, r.error?.message ?? r.stderr).toBe('power-off');
       expect(failures, formatFailures(failures)).toEqual([]);
     });
 
     it(`known-bad: --quirk romd-never-remapped fails "${ROMD.remapped}" (what the guest timed)`, async ({ task, skip }) => {
+      const id: CaseId = { suite: SUITE, target: target.name, guest: 'probe-flash-romd', smp: 1, quirks: ['romd-never-remapped'] };
       const why = (await target.unavailable()) ?? (target.observes.has('quirks') ? undefined : `${target.name} has no VMM quirk switches`);
-      if (why) skip(why);
+      if (why) skipAs(task, id, skip, why, { 'expected.failure': true });
       const r = await target.boot(romdRequest(await flashRomdProbe(), ['romd-never-remapped']));
       const probe = parseRomdProbe(r.debugcon);
       const failures = checkRomd(probe);
-      task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: 'probe-flash-romd', smp: 1, quirks: ['romd-never-remapped'] }, r, [], {
+      task.meta.bootgate = bootMeta(id, r, [], {
         'expected.failure': true,
         ...romdProperties(probe),
         ...teethProperties(SEEDS.romd, ROMD.remapped, failures),
@@ -206,9 +209,9 @@ for (const target of selectedTargets()) {
     });
 
     it(`known-bad: --quirk no-high-bios-copy fails "${RESET_STEP}"`, async ({ task, skip }) => {
-      const why = (await target.unavailable()) ?? (target.observes.has('quirks') ? undefined : `${target.name} has no VMM quirk switches`);
-      if (why) skip(why);
       const id: CaseId = { suite: SUITE, target: target.name, guest: 'seabios-256k', smp: 1, quirks: ['no-high-bios-copy'] };
+      const why = (await target.unavailable()) ?? (target.observes.has('quirks') ? undefined : `${target.name} has no VMM quirk switches`);
+      if (why) skipAs(task, id, skip, why, { 'expected.failure': true });
       const image = await loadFirmware('seabios-256k');
       const r = await target.boot(NO_HIGH_COPY);
       const failures = resetStepFailures(r, image.bytes, 'firmware-high');
@@ -227,24 +230,26 @@ for (const target of selectedTargets()) {
     const bootOvmf = (quirks: string[]) => target.boot({ firmware: 'ovmf-4m', smp: 1, timeoutS: 20, quirks, until: OVMF_NEVER });
 
     it(`ovmf-4m smp1: ${RESET_STEP} (pflash code, ROMD)`, async ({ task, skip }) => {
+      const id: CaseId = { suite: SUITE, target: target.name, guest: 'ovmf-4m', smp: 1 };
       const why = await ovmfUnavailable(false);
-      if (why) skip(why);
+      if (why) skipAs(task, id, skip, why);
       const image = await loadFirmware(OVMF_CODE);
       const r = await bootOvmf([]);
       const failures = resetStepFailures(r, image.bytes, 'pflash-code');
-      task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: 'ovmf-4m', smp: 1 }, r, [
+      task.meta.bootgate = bootMeta(id, r, [
         { assertion: 'OVMF boots past SEC', reason: 'only the first instruction is judged: on a PVM host OVMF stops in SEC (emulation failure on FNINIT), and the lab cannot run OVMF yet' },
       ]);
       expect(failures, formatFailures(failures)).toEqual([]);
     });
 
     it(`known-bad: --quirk romd-unmapped (OVMF) fails "${RESET_STEP}"`, async ({ task, skip }) => {
+      const id: CaseId = { suite: SUITE, target: target.name, guest: 'ovmf-4m', smp: 1, quirks: ['romd-unmapped'] };
       const why = await ovmfUnavailable(true);
-      if (why) skip(why);
+      if (why) skipAs(task, id, skip, why, { 'expected.failure': true });
       const image = await loadFirmware(OVMF_CODE);
       const r = await bootOvmf(['romd-unmapped']);
       const failures = resetStepFailures(r, image.bytes, 'pflash-code');
-      task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: 'ovmf-4m', smp: 1, quirks: ['romd-unmapped'] }, r, [], {
+      task.meta.bootgate = bootMeta(id, r, [], {
         'expected.failure': true,
         ...teethProperties(SEEDS.romd, RESET_STEP, failures),
       });
