@@ -25,7 +25,7 @@ import { formatFailures, SEEDS, teethProperties } from './harness/failures.js';
 import { checkLinuxBars, formatLinuxVerdict, guestPhysBits, LINUX_BAR, linuxBarFailures, linuxBarProperties, linuxBarsOf, type LinuxVerdict } from './harness/linux-bar-check.js';
 import { linuxTargetOf } from './harness/linux-runner.js';
 import { parseProbeEvents, troubleLines } from './harness/probe.js';
-import { bootMeta } from './harness/properties.js';
+import { bootMeta, type CaseId, skipAs } from './harness/properties.js';
 import { CANNOT_REPRODUCE } from '../targets/qemu/args.js';
 import { type BootRequest, selectedTargets, type Target } from '../targets/index.js';
 
@@ -57,13 +57,21 @@ const FIRMWARE_SCENARIOS: Scenario[] = [
 ];
 const scenario = (name: string): Scenario => FIRMWARE_SCENARIOS.find((s) => s.name === name)!;
 
+/** Why `target` cannot run the BAR cases, or undefined. */
+async function readbackUnavailable(target: Target): Promise<string | undefined> {
+  return (await target.unavailable()) ?? (target.observes.has('bar-readback') ? undefined : `${target.name} cannot place PCI test devices or read BARs back`);
+}
+
 async function run(target: Target, s: Scenario, task: { meta: TaskMeta }, skip: (note?: string) => never): Promise<{ r: BootResult; verdicts: BarVerdict[] }> {
+  const id: CaseId = { suite: SUITE, target: target.name, guest: `${GUEST} ${s.name}`, smp: 1, quirks: s.quirks };
+  const why = await readbackUnavailable(target);
+  if (why) skipAs(task, id, skip, why);
   const r = await target.boot(firmwareRequest(s));
   // A target that cannot build these devices (QEMU: only one 64-bit prefetchable BAR each) says so before starting.
-  if (r.status === 'error' && r.error && CANNOT_REPRODUCE.test(r.error.message)) skip(`${target.name}: ${r.error.message}`);
+  if (r.status === 'error' && r.error && CANNOT_REPRODUCE.test(r.error.message)) skipAs(task, id, skip, `${target.name}: ${r.error.message}`);
   const machine = machineOf(r);
   const verdicts = machine ? checkBars(barsOf(r), parseSeabiosWindows(r.debugcon), machine) : [];
-  task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: `${GUEST} ${s.name}`, smp: 1, quirks: s.quirks }, r, [], {
+  task.meta.bootgate = bootMeta(id, r, [], {
     'pci.devices': s.devices.join(' | '),
     ...(machine ? { 'phys-bits': machine.physBits } : {}),
     ...barProperties(verdicts),
@@ -79,13 +87,7 @@ for (const target of selectedTargets()) {
       if (target.prefetch && target.observes.has('bar-readback') && !(await target.unavailable())) await target.prefetch(FIRMWARE_SCENARIOS.map(firmwareRequest));
     }, 3_600_000);
 
-    const skipUnlessReadback = async (skip: (note?: string) => never) => {
-      const why = (await target.unavailable()) ?? (target.observes.has('bar-readback') ? undefined : `${target.name} cannot place PCI test devices or read BARs back`);
-      if (why) skip(why);
-    };
-
     it('512 MiB + 256 MiB 32-bit BARs fit the 1 GiB window of a 3 GiB guest: assigned inside it', async ({ task, skip }) => {
-      await skipUnlessReadback(skip);
       const { r, verdicts } = await run(target, scenario('512M+256M in 3G'), task, skip);
       expect(r.status, r.error?.message).toBe('until-matched');
       expect(verdicts).toHaveLength(2);
@@ -94,7 +96,6 @@ for (const target of selectedTargets()) {
     });
 
     it('two 512 MiB 32-bit BARs overflow that window: not assigned, SeaBIOS panics "out of 32bit address space" (clean failure, no hang)', async ({ task, skip }) => {
-      await skipUnlessReadback(skip);
       const { r, verdicts } = await run(target, scenario('2x512M in 3G'), task, skip);
       expect(r.status).toBe('error');
       expect(r.error?.message).toMatch(/firmware panicked: "PCI: out of 32bit address space"/);
@@ -105,7 +106,6 @@ for (const target of selectedTargets()) {
     });
 
     it('a 64-bit 512 MiB BAR that no longer fits below 4 GiB moves above it; the 32-bit BARs stay in the 32-bit window', async ({ task, skip }) => {
-      await skipUnlessReadback(skip);
       const { r, verdicts } = await run(target, scenario('64-bit moved up'), task, skip);
       expect(r.status, r.error?.message).toBe('until-matched');
       assertBarsOk(verdicts);
@@ -116,7 +116,6 @@ for (const target of selectedTargets()) {
     });
 
     it('a 32 GiB BAR with 40 physical address bits: assigned in the 64-bit window, reachable', async ({ task, skip }) => {
-      await skipUnlessReadback(skip);
       const { r, verdicts } = await run(target, scenario('32G phys40'), task, skip);
       expect(r.status, r.error?.message).toBe('until-matched');
       assertBarsOk(verdicts);
@@ -124,7 +123,6 @@ for (const target of selectedTargets()) {
     });
 
     it('two 32 GiB BARs with 36 physical address bits: SeaBIOS 1.16.2 ignores phys-bits and puts the second beyond 2^36 (expected, reported)', async ({ task, skip }) => {
-      await skipUnlessReadback(skip);
       const { r, verdicts } = await run(target, scenario('2x32G phys36'), task, skip);
       expect(r.status, r.error?.message).toBe('until-matched');
       expect(verdicts.map((v) => v.verdict)).toEqual(['ok', 'beyond-phys-bits']);
@@ -166,12 +164,14 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
     }, 2_000_000);
 
     async function linuxCase(id: LinuxScenario, task: { meta: TaskMeta }, skip: (note?: string) => never, extra: (failures: Failure[]) => Record<string, string | boolean> = () => ({})) {
-      const why = (await target.unavailable()) ?? (target.observes.has('bar-readback') ? undefined : `${target.name} cannot place PCI test devices or read BARs back`);
-      if (why) skip(why);
       const s: Omit<Scenario, 'name'> & { expect: LinuxVerdict[] } = LINUX_SCENARIOS[id];
+      const caseId: CaseId = { suite: SUITE, target: target.name, guest: `${LINUX_GUEST} ${id.replace(/ small-aperture$/, '')}`, smp: 1, quirks: s.quirks };
+      const badRun: Record<string, boolean> = s.quirks?.length ? { 'expected.failure': true } : {};
+      const why = await readbackUnavailable(target);
+      if (why) skipAs(task, caseId, skip, why, badRun);
       const r = await target.boot(linuxRequest(id));
       // A target that cannot build these devices (QEMU: only one 64-bit prefetchable BAR each) says so before starting.
-      if (r.status === 'error' && r.error && CANNOT_REPRODUCE.test(r.error.message)) skip(`${target.name}: ${r.error.message}`);
+      if (r.status === 'error' && r.error && CANNOT_REPRODUCE.test(r.error.message)) skipAs(task, caseId, skip, `${target.name}: ${r.error.message}`, badRun);
       const events = parseProbeEvents(r.serial);
       const machine = machineOf(r);
       const firmwareBars = barsOf(r).map((b) => ({ ...b, address: b.firstDecoded ?? 0 }));
@@ -179,7 +179,7 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
       const bits = guestPhysBits(events);
       const verdicts = machine ? checkLinuxBars(barsOf(r), linuxBarsOf(events), troubleLines(events), machine, bits) : [];
       const failures = linuxBarFailures(verdicts, s.expect, { physBits: bits, configured: s.physBits });
-      task.meta.bootgate = bootMeta({ suite: SUITE, target: target.name, guest: `${LINUX_GUEST} ${id.replace(/ small-aperture$/, '')}`, smp: 1, quirks: s.quirks }, r, [], {
+      task.meta.bootgate = bootMeta(caseId, r, [], {
         'pci.devices': s.devices.join(' | '),
         ...(machine ? { 'phys-bits': machine.physBits } : {}),
         ...(bits === undefined ? {} : { 'guest.phys-bits': bits }),
