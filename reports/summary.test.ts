@@ -284,8 +284,14 @@ describe('flaky testcases', () => {
     ]);
     expect(grid.slice(1).map((r) => [r[1], r[3]])).toEqual([
       ['qemu:tcg', 'n/a'],
-      ['vmm:kvm@lab', 'not run'],
+      ['vmm:kvm@lab', 'not run 1'],
     ]);
+    const mixed = verdictGrid([
+      row({ bootgate: meta({ target: 'vmm:kvm@lab' }) }),
+      row({ bootgate: meta({ target: 'vmm:kvm@lab', quirks: ['romd-unmapped'], properties: { 'expected.failure': true } }) }),
+      quirk('vmm:kvm@lab', 'cannot run on this host: SMP 2 faults in the lab'),
+    ]);
+    expect(mixed[1]![3]).toBe('1/1, not run 1');
   });
 
   test('are listed with the first attempt\'s reason and evidence; a failed rerun is a failure, not a flake', () => {

@@ -125,10 +125,11 @@ export function verdictGrid(rows: SummaryRow[]): string[][] {
     const cells = smps.map((smp) => verdictCell(good.filter((r) => r.bootgate.smp === smp)));
     const ran = bad.filter((r) => r.result !== 'skipped');
     const caught = ran.filter((r) => r.result === 'passed').length;
-    // None ran: "not run" when this host could not, "n/a" when the target has no such switch (QEMU and quirks).
-    const notRun = bad.some((r) => r.result === 'skipped' && notRunOf(r.skipReason) !== undefined);
+    // "not run k" for known-bad runs this host could not run; "n/a" when none ran because the target has no such switch (QEMU and quirks).
+    const notRun = bad.filter((r) => r.result === 'skipped' && notRunOf(r.skipReason) !== undefined).length;
+    const caughtCell = ran.length === 0 ? undefined : caught === ran.length ? `${caught}/${ran.length}` : `MISSED ${ran.length - caught}/${ran.length}`;
     const badCell =
-      bad.length === 0 ? MISSING : ran.length === 0 ? (notRun ? 'not run' : 'n/a') : caught === ran.length ? `${caught}/${ran.length}` : `MISSED ${ran.length - caught}/${ran.length}`;
+      bad.length === 0 ? MISSING : [caughtCell, notRun > 0 ? `not run ${notRun}` : undefined].filter(Boolean).join(', ') || 'n/a';
     const unobserved = new Set(group.flatMap((r) => r.bootgate.skipped.map((x) => x.assertion)));
     grid.push([suite, target, ...cells, badCell, unobserved.size === 0 ? MISSING : String(unobserved.size)]);
   }
