@@ -4,6 +4,7 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { BootgateError, configError } from './errors.js';
+import { SECTOR_SIZE } from './devices/ide/block-backend.js';
 import { parseTestBars } from './devices/pci/pci-test-device.js';
 import { FOUR_GIB, MAX_RAM_SIZE, MiB, MIN_RAM_SIZE, PC_LOW_RAM_MAX } from './layout.js';
 import { parseQuirks, type QuirkName } from './quirks.js';
@@ -105,15 +106,7 @@ function varsOption(vars: string | undefined, firmware: FirmwareName | undefined
     throw new BootgateError('E_CONFIG', '--vars needs an OVMF firmware', { hint: '--firmware ovmf-4m or ovmf-2m' });
   }
   // The store is written at the end of the run: a path that cannot take it is refused before the boot.
-  if (vars !== undefined) {
-    const dir = dirname(resolve(vars));
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-      throw new BootgateError('E_CONFIG', `--vars ${vars}: the directory ${dir} does not exist`, { hint: `create it (mkdir -p ${dir}) or pass a path in an existing directory` });
-    }
-    if (existsSync(vars) && statSync(vars).isDirectory()) {
-      throw new BootgateError('E_CONFIG', `--vars ${vars} is a directory`, { hint: 'pass a file path (an existing store is read, a new one is created from the template)' });
-    }
-  }
+  if (vars !== undefined) writableFilePath('--vars', vars, 'pass a file path (an existing store is read, a new one is created from the template)');
   return vars;
 }
 
@@ -157,20 +150,24 @@ function diskOption(path: string | undefined): string | undefined {
   if (path === undefined) return undefined;
   readableFile('--disk', path);
   const size = statSync(path).size;
-  if (size === 0 || size % 512 !== 0) {
-    throw new BootgateError('E_CONFIG', `--disk ${path} is ${size} bytes, not a whole number of 512-byte sectors`, { hint: 'pass a raw disk image (truncate -s to a sector multiple if it is one)' });
+  if (size === 0 || size % SECTOR_SIZE !== 0) {
+    throw new BootgateError('E_CONFIG', `--disk ${path} is ${size} bytes, not a whole number of ${SECTOR_SIZE}-byte sectors`, { hint: 'pass a raw disk image (truncate -s to a sector multiple if it is one)' });
   }
   return path;
 }
 
+/** A file the run writes: its directory must exist and the path must not be a directory. */
+function writableFilePath(option: string, path: string, directoryHint: string): void {
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new BootgateError('E_CONFIG', `${option} ${path}: the directory ${dir} does not exist`, { hint: `create it (mkdir -p ${dir}) or pass a path in an existing directory` });
+  }
+  if (existsSync(path) && statSync(path).isDirectory()) throw new BootgateError('E_CONFIG', `${option} ${path} is a directory`, { hint: directoryHint });
+}
+
 /** The event stream is opened when the VM starts: a path that cannot take it is refused first. */
 function eventsOption(events: string | undefined): string | undefined {
-  if (events === undefined) return undefined;
-  const dir = dirname(resolve(events));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new BootgateError('E_CONFIG', `--events ${events}: the directory ${dir} does not exist`, { hint: `create it (mkdir -p ${dir}) or pass a path in an existing directory` });
-  }
-  if (existsSync(events) && statSync(events).isDirectory()) throw new BootgateError('E_CONFIG', `--events ${events} is a directory`, { hint: 'pass a file path for the JSON-lines stream' });
+  if (events !== undefined) writableFilePath('--events', events, 'pass a file path for the JSON-lines stream');
   return events;
 }
 
