@@ -1,4 +1,4 @@
-// Assembles a guest (nasm, flat binary) into guests/build/, once per source+defines, and returns
+// Assembles a guest (nasm, flat binary) into guests/build/, once per source, its includes and defines, and returns
 // the image path. A missing nasm is a clear error naming the package to install.
 
 import { createHash } from 'node:crypto';
@@ -16,7 +16,11 @@ export async function assemble(source: string, defines: Record<string, string | 
   const src = join(GUESTS, source);
   if (!existsSync(src)) throw new BootgateError('E_FIXTURE', `guest source ${src} is missing`);
   const defs = Object.entries(defines).map(([k, v]) => `-D${k}=${v}`);
-  const hash = createHash('sha256').update(readFileSync(src)).update(defs.join(' ')).digest('hex').slice(0, 12);
+  // The cache key covers the files the source %includes (next to it), so editing one rebuilds.
+  const text = readFileSync(src, 'utf8');
+  const hasher = createHash('sha256').update(text).update(defs.join(' '));
+  for (const m of text.matchAll(/^\s*%include\s+"([^"]+)"/gm)) hasher.update(readFileSync(join(dirname(src), m[1]!)));
+  const hash = hasher.digest('hex').slice(0, 12);
   const base = source.replace(/\.asm$/, '').replace(/\//g, '-');
   const out = join(GUEST_BUILD_DIR, `${base}-${hash}.bin`);
   if (existsSync(out)) return out;
@@ -24,7 +28,7 @@ export async function assemble(source: string, defines: Record<string, string | 
   // Assemble under a temporary name and rename, so a concurrent builder never sees a partial image.
   const tmp = `${out}.${process.pid}.tmp`;
   try {
-    await execa('nasm', ['-f', 'bin', ...defs, '-o', tmp, src]);
+    await execa('nasm', ['-f', 'bin', '-i', `${dirname(src)}/`, ...defs, '-o', tmp, src]);
     renameSync(tmp, out);
   } catch (e) {
     rmSync(tmp, { force: true });

@@ -14,8 +14,8 @@
 ; (hex; cycles from rdtsc), then exits through isa-debug-exit (port 0xF4).
 bits 16
 org 0
+%include "flat32-rom.inc"
 
-IMAGE_BASE equ 0xffff0000        ; a 64 KiB CODE image ends at 4 GiB
 %ifndef VARS_SIZE
 %define VARS_SIZE 0x10000
 %endif
@@ -25,12 +25,7 @@ DEBUGCON equ 0x402
 DEBUG_EXIT equ 0xf4
 
 start16:
-    cli
-    o32 lgdt [cs:gdtr]
-    mov eax, cr0
-    or al, 1                     ; PE
-    mov cr0, eax
-    jmp dword 0x08:(IMAGE_BASE + start32)
+    ENTER_FLAT32 start32
 
 bits 32
 start32:
@@ -136,21 +131,4 @@ msg_head: db "flash-romd: status ", 0
 msg_before: db " before ", 0
 msg_after: db " after ", 0
 
-; The accessed bits are preset, as in SeaBIOS's ROM GDT: the CPU writes a clear one when it loads
-; the descriptor, and this GDT lives in read-only flash (a write there reaches the flash device,
-; and with the bit clear the own VMM in the nested lab never got past the first data-segment load).
-align 8
-gdt:
-    dq 0
-    dq 0x00cf9b000000ffff        ; 0x08: 32-bit code, base 0, 4 GiB, accessed
-    dq 0x00cf93000000ffff        ; 0x10: 32-bit data, base 0, 4 GiB, accessed
-gdt_end:
-gdtr:
-    dw gdt_end - gdt - 1
-    dd IMAGE_BASE + gdt
-
-times 0xfff0 - ($ - $$) db 0
-bits 16
-reset_vector:
-    jmp start16
-times 0x10000 - ($ - $$) db 0
+ROM_TAIL

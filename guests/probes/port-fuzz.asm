@@ -24,8 +24,8 @@
 ; tables in this image; the stack at 0x8000 serves only the console and reset code after it.
 bits 16
 org 0
+%include "flat32-rom.inc"
 
-IMAGE_BASE equ 0xffff0000
 %ifndef SEED
 %define SEED 1
 %endif
@@ -54,12 +54,7 @@ RESET_CONTROL equ 0xcf9
 %endmacro
 
 start16:
-    cli
-    o32 lgdt [cs:gdtr]
-    mov eax, cr0
-    or al, 1                     ; PE
-    mov cr0, eax
-    jmp dword 0x08:(IMAGE_BASE + start32)
+    ENTER_FLAT32 start32
 
 bits 32
 ; Register use in the fuzz loop: esi = xorshift state, edi = ops left; eax-edx, ebp scratch.
@@ -353,20 +348,4 @@ mmio_table:
 mmio_table_end:
 MMIO_ENTRIES equ (mmio_table_end - mmio_table) / 8
 
-; The accessed bits are preset, as in SeaBIOS's ROM GDT: the CPU writes a clear one when it loads
-; the descriptor, and this GDT lives in read-only memory.
-align 8
-gdt:
-    dq 0
-    dq 0x00cf9b000000ffff        ; 0x08: 32-bit code, base 0, 4 GiB, accessed
-    dq 0x00cf93000000ffff        ; 0x10: 32-bit data, base 0, 4 GiB, accessed
-gdt_end:
-gdtr:
-    dw gdt_end - gdt - 1
-    dd IMAGE_BASE + gdt
-
-times 0xfff0 - ($ - $$) db 0
-bits 16
-reset_vector:
-    jmp start16
-times 0x10000 - ($ - $$) db 0
+ROM_TAIL
