@@ -162,6 +162,17 @@ describe('resolveQemuFirmware', () => {
     expect(fw.kind === 'bios' && fw.path.endsWith('usr/share/seabios/bios-256k.bin')).toBe(true);
   });
 
+  test('ovmf-4m and ovmf-2m are the pinned OVMF fixtures as pflash CODE + a VARS template, the bytes the own VMM maps', async () => {
+    for (const [name, code, vars] of [
+      ['ovmf-4m', 'OVMF_CODE_4M.fd', 'OVMF_VARS_4M.fd'],
+      ['ovmf-2m', 'OVMF_CODE.fd', 'OVMF_VARS.fd'],
+    ] as const) {
+      const fw = await resolveQemuFirmware({ firmware: name }, { machine, discover: () => [] });
+      expect(fw).toMatchObject({ kind: 'flash', name, format: 'raw', varsFormat: 'raw' });
+      expect(fw.kind === 'flash' && fw.code.endsWith(`/OVMF/${code}`) && fw.varsTemplate?.endsWith(`/OVMF/${vars}`)).toBe(true);
+    }
+  });
+
   test('ovmf asks the descriptors; an explicit descriptor path and an explicit image work too', async () => {
     const discover = () => [parseDescriptor(DEBIAN_OVMF_SECURE, '/d/50.json'), parseDescriptor(DEBIAN_OVMF, '/d/60.json')];
     await expect(resolveQemuFirmware({ firmware: 'ovmf' }, { machine, discover })).resolves.toMatchObject({ kind: 'flash', name: '60.json' });
@@ -191,10 +202,10 @@ describe('resolveQemuFirmware', () => {
       message: 'unknown firmware "coreboot" for QEMU',
       hint: expect.stringMatching(/seabios-256k.*ovmf\/uefi.*--firmware-file/),
     });
-    // Other fixtures are not firmware: a kernel is no -bios image, and the hint lists only BIOS images.
+    // Other fixtures are not firmware: a kernel is no -bios image, and the hint lists only firmware.
     const notFirmware = await resolveQemuFirmware({ firmware: 'linux-cloud-kernel' }, { machine }).catch((e: unknown) => e as BootgateError);
     expect(notFirmware).toMatchObject({ code: 'E_CONFIG', message: 'unknown firmware "linux-cloud-kernel" for QEMU' });
-    expect((notFirmware as BootgateError).hint).toBe('use a fixture (seabios, seabios-256k), ovmf/uefi (QEMU firmware descriptors), a descriptor .json path, or --firmware-file PATH');
+    expect((notFirmware as BootgateError).hint).toBe('use a fixture (seabios, seabios-256k, ovmf-4m, ovmf-2m), ovmf/uefi (QEMU firmware descriptors), a descriptor .json path, or --firmware-file PATH');
     await expect(resolveQemuFirmware({ firmwareFile: join(root, 'nope.bin') }, { machine })).rejects.toMatchObject({ code: 'E_CONFIG' });
   });
 });

@@ -13,6 +13,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { loadManifest, resolveFixture } from '../../fixtures/fixtures.js';
+import { FIRMWARES, OVMF_VARS_FIXTURES, type FirmwareName } from '../../vmm/config.js';
 import { BootgateError } from '../../vmm/errors.js';
 
 export type DescriptorMapping =
@@ -214,6 +215,13 @@ export async function resolveQemuFirmware(req: { firmware?: string; firmwareFile
   if (name.endsWith('.json')) return firmwareFromDescriptor(parseDescriptor(JSON.parse(readFileSync(name, 'utf8')), name));
   const fixtures = QEMU_BIOS_FIXTURES.filter((f) => f in loadManifest().artifacts);
   if ((fixtures as readonly string[]).includes(name)) return { kind: 'bios', name, path: await resolveFixture(name) };
+  // The pinned OVMF builds (ovmf-4m, ovmf-2m): pflash CODE read-only + a copy of the pinned VARS,
+  // the same bytes the own VMM maps, so both stacks boot one firmware.
+  const varsFixture = OVMF_VARS_FIXTURES[name as FirmwareName];
+  if (varsFixture !== undefined) {
+    const [code, vars] = await Promise.all([resolveFixture(FIRMWARES[name as FirmwareName]), resolveFixture(varsFixture)]);
+    return { kind: 'flash', name, code, format: 'raw', varsTemplate: vars, varsFormat: 'raw' };
+  }
   const iface = DESCRIPTOR_NAMES[name];
   if (iface) {
     const machine = options.machine();
@@ -226,6 +234,6 @@ export async function resolveQemuFirmware(req: { firmware?: string; firmwareFile
     return firmwareFromDescriptor(found);
   }
   throw new BootgateError('E_CONFIG', `unknown firmware ${JSON.stringify(name)} for QEMU`, {
-    hint: `use a fixture (${fixtures.join(', ')}), ${Object.keys(DESCRIPTOR_NAMES).join('/')} (QEMU firmware descriptors), a descriptor .json path, or --firmware-file PATH`,
+    hint: `use a fixture (${[...fixtures, ...Object.keys(OVMF_VARS_FIXTURES)].join(', ')}), ${Object.keys(DESCRIPTOR_NAMES).join('/')} (QEMU firmware descriptors), a descriptor .json path, or --firmware-file PATH`,
   });
 }
