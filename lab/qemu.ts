@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { ensureFixtures } from '../fixtures/fixtures.js';
+import { ensurePatchedQemu } from './qemu-build/build.js';
 import { BootgateError } from '../vmm/errors.js';
 
 export const QEMU_ENV = 'QEMU';
@@ -49,18 +50,25 @@ export function qemuBinary(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * The QEMU binary the lab VM runs: `$QEMU`, else the lab-qemu fixture (fetched on first use),
- * checked to start (`--version`): a missing shared library is named with the fix.
+ * Which QEMU a lab VM runs: `fixture` (the lab-qemu fixture, every suite's lab) or `uefi` (the
+ * same release built with tcg-svm-cr8-bql.patch, lab/qemu-build/: the lab for OVMF guests).
  */
-export async function labQemuBinary(log?: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export type LabQemuKind = 'fixture' | 'uefi';
+
+/**
+ * The QEMU binary the lab VM runs: `$QEMU`, else the lab-qemu fixture (fetched on first use) or,
+ * for `uefi`, the patched build (built on first use), checked to start (`--version`): a missing
+ * shared library is named with the fix.
+ */
+export async function labQemuBinary(log?: (line: string) => void, env: NodeJS.ProcessEnv = process.env, kind: LabQemuKind = 'fixture'): Promise<string> {
   if (env[QEMU_ENV]) return qemuBinary(env);
-  qemuBinary(env); // the installed package: the fixture runs on its libraries and firmware
-  const [fixture] = await ensureFixtures([LAB_QEMU_FIXTURE], { log });
-  const path = fixture!.path;
+  qemuBinary(env); // the installed package: both run on its libraries and firmware
+  const path = kind === 'uefi' ? await ensurePatchedQemu({ env, log }) : (await ensureFixtures([LAB_QEMU_FIXTURE], { log }))[0]!.path;
+  const what = kind === 'uefi' ? `the lab's patched QEMU (${path})` : `the lab's QEMU (fixture ${LAB_QEMU_FIXTURE}, ${path})`;
   const { error } = await runVersion(path);
   if (error !== undefined) {
-    throw new BootgateError('E_FIXTURE', `the lab's QEMU (fixture ${LAB_QEMU_FIXTURE}, ${path}) does not start: ${error}`, {
-      hint: `apt-get install qemu-system-x86 (the unpacked QEMU uses its libraries), or point $${QEMU_ENV} at another qemu-system-x86_64`,
+    throw new BootgateError('E_FIXTURE', `${what} does not start: ${error}`, {
+      hint: `apt-get install qemu-system-x86 (the lab's QEMU uses its libraries), or point $${QEMU_ENV} at another qemu-system-x86_64`,
     });
   }
   return path;

@@ -21,7 +21,7 @@ import { labKernel } from './kernel.js';
 import { type LabEnding, type LabOutcome, labOutcome } from './outcome.js';
 import { projectRoot } from './project.js';
 import { labTcgThread, qemuArgs } from './qemu-args.js';
-import { deathSignalPrefix, labQemuBinary } from './qemu.js';
+import { deathSignalPrefix, type LabQemuKind, labQemuBinary } from './qemu.js';
 import { track } from './reaper.js';
 import { LAB_SCRATCH_DIRS, setupScript } from './scripts.js';
 import { parseStatus } from './status.js';
@@ -60,6 +60,8 @@ export interface LabRunOptions {
   log?: (line: string) => void;
   /** Extra kernel command line words, e.g. `loglevel=7` to see the whole boot on the console. */
   kernelArgs?: readonly string[];
+  /** Which QEMU runs the lab (lab/qemu.ts): the fixture (default), or the patched build OVMF guests need. */
+  qemu?: LabQemuKind;
 }
 
 export interface LabResult extends LabOutcome {
@@ -169,7 +171,7 @@ export async function runInLab(opts: LabRunOptions): Promise<LabResult> {
   const rw = checkRwShares(opts.rw ?? defaultShares());
   checkCwd(cwd, rw);
 
-  const qemu = await labQemuBinary(opts.log);
+  const qemu = await labQemuBinary(opts.log, process.env, opts.qemu);
   const { kernel, initrd } = await prepareLab(opts.log);
 
   const dir = await mkdtemp(join(tmpdir(), 'bootgate-lab-'));
