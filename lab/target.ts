@@ -84,7 +84,8 @@ export function labTarget(inner: string): LabTarget {
       return runInLab({
         command: conformanceCommand(opts.filters),
         cwd: root,
-        env: { ...(opts.env ?? process.env), BOOTGATE_TARGETS: inner, [LAB_ENV]: '1' },
+        // This lab runs the lab-qemu fixture: the own VMM inside refuses OVMF boots (targets/vmm/target.ts).
+        env: { ...(opts.env ?? process.env), BOOTGATE_TARGETS: inner, [LAB_ENV]: '1', BOOTGATE_LAB_QEMU: 'fixture' },
         rw: [root],
         smp: opts.smp,
         memMiB: opts.memMiB,

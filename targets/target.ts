@@ -74,6 +74,11 @@ export interface Target {
    * the prepared result. Targets that boot directly do not implement it.
    */
   prefetch?(reqs: readonly BootRequest[]): Promise<void>;
+  /**
+   * Why this one boot cannot run on this host although the target can (a CANNOT_RUN_HERE
+   * reason), or undefined. The own VMM in the lab boots OVMF only under a QEMU built here.
+   */
+  cannotBoot?(req: BootRequest): string | undefined;
 }
 
 /**
@@ -83,3 +88,11 @@ export interface Target {
  * the test harness.
  */
 export const CANNOT_RUN_HERE = 'cannot run on this host: ';
+
+/** Whether a boot runs OVMF (the pinned builds); in the nested lab such a boot needs the patched lab QEMU (docs/uefi.md). */
+export function bootsOvmf(req: BootRequest): boolean {
+  return req.firmware === 'ovmf-4m' || req.firmware === 'ovmf-2m';
+}
+
+/** Set inside a lab VM to the QEMU that runs it (lab/qemu.ts LabQemuKind): `fixture` or `uefi`. */
+export const LAB_QEMU_KIND_ENV = 'BOOTGATE_LAB_QEMU';

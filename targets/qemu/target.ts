@@ -24,7 +24,7 @@ export interface QemuBootRequest extends BootRequest {
 }
 
 /** What QEMU lets the suites see. */
-export const QEMU_OBSERVES: ReadonlySet<Observation> = new Set<Observation>(['reset-vector-mapping', 'debugcon', 'firmware-high-hash', 'bar-readback']);
+export const QEMU_OBSERVES: ReadonlySet<Observation> = new Set<Observation>(['reset-vector-mapping', 'debugcon', 'firmware-high-hash', 'bar-readback', 'ovmf']);
 
 export function qemuTarget(accel: string, env: NodeJS.ProcessEnv = process.env): Target {
   if (!ACCEL_NAME.test(accel)) {

@@ -29,6 +29,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { heartbeatWatch, lockupWatch } from '../../lab/lockup.js';
+import type { LabQemuKind } from '../../lab/qemu.js';
 import { runInLab } from '../../lab/run.js';
 import { type BootResult, parseEventStream, type Rerun } from '../boot-result.js';
 import type { BootRequest } from '../target.js';
@@ -138,7 +139,7 @@ function shellQuote(s: string): string {
   return `'${s.replaceAll("'", "'\\''")}'`;
 }
 
-export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: number; memMiB?: number; timeoutS: number }): Promise<LabBatch> {
+export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: number; memMiB?: number; timeoutS: number; qemu?: LabQemuKind }): Promise<LabBatch> {
   const policy = rerunPolicy();
   const name = `batch-${process.pid}-${Date.now()}`;
   const dir = join(ROOT, 'reports', 'out', 'lab', name);
@@ -196,6 +197,9 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
       smp: opts.smp,
       memMiB: opts.memMiB,
       timeoutS: opts.timeoutS,
+      qemu: opts.qemu,
+      // The patched QEMU may be built first (minutes): say so.
+      log: opts.qemu === 'uefi' ? (line) => process.stderr.write(`${line}\n`) : undefined,
       signal: abort.signal,
       onOutput: (stream, chunk) => {
         const text = chunk.toString('utf8');

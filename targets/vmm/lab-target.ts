@@ -3,14 +3,17 @@
 // `vmm:kvm@lab`. Starting a lab VM costs seconds, so a suite hands over every boot it will make
 // (`prefetch`) and they run one after another inside ONE lab VM; `boot(req)` then returns the
 // prefetched result, or runs a one-boot batch for a request nobody announced.
-// What it cannot do: boot OVMF. The lab's QEMU aborts as soon as a nested guest with an in-kernel
-// LAPIC writes CR8 with a virtual interrupt pending, which OVMF does on every interrupt
-// (docs/host-and-lab.md), and would take the other boots of the batch with it.
+// OVMF boots run in a lab VM of their own, under the lab's patched QEMU (lab/qemu-build/, built on
+// first use): the lab-qemu fixture aborts as soon as a nested guest with an in-kernel LAPIC writes
+// CR8 with a virtual interrupt pending, which OVMF does on every interrupt (docs/uefi.md). Every
+// other boot keeps the fixture's lab, so their verdicts do not depend on a local build.
 
 import { existsSync } from 'node:fs';
+import { cachedPatchedQemu, cannotBuildPatchedQemu } from '../../lab/qemu-build/build.js';
+import { QEMU_ENV } from '../../lab/qemu.js';
 import { inLab, labUnavailable } from '../../lab/target.js';
 import type { BootResult } from '../boot-result.js';
-import { type BootRequest, CANNOT_RUN_HERE, type Observation, type Target } from '../target.js';
+import { type BootRequest, bootsOvmf, CANNOT_RUN_HERE, type Observation, type Target } from '../target.js';
 import { bootBatchInLab } from './lab-batch.js';
 
 /** Suites state timeouts for a native host; firmware inside the lab runs several times slower. */
@@ -24,27 +27,55 @@ export function ownVmmNeedsLab(device = '/dev/kvm'): boolean {
   return !inLab() && !existsSync(device);
 }
 
+/**
+ * Set to 1, a run may build the lab's patched QEMU (about 6 min on 2 cores) when it needs it:
+ * `npm run uefi` and `npm run conformance` set it. `npm test` does not, so its time does not
+ * depend on a build; it runs the OVMF lab boots when the binary is already built.
+ */
+export const BUILD_LAB_QEMU_ENV = 'BOOTGATE_BUILD_LAB_QEMU';
+
+/** Why an OVMF boot cannot run in the lab now (a CANNOT_RUN_HERE reason), or undefined. */
+export function uefiLabUnavailable(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env[QEMU_ENV] || cachedPatchedQemu(env)) return undefined;
+  if (env[BUILD_LAB_QEMU_ENV] === '1') {
+    const why = cannotBuildPatchedQemu();
+    return why ? `${CANNOT_RUN_HERE}${why}` : undefined;
+  }
+  return `${CANNOT_RUN_HERE}the lab boots OVMF under a patched QEMU built on this host (lab/qemu-build/, about 6 min), and it is not built: npm run uefi builds it and runs the OVMF suite (docs/uefi.md)`;
+}
+
 function keyOf(req: BootRequest): string {
   return JSON.stringify(Object.keys(req).sort().map((k) => [k, req[k as keyof BootRequest]]));
 }
 
 export function labOwnVmmTarget(observes: ReadonlySet<Observation>): Target & { prefetch(reqs: readonly BootRequest[]): Promise<void> } {
   const results = new Map<string, Promise<BootResult>>();
-  const runBatch = (reqs: readonly BootRequest[]): Promise<Map<string, BootResult>> => {
+  const runGroup = (reqs: readonly BootRequest[], qemu: 'fixture' | 'uefi'): Promise<Map<string, BootResult>> => {
     const boots = reqs.map((req, i) => ({ id: `boot${i}`, req: { ...req, timeoutS: req.timeoutS * LAB_TIMEOUT_SCALE } }));
     const timeoutS = boots.reduce((t, b) => t + b.req.timeoutS + PER_BOOT_SLACK_S, LAB_START_S);
-    return bootBatchInLab(boots, { smp: 2, timeoutS }).then((batch) => new Map(reqs.map((req, i) => [keyOf(req), batch.results.get(`boot${i}`)!])));
+    return bootBatchInLab(boots, { smp: 2, timeoutS, qemu }).then((batch) => new Map(reqs.map((req, i) => [keyOf(req), batch.results.get(`boot${i}`)!])));
   };
-  const observesHere = new Set([...observes].filter((o) => o !== 'ovmf'));
+  // One lab VM per QEMU, one after the other (the lab takes both host CPUs).
+  const runBatch = async (reqs: readonly BootRequest[]): Promise<Map<string, BootResult>> => {
+    const out = new Map<string, BootResult>();
+    const uefi = reqs.filter(bootsOvmf);
+    const rest = reqs.filter((r) => !bootsOvmf(r));
+    if (rest.length > 0) for (const [k, v] of await runGroup(rest, 'fixture')) out.set(k, v);
+    if (uefi.length > 0) for (const [k, v] of await runGroup(uefi, 'uefi')) out.set(k, v);
+    return out;
+  };
   return {
     name: 'vmm:kvm@lab',
-    observes: observesHere,
+    observes,
     async unavailable() {
       const why = labUnavailable();
       return why ? `${CANNOT_RUN_HERE}no /dev/kvm on this host and the nested lab cannot run: ${why}` : undefined;
     },
+    cannotBoot(req) {
+      return bootsOvmf(req) ? uefiLabUnavailable() : undefined;
+    },
     async prefetch(reqs) {
-      const todo = [...new Map(reqs.map((r) => [keyOf(r), r])).values()].filter((r) => !results.has(keyOf(r)));
+      const todo = [...new Map(reqs.map((r) => [keyOf(r), r])).values()].filter((r) => !results.has(keyOf(r)) && this.cannotBoot!(r) === undefined);
       if (todo.length === 0) return;
       const batch = runBatch(todo);
       for (const req of todo) results.set(keyOf(req), batch.then((m) => m.get(keyOf(req))!));
