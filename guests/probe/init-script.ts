@@ -60,7 +60,9 @@ cpus=$(grep -c '^processor' /proc/cpuinfo)
 # The physical address width CPUID 0x80000008 gave the kernel ("address sizes : 40 bits physical").
 physbits=$(sed -n 's/^address sizes[^0-9]*\\([0-9]*\\) bits physical.*/\\1/p' /proc/cpuinfo | head -n 1)
 online=$(cat /sys/devices/system/cpu/online)
-say "{\\"event\\":\\"init\\",\\"boot\\":$boot,\\"cpus\\":$cpus,\\"online\\":\\"$online\\",\\"physBits\\":\${physbits:-null},\\"uptime\\":\\"$(cut -d' ' -f1 /proc/uptime)\\"}"
+# Whether the kernel was started by UEFI firmware (OVMF): the EFI stub leaves /sys/firmware/efi.
+efi=false; [ -d /sys/firmware/efi ] && efi=true
+say "{\\"event\\":\\"init\\",\\"boot\\":$boot,\\"cpus\\":$cpus,\\"online\\":\\"$online\\",\\"efi\\":$efi,\\"physBits\\":\${physbits:-null},\\"uptime\\":\\"$(cut -d' ' -f1 /proc/uptime)\\"}"
 
 dmesg | grep -E '${TROUBLE_PATTERN}' | while read -r line; do say "{\\"event\\":\\"trouble\\",\\"line\\":\\"$(js "$line")\\"}"; done
 # Linux's view of each PCI device's resources (BARs 0-5, ROM 6): [index, start, end, flags] for

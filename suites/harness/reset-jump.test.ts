@@ -19,8 +19,13 @@ describe('resetVectorTarget', () => {
   it("steps over OVMF's leading nop", () => {
     expect(resetVectorTarget(image([0x90, 0x90, 0xe9, 0x5b, 0xff]))).toEqual({ csBase: 0xffff_0000, rip: 0xfff1 });
   });
+  it("steps over the 2 MiB OVMF's mov eax, cr0 (three bytes)", () => {
+    expect(resetVectorTarget(image([0x0f, 0x20, 0xc0, 0xa8, 0x01, 0x74, 0x05]))).toEqual({ csBase: 0xffff_0000, rip: 0xfff3 });
+  });
   it('returns undefined for something that is not a jump', () => {
     expect(resetVectorTarget(image([0xf4]))).toBeUndefined();
+    expect(resetVectorTarget(image([0x0f, 0x20, 0x00]))).toBeUndefined(); // memory operand: not decoded
+    expect(resetVectorTarget(image([0x0f, 0x01, 0xc0]))).toBeUndefined();
   });
 });
 

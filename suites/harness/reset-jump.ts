@@ -27,8 +27,13 @@ export function resetVectorTarget(image: Uint8Array): FetchPoint | undefined {
       const rel = (image[at + 1]! << 24) >> 24;
       return { csBase: 0xffff_0000, rip: (0xfff0 + 2 + rel) & 0xffff };
     }
-    case 0x90: // nop (OVMF: nop; nop; jmp near)
+    case 0x90: // nop (OVMF 4 MiB: nop; nop; jmp near)
       return { csBase: 0xffff_0000, rip: 0xfff1 };
+    case 0x0f:
+      // mov r32, CRn with a register operand (0F 20 /r, mod 11), three bytes (OVMF 2 MiB: mov eax,
+      // cr0; test al, 1; ...: its reset vector first checks whether it is already in protected mode)
+      if (image[at + 1] === 0x20 && (image[at + 2]! & 0xc0) === 0xc0) return { csBase: 0xffff_0000, rip: 0xfff3 };
+      return undefined;
     default:
       return undefined;
   }
