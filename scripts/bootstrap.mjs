@@ -5,11 +5,12 @@
 // them and stop); build the TypeScript (`tsc -p .`, also the typecheck); fetch the default
 // fixtures (`node dist/fixtures/cli.js`: straight from the Debian archive's pool, no apt needed).
 // Plain JavaScript with no dependencies: it runs before node_modules exists. Profiles: test
-// (default), conformance, bench. Every profile needs QEMU: the suites also run on qemu:<accel>
+// (default), conformance, bench, uefi (conformance and uefi also install what building the lab's
+// patched QEMU needs). Every profile needs QEMU: the suites also run on qemu:<accel>
 // targets (npm test runs qemu:tcg).
 
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -43,9 +44,18 @@ const PROFILES = {
   test: BASE_TOOLS,
   conformance: BASE_TOOLS,
   bench: BASE_TOOLS,
+  // `npm run uefi`: also what building the lab's patched QEMU needs (QEMU_BUILD_NEEDS).
+  uefi: BASE_TOOLS,
   // `npm run fixtures`: only what its CLI needs to run (node_modules and the build).
   build: [],
 };
+
+/**
+ * Profiles that may build the lab's patched QEMU (lab/qemu-build/): their runs set
+ * BOOTGATE_BUILD_LAB_QEMU=1. Its tools and headers (Linux only) come from build-needs.json.
+ */
+const QEMU_BUILD_PROFILES = ['uefi', 'conformance'];
+const QEMU_BUILD_NEEDS = JSON.parse(readFileSync(join(root, 'lab', 'qemu-build', 'build-needs.json'), 'utf8')).needs;
 
 /** gcc without libc headers cannot build the native baselines; the header is the cheap check. */
 const LIBC_HEADER = { path: '/usr/include/stdio.h', package: 'libc6-dev' };
@@ -135,6 +145,7 @@ function toolsFor(profile) {
 }
 
 function ensureTools(profile) {
+  const buildNeeds = QEMU_BUILD_PROFILES.includes(profile) && process.platform === 'linux' ? QEMU_BUILD_NEEDS : [];
   const system = PACKAGE_SYSTEMS.find((s) => onPath(s.probe));
   const absent = toolsFor(profile).filter((t) => !onPath(t.command));
   if (system === undefined || system.name !== 'apt') {
@@ -149,6 +160,7 @@ function ensureTools(profile) {
   const missing = [...new Set(absent.map((t) => t.package.apt))];
   if (!existsSync(LIBC_HEADER.path)) missing.push(LIBC_HEADER.package);
   for (const lib of KBUILD_LIBS) if (!existsSync(lib.path)) missing.push(lib.package);
+  for (const need of buildNeeds) if (!existsSync(need.path) && !missing.includes(need.package)) missing.push(need.package);
   if (missing.length === 0) return;
 
   const install = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;

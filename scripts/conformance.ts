@@ -153,7 +153,8 @@ export function runVitest(targets: string[], filters: string[], env: NodeJS.Proc
   const child = spawn(process.execPath, [vitest, 'run', '--project', 'conformance', ...filters], {
     cwd: root,
     stdio: 'inherit',
-    env: { ...env, BOOTGATE_TARGETS: targets.join(',') },
+    // The main job may build the lab's patched QEMU for the OVMF boots (targets/vmm/lab-target.ts).
+    env: { BOOTGATE_BUILD_LAB_QEMU: '1', ...env, BOOTGATE_TARGETS: targets.join(',') },
   });
   // Ctrl-C reaches vitest through the terminal; a TERM sent to this process alone is passed on.
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
