@@ -4,14 +4,16 @@
 // selected target. Asserted (suites/harness/uefi-check.ts): the probe reaches init, the kernel came
 // up through UEFI, every vCPU is online, no trouble lines, the probe powers off through ACPI. On
 // the own VMM also: the first instruction is fetched at 0xfffffff0 from the pflash code slot and
-// lands where the image says (single-stepped, suites/harness/reset-jump.ts). Every boot carries
+// lands where the image says (single-stepped, suites/harness/reset-jump.ts), and the flash MMIO
+// exits stay within what the flash commands OVMF issued need, no read-array access exiting
+// (uefi-check.ts checkFlashBudget). Every boot carries
 // its exit profile (JUnit properties: exits by kind, hottest ports and MMIO regions).
 // In the nested lab the own VMM runs OVMF under the lab's patched QEMU (docs/uefi.md): built on
 // first use by runs that may build it (npm run uefi, npm run conformance); a run that may not
 // (npm test) and finds it unbuilt reports these testcases as not run on this host (incomplete).
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type BootRequest, selectedTargets } from '../targets/index.js';
+import { type BootRequest, eventsOf, selectedTargets } from '../targets/index.js';
 import { formatFailures } from './harness/failures.js';
 import { loadFirmware } from './harness/firmware.js';
 import { linuxTargetOf } from './harness/linux-runner.js';
@@ -19,7 +21,7 @@ import type { SkippedAssertion } from './harness/meta.js';
 import { parseProbeEvents } from './harness/probe.js';
 import { bootMeta, type CaseId, skipAs } from './harness/properties.js';
 import { RESET_STEP, resetStepFailures } from './harness/reset-jump.js';
-import { checkUefiBoot } from './harness/uefi-check.js';
+import { checkFlashBudget, checkUefiBoot, type FlashCounts, UEFI } from './harness/uefi-check.js';
 
 const SUITE = 'uefi-boot';
 const GUEST = 'debian-probe';
@@ -35,6 +37,7 @@ const request = (firmware: string, smp: number): BootRequest => ({ guest: GUEST,
 
 for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
   const stepped = target.observes.has('reset-vector-step');
+  const countsExits = target.observes.has('exit-profile');
   describe(`UEFI: OVMF from pflash boots ${GUEST} on ${target.name}`, () => {
     beforeAll(async () => {
       if (!target.prefetch || (await target.unavailable())) return;
@@ -54,8 +57,16 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
           const skipped: SkippedAssertion[] = [];
           if (stepped) failures.push(...resetStepFailures(r, (await loadFirmware(code)).bytes, 'pflash-code'));
           else skipped.push({ assertion: RESET_STEP, reason: `${target.name} cannot single-step the first instruction (the reset-vector suite reads QEMU's memory tree instead)` });
+          const flash = eventsOf(r, 'flash')[0] as unknown as { code?: FlashCounts; vars?: FlashCounts } | undefined;
+          if (countsExits) failures.push(...checkFlashBudget(flash));
+          else skipped.push({ assertion: UEFI.flash, reason: `${target.name} does not count its flash MMIO exits or the commands behind them` });
           const init = events.find((e) => e.event === 'init');
-          task.meta.bootgate = bootMeta(id, r, skipped, { firmware, 'probe.efi': init?.efi === true, 'probe.uptime-at-init': String(init?.uptime ?? '') });
+          task.meta.bootgate = bootMeta(id, r, skipped, {
+            firmware,
+            'probe.efi': init?.efi === true,
+            'probe.uptime-at-init': String(init?.uptime ?? ''),
+            ...(flash?.vars ? { 'flash.vars.exits': flash.vars.exits, 'flash.vars.budget': flash.vars.budget, 'flash.vars.programs': flash.vars.programs, 'flash.vars.erases': flash.vars.erases } : {}),
+          });
           expect(failures, formatFailures(failures)).toEqual([]);
         });
       }

@@ -12,7 +12,18 @@ export const UEFI = {
   cpus: 'every vCPU is online',
   trouble: 'no trouble lines in the kernel log',
   done: 'the probe finishes and powers off through ACPI',
+  flash: "flash MMIO exits stay within what OVMF's flash commands need; array reads never exit",
 } as const;
+
+/** One flash device's counters from the own VMM's final `flash` event (vmm/devices/flash/cfi01.ts). */
+export interface FlashCounts {
+  commands: number;
+  programs: number;
+  erases: number;
+  arrayReadsTrapped: number;
+  exits: number;
+  budget: number;
+}
 
 /** "0-7" for 8 CPUs, "0" for one: what /sys/devices/system/cpu/online says when all are up. */
 export function onlineListFor(smp: number): string {
@@ -34,6 +45,24 @@ export function checkUefiBoot(status: string, events: readonly ProbeEvent[], smp
   if (trouble.length > 0) failures.push({ assertion: UEFI.trouble, message: trouble.slice(0, 5).join(' | ') });
   if (!events.some((e) => e.event === 'done') || status !== 'power-off') {
     failures.push({ assertion: UEFI.done, message: `the probe ${events.some((e) => e.event === 'done') ? 'finished' : 'did not finish'}; the run ended: ${status}` });
+  }
+  return failures;
+}
+
+/**
+ * The flash exit budget: every MMIO exit on a flash slot must be explained by the commands the
+ * firmware issued (a command write, a data cycle, a status read: the device's budget is two
+ * exits per command, program and erase plus a small slack), and no read in read-array mode may
+ * exit (the array is mapped ROMD; a trap there is the exit storm of a flash never mapped back).
+ * `flash` is undefined when the boot reported none (no pflash, or the VMM died first).
+ */
+export function checkFlashBudget(flash: { code?: FlashCounts; vars?: FlashCounts } | undefined): Failure[] {
+  if (!flash?.code || !flash.vars) return [{ assertion: UEFI.flash, message: 'the VMM reported no flash counters (no pflash mapped, or it stopped before its final reports)' }];
+  const failures: Failure[] = [];
+  for (const [name, c] of [['code', flash.code], ['vars', flash.vars]] as const) {
+    const issued = `${c.commands} commands, ${c.programs} programs, ${c.erases} erases`;
+    if (c.arrayReadsTrapped > 0) failures.push({ assertion: UEFI.flash, message: `${name} flash: ${c.arrayReadsTrapped} reads in read-array mode exited (the array was not mapped back)` });
+    if (c.exits > c.budget) failures.push({ assertion: UEFI.flash, message: `${name} flash: ${c.exits} MMIO exits for ${issued} (budget ${c.budget})` });
   }
   return failures;
 }
