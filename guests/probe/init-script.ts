@@ -6,6 +6,10 @@
 //                           the first mode also N IPIs from CPU 0 and from the last CPU to the others
 //   bootgate.hang=1         hang before reporting init (a guest that never gets there: the
 //                           harness's timeout path)
+//   bootgate.efivar=TOKEN   (UEFI boots) report the value of the probe's UEFI variable
+//                           (BootgateProbe-<PROBE_EFIVAR_GUID>) in an `efivar` line, and
+//                           when it has none, create it holding TOKEN (non-volatile, boot
+//                           service and runtime access), through efivarfs
 // The boot count survives resets in CMOS byte 0x7E (battery-backed on hardware, kept by QEMU and
 // the own VMM across a reset, zero on a fresh start), read and written through /dev/nvram (the
 // cloud kernel has no /dev/port; nvram.ko comes from the same kernel package). The driver refuses
@@ -15,6 +19,8 @@
 
 /** CMOS byte the probe keeps its boot count in (not used by SeaBIOS, OVMF or QEMU). */
 export const PROBE_CMOS_INDEX = 0x7e;
+/** The vendor GUID of the probe's UEFI variable (BootgateProbe-<guid>): bootgate's own, random. */
+export const PROBE_EFIVAR_GUID = '5d1a8c3e-6f2b-4b8e-9a47-b0a7c4e2f913';
 /** Trouble lines the probe copies from dmesg (the seeds' symptoms). */
 export const TROUBLE_PATTERN = 'lost interrupt|timeout|spurious|APIC error|No irq handler for vector|no space for|failed to assign|can.t claim|Kernel panic';
 
@@ -85,6 +91,22 @@ EOT
     ipi=0
   done
   dmesg | grep -E '${TROUBLE_PATTERN}' | while read -r line; do say "{\\"event\\":\\"trouble\\",\\"line\\":\\"$(js "$line")\\"}"; done
+fi
+
+efivar=$(arg bootgate.efivar)
+if [ -n "$efivar" ]; then
+  # The variable file holds 4 bytes of attributes (0x7: non-volatile, boot service, runtime), then
+  # the value. A new file is created with one write; an existing one is left alone.
+  insmod /lib/modules/efivarfs.ko 2>/dev/null
+  mounted=false
+  [ -d /sys/firmware/efi/efivars ] && mount -t efivarfs efivarfs /sys/firmware/efi/efivars 2>/dev/null && mounted=true
+  var=/sys/firmware/efi/efivars/BootgateProbe-${PROBE_EFIVAR_GUID}
+  found=""; wrote=""
+  [ -f $var ] && found=$(tail -c +5 $var)
+  if $mounted && [ -z "$found" ]; then
+    printf '\\007\\000\\000\\000%s' "$efivar" > $var 2>/dev/null && wrote=$efivar
+  fi
+  say "{\\"event\\":\\"efivar\\",\\"boot\\":$boot,\\"mounted\\":$mounted,\\"found\\":\\"$(js "$found")\\",\\"wrote\\":\\"$(js "$wrote")\\"}"
 fi
 
 reboots=$(arg bootgate.reboots)

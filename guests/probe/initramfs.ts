@@ -1,5 +1,5 @@
 // Builds the probe guest's initramfs at test time: busybox-static (from the fixtures) as the only
-// binary, the probe /init, the kernel's nvram.ko, nvram-setcks (nvram-setcks.asm: stores a valid
+// binary, the probe /init, the kernel's nvram.ko and efivarfs.ko, nvram-setcks (nvram-setcks.asm: stores a valid
 // CMOS checksum where the machine keeps none, as QEMU), and optional extra files (e.g. the
 // interrupt-test kernel module).
 // Written as newc cpio into guests/build/, named by a hash of every input so an unchanged probe
@@ -17,6 +17,8 @@ export const PROBE_KERNEL_FIXTURE = 'linux-cloud-kernel';
 export const BUSYBOX_FIXTURE = 'busybox-static';
 /** /dev/nvram for the boot count in CMOS (the cloud kernel builds it as a module, and has no /dev/port). */
 export const NVRAM_MODULE_FIXTURE = 'linux-cloud-mod-nvram';
+/** efivarfs for the UEFI variable the probe keeps (bootgate.efivar=, the uefi-boot suite). */
+export const EFIVARFS_MODULE_FIXTURE = 'linux-cloud-mod-efivarfs';
 /** Kernel command line every probe boot starts from; suites append their actions. */
 export const PROBE_BASE_CMDLINE = 'console=ttyS0 quiet loglevel=3';
 
@@ -29,9 +31,10 @@ export async function buildProbeGuest(extraFiles: Array<{ path: string; data: Ui
   const kernel = await resolveFixture(PROBE_KERNEL_FIXTURE);
   const busybox = readFileSync(await resolveFixture(BUSYBOX_FIXTURE));
   const nvram = readFileSync(await resolveFixture(NVRAM_MODULE_FIXTURE));
+  const efivarfs = readFileSync(await resolveFixture(EFIVARFS_MODULE_FIXTURE));
   const setcks = readFileSync(await assemble('probe/nvram-setcks.asm'));
   const init = probeInitScript();
-  const h = createHash('sha256').update(init).update(busybox).update(nvram).update(setcks);
+  const h = createHash('sha256').update(init).update(busybox).update(nvram).update(efivarfs).update(setcks);
   for (const f of extraFiles) h.update(f.path).update(f.data);
   const out = join(GUEST_BUILD_DIR, `probe-initramfs-${h.digest('hex').slice(0, 16)}.cpio`);
   if (!existsSync(out)) {
@@ -43,6 +46,7 @@ export async function buildProbeGuest(extraFiles: Array<{ path: string; data: Ui
       { type: 'file', path: 'bin/nvram-setcks', data: setcks, mode: 0o755 },
       { type: 'file', path: 'init', data: Buffer.from(init, 'utf8'), mode: 0o755 },
       { type: 'file', path: 'lib/modules/nvram.ko', data: nvram },
+      { type: 'file', path: 'lib/modules/efivarfs.ko', data: efivarfs },
       ...extraFiles.map((f) => ({ type: 'file' as const, path: f.path, data: f.data })),
     ];
     mkdirSync(GUEST_BUILD_DIR, { recursive: true });
