@@ -43,6 +43,12 @@ export interface BootRequest {
   firmwareFile?: string;
   /** With firmwareFile: a VARS image, so the firmware boots as pflash CODE + (a copy of) VARS, as OVMF. */
   flashVars?: string;
+  /**
+   * OVMF (ovmf-4m, ovmf-2m): the file that keeps the variable store between runs. Missing, it
+   * starts as a copy of the pinned VARS; the guest's writes land in it (own VMM: at reset and
+   * exit; QEMU: it is the VARS pflash drive). Without it each boot gets a fresh copy.
+   */
+  vars?: string;
   smp: number;
   memMiB?: number;
   quirks?: string[];
@@ -91,7 +97,7 @@ export const CANNOT_RUN_HERE = 'cannot run on this host: ';
 
 /** Whether a boot runs OVMF (the pinned builds); in the nested lab such a boot needs the patched lab QEMU (docs/uefi.md). */
 export function bootsOvmf(req: BootRequest): boolean {
-  return req.firmware === 'ovmf-4m' || req.firmware === 'ovmf-2m';
+  return req.firmware === 'ovmf-4m' || req.firmware === 'ovmf-2m' || req.firmware === 'ovmf-2m-bios';
 }
 
 /** Set inside a lab VM to the QEMU that runs it (lab/qemu.ts LabQemuKind): `fixture` or `uefi`. */

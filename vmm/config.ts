@@ -15,6 +15,9 @@ export const FIRMWARES = {
   'seabios-256k': 'seabios-256k',
   'ovmf-4m': 'ovmf-code-4m',
   'ovmf-2m': 'ovmf-code-2m',
+  // OVMF's 2 MiB CODE+VARS image mapped as a BIOS ROM (QEMU's -bios): no flash, so OVMF keeps its
+  // variables in RAM only (the uefi-boot suite shows a variable lost across a fresh start).
+  'ovmf-2m-bios': 'ovmf-combined-2m',
 } as const;
 /** OVMF's variable store template per build (pflash VARS; a per-VM copy is what the guest writes). */
 export const OVMF_VARS_FIXTURES: Partial<Record<FirmwareName, string>> = { 'ovmf-4m': 'ovmf-vars-4m', 'ovmf-2m': 'ovmf-vars-2m' };

@@ -11,7 +11,7 @@
 // reaped in `finally`; the result's `config` event carries the pid so a test can check it is gone.
 
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,8 +93,11 @@ export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJ
     const fw = firmwareFacts(firmware);
     let varsPath: string | undefined;
     if (firmware.kind === 'flash' && firmware.varsTemplate) {
-      varsPath = join(dir, 'vars.fd');
-      copyFileSync(firmware.varsTemplate, varsPath);
+      // A store kept between runs (req.vars) is the drive itself; else a fresh copy per boot.
+      varsPath = req.vars ?? join(dir, 'vars.fd');
+      if (!existsSync(varsPath)) copyFileSync(firmware.varsTemplate, varsPath);
+    } else if (req.vars !== undefined) {
+      throw new BootgateError('E_CONFIG', `vars ${req.vars}: firmware ${firmware.name} has no variable store to keep`, { hint: 'use firmware ovmf-4m or ovmf-2m' });
     }
     const memMiB = req.memMiB ?? DEFAULT_MEM_MIB;
     const args = qemuArgs({

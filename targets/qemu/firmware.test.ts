@@ -205,7 +205,7 @@ describe('resolveQemuFirmware', () => {
     // Other fixtures are not firmware: a kernel is no -bios image, and the hint lists only firmware.
     const notFirmware = await resolveQemuFirmware({ firmware: 'linux-cloud-kernel' }, { machine }).catch((e: unknown) => e as BootgateError);
     expect(notFirmware).toMatchObject({ code: 'E_CONFIG', message: 'unknown firmware "linux-cloud-kernel" for QEMU' });
-    expect((notFirmware as BootgateError).hint).toBe('use a fixture (seabios, seabios-256k, ovmf-4m, ovmf-2m), ovmf/uefi (QEMU firmware descriptors), a descriptor .json path, or --firmware-file PATH');
+    expect((notFirmware as BootgateError).hint).toBe('use a fixture (seabios, seabios-256k, ovmf-4m, ovmf-2m, ovmf-2m-bios), ovmf/uefi (QEMU firmware descriptors), a descriptor .json path, or --firmware-file PATH');
     await expect(resolveQemuFirmware({ firmwareFile: join(root, 'nope.bin') }, { machine })).rejects.toMatchObject({ code: 'E_CONFIG' });
   });
 });

@@ -215,6 +215,7 @@ export async function resolveQemuFirmware(req: { firmware?: string; firmwareFile
   if (name.endsWith('.json')) return firmwareFromDescriptor(parseDescriptor(JSON.parse(readFileSync(name, 'utf8')), name));
   const fixtures = QEMU_BIOS_FIXTURES.filter((f) => f in loadManifest().artifacts);
   if ((fixtures as readonly string[]).includes(name)) return { kind: 'bios', name, path: await resolveFixture(name) };
+  if (name === 'ovmf-2m-bios') return { kind: 'bios', name, path: await resolveFixture(FIRMWARES[name]) };
   // The pinned OVMF builds (ovmf-4m, ovmf-2m): pflash CODE read-only + a copy of the pinned VARS,
   // the same bytes the own VMM maps, so both stacks boot one firmware.
   const varsFixture = OVMF_VARS_FIXTURES[name as FirmwareName];
@@ -234,6 +235,6 @@ export async function resolveQemuFirmware(req: { firmware?: string; firmwareFile
     return firmwareFromDescriptor(found);
   }
   throw new BootgateError('E_CONFIG', `unknown firmware ${JSON.stringify(name)} for QEMU`, {
-    hint: `use a fixture (${[...fixtures, ...Object.keys(OVMF_VARS_FIXTURES)].join(', ')}), ${Object.keys(DESCRIPTOR_NAMES).join('/')} (QEMU firmware descriptors), a descriptor .json path, or --firmware-file PATH`,
+    hint: `use a fixture (${[...fixtures, ...Object.keys(OVMF_VARS_FIXTURES), 'ovmf-2m-bios'].join(', ')}), ${Object.keys(DESCRIPTOR_NAMES).join('/')} (QEMU firmware descriptors), a descriptor .json path, or --firmware-file PATH`,
   });
 }

@@ -55,6 +55,7 @@ export function cliArgs(req: BootRequest, eventsFile: string): string[] {
   if (req.firmware) args.push('--firmware', req.firmware);
   if (req.firmwareFile) args.push('--firmware-file', req.firmwareFile);
   if (req.flashVars) args.push('--flash-vars', req.flashVars);
+  if (req.vars) args.push('--vars', req.vars);
   if (req.memMiB) args.push('--mem', String(req.memMiB));
   for (const q of req.quirks ?? []) args.push('--quirk', q);
   if (req.until) args.push('--until', req.until);

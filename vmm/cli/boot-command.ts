@@ -18,7 +18,7 @@ import { guestOf } from './guest-option.js';
 import { pvmBootNote, pvmErrorHint } from './pvm-note.js';
 
 export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm|qemu:ACCEL|vmm:kvm@lab|qemu:ACCEL@lab] [--guest seabios|seabios-256k|debian-probe|debian-irqtest [--reboot bios|pci|kbd|acpi|triple] [--reboots N] [--irqtest MODE,COUNT,HZ]]
-                    [--firmware seabios|seabios-256k|ovmf-4m|ovmf-2m [--vars FILE] | --firmware-file PATH [--flash-vars VARS_IMAGE]]
+                    [--firmware seabios|seabios-256k|ovmf-4m|ovmf-2m|ovmf-2m-bios [--vars FILE] | --firmware-file PATH [--flash-vars VARS_IMAGE]]
                     [--smp N] [--mem MiB] [--quirk NAME]... [--timeout S] [--until REGEX]
                     [--events FILE] [--debugcon]
                     [--pci-test-device BARS]... [--phys-bits N] [--low-mem MiB] [--reserved-memory-end ADDR]
