@@ -12,6 +12,8 @@
 // first use by runs that may build it (npm run uefi, npm run conformance); a run that may not
 // (npm test) and finds it unbuilt reports these testcases as not run on this host (incomplete).
 
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BootRequest, eventsOf, selectedTargets } from '../targets/index.js';
 import { formatFailures } from './harness/failures.js';
@@ -21,7 +23,7 @@ import type { SkippedAssertion } from './harness/meta.js';
 import { parseProbeEvents } from './harness/probe.js';
 import { bootMeta, type CaseId, skipAs } from './harness/properties.js';
 import { RESET_STEP, resetStepFailures } from './harness/reset-jump.js';
-import { checkFlashBudget, checkUefiBoot, type FlashCounts, UEFI } from './harness/uefi-check.js';
+import { checkFlashBudget, checkUefiBoot, checkVariablePersists, type FlashCounts, UEFI, variableAfterFreshStart } from './harness/uefi-check.js';
 
 const SUITE = 'uefi-boot';
 const GUEST = 'debian-probe';
@@ -35,13 +37,44 @@ const BOOT_TIMEOUT_S = 120;
 
 const request = (firmware: string, smp: number): BootRequest => ({ guest: GUEST, firmware, smp, timeoutS: BOOT_TIMEOUT_S });
 
+/** Where a target's kept variable stores live: inside the repository, which the lab shares writable. */
+const varsFile = (target: string, name: string) => join(process.cwd(), 'reports', 'out', 'uefi-vars', target.replaceAll(':', '-'), `${name}.fd`);
+/** The probe creates its UEFI variable holding this token when it finds none (guests/probe/init-script.ts). */
+const efivar = (token: string) => `bootgate.efivar=${token}`;
+/**
+ * Variables persist (pflash): run 1 writes the variable, reboots through 0xCF9 and must read it
+ * back as boot 2; run 2, a fresh VM on the saved store, must read it again. In -bios mode (the
+ * combined image as a ROM, no flash) the same two runs show the variable gone after a fresh start.
+ */
+const persistRequests = (target: string) => {
+  const vars = varsFile(target, 'ovmf-4m');
+  return {
+    vars,
+    written: { guest: GUEST, firmware: 'ovmf-4m', smp: 1, timeoutS: BOOT_TIMEOUT_S, vars, reboot: 'pci', reboots: 1, append: efivar('bootgate-pflash-1') } satisfies BootRequest,
+    fresh: { guest: GUEST, firmware: 'ovmf-4m', smp: 1, timeoutS: BOOT_TIMEOUT_S, vars, append: efivar('bootgate-pflash-2') } satisfies BootRequest,
+    biosWritten: { guest: GUEST, firmware: 'ovmf-2m-bios', smp: 1, timeoutS: BOOT_TIMEOUT_S, append: efivar('bootgate-bios-1') } satisfies BootRequest,
+    biosFresh: { guest: GUEST, firmware: 'ovmf-2m-bios', smp: 1, timeoutS: BOOT_TIMEOUT_S, append: efivar('bootgate-bios-2') } satisfies BootRequest,
+  };
+};
+
 for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
   const stepped = target.observes.has('reset-vector-step');
   const countsExits = target.observes.has('exit-profile');
   describe(`UEFI: OVMF from pflash boots ${GUEST} on ${target.name}`, () => {
+    const persist = persistRequests(target.name);
     beforeAll(async () => {
+      // A kept store from an earlier run would already hold the variable.
+      rmSync(persist.vars, { force: true });
+      mkdirSync(join(persist.vars, '..'), { recursive: true });
       if (!target.prefetch || (await target.unavailable())) return;
-      await target.prefetch(FIRMWARES.flatMap(({ firmware }) => SMPS.map((smp) => request(firmware, smp))));
+      // In order: the fresh-start runs read what the runs before them wrote.
+      await target.prefetch([
+        ...FIRMWARES.flatMap(({ firmware }) => SMPS.map((smp) => request(firmware, smp))),
+        persist.written,
+        persist.fresh,
+        persist.biosWritten,
+        persist.biosFresh,
+      ]);
     }, 3_600_000);
 
     for (const { firmware, code } of FIRMWARES) {
@@ -71,5 +104,32 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
         });
       }
     }
+
+    it('ovmf-4m smp1: a UEFI variable the guest writes persists across a reboot and a fresh start on the saved VARS', async ({ task, skip }) => {
+      const id: CaseId = { suite: SUITE, target: target.name, guest: `${GUEST} ovmf-4m efivar`, smp: 1 };
+      const why = (await target.unavailable()) ?? target.cannotBoot?.(persist.written);
+      if (why) skipAs(task, id, skip, why);
+      const written = await target.boot(persist.written);
+      const fresh = await target.boot(persist.fresh);
+      const failures = checkVariablePersists(parseProbeEvents(written.serial), parseProbeEvents(fresh.serial), 'bootgate-pflash-1');
+      task.meta.bootgate = bootMeta(id, fresh, [], { 'efivar.run1': efivarSummary(written), 'efivar.run2': efivarSummary(fresh) });
+      expect(failures, formatFailures(failures)).toEqual([]);
+    });
+
+    it('ovmf-2m-bios smp1: without flash (-bios), the variable is lost after a fresh start (reported, as the seed says)', async ({ task, skip }) => {
+      const id: CaseId = { suite: SUITE, target: target.name, guest: `${GUEST} ovmf-2m-bios efivar`, smp: 1 };
+      const why = (await target.unavailable()) ?? target.cannotBoot?.(persist.biosWritten);
+      if (why) skipAs(task, id, skip, why);
+      const written = await target.boot(persist.biosWritten);
+      const fresh = await target.boot(persist.biosFresh);
+      const outcome = variableAfterFreshStart(parseProbeEvents(written.serial), parseProbeEvents(fresh.serial), 'bootgate-bios-1');
+      task.meta.bootgate = bootMeta(id, fresh, [], { 'efivar.bios-mode': outcome.verdict, 'efivar.run1': efivarSummary(written), 'efivar.run2': efivarSummary(fresh) });
+      expect(outcome.verdict, outcome.detail).toBe('lost');
+    });
   });
+}
+
+function efivarSummary(r: { serial: string; status: string }): string {
+  const lines = parseProbeEvents(r.serial).filter((e) => e.event === 'efivar');
+  return `${r.status}; ${lines.map((e) => `boot ${String(e.boot)}: found ${JSON.stringify(e.found)}, wrote ${JSON.stringify(e.wrote)}`).join('; ') || 'no efivar line'}`;
 }

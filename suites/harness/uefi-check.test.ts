@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { ProbeEvent } from './probe.js';
-import { checkFlashBudget, checkUefiBoot, type FlashCounts, onlineListFor, UEFI } from './uefi-check.js';
+import { checkFlashBudget, checkUefiBoot, checkVariablePersists, type FlashCounts, onlineListFor, UEFI, variableAfterFreshStart } from './uefi-check.js';
 
 const init = (over: Partial<ProbeEvent> = {}): ProbeEvent => ({ event: 'init', boot: 1, cpus: 2, online: '0-1', efi: true, ...over });
 const good = (): ProbeEvent[] => [init(), { event: 'done' }, { event: 'power-off' }];
@@ -62,5 +62,33 @@ describe('checkFlashBudget', () => {
   test('no counters at all is a failure, not a pass', () => {
     expect(checkFlashBudget(undefined).map((x) => x.assertion)).toEqual([UEFI.flash]);
     expect(checkFlashBudget({ code }).map((x) => x.assertion)).toEqual([UEFI.flash]);
+  });
+});
+
+describe('variables', () => {
+  const ev = (boot: number, found: string, wrote: string, mounted = true): ProbeEvent => ({ event: 'efivar', boot, mounted, found, wrote });
+  const T = 'bootgate-pflash-1';
+  const run1 = [ev(1, '', T), ev(2, T, '')];
+  const run2 = [ev(1, T, '')];
+
+  test('created, read back after the reboot and after the fresh start: passes', () => {
+    expect(checkVariablePersists(run1, run2, T)).toEqual([]);
+  });
+
+  test('each way of losing it fails its own assertion', () => {
+    expect(checkVariablePersists([ev(1, '', '')], run2, T).map((f) => f.assertion)).toEqual([UEFI.written, UEFI.reboot]);
+    expect(checkVariablePersists([ev(1, '', T), ev(2, '', T)], run2, T).map((f) => f.assertion)).toEqual([UEFI.reboot]);
+    expect(checkVariablePersists(run1, [ev(1, '', 'bootgate-pflash-2')], T).map((f) => f.assertion)).toEqual([UEFI.freshStart]);
+    expect(checkVariablePersists(run1, [], T)[0]!.message).toMatch(/run 2, boot 1: no efivar line/);
+    // A stale store that already held the token: boot 1 finds it and writes nothing.
+    expect(checkVariablePersists([ev(1, T, ''), ev(2, T, '')], run2, T).map((f) => f.assertion)).toEqual([UEFI.written]);
+  });
+
+  test('-bios mode: lost, kept, or unknown when a run did not get there', () => {
+    expect(variableAfterFreshStart([ev(1, '', 'b1')], [ev(1, '', 'b2')], 'b1').verdict).toBe('lost');
+    expect(variableAfterFreshStart([ev(1, '', 'b1')], [ev(1, 'b1', '')], 'b1').verdict).toBe('kept');
+    expect(variableAfterFreshStart([ev(1, '', '')], [ev(1, '', 'b2')], 'b1').verdict).toBe('unknown');
+    expect(variableAfterFreshStart([ev(1, '', 'b1')], [], 'b1')).toEqual({ verdict: 'unknown', detail: expect.stringContaining('run 2: no efivar line') });
+    expect(variableAfterFreshStart([ev(1, '', 'b1')], [ev(1, '', '', false)], 'b1').verdict).toBe('unknown');
   });
 });

@@ -13,6 +13,9 @@ export const UEFI = {
   trouble: 'no trouble lines in the kernel log',
   done: 'the probe finishes and powers off through ACPI',
   flash: "flash MMIO exits stay within what OVMF's flash commands need; array reads never exit",
+  written: 'the guest creates its UEFI variable',
+  reboot: 'the variable is read back after a reboot',
+  freshStart: 'the variable is read back by a fresh VM on the saved variable store',
 } as const;
 
 /** One flash device's counters from the own VMM's final `flash` event (vmm/devices/flash/cfi01.ts). */
@@ -65,4 +68,38 @@ export function checkFlashBudget(flash: { code?: FlashCounts; vars?: FlashCounts
     if (c.exits > c.budget) failures.push({ assertion: UEFI.flash, message: `${name} flash: ${c.exits} MMIO exits for ${issued} (budget ${c.budget})` });
   }
   return failures;
+}
+
+/** The probe's efivar line of boot `boot` (guests/probe/init-script.ts bootgate.efivar=). */
+function efivarOf(events: readonly ProbeEvent[], boot: number): ProbeEvent | undefined {
+  return events.find((e) => e.event === 'efivar' && Number(e.boot) === boot);
+}
+
+const said = (e: ProbeEvent | undefined): string => (e ? `mounted ${String(e.mounted)}, found ${JSON.stringify(e.found)}, wrote ${JSON.stringify(e.wrote)}` : 'no efivar line');
+
+/**
+ * Variables persist: run 1 (reboots once) creates the variable holding `token` in boot 1 and reads
+ * it back in boot 2; run 2, a fresh VM on the saved store, reads it in its boot 1.
+ */
+export function checkVariablePersists(run1: readonly ProbeEvent[], run2: readonly ProbeEvent[], token: string): Failure[] {
+  const failures: Failure[] = [];
+  const created = efivarOf(run1, 1);
+  if (created?.wrote !== token) failures.push({ assertion: UEFI.written, message: `run 1, boot 1: ${said(created)}; expected to create it with ${JSON.stringify(token)}` });
+  const rebooted = efivarOf(run1, 2);
+  if (rebooted?.found !== token) failures.push({ assertion: UEFI.reboot, message: `run 1, boot 2: ${said(rebooted)}; expected found ${JSON.stringify(token)}` });
+  const fresh = efivarOf(run2, 1);
+  if (fresh?.found !== token) failures.push({ assertion: UEFI.freshStart, message: `run 2, boot 1: ${said(fresh)}; expected found ${JSON.stringify(token)}` });
+  return failures;
+}
+
+/**
+ * What a fresh start found of the variable run 1 created: `kept`, `lost` (run 2 booted and read
+ * nothing), or `unknown` when either run did not get that far (then `detail` says why).
+ */
+export function variableAfterFreshStart(run1: readonly ProbeEvent[], run2: readonly ProbeEvent[], token: string): { verdict: 'kept' | 'lost' | 'unknown'; detail: string } {
+  const created = efivarOf(run1, 1);
+  const fresh = efivarOf(run2, 1);
+  const detail = `run 1: ${said(created)}; run 2: ${said(fresh)}`;
+  if (created?.wrote !== token || fresh === undefined || fresh.mounted !== true) return { verdict: 'unknown', detail };
+  return { verdict: fresh.found === token ? 'kept' : 'lost', detail };
 }
