@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { ProbeEvent } from './probe.js';
-import { checkFlashBudget, checkUefiBoot, checkVariablePersists, type FlashCounts, onlineListFor, UEFI, variableAfterFreshStart } from './uefi-check.js';
+import { checkFlashBudget, checkPflashMapping, checkUefiBoot, checkVariablePersists, type FlashCounts, onlineListFor, UEFI, variableAfterFreshStart } from './uefi-check.js';
 
 const init = (over: Partial<ProbeEvent> = {}): ProbeEvent => ({ event: 'init', boot: 1, cpus: 2, online: '0-1', efi: true, ...over });
 const good = (): ProbeEvent[] => [init(), { event: 'done' }, { event: 'power-off' }];
@@ -90,5 +90,19 @@ describe('variables', () => {
     expect(variableAfterFreshStart([ev(1, '', '')], [ev(1, '', 'b2')], 'b1').verdict).toBe('unknown');
     expect(variableAfterFreshStart([ev(1, '', 'b1')], [], 'b1')).toEqual({ verdict: 'unknown', detail: expect.stringContaining('run 2: no efivar line') });
     expect(variableAfterFreshStart([ev(1, '', 'b1')], [ev(1, '', '', false)], 'b1').verdict).toBe('unknown');
+  });
+});
+
+describe('checkPflashMapping', () => {
+  const good = { region: 'system.flash0', kind: 'romd', readOnly: true, firmware: true };
+  test('the pflash code image in romd mode at the reset vector passes', () => {
+    expect(checkPflashMapping(good)).toEqual([]);
+  });
+  test('nothing mapped, a flash in command mode (i/o), a partial or writable mapping, or no report fail', () => {
+    expect(checkPflashMapping(undefined)[0]!.assertion).toBe(UEFI.romd);
+    expect(checkPflashMapping({ ...good, region: null })[0]!.message).toBe('nothing is mapped at 0xfffffff0');
+    expect(checkPflashMapping({ ...good, kind: 'i/o', readOnly: false })[0]!.message).toBe('system.flash0: mapped as i/o, not romd; writable');
+    expect(checkPflashMapping({ ...good, firmware: false })[0]!.message).toMatch(/not the whole code image/);
+    expect(checkPflashMapping({ ...good, kind: 'rom' })[0]!.message).toMatch(/mapped as rom, not romd/);
   });
 });

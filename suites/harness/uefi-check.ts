@@ -13,6 +13,7 @@ export const UEFI = {
   trouble: 'no trouble lines in the kernel log',
   done: 'the probe finishes and powers off through ACPI',
   flash: "flash MMIO exits stay within what OVMF's flash commands need; array reads never exit",
+  romd: '0xfffffff0 is served at reset by the whole pflash code image in ROMD mode, read-only',
   written: 'the guest creates its UEFI variable',
   reboot: 'the variable is read back after a reboot',
   freshStart: 'the variable is read back by a fresh VM on the saved variable store',
@@ -102,4 +103,27 @@ export function variableAfterFreshStart(run1: readonly ProbeEvent[], run2: reado
   const detail = `run 1: ${said(created)}; run 2: ${said(fresh)}`;
   if (created?.wrote !== token || fresh === undefined || fresh.mounted !== true) return { verdict: 'unknown', detail };
   return { verdict: fresh.found === token ? 'kept' : 'lost', detail };
+}
+
+/** QEMU's reset-vector mapping (targets/qemu/mtree.ts ResetVectorMapping), as the boot reported it. */
+export interface ReportedMapping {
+  region: string | null;
+  kind?: string | null;
+  readOnly: boolean;
+  firmware: boolean;
+}
+
+/**
+ * The pflash code device serves the reset vector in ROMD mode: the region is the whole code image
+ * ending at 4 GiB (`firmware`), read-only, and QEMU's memory tree prints it `romd` (a flash
+ * switched to command mode prints `i/o`; a ROM-only mapping prints `rom`).
+ */
+export function checkPflashMapping(m: ReportedMapping | undefined): Failure[] {
+  if (!m) return [{ assertion: UEFI.romd, message: 'the target reported no reset-vector mapping' }];
+  if (m.region === null) return [{ assertion: UEFI.romd, message: 'nothing is mapped at 0xfffffff0' }];
+  const wrong: string[] = [];
+  if (!m.firmware) wrong.push('not the whole code image ending at 4 GiB');
+  if (m.kind !== 'romd') wrong.push(`mapped as ${m.kind ?? 'unknown'}, not romd`);
+  if (!m.readOnly) wrong.push('writable');
+  return wrong.length ? [{ assertion: UEFI.romd, message: `${m.region}: ${wrong.join('; ')}` }] : [];
 }
