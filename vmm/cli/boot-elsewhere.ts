@@ -18,6 +18,7 @@ import { loadManifest, resolveFixture } from '../../fixtures/fixtures.js';
 import { checkGuestRequest, type RebootMethod } from '../../guests/catalog.js';
 import { projectRoot } from '../../lab/project.js';
 import { runInLab } from '../../lab/run.js';
+import { bootsOvmf, LAB_QEMU_KIND_ENV } from '../../targets/target.js';
 import { LAB_SCRATCH_DIRS } from '../../lab/scripts.js';
 import { LAB_ENV, LAB_SUFFIX, labUnavailable } from '../../lab/target.js';
 import type { BootResult } from '../../targets/boot-result.js';
@@ -161,11 +162,15 @@ async function bootInLab(values: BootValues, tokens: readonly ArgToken[], target
   const args = labArgv(tokens, { inner, cwd, root, eventsInside });
   await prepareForLab(values, inner);
   if (eventsInside) mkdirSync(dirname(eventsInside), { recursive: true });
+  // OVMF needs the lab's patched QEMU (docs/uefi.md), built here on first use.
+  const firmware = values.firmware ?? (await guestOf(values))?.firmware;
+  const qemu = bootsOvmf({ firmware, smp: 1, timeoutS: 1 }) ? 'uefi' : 'fixture';
   try {
     const lab = await runInLab({
       command: [process.execPath, CLI, 'boot', ...args],
       cwd: root,
-      env: { ...process.env, [LAB_ENV]: '1' },
+      env: { ...process.env, [LAB_ENV]: '1', [LAB_QEMU_KIND_ENV]: qemu },
+      qemu,
       timeoutS: intOf(values.timeout, DEFAULT_TIMEOUT_S) + LAB_OVERHEAD_S,
       memMiB: Math.max(LAB_MIN_MEM_MIB, intOf(values.mem, 512) + LAB_MEM_HEADROOM_MIB),
       onOutput: (stream, chunk) => (stream === 'stdout' ? process.stdout : process.stderr).write(chunk),
