@@ -270,7 +270,7 @@ describe('summary.md', () => {
   test('is written beside junit.xml from the same run', () => {
     const { summary } = run([conformance, unit]);
     expect(summary).toContain('- totals: 2 passed, 0 flaky, 2 failed, 2 skipped');
-    expect(summary).toContain('| reset-vector | vmm:kvm | seabios-256k | 1 | passed | — | 3.5 | — | 812 | 20466 | — | — | — | 0x402×5100 | none |');
+    expect(summary).toContain('| reset-vector | vmm:kvm | seabios-256k | 1 | passed | — | 3.5 | — | 812 | 20466 | — | — | — | 0x402×5100 | — | none |');
     expect(summary).toContain('- unit › vmm/bus.test.ts › throws: `TypeError: boom`');
   });
 });

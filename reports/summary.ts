@@ -212,6 +212,7 @@ function renderTable(boot: BootRow[]): string[] {
     'PIO %',
     'MMIO %',
     'hottest ports',
+    'hottest MMIO regions',
     'quirks',
   ];
   const lines = [tableLine(header), tableLine(header.map(() => '---'))];
@@ -232,6 +233,7 @@ function renderTable(boot: BootRow[]): string[] {
         formatPct(p['time.pio.pct']),
         formatPct(p['time.mmio.pct']),
         hottestPorts(p),
+        hottest(p, 'region'),
         m.quirks.length > 0 ? m.quirks.join(', ') : 'none',
       ]),
     );
@@ -245,14 +247,19 @@ function tableLine(cells: string[]): string {
 
 /** `port.1..3` (`0x402:5100:12.3ms`, hottest first) as `0x402×5100, 0x80×12`. */
 function hottestPorts(p: BootgateTestMeta['properties']): string {
-  const ports: string[] = [];
+  return hottest(p, 'port');
+}
+
+/** `<kind>.1..3` (`port.1` = `0x402:5100:12.3ms`, `region.1` = `pflash-vars:30703:1.1ms`) as `0x402×5100, ...`. */
+function hottest(p: BootgateTestMeta['properties'], kind: 'port' | 'region'): string {
+  const out: string[] = [];
   for (let i = 1; i <= 3; i++) {
-    const value = p[`port.${i}`];
+    const value = p[`${kind}.${i}`];
     if (value === undefined) continue;
-    const [port, count] = String(value).split(':');
-    ports.push(count === undefined ? String(value) : `${port}×${count}`);
+    const [name, count] = String(value).split(':');
+    out.push(count === undefined ? String(value) : `${name}×${count}`);
   }
-  return ports.length > 0 ? ports.join(', ') : MISSING;
+  return out.length > 0 ? out.join(', ') : MISSING;
 }
 
 function numeric(value: string | number | boolean | undefined): number | undefined {
