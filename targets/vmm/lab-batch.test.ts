@@ -125,7 +125,8 @@ describe('lab batch progress', () => {
     expect(batchProgress(boots, 1).feed('@@batch boot1 start\n')[0]).toMatch(/^bootgate lab VM 2: \[2\/2\]/);
   });
 
-  it('names a disk boot by its image, a probe by its file, and the PCI test devices', () => {
+  it('names a disk boot by its image, a probe by its file, the PCI test devices, and a guest its firmware when named', () => {
+    expect(describeLabBoot({ guest: 'debian-probe', firmware: 'ovmf-2m', smp: 8, timeoutS: 1 })).toBe('debian-probe ovmf-2m smp8');
     expect(describeLabBoot({ firmware: 'seabios-256k', disk: '/c/images/debian-disk-ab12.raw', smp: 1, timeoutS: 1 })).toBe('disk debian-disk-ab12.raw smp1');
     expect(describeLabBoot({ firmwareFile: '/g/build/probes-rom-write-1.bin', smp: 1, timeoutS: 1 })).toBe('probes-rom-write-1.bin smp1');
     expect(describeLabBoot({ guest: 'debian-probe', pciTestDevices: ['mem64pref:32G', 'mem32:512M'], smp: 1, timeoutS: 1 })).toBe('debian-probe pci=mem64pref:32G|mem32:512M smp1');

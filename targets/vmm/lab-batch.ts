@@ -272,9 +272,13 @@ export function firstAttempt(text: string): string {
   return `in the first attempt ${at}, more often than the guest asked for`;
 }
 
-/** A boot in a progress line: guest (or firmware, or disk), SMP, quirks. */
+/** A boot in a progress line: guest (with its firmware when named), or firmware, or disk; SMP, quirks. */
 export function describeLabBoot(req: BootRequest): string {
-  const what = req.disk ? `disk ${basename(req.disk)}` : (req.guest ?? req.firmware ?? (req.firmwareFile ? basename(req.firmwareFile) : req.linux ? 'kernel' : 'boot'));
+  const what = req.disk
+    ? `disk ${basename(req.disk)}`
+    : req.guest !== undefined && req.firmware !== undefined
+      ? `${req.guest} ${req.firmware}`
+      : (req.guest ?? req.firmware ?? (req.firmwareFile ? basename(req.firmwareFile) : req.linux ? 'kernel' : 'boot'));
   const pci = req.pciTestDevices?.length ? ` pci=${req.pciTestDevices.join('|')}` : '';
   return `${what}${req.reboot ? ` reboot=${req.reboot}` : ''}${pci} smp${req.smp}${req.quirks?.length ? ` quirk=${req.quirks.join(',')}` : ''}`;
 }
