@@ -19,14 +19,14 @@ function fakeTarget(name: string, log: string[], fail?: (req: BootRequest) => st
       return undefined;
     },
     async boot(req) {
-      const what = req.linux ? 'linux' : req.timeResetVector ? 'seabios' : 'pio';
+      const what = req.linux ? (req.firmware === 'ovmf-4m' ? 'linux-ovmf' : 'linux') : req.timeResetVector ? 'seabios' : 'pio';
       log.push(`${name} ${what} smp${req.smp}`);
       const why = fail?.(req);
       if (why) throw new Error(why);
       const r: BootResult = { target: name, status: what === 'pio' ? 'power-off' : 'until-matched', exitCode: 0, serial: '', debugcon: '', milestones: {}, resets: 0, wallMs: 1, events: [], stderr: '' };
       if (what === 'pio') r.profile = { ...profile, hottestPorts: [{ port: 0x80, count: 11, handleNs: 0, firstMs: 0, lastMs: 1 }] };
       if (what === 'seabios') r.milestones['reset-vector'] = req.smp * 10;
-      if (what === 'linux') {
+      if (what === 'linux' || what === 'linux-ovmf') {
         if (name.startsWith('qemu')) r.events.push({ event: 'guest-start', t: 100 });
         else r.milestones['reset-vector'] = 100;
         r.milestones.init = 100 + req.smp * 1000;
@@ -55,6 +55,15 @@ function stacks(log: string[], fail?: (name: string, req: BootRequest) => string
 }
 
 describe('measure', () => {
+  it('runs only the comparisons a lab VM was given (the OVMF one runs under another QEMU)', async () => {
+    const log: string[] = [];
+    await measure(plan({ only: ['uefi'] }), stacks(log));
+    expect(log).toEqual(['own linux-ovmf smp1', 'qemu linux-ovmf smp1']);
+    const rest: string[] = [];
+    await measure(plan({ only: ['pio', 'resetVector', 'linux'] }), stacks(rest));
+    expect(rest.some((l) => l.includes('ovmf'))).toBe(false);
+  });
+
   it('alternates the stacks of each comparison run by run, and saves after every boot', async () => {
     const log: string[] = [];
     const saved: Samples[] = [];
@@ -64,8 +73,11 @@ describe('measure', () => {
       'own seabios smp1', 'qemu seabios smp1', 'own seabios smp8', 'qemu seabios smp8',
       'own seabios smp1', 'qemu seabios smp1', 'own seabios smp8', 'qemu seabios smp8',
       'own linux smp1', 'qemu linux smp1', 'own linux smp8', 'qemu linux smp8',
+      'own linux-ovmf smp1', 'qemu linux-ovmf smp1',
     ]);
     expect(saved.length).toBeGreaterThanOrEqual(log.length);
+    expect(s['uefi.own.smp1']!.samples.map((x) => x.value)).toEqual([1000]);
+    expect(s['uefi.qemu.smp1']!.samples).toEqual([{ value: 1000 }]);
     expect(s['pio.c']!.samples.map((x) => x.value)).toEqual([1, 1]);
     expect(s['pio.own']!.samples[0]!.value).toBe(100);
     expect(s['resetVector.qemu.smp8']!.samples.map((x) => x.value)).toEqual([80, 80]);
@@ -106,7 +118,7 @@ describe('measure', () => {
   it('with --baseline, its tree boots SMP 8 Debian in turn with the others', async () => {
     const log: string[] = [];
     const s = await measure(plan({ runs: 1, baseline: { ref: 'HEAD~1', cli: '/wt/dist/vmm/cli/main.js' } }), stacks(log, undefined, true));
-    expect(log.slice(-5)).toEqual(['own linux smp1', 'qemu linux smp1', 'own linux smp8', 'qemu linux smp8', 'base linux smp8']);
+    expect(log.slice(-7, -2)).toEqual(['own linux smp1', 'qemu linux smp1', 'own linux smp8', 'qemu linux smp8', 'base linux smp8']);
     expect(s['linux.base.smp8']!.samples[0]!.handover).toEqual({ count: 5, maxMs: 9, medianMs: 1 });
   });
 

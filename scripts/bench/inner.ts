@@ -16,7 +16,10 @@ import { ownVmmTargetAt } from '../../targets/vmm/target.js';
 import { BootgateError } from '../../vmm/errors.js';
 import { alternate, describeError, type Series } from './figures.js';
 import { cLoopRoundTripUs, outsideGuestMs, pioRoundTripUs, resetToInitMs, resetVectorMs, type Sample } from './measures.js';
-import { type BenchPlan, COMPARISONS, type ComparisonName, type Samples, SERIES, type SeriesKey } from './plan.js';
+import { type BenchPlan, COMPARISONS, type ComparisonName, runsOf, type Samples, SERIES, type SeriesKey } from './plan.js';
+
+/** The OVMF build the uefi comparison boots (pflash CODE + VARS, the same fixture on both stacks). */
+const UEFI_FIRMWARE = 'ovmf-4m';
 
 /** The probe's init line: the Debian boots stop there. */
 export const INIT_LINE = '@@bootgate \\{"event":"init"';
@@ -93,6 +96,10 @@ function runnerOf(key: SeriesKey, plan: BenchPlan, stacks: BenchStacks): Run | s
       const target = key.startsWith('linux.qemu') ? stacks.qemu : key === 'linux.base.smp8' ? stacks.base : stacks.own;
       return async () => resetToInitMs(await boot(target, linux(key.endsWith('8') ? 8 : 1)), label);
     }
+    case 'uefi.own.smp1':
+    case 'uefi.qemu.smp1':
+      if (!plan.linux) return 'no probe guest';
+      return async () => resetToInitMs(await boot(key === 'uefi.own.smp1' ? stacks.own : stacks.qemu, { ...linux(1), firmware: UEFI_FIRMWARE }), label);
   }
 }
 
@@ -110,13 +117,9 @@ export function seriesOf(comparison: ComparisonName, plan: BenchPlan): SeriesKey
 /** Every comparison of the plan; `save` gets the samples after each boot. */
 export async function measure(plan: BenchPlan, stacks: BenchStacks, save: (s: Samples) => void = () => {}): Promise<Samples> {
   const samples: Samples = {};
-  const groups: Array<[ComparisonName, number]> = [
-    ['pio', plan.runs],
-    ['resetVector', plan.runs],
-    ['linux', plan.linuxRuns],
-  ];
-  for (const [comparison, runs] of groups) {
-    if (runs === 0) continue;
+  for (const comparison of Object.keys(COMPARISONS) as ComparisonName[]) {
+    const runs = runsOf(comparison, plan);
+    if (runs === 0 || (plan.only !== undefined && !plan.only.includes(comparison))) continue;
     const keys = seriesOf(comparison, plan);
     const runnable: Array<{ key: SeriesKey; run: Run }> = [];
     for (const key of keys) {

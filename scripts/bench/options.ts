@@ -13,9 +13,10 @@ export const LINUX_MIN_SAMPLES = 3;
 export const USAGE = `usage: node dist/scripts/bench.js [--json FILE] [--runs N] [--linux-runs N] [--iterations N] [--seabios FILE] [--baseline REF]
   --json FILE       also write every figure as [{name, value, unit, target}]
   --runs N          runs per stack of the PIO and reset-vector comparisons, alternating (default 3)
-  --linux-runs N    runs per stack of the Debian reset-to-init comparison (own VMM and QEMU at
-                    SMP 1 and SMP 8, the AP hand-over figures); default ${LINUX_MIN_SAMPLES}, the least its
-                    own/QEMU SMP 1 ratio takes; 0 leaves it out
+  --linux-runs N    runs per stack of the Debian reset-to-init comparisons (own VMM and QEMU at
+                    SMP 1 and SMP 8 through SeaBIOS, the AP hand-over figures; SMP 1 through OVMF,
+                    in the nested lab under its patched QEMU); default ${LINUX_MIN_SAMPLES}, the least the
+                    own/QEMU SMP 1 ratio takes; 0 leaves them out
   --iterations N    port-0x80 writes in the PIO guest (default ${DEFAULT_PIO_ITERATIONS}, ${LAB_PIO_ITERATIONS} in the nested lab)
   --seabios FILE    SeaBIOS image for the reset-vector boots of both stacks (default: fixture
                     seabios-256k); must be visible inside the lab (not below /tmp)

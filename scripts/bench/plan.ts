@@ -19,6 +19,8 @@ export const SERIES = {
   'linux.own.smp8': { label: 'Debian reset to init, own VMM, SMP 8', unit: 'ms' },
   'linux.qemu.smp8': { label: 'Debian reset to init, QEMU -accel kvm, SMP 8', unit: 'ms' },
   'linux.base.smp8': { label: 'Debian reset to init, own VMM at --baseline, SMP 8', unit: 'ms' },
+  'uefi.own.smp1': { label: 'OVMF reset to init, own VMM, SMP 1', unit: 'ms' },
+  'uefi.qemu.smp1': { label: 'OVMF reset to init, QEMU -accel kvm, SMP 1', unit: 'ms' },
 } as const satisfies Record<string, { label: string; unit: 'us' | 'ms' }>;
 
 export type SeriesKey = keyof typeof SERIES;
@@ -28,6 +30,9 @@ export const COMPARISONS = {
   pio: ['pio.c', 'pio.own'],
   resetVector: ['resetVector.own.smp1', 'resetVector.qemu.smp1', 'resetVector.own.smp8', 'resetVector.qemu.smp8'],
   linux: ['linux.own.smp1', 'linux.qemu.smp1', 'linux.own.smp8', 'linux.qemu.smp8', 'linux.base.smp8'],
+  // The probe kernel started by OVMF (ovmf-4m from pflash) instead of SeaBIOS; in the nested lab
+  // it runs in a lab VM of its own under the patched QEMU (docs/uefi.md).
+  uefi: ['uefi.own.smp1', 'uefi.qemu.smp1'],
 } as const satisfies Record<string, readonly SeriesKey[]>;
 
 export type ComparisonName = keyof typeof COMPARISONS;
@@ -36,8 +41,10 @@ export type ComparisonName = keyof typeof COMPARISONS;
 export interface BenchPlan {
   /** Runs per stack of the PIO and reset-vector comparisons. */
   runs: number;
-  /** Runs per stack of the Debian comparison; 0 leaves it (and the hand-over figures) out. */
+  /** Runs per stack of the Debian and OVMF comparisons; 0 leaves them (and the hand-over figures) out. */
   linuxRuns: number;
+  /** Only these comparisons (a lab VM that runs part of the plan); default every one. */
+  only?: ComparisonName[];
   /** Port-0x80 writes the PIO guest makes. */
   iterations: number;
   /** The PIO guest's image (guests/bench/pio-loop.asm). */
@@ -62,9 +69,14 @@ export interface SeriesResult {
 
 export type Samples = Partial<Record<SeriesKey, SeriesResult>>;
 
+/** The runs per stack of a comparison. */
+export function runsOf(comparison: ComparisonName, plan: { runs: number; linuxRuns: number }): number {
+  return comparison === 'linux' || comparison === 'uefi' ? plan.linuxRuns : plan.runs;
+}
+
 /** The series a bench runs: every comparison with runs, the --baseline tree's only when asked for. */
 export function plannedSeries(linuxRuns: number, baselineAsked: boolean): SeriesKey[] {
   const keys: SeriesKey[] = [...COMPARISONS.pio, ...COMPARISONS.resetVector];
-  if (linuxRuns > 0) keys.push(...COMPARISONS.linux.filter((k) => k !== 'linux.base.smp8' || baselineAsked));
+  if (linuxRuns > 0) keys.push(...COMPARISONS.linux.filter((k) => k !== 'linux.base.smp8' || baselineAsked), ...COMPARISONS.uefi);
   return keys;
 }

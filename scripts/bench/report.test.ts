@@ -27,6 +27,8 @@ function complete(): Samples {
     'linux.qemu.smp1': of([20_000, 20_000, 20_000]),
     'linux.own.smp8': of([27_000, 27_000, 27_000], h),
     'linux.qemu.smp8': of([18_000, 18_000, 18_000]),
+    'uefi.own.smp1': of([30_000, 31_000, 29_000]),
+    'uefi.qemu.smp1': of([20_000, 20_000, 20_000]),
   };
 }
 
@@ -42,6 +44,16 @@ describe('benchFigures', () => {
     expect(byName(figures, 'ratio.linux.own.smp8OverSmp1')).toMatchObject({ value: 27_000 / 17_000, target: 1.2 });
     expect(byName(figures, 'ratio.resetVector.smp8.ownOverQemu')).toMatchObject({ value: 3050 / 405, target: null });
     expect(byName(figures, 'linux.own.smp1.resetToInit.median')).toMatchObject({ value: 17_000, target: null });
+    expect(byName(figures, 'ratio.uefi.smp1.ownOverQemu')).toMatchObject({ value: 30_000 / 20_000, target: null });
+  });
+
+  it('an OVMF comparison without its QEMU samples is a failure line, not a gap', () => {
+    const s = complete();
+    delete s['uefi.qemu.smp1'];
+    const part = benchFigures(s, opts, 10_000);
+    const missing = allFailures(promisedFigures(opts), part).map((f) => f.what);
+    expect(missing).toContain('figure ratio.uefi.smp1.ownOverQemu');
+    expect(missing).toContain('figure uefi.qemu.smp1.resetToInit.median');
   });
 
   it('reports the hand-over waits of the SMP 8 boots: per boot and the longest of all', () => {

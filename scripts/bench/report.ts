@@ -31,10 +31,15 @@ export function labFigures(firstLineMs: readonly number[]): Figure[] {
   return figures;
 }
 
+/** Runs per stack of the comparison a series belongs to. */
+function seriesRuns(key: SeriesKey, opts: { runs: number; linuxRuns: number }): number {
+  return key.startsWith('linux.') || key.startsWith('uefi.') ? opts.linuxRuns : opts.runs;
+}
+
 /** The figure-name prefix of a series (`linux.own.smp1` -> `linux.own.smp1.resetToInit`). */
 export function prefixOf(key: SeriesKey): string {
   if (key.startsWith('pio.')) return `${key}.roundTrip`;
-  return key.startsWith('linux.') ? `${key}.resetToInit` : key;
+  return key.startsWith('linux.') || key.startsWith('uefi.') ? `${key}.resetToInit` : key;
 }
 
 /** The hand-over series of an own-VMM SMP 8 Debian boot series. */
@@ -84,6 +89,7 @@ const RATIOS: Array<{ name: string; label: string; over: SeriesKey; under: Serie
   { name: 'ratio.linux.smp1.ownOverQemu', label: 'Debian reset to init SMP 1, own VMM / QEMU', over: 'linux.own.smp1', under: 'linux.qemu.smp1', target: TARGETS.linuxSmp1, minSamples: LINUX_MIN_SAMPLES },
   { name: 'ratio.linux.smp8.ownOverQemu', label: 'Debian reset to init SMP 8, own VMM / QEMU', over: 'linux.own.smp8', under: 'linux.qemu.smp8', target: TARGETS.linuxSmp8 },
   { name: 'ratio.linux.own.smp8OverSmp1', label: 'Debian reset to init, own VMM SMP 8 / SMP 1', over: 'linux.own.smp8', under: 'linux.own.smp1', target: TARGETS.smp8OverSmp1 },
+  { name: 'ratio.uefi.smp1.ownOverQemu', label: 'OVMF reset to init SMP 1, own VMM / QEMU', over: 'uefi.own.smp1', under: 'uefi.qemu.smp1' },
   { name: 'ratio.linux.smp8.ownOverBaseline', label: 'Debian reset to init SMP 8, own VMM / --baseline', over: 'linux.own.smp8', under: 'linux.base.smp8' },
 ];
 
@@ -98,7 +104,7 @@ export function benchFigures(samples: Samples, opts: { runs: number; linuxRuns: 
   for (const key of Object.keys(SERIES) as SeriesKey[]) {
     const s = samples[key];
     if (!s) continue;
-    const runs = key.startsWith('linux.') ? opts.linuxRuns : opts.runs;
+    const runs = seriesRuns(key, opts);
     figures.push(...seriesFigures(prefixOf(key), SERIES[key].label, SERIES[key].unit, values(samples, key)));
     if (s.error !== undefined) failures.push({ what: SERIES[key].label, reason: s.error });
     else if (s.samples.length < runs) failures.push({ what: SERIES[key].label, reason: `${s.samples.length} of ${runs} runs gave a sample, and none reported an error` });
@@ -120,7 +126,7 @@ export function benchFigures(samples: Samples, opts: { runs: number; linuxRuns: 
 /** Every figure a bench with these options must print: per series each run and the median, the ratios, the hand-over waits. */
 export function promisedFigures(opts: { runs: number; linuxRuns: number; baseline: string | null }): string[] {
   const keys = plannedSeries(opts.linuxRuns, opts.baseline !== null);
-  const names = ['pio.iterations', ...keys.flatMap((k) => seriesNames(prefixOf(k), k.startsWith('linux.') ? opts.linuxRuns : opts.runs))];
+  const names = ['pio.iterations', ...keys.flatMap((k) => seriesNames(prefixOf(k), seriesRuns(k, opts)))];
   names.push(...RATIOS.filter((r) => keys.includes(r.over) && keys.includes(r.under)).map((r) => r.name));
   for (const [key, prefix] of Object.entries(HANDOVER)) {
     if (!keys.includes(key as SeriesKey)) continue;

@@ -9,11 +9,12 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostKvmCapability } from '../../lab/capability.js';
 import { heartbeatWatch, lockupWatch } from '../../lab/lockup.js';
+import type { LabQemuKind } from '../../lab/qemu.js';
 import { runInLab } from '../../lab/run.js';
 import { inLab, labUnavailable } from '../../lab/target.js';
 import { BootgateError } from '../../vmm/errors.js';
 import { HEARTBEAT_LINE, measure, realStacks, seriesOf } from './inner.js';
-import { type BenchPlan, COMPARISONS, type Samples } from './plan.js';
+import { type BenchPlan, COMPARISONS, type ComparisonName, runsOf, type Samples } from './plan.js';
 
 const LAB_MEM_MIB = 3072;
 const LAB_START_S = 120;
@@ -32,12 +33,8 @@ export function whereToRun(): Where {
 /** A lab run that ended before the inner run finished: every series short of its runs gets the reason. */
 export function markShort(samples: Samples, plan: BenchPlan, reason: string): Samples {
   const out: Samples = { ...samples };
-  const groups = [
-    ['pio', plan.runs],
-    ['resetVector', plan.runs],
-    ['linux', plan.linuxRuns],
-  ] as const;
-  for (const [comparison, runs] of groups) {
+  for (const comparison of plan.only ?? (Object.keys(COMPARISONS) as ComparisonName[])) {
+    const runs = runsOf(comparison, plan);
     if (runs === 0) continue;
     for (const key of seriesOf(comparison, plan)) {
       const s = out[key] ?? { samples: [] };
@@ -47,18 +44,30 @@ export function markShort(samples: Samples, plan: BenchPlan, reason: string): Sa
   return out;
 }
 
-/** Runs the plan's boots where the stacks share a /dev/kvm; resolves with what was measured. */
+/**
+ * Runs the plan's boots where the stacks share a /dev/kvm; resolves with what was measured. In the
+ * lab, the OVMF comparison runs in a second lab VM under the patched QEMU (built on first use,
+ * docs/uefi.md); everything else in one under the lab-qemu fixture, as before.
+ */
 export async function measureWhereKvmRunsLinux(root: string, plan: BenchPlan, where: Where): Promise<Samples> {
   if (where === 'here') return measure(plan, realStacks(plan));
   const why = labUnavailable();
   if (why) throw new BootgateError('E_CONFIG', `this host's /dev/kvm cannot run the bench's guests and the nested lab cannot start: ${why}`);
+  const all = Object.keys(COMPARISONS) as ComparisonName[];
+  const rest = all.filter((c) => c !== 'uefi');
+  const samples = await measureInLab(root, { ...plan, only: rest }, 'fixture');
+  if (plan.linuxRuns === 0) return samples;
+  return { ...samples, ...(await measureInLab(root, { ...plan, only: ['uefi'] }, 'uefi')) };
+}
+
+async function measureInLab(root: string, plan: BenchPlan & { only: ComparisonName[] }, qemu: LabQemuKind): Promise<Samples> {
   const dir = join(root, 'reports', 'out', 'bench');
   mkdirSync(dir, { recursive: true });
   const planFile = join(dir, `plan-${process.pid}.json`);
   const out = join(dir, `samples-${process.pid}.json`);
   writeFileSync(planFile, JSON.stringify(plan));
   rmSync(out, { force: true });
-  const boots = (COMPARISONS.pio.length + COMPARISONS.resetVector.length) * plan.runs + COMPARISONS.linux.length * plan.linuxRuns;
+  const boots = plan.only.reduce((n, c) => n + COMPARISONS[c].length * runsOf(c, plan), 0);
   const abort = new AbortController();
   let wedged: string | undefined;
   const heartbeat = heartbeatWatch(HEARTBEAT_STALE_S, (reason) => {
@@ -71,6 +80,9 @@ export async function measureWhereKvmRunsLinux(root: string, plan: BenchPlan, wh
       cwd: root,
       memMiB: LAB_MEM_MIB,
       timeoutS: LAB_START_S + boots * PER_BOOT_S,
+      qemu,
+      // The patched QEMU may be built first (minutes): say so.
+      log: qemu === 'uefi' ? (line) => process.stderr.write(`${line}\n`) : undefined,
       signal: abort.signal,
       onOutput: (_stream, chunk) => {
         const text = chunk.toString('utf8');
