@@ -55,6 +55,7 @@ export function labOwnVmmTarget(observes: ReadonlySet<Observation>): Target & { 
     const timeoutS = boots.reduce((t, b) => t + b.req.timeoutS + PER_BOOT_SLACK_S, LAB_START_S);
     return bootBatchInLab(boots, { smp: 2, timeoutS, qemu }).then((batch) => new Map(reqs.map((req, i) => [keyOf(req), batch.results.get(`boot${i}`)!])));
   };
+  const cannotBoot = (req: BootRequest): string | undefined => (bootsOvmf(req) ? uefiLabUnavailable() : undefined);
   // One lab VM per QEMU, one after the other (the lab takes both host CPUs).
   const runBatch = async (reqs: readonly BootRequest[]): Promise<Map<string, BootResult>> => {
     const out = new Map<string, BootResult>();
@@ -71,11 +72,9 @@ export function labOwnVmmTarget(observes: ReadonlySet<Observation>): Target & { 
       const why = labUnavailable();
       return why ? `${CANNOT_RUN_HERE}no /dev/kvm on this host and the nested lab cannot run: ${why}` : undefined;
     },
-    cannotBoot(req) {
-      return bootsOvmf(req) ? uefiLabUnavailable() : undefined;
-    },
+    cannotBoot,
     async prefetch(reqs) {
-      const todo = [...new Map(reqs.map((r) => [keyOf(r), r])).values()].filter((r) => !results.has(keyOf(r)) && this.cannotBoot!(r) === undefined);
+      const todo = [...new Map(reqs.map((r) => [keyOf(r), r])).values()].filter((r) => !results.has(keyOf(r)) && cannotBoot(r) === undefined);
       if (todo.length === 0) return;
       const batch = runBatch(todo);
       for (const req of todo) results.set(keyOf(req), batch.then((m) => m.get(keyOf(req))!));
