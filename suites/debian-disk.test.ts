@@ -144,6 +144,7 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
           ...(login === undefined ? {} : { 'milestone.login.ms': Math.round(login) }),
           'disk.image.sha256': img.meta.sha256.slice(0, 16),
           'disk.ata-mode': report.ataMode ?? 'not reported',
+          'disk.getty': report.getty ?? 'not reported',
           'disk.irq14.guest': report.irq14Final?.join(' ') ?? 'not reported',
           ...(raised === undefined ? {} : { 'disk.irq14.raised-during-probe': raised }),
           'disk.reads': report.reads.map((x) => `cpu${x.cpu}:${x.after.map((a, i) => a - (x.before[i] ?? 0)).join('/')}`).join(' '),

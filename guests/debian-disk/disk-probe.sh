@@ -2,8 +2,9 @@
 # bootgate's probe inside the debian-disk image, started by bootgate-disk-probe.service once the
 # system is up. Everything it finds goes to the serial console as `bootgate-disk: KEY VALUE...`
 # lines that guests/debian-disk/report.ts parses; it never judges, the harness does.
-#   1. wait for systemd to finish starting (running or degraded), then report the CPUs online,
-#      the failed units, how the disk is driven (the driver bound, libata's transfer mode);
+#   1. wait for systemd to finish starting (running or degraded) and for agetty on ttyS0 to sit at
+#      its prompt, then report the CPUs online, the failed units, how the disk is driven (the
+#      driver bound, libata's transfer mode);
 #   2. a sustained read of the pattern partition (/dev/sda2) with O_DIRECT, so every block comes
 #      from the device: for each online CPU in turn, IRQ 14 is routed to that CPU alone, BLOCK_MIB
 #      MiB are read and checksummed, and IRQ 14's per-CPU counts before and after are reported;
@@ -23,7 +24,23 @@ for word in $(cat /proc/cmdline); do
   case "$word" in bootgate.disk=*) block_mib="${word#bootgate.disk=}" ;; esac
 done
 
+# agetty writes its hostname, a space and "login: " in three writes, and the unit's After= orders only the
+# start of agetty, not its prompt: a probe line written in between splits the prompt on the console
+# and the harness finds no login prompt. agetty blocks for input (select, then read) only once the
+# prompt is in the tty's output queue, which is FIFO with our writes to /dev/ttyS0; so wait for that
+# (kernel-log lines can still interleave; `quiet` keeps them rare). Bounded: a getty that never gets
+# there is reported, and the missing prompt fails the boot on the harness side.
+# ttyS0's agetty by its unit (getty-static.service runs more of them on tty2-6 in an image without dbus).
+getty_wchan() { cat "/proc/$(systemctl show -p MainPID --value serial-getty@ttyS0.service)/wchan" 2>/dev/null || echo none; }
+getty_at_prompt() {
+  case "$(getty_wchan)" in *select | poll_schedule_timeout* | wait_woken | n_tty_read) return 0 ;; esac
+  return 1
+}
 state=$(systemctl is-system-running --wait 2>/dev/null)
+polls=0
+while ! getty_at_prompt && [ "$polls" -lt 600 ]; do sleep 0.1; polls=$((polls + 1)); done
+if getty_at_prompt; then at=at-prompt; else at=not-at-prompt; fi
+say "getty $at after-polls $polls wchan $(getty_wchan)"
 say "system-state $state"
 cpus=$(nproc --all)
 say "cpus $cpus online $(cat /sys/devices/system/cpu/online)"

@@ -17,6 +17,7 @@ function consoleOf(o: { reads?: string[]; final?: string; extra?: string[]; done
   if (reads[0]) reads[0] = `bootgate-disk login: ${reads[0]}`;
   return [
     'bootgate: GRUB loading Linux',
+    'bootgate-disk: getty at-prompt after-polls 3 wchan do_select',
     'bootgate-disk: system-state running',
     'bootgate-disk: cpus 2 online 0-1',
     'bootgate-disk: failed-units none',
@@ -40,7 +41,7 @@ const assertions = (f: ReturnType<typeof checkDiskBoot>) => f.map((x) => x.asser
 describe('parseDiskProbe', () => {
   it('reads every line, including one glued to the login prompt', () => {
     const r = parseDiskProbe(consoleOf());
-    expect(r).toMatchObject({ systemState: 'running', cpus: 2, online: '0-1', failedUnits: [], driver: 'ata_piix', ataMode: 'XFER_UDMA_5', irq14Start: [1029, 0], irq14Final: [1124, 29], done: true, problems: [], trouble: [] });
+    expect(r).toMatchObject({ getty: 'at-prompt after-polls 3 wchan do_select', systemState: 'running', cpus: 2, online: '0-1', failedUnits: [], driver: 'ata_piix', ataMode: 'XFER_UDMA_5', irq14Start: [1029, 0], irq14Final: [1124, 29], done: true, problems: [], trouble: [] });
     expect(r.reads).toEqual([
       { cpu: 0, offsetMib: 0, mib: 8, sha256: SHA(1), before: [1031, 0], after: [1054, 0] },
       { cpu: 1, offsetMib: 8, mib: 8, sha256: SHA(9), before: [1054, 0], after: [1055, 28] },
@@ -55,6 +56,10 @@ describe('checkDiskBoot', () => {
 
   it('fails without the login prompt, the done line or with a degraded system', () => {
     expect(assertions(checkDiskBoot({ ...good(), loginSeen: false }))).toEqual([DISK.login]);
+    const lateGetty = parseDiskProbe(consoleOf().replace('at-prompt after-polls 3 wchan do_select', 'not-at-prompt after-polls 600 wchan tty_wait_until_sent'));
+    expect(checkDiskBoot({ ...good(), report: lateGetty, loginSeen: false })).toEqual([
+      { assertion: DISK.login, message: 'no login prompt on the console (the probe found agetty not-at-prompt after-polls 600 wchan tty_wait_until_sent)' },
+    ]);
     const noDone = checkDiskBoot({ ...good(), report: parseDiskProbe(consoleOf({ done: false })) });
     expect(assertions(noDone)).toContain(DISK.done);
     const degraded = parseDiskProbe(consoleOf().replace('system-state running', 'system-state degraded').replace('failed-units none', 'failed-units systemd-fsck-root.service'));

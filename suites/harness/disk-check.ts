@@ -31,6 +31,8 @@ export interface DiskRead {
 }
 
 export interface DiskProbeReport {
+  /** Whether agetty sat at its prompt before the probe's first line ("at-prompt after-polls N wchan W"). */
+  getty?: string;
   systemState?: string;
   cpus?: number;
   online?: string;
@@ -72,6 +74,9 @@ export function parseDiskProbe(serial: string): DiskProbeReport {
     const value = rest.join(' ');
     let m: RegExpExecArray | null;
     switch (key) {
+      case 'getty':
+        r.getty = value;
+        break;
       case 'system-state':
         r.systemState = value;
         break;
@@ -147,7 +152,7 @@ export function checkDiskBoot(input: DiskCheckInput): Failure[] {
   const { report: r, smp } = input;
   const out: Failure[] = [];
   const fail = (assertion: string, message: string) => out.push({ assertion, message });
-  if (!input.loginSeen) fail(DISK.login, 'no login prompt on the console');
+  if (!input.loginSeen) fail(DISK.login, `no login prompt on the console${r.getty === undefined ? '' : ` (the probe found agetty ${r.getty})`}`);
   if (!r.done) fail(DISK.done, `the probe never printed its done line${r.problems.length ? ` (it said: ${r.problems.join('; ')})` : ''}`);
   if (r.systemState !== undefined && r.systemState !== 'running') fail(DISK.system, `systemd is "${r.systemState}"`);
   if (r.failedUnits.length > 0) fail(DISK.system, `failed units: ${r.failedUnits.join(' ')}`);
