@@ -14,6 +14,18 @@ describe('target names', () => {
     expect(qemuTarget('tcg').observes.has('bar-readback')).toBe(true);
     expect(qemuTarget('hvf').observes.has('reset-vector-step')).toBe(false);
     expect(() => selectedTargets({ BOOTGATE_TARGETS: 'qemu:' })).toThrow(/invalid target qemu:/);
-    expect(() => selectedTargets({ BOOTGATE_TARGETS: 'bhyve' })).toThrow(/^unknown target "bhyve" in BOOTGATE_TARGETS \(known: vmm:kvm, .*qemu:tcg, qemu:kvm.*, qemu:<accel>\)$/);
+    expect(() => selectedTargets({ BOOTGATE_TARGETS: 'bhyve' })).toThrow(/^unknown target "bhyve" in BOOTGATE_TARGETS \(known: vmm:kvm, .*qemu:tcg, qemu:kvm.*, qemu:<accel>, and each of them with @lab\)$/);
+  });
+
+  test('<target>@lab boots in lab batches, observes what the target observes, and is one instance per name', () => {
+    const [ownLab, qemuLab, again] = selectedTargets({ BOOTGATE_TARGETS: 'vmm:kvm@lab,qemu:kvm@lab,qemu:kvm@lab' });
+    expect([ownLab!.name, qemuLab!.name]).toEqual(['vmm:kvm@lab', 'qemu:kvm@lab']);
+    expect(qemuLab).toBe(again);
+    expect(typeof qemuLab!.prefetch).toBe('function');
+    expect([...qemuLab!.observes]).toEqual([...qemuTarget('kvm').observes]);
+    expect(ownLab!.observes.has('reset-vector-step')).toBe(true);
+    if (ownVmmNeedsLab()) expect(selectedTargets({ BOOTGATE_TARGETS: 'vmm:kvm' })[0]).toBe(ownLab);
+    expect(() => selectedTargets({ BOOTGATE_TARGETS: 'bhyve@lab' })).toThrow(/^unknown target "bhyve@lab"/);
+    expect(() => selectedTargets({ BOOTGATE_TARGETS: 'qemu:@lab' })).toThrow(/invalid target qemu:/);
   });
 });

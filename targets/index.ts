@@ -1,9 +1,10 @@
 // Targets: one suite, many stacks. The registry of target names (`vmm:kvm`, `qemu:<accel>`) and
 // the targets a run selects (BOOTGATE_TARGETS), plus the public surface of targets/: the Target
 // interface and the request and result every target shares. On a host without /dev/kvm the own
-// VMM runs inside the nested lab and is named `vmm:kvm@lab`.
+// VMM runs inside the nested lab and is named `vmm:kvm@lab`; any target named `<inner>@lab`
+// (`vmm:kvm@lab`, `qemu:kvm@lab`) boots inside the lab in batches (targets/vmm/lab-target.ts).
 
-import { labOwnVmmTarget, ownVmmNeedsLab } from './vmm/lab-target.js';
+import { labBatchTarget, labOwnVmmTarget, ownVmmNeedsLab } from './vmm/lab-target.js';
 import { qemuTarget } from './qemu/target.js';
 import type { Target } from './target.js';
 import { ownVmmTarget } from './vmm/target.js';
@@ -17,7 +18,22 @@ export { ownVmmTarget } from './vmm/target.js';
 const REGISTRY = new Map<string, Target>([[ownVmmTarget.name, ownVmmTarget]]);
 for (const accel of ['tcg', 'kvm']) registerTarget(qemuTarget(accel));
 
-let labOwnVmm: Target | undefined;
+const LAB_SUFFIX = '@lab';
+/** One instance per lab target name, so every suite's prefetch lands in the same batches. */
+const labTargets = new Map<string, Target>();
+
+/** `<inner>@lab` for a known inner target; the own VMM's instance is shared with `vmm:kvm` on a host without /dev/kvm. */
+function labTargetNamed(inner: Target): Target {
+  const name = `${inner.name}${LAB_SUFFIX}`;
+  let t = labTargets.get(name);
+  if (!t) labTargets.set(name, (t = inner.name === ownVmmTarget.name ? labOwnVmmTarget(inner.observes) : labBatchTarget(inner.name, inner.observes)));
+  return t;
+}
+
+function innerTarget(n: string): Target | undefined {
+  // qemu:<accel> passes any accelerator name through to -accel (nvmm, whpx, hvf, ...).
+  return REGISTRY.get(n) ?? (n.startsWith('qemu:') ? qemuTarget(n.slice('qemu:'.length)) : undefined);
+}
 
 /** Targets named by BOOTGATE_TARGETS (comma-separated), default the own VMM. */
 export function selectedTargets(env: NodeJS.ProcessEnv = process.env): Target[] {
@@ -26,11 +42,11 @@ export function selectedTargets(env: NodeJS.ProcessEnv = process.env): Target[] 
     .map((s) => s.trim())
     .filter(Boolean);
   return names.map((n) => {
-    // qemu:<accel> passes any accelerator name through to -accel (nvmm, whpx, hvf, ...).
-    if (n === ownVmmTarget.name && ownVmmNeedsLab()) return (labOwnVmm ??= labOwnVmmTarget(ownVmmTarget.observes));
-    const t = REGISTRY.get(n) ?? (n.startsWith('qemu:') ? qemuTarget(n.slice('qemu:'.length)) : undefined);
-    if (!t) throw new Error(`unknown target ${JSON.stringify(n)} in BOOTGATE_TARGETS (known: ${[...REGISTRY.keys()].join(', ')}, qemu:<accel>)`);
-    return t;
+    if (n === ownVmmTarget.name && ownVmmNeedsLab()) return labTargetNamed(ownVmmTarget);
+    const lab = n.endsWith(LAB_SUFFIX);
+    const t = innerTarget(lab ? n.slice(0, -LAB_SUFFIX.length) : n);
+    if (!t) throw new Error(`unknown target ${JSON.stringify(n)} in BOOTGATE_TARGETS (known: ${[...REGISTRY.keys()].join(', ')}, qemu:<accel>, and each of them with @lab)`);
+    return lab ? labTargetNamed(t) : t;
   });
 }
 

@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { batchProgress, describeLabBoot, firstAttempt, LAB_FAULT_RERUN_MIN_SMP, LAB_RESTARTS, labLoss, LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE, mayRestartLab, requestedTripleFaults, rerunOf, rerunPolicy, tripleFaultRerunAbove } from './lab-batch.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { batchProgress, readResult, describeLabBoot, firstAttempt, LAB_FAULT_RERUN_MIN_SMP, LAB_RESTARTS, labLoss, LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE, mayRestartLab, requestedTripleFaults, rerunOf, rerunPolicy, tripleFaultRerunAbove } from './lab-batch.js';
 
 const irqtest = { guest: 'debian-irqtest', smp: 2, timeoutS: 300 };
 const triple = { guest: 'debian-probe', smp: 2, timeoutS: 300, reboot: 'triple' };
@@ -123,6 +126,7 @@ describe('lab batch progress', () => {
     ]);
     expect(batchProgress(boots, 1).feed('noise\n@@batch other start\n')).toEqual([]);
     expect(batchProgress(boots, 1).feed('@@batch boot1 start\n')[0]).toMatch(/^bootgate lab VM 2: \[2\/2\]/);
+    expect(batchProgress(boots, 0, () => 0, 'qemu:kvm@lab').feed('@@batch boot0 start\n')).toEqual(['bootgate lab: [1/2] qemu:kvm@lab debian-irqtest smp8: started']);
   });
 
   it('names a disk boot by its image, a probe by its file, the PCI test devices, and a guest its firmware when named', () => {
@@ -130,5 +134,23 @@ describe('lab batch progress', () => {
     expect(describeLabBoot({ firmware: 'seabios-256k', disk: '/c/images/debian-disk-ab12.raw', smp: 1, timeoutS: 1 })).toBe('disk debian-disk-ab12.raw smp1');
     expect(describeLabBoot({ firmwareFile: '/g/build/probes-rom-write-1.bin', smp: 1, timeoutS: 1 })).toBe('probes-rom-write-1.bin smp1');
     expect(describeLabBoot({ guest: 'debian-probe', pciTestDevices: ['mem64pref:32G', 'mem32:512M'], smp: 1, timeoutS: 1 })).toBe('debian-probe pci=mem64pref:32G|mem32:512M smp1');
+  });
+});
+
+describe('a result boot-to-json wrote in the lab', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bootgate-lab-result-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is read back under the lab target name, keeping what QEMU observed', () => {
+    const file = join(dir, 'boot0.result.json');
+    writeFileSync(file, JSON.stringify({ target: 'qemu:kvm', status: 'until-matched', exitCode: 0, serial: 'probe', debugcon: '', milestones: { init: 900 }, resets: 1, wallMs: 1000, events: [{ event: 'qmp-reset', t: 5 }], stderr: '' }));
+    const r = readResult(file, 'qemu:kvm@lab', 'lab stderr');
+    expect(r).toMatchObject({ target: 'qemu:kvm@lab', status: 'until-matched', serial: 'probe', resets: 1, milestones: { init: 900 }, stderr: 'lab stderr' });
+    expect(r.events).toEqual([{ event: 'qmp-reset', t: 5 }]);
+  });
+
+  it('without the file is an unfinished result (killed), never a pass', () => {
+    const r = readResult(join(dir, 'missing.result.json'), 'qemu:kvm@lab', 'E_CONFIG: QEMU binary qemu-system-x86_64 not found');
+    expect(r).toMatchObject({ target: 'qemu:kvm@lab', status: 'killed', exitCode: -1, events: [], stderr: 'E_CONFIG: QEMU binary qemu-system-x86_64 not found' });
   });
 });

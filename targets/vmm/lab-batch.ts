@@ -1,7 +1,9 @@
-// Target `vmm:kvm@lab`: the own VMM run inside the nested lab, for guests this host's /dev/kvm
-// cannot run (Linux, OVMF on PVM). A suite hands over all its boots at once; they run one after
-// another inside ONE lab VM (the lab boot and its Node start are paid once), each writing its
-// event stream into the project share, which the harness then reads back as BootResults.
+// Targets `<inner>@lab` (`vmm:kvm@lab`, `qemu:kvm@lab`): a stack run inside the nested lab, for
+// guests this host's /dev/kvm cannot run (Linux, OVMF on PVM). A suite hands over all its boots at
+// once; they run one after another inside ONE lab VM (the lab boot is paid once). The own VMM
+// writes each boot's event stream into the project share, which the harness then reads back as a
+// BootResult; any other stack runs through targets/boot-to-json.ts, which writes the finished
+// BootResult there instead.
 //
 // What is rerun, and why (rerun decisions are pure functions below, unit-tested):
 // - A lab VM that wedges: the outer QEMU TCG sometimes locks up under a nested guest (both lab
@@ -17,11 +19,12 @@
 //   lab kernel on its console) is lost the same way and handled the same way: the outer QEMU TCG
 //   crashing is the lab's fault, not the stack's; its exit and stderr are the kept evidence.
 // - A triple fault the guest did not ask for (more than a reboot=triple boot's one per reboot) in
-//   a boot at SMP 2 or more is rerun once, as the lab's: QEMU/KVM, run as a control in the same
+//   an own-VMM boot at SMP 2 or more is rerun once, as the lab's: QEMU/KVM, run as a control in the same
 //   lab, faulted the same way there (docs/lab-fault-rate.md). The first attempt's event stream is
 //   kept, the result carries `rerun`, and the testcase is reported flaky (JUnit, summary, the
 //   run's last lines), never as a plain pass; a rerun that faults again fails. At SMP 1 neither
 //   stack has faulted unasked in the lab, so a fault there is the boot's failure, not rerun.
+//   QEMU reports no triple fault as such (a reset is a reset), so its boots are never rerun for one.
 // - Quirk boots are never rerun (their failure is the point); BOOTGATE_NO_RERUN=1 reruns nothing
 //   (a wedged lab then fails the boots it did not finish).
 
@@ -38,6 +41,9 @@ import { cliArgs } from './target.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/dist\/$/, '/');
 const CLI = 'dist/vmm/cli/main.js';
+const BOOT_TO_JSON = 'dist/targets/boot-to-json.js';
+/** The stack a batch runs unless told otherwise. */
+export const OWN_VMM = 'vmm:kvm';
 
 export interface LabBoot {
   id: string;
@@ -139,14 +145,28 @@ function shellQuote(s: string): string {
   return `'${s.replaceAll("'", "'\\''")}'`;
 }
 
-export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: number; memMiB?: number; timeoutS: number; qemu?: LabQemuKind }): Promise<LabBatch> {
-  const policy = rerunPolicy();
+export interface LabBatchOptions {
+  smp?: number;
+  memMiB?: number;
+  timeoutS: number;
+  qemu?: LabQemuKind;
+  /** The target run inside the lab (a selectedTargets name): `vmm:kvm` (default) or `qemu:<accel>`. */
+  inner?: string;
+}
+
+export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOptions): Promise<LabBatch> {
+  const inner = opts.inner ?? OWN_VMM;
+  const own = inner === OWN_VMM;
+  const labName = `${inner}@lab`;
+  const policy = own ? rerunPolicy() : { ...rerunPolicy(), tripleFaultReruns: 0 };
   const name = `batch-${process.pid}-${Date.now()}`;
   const dir = join(ROOT, 'reports', 'out', 'lab', name);
   const kept = join(KEPT_DIR, name);
   mkdirSync(dir, { recursive: true });
   const eventsOf = (b: LabBoot) => join(dir, `${b.id}.jsonl`);
-  const finished = (b: LabBoot) => existsSync(eventsOf(b)) && hasFinal(parseVmmEvents(readFileSync(eventsOf(b), 'utf8'), eventsOf(b)).events);
+  const resultOf = (b: LabBoot) => join(dir, `${b.id}.result.json`);
+  const finished = (b: LabBoot) =>
+    own ? existsSync(eventsOf(b)) && hasFinal(parseVmmEvents(readFileSync(eventsOf(b), 'utf8'), eventsOf(b)).events) : existsSync(resultOf(b));
   const keep = (from: string, as: string): string => {
     mkdirSync(kept, { recursive: true });
     const to = join(kept, as);
@@ -168,8 +188,15 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
       'HEARTBEAT=$!',
     ];
     for (const b of todo) {
-      const args = cliArgs(b.req, eventsOf(b)).map(shellQuote).join(' ');
-      const run = `node ${CLI} ${args} > ${shellQuote(join(dir, `${b.id}.out`))} 2> ${shellQuote(join(dir, `${b.id}.err`))}`;
+      let args: string;
+      if (own) {
+        args = `${CLI} ${cliArgs(b.req, eventsOf(b)).map(shellQuote).join(' ')}`;
+      } else {
+        const reqFile = join(dir, `${b.id}.request.json`);
+        writeFileSync(reqFile, JSON.stringify(b.req));
+        args = [BOOT_TO_JSON, '--target', inner, '--request', reqFile, '--result', resultOf(b)].map(shellQuote).join(' ');
+      }
+      const run = `node ${args} > ${shellQuote(join(dir, `${b.id}.out`))} 2> ${shellQuote(join(dir, `${b.id}.err`))}`;
       lines.push(`echo "@@batch ${b.id} start"`, `${run}; rc=$?`);
       const above = tripleFaultRerunAbove(b.req, policy);
       if (above !== undefined) {
@@ -183,7 +210,7 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
     lines.push('kill $HEARTBEAT');
     const script = join(dir, `batch-${attempt}.sh`);
     writeFileSync(script, `${lines.join('\n')}\n`, { mode: 0o755 });
-    const progress = batchProgress(todo, attempt);
+    const progress = batchProgress(todo, attempt, undefined, labName);
     const abort = new AbortController();
     let lockup: string | undefined;
     let stdout = '';
@@ -238,15 +265,15 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
   for (const b of boots) {
     const events = eventsOf(b);
     const err = join(dir, `${b.id}.err`);
-    const text = existsSync(events) ? readFileSync(events, 'utf8') : '';
-    const r = parseEventStream('vmm:kvm@lab', text, existsSync(err) ? readFileSync(err, 'utf8') : '', events);
+    const stderr = existsSync(err) ? readFileSync(err, 'utf8') : '';
+    const r = own ? parseEventStream(labName, existsSync(events) ? readFileSync(events, 'utf8') : '', stderr, events) : readResult(resultOf(b), labName, stderr);
     const first = `${events}.first`;
     if (existsSync(first)) {
       const why = firstAttempt(readFileSync(first, 'utf8'));
       lost.get(b.id)!.push({ reason: why, evidence: keep(first, `${basename(events, '.jsonl')}.first.jsonl`) });
     }
     r.rerun = rerunOf(lost.get(b.id)!);
-    if (!hasFinal(r.events)) {
+    if (!finished(b)) {
       r.status = 'error';
       // How the lab ended (QEMU's exit signal or code and its stderr), without the tails repeated below.
       const how = lab?.error ? `: ${lab.error.message.split('\nlab console tail:')[0]!.trim()}` : '';
@@ -263,6 +290,16 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: { smp?: nu
 
 function hasFinal(events: ReadonlyArray<{ event: string }>): boolean {
   return events.some((e) => e.event === 'final');
+}
+
+/**
+ * A BootResult boot-to-json.ts wrote, under the lab target's name; without the file, an empty
+ * result (status killed), which the caller turns into an error naming how the lab ended.
+ */
+export function readResult(file: string, name: string, stderr: string): BootResult {
+  if (!existsSync(file)) return parseEventStream(name, '', stderr);
+  const r = JSON.parse(readFileSync(file, 'utf8')) as BootResult;
+  return { ...r, target: name, stderr: r.stderr || stderr };
 }
 
 /** What ended the first attempt of a boot rerun after an unrequested triple fault, for the report. */
@@ -288,7 +325,7 @@ export function describeLabBoot(req: BootRequest): string {
  * (a lab batch runs for minutes with nothing else to show): which boot, of how many, when it
  * started and how it ended. Pure apart from the clock.
  */
-export function batchProgress(boots: readonly LabBoot[], attempt: number, now: () => number = () => performance.now()): { feed(text: string): string[] } {
+export function batchProgress(boots: readonly LabBoot[], attempt: number, now: () => number = () => performance.now(), target = `${OWN_VMM}@lab`): { feed(text: string): string[] } {
   const index = new Map(boots.map((b, i) => [b.id, i]));
   const started = new Map<string, number>();
   let partial = '';
@@ -303,7 +340,7 @@ export function batchProgress(boots: readonly LabBoot[], attempt: number, now: (
         const i = m ? index.get(m[1]!) : undefined;
         if (!m || i === undefined) continue;
         const b = boots[i]!;
-        const tag = `bootgate ${lab}: [${i + 1}/${boots.length}] vmm:kvm@lab ${describeLabBoot(b.req)}`;
+        const tag = `bootgate ${lab}: [${i + 1}/${boots.length}] ${target} ${describeLabBoot(b.req)}`;
         if (m[2] === 'start') {
           started.set(b.id, now());
           out.push(`${tag}: started`);

@@ -11,11 +11,14 @@ import type { LabBatch, LabBoot } from './lab-batch.js';
 
 const batches: LabBoot[][] = [];
 const batchQemu: Array<string | undefined> = [];
+const batchInner: Array<string | undefined> = [];
 let patchedBuilt = false;
 vi.mock('./lab-batch.js', () => ({
-  bootBatchInLab: vi.fn(async (boots: LabBoot[], opts: { qemu?: string }): Promise<LabBatch> => {
+  OWN_VMM: 'vmm:kvm',
+  bootBatchInLab: vi.fn(async (boots: LabBoot[], opts: { qemu?: string; inner?: string }): Promise<LabBatch> => {
     batches.push(boots);
     batchQemu.push(opts.qemu);
+    batchInner.push(opts.inner);
     const results = new Map(boots.map((b) => [b.id, { target: 'vmm:kvm@lab', status: 'until-matched', serial: `smp=${b.req.smp}` } as unknown as BootResult]));
     return { results, lockups: [], wallMs: 1, consoleTail: '' };
   }),
@@ -26,12 +29,25 @@ vi.mock('../../lab/qemu-build/build.js', () => ({
   cannotBuildPatchedQemu: () => undefined,
 }));
 
-const { BUILD_LAB_QEMU_ENV, LAB_TIMEOUT_SCALE, labOwnVmmTarget, ownVmmNeedsLab, uefiLabUnavailable } = await import('./lab-target.js');
+const { BUILD_LAB_QEMU_ENV, LAB_TIMEOUT_SCALE, labBatchTarget, labOwnVmmTarget, ownVmmNeedsLab, uefiLabUnavailable } = await import('./lab-target.js');
 
 beforeEach(() => {
   batches.length = 0;
   batchQemu.length = 0;
+  batchInner.length = 0;
   patchedBuilt = false;
+});
+
+describe('labBatchTarget', () => {
+  it('runs another stack (qemu:kvm) the same way: named <inner>@lab, its batches told which stack to run', async () => {
+    const t = labBatchTarget('qemu:kvm', new Set(['reset-vector-mapping']));
+    expect(t.name).toBe('qemu:kvm@lab');
+    expect([...t.observes]).toEqual(['reset-vector-mapping']);
+    await t.prefetch([{ guest: 'debian-probe', smp: 2, timeoutS: 60 }]);
+    expect(batchInner).toEqual(['qemu:kvm']);
+    expect(batches[0]![0]!.req.timeoutS).toBe(60 * LAB_TIMEOUT_SCALE);
+    expect(labOwnVmmTarget(new Set()).name).toBe('vmm:kvm@lab');
+  });
 });
 
 describe('labOwnVmmTarget', () => {

@@ -1,8 +1,10 @@
 // Target `vmm:kvm` on a host without /dev/kvm (a machine whose kernel is itself a PVM guest has
 // the kvm module but no device): the own VMM runs inside the nested lab instead, reported as
-// `vmm:kvm@lab`. Starting a lab VM costs seconds, so a suite hands over every boot it will make
-// (`prefetch`) and they run one after another inside ONE lab VM; `boot(req)` then returns the
-// prefetched result, or runs a one-boot batch for a request nobody announced.
+// `vmm:kvm@lab`. The same for any other stack named `<inner>@lab` (`qemu:kvm@lab`: QEMU -accel
+// kvm on the lab's KVM, the control the own VMM is compared with in the same lab). Starting a lab
+// VM costs seconds, so a suite hands over every boot it will make (`prefetch`) and they run one
+// after another inside ONE lab VM; `boot(req)` then returns the prefetched result, or runs a
+// one-boot batch for a request nobody announced.
 // OVMF boots run in a lab VM of their own, under the lab's patched QEMU (lab/qemu-build/, built on
 // first use): the lab-qemu fixture aborts as soon as a nested guest with an in-kernel LAPIC writes
 // CR8 with a virtual interrupt pending, which OVMF does on every interrupt (docs/uefi.md). Every
@@ -14,7 +16,7 @@ import { QEMU_ENV } from '../../lab/qemu.js';
 import { inLab, labUnavailable } from '../../lab/target.js';
 import type { BootResult } from '../boot-result.js';
 import { type BootRequest, bootsOvmf, CANNOT_RUN_HERE, type Observation, type Target } from '../target.js';
-import { bootBatchInLab } from './lab-batch.js';
+import { bootBatchInLab, OWN_VMM } from './lab-batch.js';
 
 /** Suites state timeouts for a native host; firmware inside the lab runs several times slower. */
 export const LAB_TIMEOUT_SCALE = 4;
@@ -49,11 +51,16 @@ function keyOf(req: BootRequest): string {
 }
 
 export function labOwnVmmTarget(observes: ReadonlySet<Observation>): Target & { prefetch(reqs: readonly BootRequest[]): Promise<void> } {
+  return labBatchTarget(OWN_VMM, observes);
+}
+
+/** `<inner>@lab`: `inner` (a selectedTargets name) booted in lab batches; it observes what `inner` observes. */
+export function labBatchTarget(inner: string, observes: ReadonlySet<Observation>): Target & { prefetch(reqs: readonly BootRequest[]): Promise<void> } {
   const results = new Map<string, Promise<BootResult>>();
   const runGroup = (reqs: readonly BootRequest[], qemu: 'fixture' | 'uefi'): Promise<Map<string, BootResult>> => {
     const boots = reqs.map((req, i) => ({ id: `boot${i}`, req: { ...req, timeoutS: req.timeoutS * LAB_TIMEOUT_SCALE } }));
     const timeoutS = boots.reduce((t, b) => t + b.req.timeoutS + PER_BOOT_SLACK_S, LAB_START_S);
-    return bootBatchInLab(boots, { smp: 2, timeoutS, qemu }).then((batch) => new Map(reqs.map((req, i) => [keyOf(req), batch.results.get(`boot${i}`)!])));
+    return bootBatchInLab(boots, { smp: 2, timeoutS, qemu, inner }).then((batch) => new Map(reqs.map((req, i) => [keyOf(req), batch.results.get(`boot${i}`)!])));
   };
   const cannotBoot = (req: BootRequest): string | undefined => (bootsOvmf(req) ? uefiLabUnavailable() : undefined);
   // One lab VM per QEMU, one after the other (the lab takes both host CPUs).
@@ -66,7 +73,7 @@ export function labOwnVmmTarget(observes: ReadonlySet<Observation>): Target & { 
     return out;
   };
   return {
-    name: 'vmm:kvm@lab',
+    name: `${inner}@lab`,
     observes,
     async unavailable() {
       const why = labUnavailable();
