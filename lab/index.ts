@@ -12,9 +12,6 @@ export {
   LAB_SUFFIX,
   labAdvice,
   labInnerTarget,
-  type LabConformanceOptions,
-  type LabTarget,
-  labTarget,
   labUnavailable,
   reportedTargetName,
 } from './target.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { conformanceCommand, inLab, labInnerTarget, labTarget, labUnavailable, reportedTargetName } from './target.js';
+import { inLab, labInnerTarget, labUnavailable, reportedTargetName } from './target.js';
 
 describe('lab targets', () => {
   it('strips the @lab suffix, and only that', () => {
@@ -22,13 +22,5 @@ describe('lab targets', () => {
     expect(labUnavailable({ BOOTGATE_LAB: '1', PATH: process.env.PATH })).toMatch(/already inside the nested lab/);
     expect(labUnavailable({ PATH: '/nonexistent' })).toMatch(/qemu-system-x86_64 is not on PATH/);
     expect(labUnavailable({ QEMU: '/nonexistent/qemu' })).toMatch(/\$QEMU is "\/nonexistent\/qemu"/);
-  });
-
-  it('runs the conformance project with this Node and the repository vitest', () => {
-    const cmd = conformanceCommand(['reset-vector']);
-    expect(cmd[0]).toBe(process.execPath);
-    expect(cmd[1]).toMatch(/node_modules\/vitest\/vitest\.mjs$/);
-    expect(cmd.slice(2)).toEqual(['run', '--project', 'conformance', 'reset-vector']);
-    expect(labTarget('vmm:kvm')).toMatchObject({ name: 'vmm:kvm@lab', inner: 'vmm:kvm' });
   });
 });

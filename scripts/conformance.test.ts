@@ -33,7 +33,7 @@ describe('checkTargets', () => {
 
   test('one line naming the bad name and the fix', () => {
     expect(checkTargets(['vmm:kvm', 'bhyve'])).toMatch(
-      /^unknown target "bhyve" \(known: vmm:kvm, .*qemu:<accel>\) \(fix: --target vmm:kvm or --target qemu:<accel>, e.g\. qemu:tcg\)$/,
+      /^unknown target "bhyve" \(known: vmm:kvm, .*qemu:<accel>, and each of them with @lab\) \(fix: --target vmm:kvm or --target qemu:<accel>, e.g\. qemu:tcg\)$/,
     );
     expect(checkTargets(['qemu:'])).toMatch(/^invalid target qemu:: the accelerator must be a name/);
     expect(checkTargets(['qemu:nvmm'])).toMatch(/^unknown accelerator "nvmm" in target qemu:nvmm: \S+qemu-system-x86_64 has tcg, kvm.*\(fix: use qemu:tcg or qemu:kvm/);
@@ -87,9 +87,8 @@ describe('judgeReports', () => {
 });
 
 describe('reportDirOf', () => {
-  test('BOOTGATE_REPORT_DIR moves the host run and the @lab runs below it', () => {
+  test('BOOTGATE_REPORT_DIR moves the run\'s reports (every target in one folder)', () => {
     expect(reportDirOf({})).toBe('reports/out');
-    expect(reportDirOf({}, 'vmm:kvm@lab')).toBe('reports/out/vmm_kvm@lab');
-    expect(reportDirOf({ BOOTGATE_REPORT_DIR: 'reports/soak/run-1' }, 'vmm:kvm@lab')).toBe('reports/soak/run-1/vmm_kvm@lab');
+    expect(reportDirOf({ BOOTGATE_REPORT_DIR: 'reports/soak/run-1' })).toBe('reports/soak/run-1');
   });
 });

@@ -15,14 +15,15 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkQemuAccelerator } from '../targets/qemu/target.js';
-import { labInnerTarget, labTarget, labUnavailable } from '../lab/index.js';
+import { labInnerTarget, labUnavailable } from '../lab/index.js';
 import { selectedTargets } from '../targets/index.js';
 import { completeness, type JunitCase, readJunit } from '../reports/read-junit.js';
 
 export const USAGE = `usage: npm run conformance -- [--target NAME]... [FILE-FILTER]...
   --target NAME   vmm:kvm (default), qemu:tcg, qemu:kvm or qemu:<accel> for any accelerator
                   your QEMU has (nvmm, whpx, hvf, ...); repeat it or separate names with commas;
-                  NAME@lab (e.g. vmm:kvm@lab) runs the whole conformance project inside one nested lab VM
+                  NAME@lab (vmm:kvm@lab, qemu:kvm@lab) boots that stack inside the nested lab, each
+                  suite's boots in one lab VM; several targets give one report, side by side
   FILE-FILTER     passed to vitest (e.g. reset-vector)
   env QEMU        the QEMU binary (default qemu-system-x86_64 on PATH)`;
 
@@ -31,10 +32,9 @@ export const DEFAULT_TARGET = 'vmm:kvm';
 export const REPORT_DIR_ENV = 'BOOTGATE_REPORT_DIR';
 export const DEFAULT_REPORT_DIR = 'reports/out';
 
-/** The report folder of one run: the host run's, or an @lab target's below it. */
-export function reportDirOf(env: NodeJS.ProcessEnv, labTargetName?: string): string {
-  const base = env[REPORT_DIR_ENV] ?? DEFAULT_REPORT_DIR;
-  return labTargetName === undefined ? base : join(base, labTargetName.replace(/[^a-z0-9@.-]/gi, '_'));
+/** The report folder of a run. */
+export function reportDirOf(env: NodeJS.ProcessEnv): string {
+  return env[REPORT_DIR_ENV] ?? DEFAULT_REPORT_DIR;
 }
 
 export interface RunReport {
@@ -190,30 +190,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   console.log(`conformance: targets ${opts.targets.join(', ')}`);
   const root = repoRoot();
-  // `<target>@lab`: the whole conformance project runs inside one lab VM (lab boot paid once).
-  const lab = opts.targets.filter((t) => labInnerTarget(t) !== undefined);
-  const host = opts.targets.filter((t) => labInnerTarget(t) === undefined);
-  const reports: RunReport[] = [];
-  let code = 0;
-  if (host.length > 0) {
-    clearReport(root, reportDirOf(env));
-    code = await runVitest(host, opts.filters, env);
-    reports.push(readReport(root, reportDirOf(env)));
-  }
-  for (const t of lab) {
-    const dir = reportDirOf(env, t);
-    clearReport(root, dir);
-    const r = await labTarget(labInnerTarget(t)!).runConformance({
-      filters: opts.filters,
-      // Each lab run writes its own JUnit and summary, so a host run in the same call is kept.
-      env: { ...env, [REPORT_DIR_ENV]: dir },
-      onOutput: (s, c) => (s === 'stdout' ? process.stdout : process.stderr).write(c),
-    });
-    if (r.status !== 'exited') console.error(r.error!.toLine());
-    code ||= r.status === 'exited' ? r.exitCode! : 1;
-    reports.push(readReport(root, dir));
-  }
-  const verdict = judgeReports(reports);
+  // Every target in one vitest run, so one JUnit and one summary hold them side by side;
+  // `<target>@lab` targets batch each suite's boots into a lab VM of their own (targets/index.ts).
+  clearReport(root, reportDirOf(env));
+  const code = await runVitest(opts.targets, opts.filters, env);
+  const verdict = judgeReports([readReport(root, reportDirOf(env))]);
   for (const line of verdict.lines) console.error(`conformance: ${line}`);
   return code || (verdict.fail ? 1 : 0);
 }

@@ -58,7 +58,7 @@ export interface SoakRun {
   run: number;
   wallMs: number;
   exitCode: number;
-  /** Every testcase of the run's junit.xml files (the host run's and each @lab target's). */
+  /** Every testcase of the run's junit.xml files (every target, @lab ones included, reports into one). */
   cases: JunitCase[];
 }
 
@@ -148,7 +148,7 @@ export function formatSoak(runs: readonly SoakRun[], v: SoakVerdict): string {
   return lines.join('\n');
 }
 
-/** Every junit.xml at or below `dir` (the host run's, and one folder per @lab target). */
+/** Every junit.xml at or below `dir` (a run writes one; a report folder may hold sub-runs' too), skipping lab batch folders. */
 export function junitFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const found: string[] = [];
