@@ -12,8 +12,9 @@
 // fault nobody asked for:
 // Linux falls back from one method to the next, so a broken method still resets somehow. The high
 // BIOS copy must still be byte-identical to the file afterwards. bios and triple run at SMP 2 (the
-// APs are reset too), the others at SMP 1; bios also with the 128 KiB image at SMP 1, the good run
-// of the quirk below.
+// APs are reset too), bios once more at SMP 8 (seven APs back in wait-for-SIPI, SeaBIOS counting
+// them again), the others at SMP 1; bios also with the 128 KiB image at SMP 1, the good run of
+// the quirk below.
 // Teeth: --quirk vmd-low-bios-only (OpenBSD vmd's layout: the BSP starts at CS base 0xf0000 and the
 // firmware is mapped only below 1 MiB), same configuration as the 128 KiB bios run: the guest
 // reports boot 1 and never boot 2 (SeaBIOS's reboot path reads its pristine image from the high
@@ -45,6 +46,7 @@ const CASES: ReadonlyArray<{ id: string; method: RebootMethod; smp: number; rebo
   { id: 'kbd', method: 'kbd', smp: 1, reboots: 1, firmware: 'seabios-256k' },
   { id: 'acpi', method: 'acpi', smp: 1, reboots: 1, firmware: 'seabios-256k' },
   { id: 'triple', method: 'triple', smp: 2, reboots: 1, firmware: 'seabios-256k' },
+  { id: 'bios-smp8', method: 'bios', smp: 8, reboots: 1, firmware: 'seabios-256k' },
   // vmd ships a 128 KiB SeaBIOS (bios-256k.bin keeps its init code in the high copy only): the
   // quirk's configuration, without the quirk.
   { id: 'bios-128k', method: 'bios', smp: 1, reboots: 1, firmware: 'seabios' },
