@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 // Two projects: `unit` runs without an accelerator in seconds; `conformance` boots real guests.
 export default defineConfig({
   test: {
-    // BOOTGATE_REPORT_DIR keeps runs apart (the runner gives each @lab target its own folder).
+    // BOOTGATE_REPORT_DIR keeps runs apart (a soak round, a test's own run).
     reporters: ['default', ['./reports/index.ts', { outputDir: process.env.BOOTGATE_REPORT_DIR ?? 'reports/out' }]],
     projects: [
       {

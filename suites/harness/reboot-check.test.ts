@@ -7,11 +7,11 @@ import { checkReboot, REBOOT, RESET_PATH_ASSERTIONS } from './reboot-check.js';
 const SHA = 'ab'.repeat(32);
 const KERNEL_RIP = '0xffffffff81e0c1d2';
 
-function boot(resets: object[], opts: { extra?: object[]; status?: string; banners?: number; sha?: string } = {}) {
+function boot(resets: object[], opts: { extra?: object[]; status?: string; banners?: number; sha?: string; noHigh?: boolean } = {}) {
   const serial = 'SeaBIOS (version 1.16.2)\n'.repeat(opts.banners ?? resets.length + 1);
   const lines = [
     { event: 'serial', t: 1, port: 'com1', data: serial },
-    { event: 'firmware-high', t: 1, mapped: true, bytes: 262_144, sha256: opts.sha ?? SHA, writesTrapped: 0 },
+    ...(opts.noHigh ? [] : [{ event: 'firmware-high', t: 1, mapped: true, bytes: 262_144, sha256: opts.sha ?? SHA, writesTrapped: 0 }]),
     ...resets.map((x, i) => ({ event: 'reset', t: 2 + i, count: i + 1, ...x })),
     ...(opts.extra ?? []),
     { event: 'final', t: 9, status: opts.status ?? 'until-matched', exitCode: 0, resets: resets.length, wallMs: 9, maxRssBytes: 1, profile: {} },
@@ -50,6 +50,16 @@ describe('checkReboot', () => {
     expect(failuresOf(fromFirmware, REBOOT.source)[0]?.message).toMatch(/the FADT reset register .* the VMM saw 1: cf9 0x06 on vCPU 0 at 0xf1a2c/);
     const twice = checkReboot(boot([{ source: 'i8042' }, { source: 'triple-fault (vCPU 1)', vcpu: 1 }]), probe('k', [1, 2]), { method: 'kbd', smp: 1, reboots: 1, firmwareSha256: SHA });
     expect(failuresOf(twice, REBOOT.source)[0]?.message).toMatch(/the VMM saw 2: i8042; triple-fault \(vCPU 1\) on vCPU 1$/);
+  });
+
+  it('fails a run whose stack reported no high copy, and says why when the stack knows', () => {
+    const c = { method: 'pci' as const, smp: 1, reboots: 1, firmwareSha256: SHA };
+    const reset = [{ source: 'cf9 0x0e', vcpu: 0, rip: KERNEL_RIP }];
+    expect(failuresOf(checkReboot(boot(reset, { noHigh: true }), probe('p', [1, 2]), c), REBOOT.highCopy)[0]?.message).toBe('the stack reported no high copy');
+    // QEMU's driver emits this one (the own VMM always reports its copy), so it is added to the result, not the VMM stream.
+    const unread = boot(reset, { noHigh: true });
+    unread.events.push({ event: 'firmware-high-unread', t: 8, reason: 'pmemsave: no answer within 30 s' });
+    expect(failuresOf(checkReboot(unread, probe('p', [1, 2]), c), REBOOT.highCopy)[0]?.message).toBe('the stack reported no high copy (pmemsave: no answer within 30 s)');
   });
 
   it('names a guest that never came back, and the rest of what went wrong', () => {

@@ -133,6 +133,12 @@ function checkAfterReset(r: BootResult, events: readonly ProbeEvent[], c: Reboot
   if (banners < c.reboots + 1) fail(REBOOT.firmware, `SeaBIOS printed its banner ${banners} times for ${c.reboots} reboot${c.reboots === 1 ? '' : 's'}`);
   const high = eventsOf(r, 'firmware-high')[0] as unknown as { sha256?: string; mapped?: boolean } | undefined;
   if (high?.sha256 !== c.firmwareSha256) {
-    fail(REBOOT.highCopy, high ? `the high copy hashes to ${String(high.sha256).slice(0, 16)}, the file to ${c.firmwareSha256.slice(0, 16)}` : 'the VMM reported no high copy');
+    const unread = eventsOf(r, 'firmware-high-unread')[0] as unknown as { reason?: string } | undefined;
+    fail(
+      REBOOT.highCopy,
+      high
+        ? `the high copy hashes to ${String(high.sha256).slice(0, 16)}, the file to ${c.firmwareSha256.slice(0, 16)}`
+        : `the stack reported no high copy${unread?.reason ? ` (${unread.reason})` : ''}`,
+    );
   }
 }

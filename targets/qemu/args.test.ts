@@ -14,6 +14,7 @@ describe('qemuArgs', () => {
       ...['-chardev', 'socket,id=debugcon,path=/t/dbg.sock,server=on,wait=off', '-device', 'isa-debugcon,iobase=0x402,chardev=debugcon'],
       ...['-device', 'isa-debug-exit,iobase=0xf4,iosize=1'],
       ...['-chardev', 'socket,id=qmp,path=/t/qmp.sock,server=on,wait=off', '-mon', 'chardev=qmp,mode=control'],
+      '-no-shutdown',
       '-S',
     ]);
   });

@@ -180,6 +180,11 @@ export function qemuArgs(spec: QemuMachineSpec): string[] {
     ...interruptDeviceArgs(spec.interruptDevice),
     ...['-chardev', `socket,id=qmp,path=${escapeOptionValue(spec.qmpSocket)},server=on,wait=off`, '-mon', 'chardev=qmp,mode=control'],
     ...(spec.noReboot ? ['-no-reboot'] : []),
+    // A guest power-off pauses instead of exiting, so what the verdict reads from the live machine
+    // afterwards (the high BIOS copy, the BARs) is still there: the probe powers off right after
+    // its last line, and a QEMU that exited first left the run with no high copy (run.ts ends the
+    // run on the SHUTDOWN event).
+    '-no-shutdown',
     ...(spec.traceFirstExit ? FIRST_EXIT_TRACE_ARGS : []),
     ...(spec.paused === false ? [] : ['-S']),
   ];

@@ -35,6 +35,11 @@ import type { QemuBootRequest } from './target.js';
 const QUIT_GRACE_MS = 3_000;
 /** Time the failure diagnostics (registers over QMP) may take. */
 const DIAGNOSE_MS = 2_000;
+/**
+ * Time a read the verdict needs (the high BIOS copy) may take: a QEMU nested in the lab has taken
+ * more than DIAGNOSE_MS to answer pmemsave, and a missing copy fails the reboot suite.
+ */
+const VERDICT_READ_MS = 30_000;
 /** How long the debug console may take to deliver its last bytes after QEMU exited. */
 const CONSOLE_DRAIN_MS = 1_000;
 /** How long a failed QMP handshake waits for QEMU's exit before blaming the handshake. */
@@ -54,6 +59,17 @@ function vmHighWaterBytes(pid: number): number | undefined {
     return m ? Number(m[1]) * 1024 : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** `p`'s value, or why there is none (its error, or no answer within `ms`), for the report. */
+async function answerOrWhy<T>(p: Promise<T>, ms: number): Promise<{ value: T } | { why: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<{ why: string }>((r) => (timer = setTimeout(() => r({ why: `no answer within ${ms / 1000} s` }), ms).unref()));
+  try {
+    return await Promise.race([p.then((value) => ({ value }), (e: unknown) => ({ why: (e as Error).message })), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -188,12 +204,15 @@ export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJ
 
     if (qmp && result === undefined) {
       // Still running: read what only a live QEMU can show, then ask it to quit.
-      if (run.status === 'until-matched' && mapping) {
+      if ((run.status === 'until-matched' || run.status === 'power-off') && mapping) {
         const dump = join(dir, 'high.bin');
-        const ok = await withTimeout(qmp.execute('pmemsave', { val: 2 ** 32 - fw.bytes, size: fw.bytes, filename: dump }), DIAGNOSE_MS);
-        if (ok !== undefined) {
+        const saved = await answerOrWhy(qmp.execute('pmemsave', { val: 2 ** 32 - fw.bytes, size: fw.bytes, filename: dump }), VERDICT_READ_MS);
+        if ('value' in saved) {
           const sha256 = createHash('sha256').update(readFileSync(dump)).digest('hex');
           run.emit({ event: 'firmware-high', mapped: mapping.firmware, sha256, bytes: fw.bytes });
+        } else {
+          // The checker's "no high copy" then says why, instead of blaming the firmware.
+          run.emit({ event: 'firmware-high-unread', reason: `pmemsave: ${saved.why}` });
         }
       }
       if (req.pciTestDevices?.length) await readBack(run, qmp, memMiB, await firmwareBars);

@@ -1,9 +1,9 @@
 // One QEMU boot's bookkeeping without a QEMU: console chunks, --until matching, QMP events.
 
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import type { BootResult } from '../boot-result.js';
 import { eventsOf } from '../boot-result.js';
-import { QemuRun } from './run.js';
+import { QemuRun, SHUTDOWN_CONSOLE_GRACE_MS } from './run.js';
 
 const BOOT_ATTEMPT = 'Booting from|No bootable device';
 
@@ -41,6 +41,52 @@ describe('console bookkeeping', () => {
     run.console('debugcon', 'PCI: out of 32bit address space\n');
     expect(run.status).toBe('error');
     expect(run.error?.message).toBe('firmware panicked: "PCI: out of 32bit address space" (on debugcon); it halts there for good');
+  });
+});
+
+describe('guest shutdown under -no-shutdown (QEMU stays up, paused)', () => {
+  test('SHUTDOWN ends the run as a power-off after the console grace, not at once', () => {
+    vi.useFakeTimers();
+    try {
+      const run = new QemuRun('qemu:tcg', { smp: 1, timeoutS: 10 });
+      run.qmpEvent({ event: 'SHUTDOWN', data: { guest: true, reason: 'guest-shutdown' } });
+      expect(run.status, 'the console may still hold the last line').toBeUndefined();
+      vi.advanceTimersByTime(SHUTDOWN_CONSOLE_GRACE_MS);
+      expect(run.status).toBe('power-off');
+      expect(run.exitCode).toBe(0);
+      expect(run.milestones).toHaveProperty('power-off');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  test('the --until line that arrives after SHUTDOWN still wins; a reset under -no-reboot is a power-off with its reason', () => {
+    vi.useFakeTimers();
+    try {
+      const run = new QemuRun('qemu:tcg', { smp: 1, timeoutS: 10, until: 'done' });
+      run.qmpEvent({ event: 'SHUTDOWN', data: { guest: true, reason: 'guest-shutdown' } });
+      run.console('com1', 'probe done\n');
+      vi.advanceTimersByTime(SHUTDOWN_CONSOLE_GRACE_MS);
+      expect(run.status).toBe('until-matched');
+      const reset = new QemuRun('qemu:tcg', { smp: 1, timeoutS: 10 });
+      reset.qmpEvent({ event: 'SHUTDOWN', data: { guest: true, reason: 'guest-reset' } });
+      vi.advanceTimersByTime(SHUTDOWN_CONSOLE_GRACE_MS);
+      expect([reset.status, reset.reason]).toEqual(['power-off', 'guest reset with -no-reboot']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  test('a quit we sent is not the guest shutting down', () => {
+    vi.useFakeTimers();
+    try {
+      const run = new QemuRun('qemu:tcg', { smp: 1, timeoutS: 10 });
+      run.qmpEvent({ event: 'SHUTDOWN', data: { guest: false, reason: 'host-qmp-quit' } });
+      vi.advanceTimersByTime(SHUTDOWN_CONSOLE_GRACE_MS);
+      expect(run.status).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -13,6 +13,11 @@ import type { QemuBootRequest } from './target.js';
 
 /** How long a matched --until line may stay unfinished before the run stops anyway. */
 const UNTIL_LINE_GRACE_MS = 1_000;
+/**
+ * How long after QMP's SHUTDOWN (the guest paused by -no-shutdown) the console may still deliver
+ * what the guest wrote before it: the event and COM1 reach us on separate sockets, in any order.
+ */
+export const SHUTDOWN_CONSOLE_GRACE_MS = 2_000;
 const SERIAL_TAIL = 3_000;
 export const STDERR_TAIL = 4_000;
 
@@ -115,6 +120,12 @@ export class QemuRun {
       this.milestone('reset', String(data.reason ?? 'reset'));
     } else if (ev.event === 'SHUTDOWN') {
       this.shutdown ??= ev;
+      // -no-shutdown paused the guest; QEMU stays up for the reads at the end. The console may still
+      // hold the guest's last line (an --until match that came first wins).
+      const reason = String(data.reason ?? '');
+      if (reason !== 'host-qmp-quit' && reason !== 'host-signal' && reason !== 'host-qmp-system-reset') {
+        setTimeout(() => shutdownOutcome(this, reason), SHUTDOWN_CONSOLE_GRACE_MS).unref();
+      }
     } else if (ev.event === 'GUEST_PANICKED') {
       this.fail('E_GUEST', `the guest panicked: ${JSON.stringify(data)}`);
     }
@@ -145,18 +156,32 @@ export function exitOutcome(run: QemuRun, r: Result, stderrTail: string): void {
     run.fail('E_INTERNAL', `QEMU died from ${r.signal}${stderrTail ? `: ${stderrTail}` : ' (no stderr)'}`);
   } else if (reason === 'guest-panic') {
     run.fail('E_GUEST', `the guest panicked: ${stderrTail}`);
-  } else if (reason === 'guest-reset') {
-    // -no-reboot turned a guest reset into the end of the run.
-    run.exitCode = r.exitCode ?? 0;
-    run.milestone('power-off', 'guest-reset (-no-reboot)');
-    run.finish('power-off', 'guest reset with -no-reboot');
-  } else if (reason === 'guest-shutdown' || r.exitCode === 0 || (r.exitCode ?? 0) % 2 === 1) {
+  } else if (reason === 'guest-reset' || reason === 'guest-shutdown') {
+    shutdownOutcome(run, reason, r.exitCode ?? 0);
+  } else if (r.exitCode === 0 || (r.exitCode ?? 0) % 2 === 1) {
     // ACPI power-off exits 0; isa-debug-exit exits (value << 1) | 1, as the own VMM reports it.
     run.exitCode = r.exitCode ?? 0;
     run.milestone('power-off', reason || `exit ${r.exitCode}`);
     run.finish('power-off', reason || 'isa-debug-exit');
   } else {
     run.fail('E_INTERNAL', `QEMU exited with code ${r.exitCode}: ${stderrTail || '(no stderr)'}`);
+  }
+}
+
+/** The guest shut the machine down (QMP SHUTDOWN's reason): a power-off, or a reset -no-reboot turned into one. */
+export function shutdownOutcome(run: QemuRun, reason: string, exitCode = 0): void {
+  if (run.status !== undefined) return;
+  if (reason === 'guest-panic') {
+    run.fail('E_GUEST', 'the guest panicked (QMP SHUTDOWN guest-panic)');
+  } else if (reason === 'guest-reset') {
+    run.exitCode = exitCode;
+    run.milestone('power-off', 'guest-reset (-no-reboot)');
+    run.finish('power-off', 'guest reset with -no-reboot');
+  } else {
+    // ACPI power-off: QEMU would have exited 0.
+    run.exitCode = exitCode;
+    run.milestone('power-off', reason || 'guest-shutdown');
+    run.finish('power-off', reason || 'guest-shutdown');
   }
 }
 
