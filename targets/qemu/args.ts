@@ -182,8 +182,8 @@ export function qemuArgs(spec: QemuMachineSpec): string[] {
     ...(spec.noReboot ? ['-no-reboot'] : []),
     // A guest power-off pauses instead of exiting, so what the verdict reads from the live machine
     // afterwards (the high BIOS copy, the BARs) is still there: the probe powers off right after
-    // its last line, and a QEMU that exited first left the run with no high copy (run.ts ends the
-    // run on the SHUTDOWN event).
+    // its last line, and a QEMU that exited first left the run with no high copy (boot.ts reads on
+    // QMP SHUTDOWN, then quits QEMU; the exit classifies the run as before).
     '-no-shutdown',
     ...(spec.traceFirstExit ? FIRST_EXIT_TRACE_ARGS : []),
     ...(spec.paused === false ? [] : ['-S']),

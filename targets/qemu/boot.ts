@@ -28,7 +28,7 @@ import { type BarPlacement, barPlacement, parseQueryPci, readbackBars } from './
 import { connectUnixSocket, QmpClient } from './qmp.js';
 import { parseInfoRegisters } from './registers.js';
 import { FIRST_EXIT_TRACE_EVENT, FirstExitTrace } from './first-exit.js';
-import { exitOutcome, finalResult, QemuRun, startupError, STDERR_TAIL } from './run.js';
+import { exitOutcome, finalResult, QemuRun, shutdownOutcome, startupError, STDERR_TAIL } from './run.js';
 import type { QemuBootRequest } from './target.js';
 
 /** Time QEMU gets to leave after `quit` before it is killed. */
@@ -199,12 +199,15 @@ export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJ
       const st = await withTimeout(qmp.execute<{ status: string }>('query-status'), DIAGNOSE_MS);
       if (st && STOPPED_BY_ERROR.includes(st.status)) run.fail('E_ACCEL', `QEMU stopped the guest (${st.status}): ${stderrTail() || '(no stderr)'}`);
     });
-    await run.settled;
+    // Settled, or the guest powered off and -no-shutdown keeps QEMU paused: the exit after our
+    // quit below classifies that run once COM1 has drained (a --until line still in it wins).
+    await Promise.race([run.settled, run.guestShutdown]);
     clearTimeout(timer);
 
     if (qmp && result === undefined) {
       // Still running: read what only a live QEMU can show, then ask it to quit.
-      if ((run.status === 'until-matched' || run.status === 'power-off') && mapping) {
+      const ended = run.status === 'until-matched' || (run.status === undefined && run.shutdown !== undefined);
+      if (ended && mapping) {
         const dump = join(dir, 'high.bin');
         const saved = await answerOrWhy(qmp.execute('pmemsave', { val: 2 ** 32 - fw.bytes, size: fw.bytes, filename: dump }), VERDICT_READ_MS);
         if ('value' in saved) {
@@ -224,6 +227,8 @@ export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJ
       if (rss !== undefined) run.emit({ event: 'max-rss', bytes: rss });
       void qmp.execute('quit').catch(() => {});
       await withTimeout(exited, QUIT_GRACE_MS);
+      // QEMU did not leave in time (it is killed below): the guest's shutdown still ends the run as such.
+      if (run.shutdownAt !== undefined) shutdownOutcome(run, String(run.shutdown?.data?.reason ?? ''));
     }
   } catch (e) {
     const err = e instanceof BootgateError ? e : new BootgateError('E_INTERNAL', `qemu target: ${(e as Error).message}`, { cause: e });

@@ -1,9 +1,10 @@
 // One QEMU boot's bookkeeping without a QEMU: console chunks, --until matching, QMP events.
 
-import { describe, expect, test, vi } from 'vitest';
+import type { Result } from 'execa';
+import { describe, expect, test } from 'vitest';
 import type { BootResult } from '../boot-result.js';
 import { eventsOf } from '../boot-result.js';
-import { QemuRun, SHUTDOWN_CONSOLE_GRACE_MS } from './run.js';
+import { exitOutcome, QemuRun, shutdownOutcome } from './run.js';
 
 const BOOT_ATTEMPT = 'Booting from|No bootable device';
 
@@ -45,48 +46,38 @@ describe('console bookkeeping', () => {
 });
 
 describe('guest shutdown under -no-shutdown (QEMU stays up, paused)', () => {
-  test('SHUTDOWN ends the run as a power-off after the console grace, not at once', () => {
-    vi.useFakeTimers();
-    try {
-      const run = new QemuRun('qemu:tcg', { smp: 1, timeoutS: 10 });
-      run.qmpEvent({ event: 'SHUTDOWN', data: { guest: true, reason: 'guest-shutdown' } });
-      expect(run.status, 'the console may still hold the last line').toBeUndefined();
-      vi.advanceTimersByTime(SHUTDOWN_CONSOLE_GRACE_MS);
-      expect(run.status).toBe('power-off');
-      expect(run.exitCode).toBe(0);
-      expect(run.milestones).toHaveProperty('power-off');
-    } finally {
-      vi.useRealTimers();
-    }
+  const exited = { exitCode: 0, signal: undefined } as unknown as Result;
+
+  test("the guest's SHUTDOWN marks the run for the reads; QEMU's exit after our quit makes it a power-off at the event's time", async () => {
+    const run = new QemuRun('qemu:tcg', { smp: 1, timeoutS: 10 });
+    run.qmpEvent({ event: 'SHUTDOWN', data: { guest: true, reason: 'guest-shutdown' } });
+    await run.guestShutdown;
+    expect(run.status, 'not ended yet: the console may still hold the last line').toBeUndefined();
+    const at = run.shutdownAt!;
+    run.qmpEvent({ event: 'SHUTDOWN', data: { guest: false, reason: 'host-qmp-quit' } });
+    exitOutcome(run, exited, '');
+    expect([run.status, run.exitCode, run.milestones['power-off']]).toEqual(['power-off', 0, at]);
   });
 
-  test('the --until line that arrives after SHUTDOWN still wins; a reset under -no-reboot is a power-off with its reason', () => {
-    vi.useFakeTimers();
-    try {
-      const run = new QemuRun('qemu:tcg', { smp: 1, timeoutS: 10, until: 'done' });
-      run.qmpEvent({ event: 'SHUTDOWN', data: { guest: true, reason: 'guest-shutdown' } });
-      run.console('com1', 'probe done\n');
-      vi.advanceTimersByTime(SHUTDOWN_CONSOLE_GRACE_MS);
-      expect(run.status).toBe('until-matched');
-      const reset = new QemuRun('qemu:tcg', { smp: 1, timeoutS: 10 });
-      reset.qmpEvent({ event: 'SHUTDOWN', data: { guest: true, reason: 'guest-reset' } });
-      vi.advanceTimersByTime(SHUTDOWN_CONSOLE_GRACE_MS);
-      expect([reset.status, reset.reason]).toEqual(['power-off', 'guest reset with -no-reboot']);
-    } finally {
-      vi.useRealTimers();
-    }
+  test('the --until line drained after SHUTDOWN still wins; a reset under -no-reboot is a power-off with its reason', () => {
+    const run = new QemuRun('qemu:tcg', { smp: 1, timeoutS: 10, until: 'done' });
+    run.qmpEvent({ event: 'SHUTDOWN', data: { guest: true, reason: 'guest-shutdown' } });
+    run.console('com1', 'probe done\n');
+    exitOutcome(run, exited, '');
+    expect(run.status).toBe('until-matched');
+    const reset = new QemuRun('qemu:tcg', { smp: 1, timeoutS: 10 });
+    reset.qmpEvent({ event: 'SHUTDOWN', data: { guest: true, reason: 'guest-reset' } });
+    shutdownOutcome(reset, 'guest-reset');
+    expect([reset.status, reset.reason]).toEqual(['power-off', 'guest reset with -no-reboot']);
   });
 
-  test('a quit we sent is not the guest shutting down', () => {
-    vi.useFakeTimers();
-    try {
-      const run = new QemuRun('qemu:tcg', { smp: 1, timeoutS: 10 });
-      run.qmpEvent({ event: 'SHUTDOWN', data: { guest: false, reason: 'host-qmp-quit' } });
-      vi.advanceTimersByTime(SHUTDOWN_CONSOLE_GRACE_MS);
-      expect(run.status).toBeUndefined();
-    } finally {
-      vi.useRealTimers();
-    }
+  test('a quit we sent is not the guest shutting down; a panic is not a power-off', () => {
+    const run = new QemuRun('qemu:tcg', { smp: 1, timeoutS: 10 });
+    run.qmpEvent({ event: 'SHUTDOWN', data: { guest: false, reason: 'host-qmp-quit' } });
+    expect(run.shutdownAt).toBeUndefined();
+    const panic = new QemuRun('qemu:tcg', { smp: 1, timeoutS: 10 });
+    shutdownOutcome(panic, 'guest-panic');
+    expect(panic.status).toBe('error');
   });
 });
 

@@ -13,11 +13,6 @@ import type { QemuBootRequest } from './target.js';
 
 /** How long a matched --until line may stay unfinished before the run stops anyway. */
 const UNTIL_LINE_GRACE_MS = 1_000;
-/**
- * How long after QMP's SHUTDOWN (the guest paused by -no-shutdown) the console may still deliver
- * what the guest wrote before it: the event and COM1 reach us on separate sockets, in any order.
- */
-export const SHUTDOWN_CONSOLE_GRACE_MS = 2_000;
 const SERIAL_TAIL = 3_000;
 export const STDERR_TAIL = 4_000;
 
@@ -39,7 +34,16 @@ export class QemuRun {
   reason: string | undefined;
   exitCode = -1;
   shutdown: QmpEvent | undefined;
+  /** When the guest shut the machine down (QMP SHUTDOWN), ms from the spawn. */
+  shutdownAt: number | undefined;
   #settle!: () => void;
+  #guestShutdown!: () => void;
+  /**
+   * Resolves when the guest powers off (or resets under -no-reboot): under -no-shutdown QEMU is
+   * then paused, not gone, so the driver can still read the machine before it quits QEMU and the
+   * exit, with COM1 drained to its end, classifies the run (exitOutcome).
+   */
+  readonly guestShutdown = new Promise<void>((r) => (this.#guestShutdown = r));
   #untilTimer: NodeJS.Timeout | undefined;
   readonly settled = new Promise<void>((r) => (this.#settle = r));
 
@@ -120,11 +124,9 @@ export class QemuRun {
       this.milestone('reset', String(data.reason ?? 'reset'));
     } else if (ev.event === 'SHUTDOWN') {
       this.shutdown ??= ev;
-      // -no-shutdown paused the guest; QEMU stays up for the reads at the end. The console may still
-      // hold the guest's last line (an --until match that came first wins).
-      const reason = String(data.reason ?? '');
-      if (reason !== 'host-qmp-quit' && reason !== 'host-signal' && reason !== 'host-qmp-system-reset') {
-        setTimeout(() => shutdownOutcome(this, reason), SHUTDOWN_CONSOLE_GRACE_MS).unref();
+      if (data.guest === true && this.shutdownAt === undefined) {
+        this.shutdownAt = this.since();
+        this.#guestShutdown();
       }
     } else if (ev.event === 'GUEST_PANICKED') {
       this.fail('E_GUEST', `the guest panicked: ${JSON.stringify(data)}`);
@@ -157,7 +159,7 @@ export function exitOutcome(run: QemuRun, r: Result, stderrTail: string): void {
   } else if (reason === 'guest-panic') {
     run.fail('E_GUEST', `the guest panicked: ${stderrTail}`);
   } else if (reason === 'guest-reset' || reason === 'guest-shutdown') {
-    shutdownOutcome(run, reason, r.exitCode ?? 0);
+    shutdownOutcome(run, reason, 0);
   } else if (r.exitCode === 0 || (r.exitCode ?? 0) % 2 === 1) {
     // ACPI power-off exits 0; isa-debug-exit exits (value << 1) | 1, as the own VMM reports it.
     run.exitCode = r.exitCode ?? 0;
@@ -168,19 +170,19 @@ export function exitOutcome(run: QemuRun, r: Result, stderrTail: string): void {
   }
 }
 
-/** The guest shut the machine down (QMP SHUTDOWN's reason): a power-off, or a reset -no-reboot turned into one. */
+/**
+ * The guest shut the machine down (QMP SHUTDOWN's reason): a power-off, or a reset -no-reboot
+ * turned into one; the power-off milestone at the SHUTDOWN event, not at QEMU's later exit.
+ */
 export function shutdownOutcome(run: QemuRun, reason: string, exitCode = 0): void {
   if (run.status !== undefined) return;
-  if (reason === 'guest-panic') {
-    run.fail('E_GUEST', 'the guest panicked (QMP SHUTDOWN guest-panic)');
-  } else if (reason === 'guest-reset') {
-    run.exitCode = exitCode;
-    run.milestone('power-off', 'guest-reset (-no-reboot)');
+  if (reason === 'guest-panic') return run.fail('E_GUEST', 'the guest panicked (QMP SHUTDOWN guest-panic)');
+  run.exitCode = exitCode; // ACPI power-off: QEMU without -no-shutdown exits 0
+  if (reason === 'guest-reset') {
+    run.milestone('power-off', 'guest-reset (-no-reboot)', run.shutdownAt);
     run.finish('power-off', 'guest reset with -no-reboot');
   } else {
-    // ACPI power-off: QEMU would have exited 0.
-    run.exitCode = exitCode;
-    run.milestone('power-off', reason || 'guest-shutdown');
+    run.milestone('power-off', reason || 'guest-shutdown', run.shutdownAt);
     run.finish('power-off', reason || 'guest-shutdown');
   }
 }
