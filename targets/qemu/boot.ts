@@ -73,8 +73,9 @@ async function answerOrWhy<T>(p: Promise<T>, ms: number): Promise<{ value: T } |
   }
 }
 
+/** `p`'s value, or undefined when it failed or took longer than `ms`. */
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  return Promise.race([p.catch(() => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref())]);
+  return answerOrWhy(p, ms).then((r) => ('value' in r ? r.value : undefined));
 }
 
 export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJS.ProcessEnv = process.env): Promise<BootResult> {
