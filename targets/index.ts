@@ -4,6 +4,7 @@
 // VMM runs inside the nested lab and is named `vmm:kvm@lab`; any target named `<inner>@lab`
 // (`vmm:kvm@lab`, `qemu:kvm@lab`) boots inside the lab in batches (targets/vmm/lab-target.ts).
 
+import { LAB_SUFFIX, labInnerTarget } from '../lab/target.js';
 import { labBatchTarget, labOwnVmmTarget, ownVmmNeedsLab } from './vmm/lab-target.js';
 import { qemuTarget } from './qemu/target.js';
 import type { Target } from './target.js';
@@ -18,7 +19,6 @@ export { ownVmmTarget } from './vmm/target.js';
 const REGISTRY = new Map<string, Target>([[ownVmmTarget.name, ownVmmTarget]]);
 for (const accel of ['tcg', 'kvm']) registerTarget(qemuTarget(accel));
 
-const LAB_SUFFIX = '@lab';
 /** One instance per lab target name, so every suite's prefetch lands in the same batches. */
 const labTargets = new Map<string, Target>();
 
@@ -43,10 +43,10 @@ export function selectedTargets(env: NodeJS.ProcessEnv = process.env): Target[] 
     .filter(Boolean);
   return names.map((n) => {
     if (n === ownVmmTarget.name && ownVmmNeedsLab()) return labTargetNamed(ownVmmTarget);
-    const lab = n.endsWith(LAB_SUFFIX);
-    const t = innerTarget(lab ? n.slice(0, -LAB_SUFFIX.length) : n);
+    const inner = labInnerTarget(n);
+    const t = innerTarget(inner ?? n);
     if (!t) throw new Error(`unknown target ${JSON.stringify(n)} in BOOTGATE_TARGETS (known: ${[...REGISTRY.keys()].join(', ')}, qemu:<accel>, and each of them with @lab)`);
-    return lab ? labTargetNamed(t) : t;
+    return inner !== undefined ? labTargetNamed(t) : t;
   });
 }
 

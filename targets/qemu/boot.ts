@@ -207,7 +207,7 @@ export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJ
 
     if (qmp && result === undefined) {
       // Still running: read what only a live QEMU can show, then ask it to quit.
-      const ended = run.status === 'until-matched' || (run.status === undefined && run.shutdown !== undefined);
+      const ended = run.status === 'until-matched' || (run.status === undefined && run.shutdownAt !== undefined);
       if (ended && mapping) {
         const dump = join(dir, 'high.bin');
         const saved = await answerOrWhy(qmp.execute('pmemsave', { val: 2 ** 32 - fw.bytes, size: fw.bytes, filename: dump }), VERDICT_READ_MS);
