@@ -82,8 +82,8 @@ describe('irqtest.sh', () => {
     expect(events.map((e) => e.event)).toEqual(['irqtest-load', 'irqtest-round', 'irqtest-round', 'irqtest-round', 'irqtest-done']);
     expect(events[0]).toEqual({ event: 'irqtest-load', mode: 'msi', irq: 24, bdf: BDF });
     expect(events.slice(1, 4).map((e) => [e.cpu, e.timerHz])).toEqual([[0, 0], [1, 0], [0, 4000]]);
-    expect(events[3]).toMatchObject({ window: [12.5, 12.5], timer: [0, 0] });
-    expect(events[2]).toMatchObject({ fired: 8, ok: true, effective: '1', raisedBefore: 17, window: [12.5, 12.5], proc: [0, 0], timer: [0, 0], stats: JSON.parse(STATS) });
+    expect(events[3]).toMatchObject({ window: [12.5, 12.5], timer: [0, 0], pit: { window: [12.5, 12.5], ticks: [0, 0] } });
+    expect(events[2]).toMatchObject({ pit: null, fired: 8, ok: true, effective: '1', raisedBefore: 17, window: [12.5, 12.5], proc: [0, 0], timer: [0, 0], stats: JSON.parse(STATS) });
     expect(events[4]).toEqual({ event: 'irqtest-done', rounds: 3 });
     expect(await readFile(join(dev, 'fire'), 'utf8')).toBe('8\n');
     expect(await readFile(join(dev, 'timer_hz'), 'utf8')).toBe('0\n');
