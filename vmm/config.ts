@@ -179,8 +179,11 @@ const PFLASH_QUIRKS: readonly QuirkName[] = ['romd-unmapped', 'romd-never-remapp
 const BIOS_IMAGE_QUIRKS: readonly QuirkName[] = ['no-high-bios-copy', 'vmd-low-bios-only'];
 
 /** A quirk that cannot act on this firmware would make a known-bad run pass for the wrong reason: refuse it. */
-function checkQuirksFit(quirks: readonly QuirkName[], pflash: boolean): void {
+function checkQuirksFit(quirks: readonly QuirkName[], pflash: boolean, disk: boolean): void {
   for (const q of quirks) {
+    if (!disk && q === 'scrub-irr-live-vector') {
+      throw new BootgateError('E_CONFIG', `--quirk ${q} acts on IRQ 14, the IDE disk's, and this boot has no disk`, { hint: 'add --disk IMAGE' });
+    }
     if (!pflash && PFLASH_QUIRKS.includes(q)) {
       throw new BootgateError('E_CONFIG', `--quirk ${q} acts on pflash firmware, and this boot has none`, { hint: 'add --firmware ovmf-4m (or ovmf-2m), or --firmware-file CODE --flash-vars VARS' });
     }
@@ -269,7 +272,7 @@ export function validateVmConfig(raw: RawVmOptions): VmConfig {
     }
   }
   const quirks = parseQuirks(raw.quirks ?? []);
-  checkQuirksFit(quirks, (firmware !== undefined && OVMF_VARS_FIXTURES[firmware] !== undefined) || raw.flashVars !== undefined);
+  checkQuirksFit(quirks, (firmware !== undefined && OVMF_VARS_FIXTURES[firmware] !== undefined) || raw.flashVars !== undefined, raw.disk !== undefined);
   return {
     target,
     firmware,

@@ -19,6 +19,8 @@ export const QUIRKS = {
     "never map OVMF's pflash as ROMD slots: the reset-vector fetch at 0xfffffff0 finds nothing mapped (seed: QEMU+NVMM, 'Mem Assist Failed')",
   'romd-never-remapped':
     'unmap the VARS flash on its first command and never map it back on return to read-array: every later access traps (seed: the incomplete fix, an exit storm)',
+  'scrub-irr-live-vector':
+    "before every guest entry, clear from the vCPU's local APIC IRR the vector the guest programmed for IOAPIC pin 14 (the IDE disk): a disk interrupt that reached the IRR while the vCPU was out of the guest never arrives (seed: a scrubber for stale firmware vectors that cleared vector 0x20, which Linux had given ATA IRQ 14)",
 } as const;
 
 export type QuirkName = keyof typeof QUIRKS;

@@ -139,6 +139,8 @@ export interface VcpuIntrospection {
   setCsBase(base: number): void;
   /** Extra words of an internal-error exit. */
   internalErrorData(): bigint[];
+  /** Clear `vector` from the local APIC's IRR (scrub-irr-live-vector quirk); whether it was pending. */
+  clearIrrVector(vector: number): boolean;
 }
 
 /** Opens the vCPUs of a VM built on another thread, from the handles that VM published. */

@@ -71,6 +71,7 @@ describe.runIf(existsSync(CLI))('bootgate boot: bad input', () => {
     ['--firmware with --firmware-file', ['--firmware', 'seabios', '--firmware-file', NOT_A_KERNEL], {}, /E_CONFIG: --firmware and --firmware-file are exclusive/],
     ['--vars with SeaBIOS', ['--vars', join(scratch, 'v.fd')], {}, /E_CONFIG: --vars needs an OVMF firmware/],
     ['a pflash quirk without pflash', ['--quirk', 'romd-unmapped'], {}, /E_CONFIG: --quirk romd-unmapped acts on pflash firmware, and this boot has none/],
+    ['the IRR scrubber quirk without a disk', ['--quirk', 'scrub-irr-live-vector'], {}, /E_CONFIG: --quirk scrub-irr-live-vector acts on IRQ 14, the IDE disk's, and this boot has no disk/],
     ['a BIOS-copy quirk with OVMF', ['--firmware', 'ovmf-4m', '--quirk', 'no-high-bios-copy'], {}, /E_CONFIG: --quirk no-high-bios-copy acts on a BIOS image's high copy/],
     ['an option given twice', ['--smp', '1', '--smp', '2'], {}, /E_CONFIG: --smp given twice \("1" and "2"\) \(fix: pass --smp once\)/],
     ['an option given twice, on QEMU', ['--target', 'qemu:tcg', '--mem', '512', '--mem', '1024'], {}, /E_CONFIG: --mem given twice/],

@@ -87,6 +87,29 @@ describe('IrqPath', () => {
     expect(log).toEqual(['msi 0xfee00000 0 0x41']);
     expect(p.stats()).toMatchObject({ held: 1, injected: 1 });
   });
+  it('scrub-irr-live-vector publishes pin 14\'s vector before its edge reaches KVM, only while unmasked, and 0 at a reset', () => {
+    let redirection = 0x1_0022n; // masked, vector 0x22
+    const v = fakeVm();
+    (v.vm as unknown as { ioapicRedirection: () => bigint }).ioapicRedirection = () => redirection;
+    const p = new IrqPath(() => v.vm, ['scrub-irr-live-vector']);
+    const published: string[] = [];
+    p.onScrubVector = (vector) => published.push(`vector 0x${vector.toString(16)} (${v.log.length} lines before)`);
+    const edge = (gsi: number) => {
+      p.setIrqLine(gsi, true);
+      p.setIrqLine(gsi, false);
+    };
+    edge(14);
+    redirection = 0x20n;
+    edge(14);
+    edge(11);
+    p.reset();
+    expect(published).toEqual(['vector 0x20 (2 lines before)', 'vector 0x0 (6 lines before)']);
+    // Without the quirk nothing is published, whatever the listener.
+    const plain = path();
+    plain.p.onScrubVector = () => published.push('unexpected');
+    plain.p.setIrqLine(14, true);
+    expect(published).toHaveLength(2);
+  });
   it('counts MSIs the accelerator delivered to no vCPU, with samples of what they said', () => {
     const { p, log } = path([], fakeVm(undefined, undefined, false));
     p.signalMsi(0xfee0_7000, 0, 0x41);

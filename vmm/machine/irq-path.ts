@@ -5,6 +5,9 @@
 //   irq-to-bsp-only          MSIs and IOAPIC-routed lines are delivered to APIC ID 0 as fixed MSIs
 //   starve-low-priority-irq  device interrupts are held while the PIT runs above 1 kHz and
 //                            released when it slows down (checked between exits by `poll`)
+//   scrub-irr-live-vector    at each rising edge on IOAPIC pin 14 the pin's vector is handed to
+//                            `onScrubVector`; the vCPU threads clear it from their IRR before
+//                            each entry (vmm/vcpu/irr-scrubber.ts). The edge itself goes to KVM.
 // A device still counts what it raised; the gap between that and what arrived is the bug.
 // For the IOAPIC pins named in `edgeTimes`, rising edges are also counted apart when the pin was
 // unmasked at the time, with the time of each (ms on the event clock), since the last machine
@@ -22,6 +25,8 @@ const PIT_HZ = 1_193_182;
 const STARVE_ABOVE_HZ = 1000;
 const IOAPIC_MASKED = 1n << 16n;
 const IOAPIC_PINS = 24;
+/** The pin whose vector the IRR scrubber eats: the primary IDE channel's legacy IRQ. */
+export const SCRUB_GSI = 14;
 
 export interface IrqPathStats {
   intxEdges: Record<string, number>;
@@ -61,6 +66,8 @@ export class IrqPath {
   held = 0;
   undeliveredMsis = 0;
   private readonly undeliveredSamples: string[] = [];
+  /** scrub-irr-live-vector: told the vector of SCRUB_GSI at each of its rising edges while unmasked. */
+  onScrubVector?: (vector: number) => void;
 
   /** Per timed GSI, this boot's routed edges: how many, and when (the list capped at MAX_EDGE_TIMES). */
   private readonly routed = new Map<number, { count: number; times: number[] }>();
@@ -87,6 +94,11 @@ export class IrqPath {
     if (!rising) {
       if (!level) this.vm().setIrqLine(gsi, false);
       return;
+    }
+    if (gsi === SCRUB_GSI && this.onScrubVector && this.has('scrub-irr-live-vector')) {
+      // Published before the edge reaches KVM, so no vCPU can enter with the vector pending unseen.
+      const entry = this.vm().ioapicRedirection(gsi);
+      if ((entry & IOAPIC_MASKED) === 0n) this.onScrubVector(Number(entry & 0xffn));
     }
     const routed = this.routed.get(gsi);
     if (routed && (this.vm().ioapicRedirection(gsi) & IOAPIC_MASKED) === 0n) {
@@ -160,6 +172,7 @@ export class IrqPath {
 
   /** Machine reset: the per-boot counts restart. */
   reset(): void {
+    this.onScrubVector?.(0);
     for (const r of this.routed.values()) {
       r.count = 0;
       r.times.length = 0;

@@ -31,6 +31,8 @@ const RAM_ADDR_HI = 10;
 /** Guest RAM below and above 4 GiB, in 4 KiB pages. */
 const RAM_BELOW_PAGES = 11;
 const RAM_ABOVE_PAGES = 12;
+/** scrub-irr-live-vector: the vector the guest last programmed for IOAPIC pin 14 (0: none yet). */
+const SCRUB_VECTOR = 13;
 const SYNC_TABLE = 16;
 /** Entries of the sync-register table: [kind, port, span]; kind 0 ends it. */
 export const SYNC_ENTRIES = 8;
@@ -129,6 +131,15 @@ export class ControlBlock {
 
   vcpuHandle(vcpu: number): number {
     return Atomics.load(this.words, this.at(vcpu, HANDLE));
+  }
+
+  /** The scrub-irr-live-vector quirk's target, which every vCPU thread reads before each entry. */
+  publishScrubVector(vector: number): void {
+    Atomics.store(this.words, SCRUB_VECTOR, vector);
+  }
+
+  get scrubVector(): number {
+    return Atomics.load(this.words, SCRUB_VECTOR);
   }
 
   publishRam(place: GuestRamPlace): void {

@@ -19,6 +19,7 @@ import { DirectExitHandler } from './direct-exit-handler.js';
 import { Mailbox } from './mailbox.js';
 import { OWNER, type OwnerWorkerData, postEvent, postStopped, type StoppedReport } from './messages.js';
 import { openRegistered } from './open-vcpu.js';
+import { irrScrubber } from './irr-scrubber.js';
 import { OwnerService } from './owner-service.js';
 import { judgeResetStep, stepResetVector } from './reset-step.js';
 import { RipSampler } from './rip-sampler.js';
@@ -80,6 +81,7 @@ export class DeviceOwner {
     });
     this.control.publishRam({ hostAddress: ram.address, below4G: pc.machine.ramBelow4G, above4G: pc.machine.ramAbove4G });
     pc.machine.pio.onSyncChange = (ranges) => this.control.publishSyncPorts(ranges);
+    if (config.quirks.includes('scrub-irr-live-vector')) pc.irqPath.onScrubVector = (vector) => this.control.publishScrubVector(vector);
     this.control.publishSyncPorts(pc.machine.pio.syncRanges());
     this.control.publishVm(vm.vcpuHandles, accel.vcpuParams.mmapSize);
     let report: StoppedReport;
@@ -171,11 +173,13 @@ export class DeviceOwner {
       awaitResume: () => (this.control.stopMode === StopMode.Running ? RunState.Running : RunState.Stopped),
     };
     const handler = new DirectExitHandler(this.machine.pc, (e) => this.emit(e), config.sampleRipMs === undefined ? undefined : new RipSampler());
+    const beforeEntry = irrScrubber(this.control, config.quirks);
     const runner = new VcpuRunner({
       vcpu: this.ownVcpu,
       gate,
       handler,
       acct: this.ownAcct,
+      ...(beforeEntry ? { beforeEntry } : {}),
       reopen: (old) => {
         const fresh = open();
         releaseRunPage(this.control, old);

@@ -1,6 +1,6 @@
 // Opening a vCPU of the VM the device owner last published, the same way on every thread that runs
 // one (a vCPU thread, or the owner itself at SMP 1): vmd's CS base for vCPU 0 under the
-// vmd-low-bios-only quirk, then registration so that any thread can kick it.
+// vmd-low-bios-only quirk (and a backend check for scrub-irr-live-vector), then registration so that any thread can kick it.
 
 import { gettid } from '../accel/kvm/libc.js';
 import type { Vcpu, VcpuBackend, VcpuIntrospection } from '../accel/types.js';
@@ -15,6 +15,9 @@ export function openRegistered(backend: VcpuBackend, control: ControlBlock, inde
     const setCsBase = (vcpu as Partial<VcpuIntrospection>).setCsBase;
     if (setCsBase === undefined) throw new BootgateError('E_CONFIG', `the ${backend.name} backend cannot move CS's base`, { hint: 'drop --quirk vmd-low-bios-only' });
     setCsBase.call(vcpu, VMD_RESET_CS_BASE);
+  }
+  if (quirks.includes('scrub-irr-live-vector') && (vcpu as Partial<VcpuIntrospection>).clearIrrVector === undefined) {
+    throw new BootgateError('E_CONFIG', `the ${backend.name} backend cannot edit a vCPU's local APIC IRR`, { hint: 'drop --quirk scrub-irr-live-vector' });
   }
   control.registerVcpu(index, gettid(), vcpu.kickAddress);
   return vcpu;

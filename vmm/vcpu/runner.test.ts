@@ -88,10 +88,11 @@ class RecordingHandler implements ExitHandler {
   }
 }
 
-function runner(vcpu: FakeVcpu, gate: RunGate, handler: ExitHandler, reopened: FakeVcpu[] = []) {
+function runner(vcpu: FakeVcpu, gate: RunGate, handler: ExitHandler, reopened: FakeVcpu[] = [], beforeEntry?: (v: Vcpu) => void) {
   const acct = new ExitAccounting(vcpu.index, 0);
   const r = new VcpuRunner({
     vcpu,
+    ...(beforeEntry ? { beforeEntry } : {}),
     gate,
     handler,
     acct,
@@ -145,6 +146,14 @@ describe('VcpuRunner', () => {
     expect(p.unassigned.mmio).toBe(1);
     expect(p.handover!.count).toBe(2);
     expect(p.handover!.hottest!.map((h) => h.target).sort()).toEqual(['mmio 0xb8000', 'port 0xaf00']);
+  });
+
+  it('runs the entry hook before every entry, on the vCPU it is about to enter', () => {
+    const vcpu = new FakeVcpu(1, [{ kind: ExitKind.IoOut, port: 0x80 }, { kind: ExitKind.IoIn, port: 0x71 }]);
+    const handler = new RecordingHandler();
+    const hooked: string[] = [];
+    runner(vcpu, new ScriptedGate([R, R]), handler, [], (v) => hooked.push(`vCPU ${v.index} after ${(v as FakeVcpu).entries} entries`)).r.run();
+    expect(hooked).toEqual(['vCPU 1 after 0 entries', 'vCPU 1 after 1 entries']);
   });
 
   it('clears the kick and tells the handler on an interrupted exit', () => {

@@ -63,6 +63,8 @@ export interface RunnerOptions {
   reopen(old: Vcpu): Vcpu;
   /** Where a guest-physical address is, for a fatal exit's message ("in bios-high"). */
   describeGpa?(gpa: number): string;
+  /** Runs right before every guest entry (the scrub-irr-live-vector quirk, irr-scrubber.ts). */
+  beforeEntry?(vcpu: Vcpu): void;
 }
 
 export class VcpuRunner {
@@ -97,6 +99,7 @@ export class VcpuRunner {
         continue;
       }
       const vcpu = this.vcpu;
+      this.o.beforeEntry?.(vcpu);
       const kind = vcpu.run();
       const t1 = performance.now();
       acct.runMs += t1 - tEnd;

@@ -29,6 +29,7 @@ import { MailboxExitHandler } from './mailbox-exit-handler.js';
 import { openRegistered } from './open-vcpu.js';
 import { postEvent, postStopped, type StoppedReport, type VcpuWorkerData } from './messages.js';
 import { stepResetVector } from './reset-step.js';
+import { irrScrubber } from './irr-scrubber.js';
 import { RipSampler } from './rip-sampler.js';
 import { releaseRunPage } from './run-page.js';
 import { VcpuRunner } from './runner.js';
@@ -68,11 +69,13 @@ export async function runVcpuThread(data: VcpuWorkerData): Promise<void> {
       const step = new TextEncoder().encode(JSON.stringify(stepResetVector(vcpu)));
       handler.ask(MailKind.ResetStep, 0, 1, step.length, step);
     }
+    const beforeEntry = irrScrubber(control, data.quirks);
     const runner = new VcpuRunner({
       vcpu,
       gate,
       handler,
       acct,
+      ...(beforeEntry ? { beforeEntry } : {}),
       reopen: (old) => {
         const fresh = open();
         releaseRunPage(control, old);

@@ -41,6 +41,10 @@ export const KVM_SET_MP_STATE = 0x4004_ae99;
 /** _IOR(KVMIO, 0x8e, struct kvm_lapic_state): the 1 KiB local APIC register page. */
 export const KVM_GET_LAPIC = 0x8400_ae8e;
 export const LAPIC_STATE_SIZE = 1024;
+/** _IOW(KVMIO, 0x8f, struct kvm_lapic_state). */
+export const KVM_SET_LAPIC = 0x4400_ae8f;
+/** The local APIC's interrupt request register: eight 32-bit words, one per 16 bytes (SDM vol. 3, 11.8.4). */
+export const LAPIC_IRR_OFFSET = 0x200;
 /** _IOWR(KVMIO, 0x85, struct kvm_translation): u64 linear, u64 physical, u8 valid, writeable, usermode, pad[5]. */
 export const KVM_TRANSLATE = 0xc018_ae85;
 export const TRANSLATION_SIZE = 24;

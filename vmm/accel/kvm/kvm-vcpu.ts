@@ -48,6 +48,8 @@ export class KvmVcpu implements Vcpu, VcpuIntrospection {
   private ioData: Uint8Array;
   private mmioDataLength = -1;
   private mmioData: Uint8Array;
+  /** KVM_GET_LAPIC's buffer, kept for the IRR scrubber (called before every entry under its quirk). */
+  private lapicPage?: Uint8Array;
 
   constructor(
     readonly fd: number,
@@ -152,6 +154,24 @@ export class KvmVcpu implements Vcpu, VcpuIntrospection {
     const out: bigint[] = [];
     for (let i = 0; i < n; i++) out.push(this.run32.getBigUint64(abi.RUN_INTERNAL_DATA + 8 * i, true));
     return out;
+  }
+
+  /**
+   * The scrub-irr-live-vector quirk's step: read the in-kernel local APIC, and when `vector` is
+   * pending in its IRR, clear it and write the state back (KVM recomputes the highest pending
+   * vector and restarts the APIC timer from its current count). Costs one KVM_GET_LAPIC per call.
+   */
+  clearIrrVector(vector: number): boolean {
+    const page = (this.lapicPage ??= new Uint8Array(abi.LAPIC_STATE_SIZE));
+    if (ioctlPtr(this.fd, abi.KVM_GET_LAPIC, page) < 0) throw new BootgateError('E_ACCEL', `KVM_GET_LAPIC: ${strerror(errno())}`);
+    const view = new DataView(page.buffer);
+    const at = abi.LAPIC_IRR_OFFSET + 16 * (vector >>> 5);
+    const bit = 1 << (vector & 31);
+    const word = view.getUint32(at, true);
+    if ((word & bit) === 0) return false;
+    view.setUint32(at, (word & ~bit) >>> 0, true);
+    if (ioctlPtr(this.fd, abi.KVM_SET_LAPIC, page) < 0) throw new BootgateError('E_ACCEL', `KVM_SET_LAPIC: ${strerror(errno())}`);
+    return true;
   }
 
   /** Turn single-stepping on or off (KVM_SET_GUEST_DEBUG); false if the accelerator refuses. */
