@@ -1,7 +1,8 @@
 // Debian from disk (seed 002's scenario): a Debian 12 system image (guests/debian-disk/) on the
 // PIIX IDE primary master, booted by SeaBIOS through GRUB from the MBR, systemd to the login
 // prompt on ttyS0, then the probe unit: CPUs, failed units, how libata drives the disk, a sustained
-// O_DIRECT read of the image's random pattern partition with IRQ 14 routed to each CPU in turn,
+// O_DIRECT read of the image's random pattern partition with IRQ 14 routed to each CPU in turn and
+// once more on CPU 0 under a 2 kHz PIT (IRQ 0),
 // checksummed against the image file here, IRQ 14's final per-CPU counts, the kernel log's trouble
 // lines. Asserted (suites/harness/disk-check.ts): login reached, probe done, systemd running with
 // no failed unit, every vCPU online, ata_piix in a DMA mode, no trouble line, every block equal to
@@ -12,7 +13,8 @@
 // drop-every-nth-irq (SMP 1) loses every tenth interrupt, which libata reports after its 30 s
 // command timeout ("failed command ... (timeout)", "lost interrupt"); scrub-irr-live-vector (SMP 1)
 // clears IRQ 14's vector from the vCPU's IRR before each entry, as the seed's scrubber did, and
-// libata reports the same way.
+// libata reports the same way; starve-low-priority-irq (SMP 1) holds IRQ 14 while the probe's 2 kHz
+// PIT runs (the read under the timer), and libata times the command out.
 // In the nested lab only SMP 1 runs: there SMP 2 boots of this image fault or hang on QEMU/KVM as
 // on the own VMM (docs/lab-fault-rate.md), so their verdict would be the lab's. Those testcases are
 // skipped as this host cannot run them (the run says incomplete); a host with VT-x/SVM runs them all.
@@ -28,7 +30,7 @@ import { formatFailures, SEEDS, teethProperties } from './harness/failures.js';
 import { linuxTargetOf } from './harness/linux-runner.js';
 import { NOT_RUN_CANNOT, type SkippedAssertion } from './harness/meta.js';
 import { bootMeta, type CaseId, skipAs } from './harness/properties.js';
-import { type BootRequest, type BootResult, eventsOf, selectedTargets } from '../targets/index.js';
+import { type BootRequest, type BootResult, consoleTimeOf, eventsOf, selectedTargets } from '../targets/index.js';
 
 const SUITE = 'debian-disk';
 const GUEST = 'debian-disk';
@@ -44,6 +46,8 @@ const QUIRKS = [
   // The seed's IRR scrubber: IRQ 14's vector cleared from the IRR before entry. At SMP 1 every disk
   // interrupt reaches the IRR while vCPU 0 is out of the guest, so the first one Linux waits for is eaten.
   { quirk: 'scrub-irr-live-vector', smp: 1, assertion: DISK.trouble, until: `${DONE}|lost interrupt|failed command` },
+  // IRQ 14 held while the PIT runs above 1 kHz: the read under the probe's 2 kHz timer never completes.
+  { quirk: 'starve-low-priority-irq', smp: 1, assertion: DISK.trouble, until: `${DONE}|lost interrupt|failed command` },
 ] as const;
 /** Why a target cannot run this SMP here, or undefined. */
 function labLimit(target: { name: string }, smp: number): string | undefined {
@@ -79,17 +83,6 @@ function patternSha256(img: DiskImage, offsetMib: number, mib: number): string {
   } finally {
     closeSync(fd);
   }
-}
-
-/** When `text` first showed on COM1, in ms from the VMM's start (the serial events' clock). */
-function consoleTimeOf(r: BootResult, text: string): number | undefined {
-  let seen = '';
-  for (const e of eventsOf(r, 'serial')) {
-    if ((e as { port?: string }).port !== 'com1') continue;
-    seen = (seen + String((e as { data?: unknown }).data ?? '')).slice(-4 * text.length);
-    if (seen.includes(text)) return e.t;
-  }
-  return undefined;
 }
 
 /**
@@ -153,6 +146,9 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
           'disk.irq14.guest': report.irq14Final?.join(' ') ?? 'not reported',
           ...(raised === undefined ? {} : { 'disk.irq14.raised-during-probe': raised }),
           'disk.reads': report.reads.map((x) => `cpu${x.cpu}:${x.after.map((a, i) => a - (x.before[i] ?? 0)).join('/')}`).join(' '),
+          'disk.read-timer': report.timerRead
+            ? `PIT at ${report.timerRead.hz} Hz: ${report.timerRead.ticks} ticks in ${report.timerRead.seconds} s; IRQ 14 per CPU ${report.timerRead.after.map((a, i) => a - (report.timerRead!.before[i] ?? 0)).join('/')}`
+            : 'not reported',
         });
         expect(r.status, r.error?.message ?? r.diagnostic?.reason).toBe('until-matched');
         expect(failures, formatFailures(failures)).toEqual([]);

@@ -86,3 +86,14 @@ export function parseEventStream(target: string, text: string, stderr: string, s
 export function eventsOf(result: BootResult, kind: string): BootResult['events'] {
   return result.events.filter((e) => e.event === kind);
 }
+
+/** When `text` first appeared on COM1 (ms on the boot's event clock), from the serial events; it may span several. */
+export function consoleTimeOf(r: BootResult, text: string): number | undefined {
+  let seen = '';
+  for (const e of eventsOf(r, 'serial')) {
+    if ((e as { port?: string }).port !== 'com1') continue;
+    seen = (seen + String((e as { data?: unknown }).data ?? '')).slice(-4 * text.length);
+    if (seen.includes(text)) return e.t;
+  }
+  return undefined;
+}

@@ -11,7 +11,7 @@ import type { Target } from './target.js';
 import { ownVmmTarget } from './vmm/target.js';
 
 export type { BootResult, BootEvent, Rerun } from './boot-result.js';
-export { eventsOf } from './boot-result.js';
+export { consoleTimeOf, eventsOf } from './boot-result.js';
 export type { BootRequest, LinuxBoot, Observation, Target } from './target.js';
 export { CANNOT_RUN_HERE } from './target.js';
 export { ownVmmTarget } from './vmm/target.js';

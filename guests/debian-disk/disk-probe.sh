@@ -8,7 +8,10 @@
 #   2. a sustained read of the pattern partition (/dev/sda2) with O_DIRECT, so every block comes
 #      from the device: for each online CPU in turn, IRQ 14 is routed to that CPU alone, BLOCK_MIB
 #      MiB are read and checksummed, and IRQ 14's per-CPU counts before and after are reported;
-#   3. the root made read-only, the disk's write cache and stop-at-shutdown switched off (so no
+#   3. one more read, IRQ 14 on CPU 0, while PIT channel 0 raises IRQ 0 at TIMER_HZ (programmed
+#      through /dev/port as a rate generator, then shut down the way Linux's pit_shutdown does):
+#      the disk interrupt must get through a fast timer (seed 002: IRQ 0 starving IRQ 14);
+#   4. the root made read-only, the disk's write cache and stop-at-shutdown switched off (so no
 #      command runs after the count), then IRQ 14's final per-CPU counts and the kernel log's
 #      trouble lines; then power-off without stopping units.
 # A read phase is cut off after read_limit_s and reported with sha256 failed-<dd's status>.
@@ -16,10 +19,16 @@
 
 set -u
 say() { echo "bootgate-disk: $*" > /dev/ttyS0; }
+irq_row() { awk -v irq="$2:" '$1 == irq { n = 0; for (i = 2; i <= cpus + 1; i++) printf "%s%s", (n++ ? " " : ""), $i; print "" }' cpus="$1" /proc/interrupts; }
+sum() { echo "$1" | awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; print s }'; }
+outb() { printf "\\$(printf %03o "$2")" | dd of=/dev/port bs=1 seek="$1" count=1 conv=notrunc status=none; }
 irq14() { awk '$1 == "14:" { n = 0; for (i = 2; i <= cpus + 1; i++) printf "%s%s", (n++ ? " " : ""), $i; print "" }' cpus="$1" /proc/interrupts; }
 
 block_mib=8
 read_limit_s=90
+# PIT channel 0: 1193182 Hz / 597 = 1998.6 Hz (the latch of a 2 kHz rate generator).
+timer_hz=2000
+timer_latch=597
 for word in $(cat /proc/cmdline); do
   case "$word" in bootgate.disk=*) block_mib="${word#bootgate.disk=}" ;; esac
 done
@@ -72,6 +81,23 @@ for cpu in $(seq 0 $((cpus - 1))); do
   i=$((i + 1))
 done
 echo 0 > /proc/irq/14/smp_affinity_list 2>/dev/null
+
+# The read under the timer: offset 0 again (O_DIRECT: the blocks come from the device again).
+before=$(irq14 "$cpus")
+t0=$(irq_row "$cpus" 0)
+u0=$(cut -d' ' -f1 /proc/uptime)
+outb 67 52 && outb 64 $((timer_latch & 255)) && outb 64 $((timer_latch >> 8)) || say "timer cannot-program-pit"
+if timeout "$read_limit_s" dd if=/dev/sda2 of=/run/bootgate-read bs=1M iflag=direct count="$block_mib" status=none; then
+  sum=$(sha256sum /run/bootgate-read | cut -d' ' -f1)
+else
+  sum=failed-$?
+fi
+outb 67 48 && outb 64 0 && outb 64 0 || say "timer cannot-stop-pit"
+u1=$(cut -d' ' -f1 /proc/uptime)
+t1=$(irq_row "$cpus" 0)
+rm -f /run/bootgate-read
+after=$(irq14 "$cpus")
+say "read-timer hz $timer_hz ticks $(($(sum "$t1") - $(sum "$t0"))) seconds $(echo "$u0 $u1" | awk '{ printf "%.2f", $2 - $1 }') cpu 0 offset-mib 0 mib $block_mib sha256 $sum before $before after $after"
 
 # Nothing may touch the disk after the final count: no dirty data, no cache flush or spin-down at power-off.
 sync

@@ -12,7 +12,9 @@ const READS = [`cpu 0 offset-mib 0 mib 8 sha256 ${SHA(1)} before 1031 0 after 10
  * A probe console as disk-probe.sh prints it at SMP 2, with the getty and kernel noise around it;
  * the first read line is glued to the login prompt, as the getty and the probe share ttyS0.
  */
-function consoleOf(o: { reads?: string[]; final?: string; extra?: string[]; done?: boolean } = {}): string {
+const TIMER_READ = `hz 2000 ticks 3000 seconds 1.52 cpu 0 offset-mib 0 mib 8 sha256 ${SHA(1)} before 1055 28 after 1078 28`;
+
+function consoleOf(o: { reads?: string[]; timerRead?: string | null; final?: string; extra?: string[]; done?: boolean } = {}): string {
   const reads = (o.reads ?? READS).map((x) => `bootgate-disk: read ${x}`);
   if (reads[0]) reads[0] = `bootgate-disk login: ${reads[0]}`;
   return [
@@ -29,6 +31,7 @@ function consoleOf(o: { reads?: string[]; final?: string; extra?: string[]; done
     'Debian GNU/Linux 12 bootgate-disk ttyS0',
     '',
     ...reads,
+    ...(o.timerRead === null ? [] : [`bootgate-disk: read-timer ${o.timerRead ?? TIMER_READ}`]),
     ...(o.extra ?? []).map((x) => `bootgate-disk: ${x}`),
     `bootgate-disk: irq14-final ${o.final ?? '1124 29'}`,
     ...(o.done === false ? [] : ['bootgate-disk: done']),
@@ -46,6 +49,7 @@ describe('parseDiskProbe', () => {
       { cpu: 0, offsetMib: 0, mib: 8, sha256: SHA(1), before: [1031, 0], after: [1054, 0] },
       { cpu: 1, offsetMib: 8, mib: 8, sha256: SHA(9), before: [1054, 0], after: [1055, 28] },
     ]);
+    expect(r.timerRead).toEqual({ hz: 2000, ticks: 3000, seconds: 1.52, cpu: 0, offsetMib: 0, mib: 8, sha256: SHA(1), before: [1055, 28], after: [1078, 28] });
   });
 });
 
@@ -112,6 +116,19 @@ describe('checkDiskBoot', () => {
     ]);
     const noFinal = parseDiskProbe(consoleOf().replace(/bootgate-disk: irq14-final.*\r\n/, ''));
     expect(assertions(checkDiskBoot({ ...good(), report: noFinal }))).toEqual([DISK.count]);
+  });
+
+  it('fails the read under the timer: missing, a timer that never ticked, bad blocks, IRQ 14 astray', () => {
+    const check = (timerRead: string | null) => checkDiskBoot({ ...good(), raisedInWindow: undefined, report: parseDiskProbe(consoleOf({ timerRead })) });
+    expect(check(null)).toEqual([{ assertion: DISK.data, message: 'no read phase under the timer' }]);
+    expect(check(TIMER_READ.replace('ticks 3000', 'ticks 0'))).toEqual([{ assertion: DISK.done, message: 'probe: the PIT raised no IRQ 0 at 2000 Hz during the read under the timer (1.52 s)' }]);
+    expect(check(TIMER_READ.replace(`sha256 ${SHA(1)}`, 'sha256 failed-124')).map((f) => f.message)).toEqual([
+      'CPU 0 under the 2000 Hz timer: 8 MiB at 0 MiB read back sha256 failed-124…, the image has 0000000000000000…',
+    ]);
+    expect(check(TIMER_READ.replace('after 1078 28', 'after 1055 51'))).toEqual([
+      { assertion: DISK.destination, message: 'IRQ 14 routed to CPU 0 under the 2000 Hz timer: 0 of 23 arrived there (per CPU 0 23)' },
+    ]);
+    expect(parseDiskProbe(consoleOf({ timerRead: 'hz 2000 garbled' })).problems).toEqual(['read-timer hz 2000 garbled']);
   });
 
   it('fails a missing read phase and a CPU that is not online', () => {

@@ -42,6 +42,8 @@ export interface DiskProbeReport {
   ataMode?: string;
   irq14Start?: number[];
   reads: DiskRead[];
+  /** The read with IRQ 14 on CPU 0 while the PIT raised IRQ 0 at `hz`: the ticks the guest counted meanwhile. */
+  timerRead?: DiskRead & { hz: number; ticks: number; seconds: number };
   /** A CPU the probe could not route IRQ 14 to, or another step that failed, as the probe said it. */
   problems: string[];
   irq14Final?: number[];
@@ -111,6 +113,23 @@ export function parseDiskProbe(serial: string): DiskProbeReport {
           r.problems.push(`read ${value}`);
         }
         break;
+      case 'read-timer':
+        if ((m = /^hz (\d+) ticks (\d+) seconds ([\d.]+) cpu (\d+) offset-mib (\d+) mib (\d+) sha256 ([0-9a-f]{64}|failed-\d+) before ([\d ]+) after ([\d ]+)$/.exec(value))) {
+          r.timerRead = {
+            hz: Number(m[1]),
+            ticks: Number(m[2]),
+            seconds: Number(m[3]),
+            cpu: Number(m[4]),
+            offsetMib: Number(m[5]),
+            mib: Number(m[6]),
+            sha256: m[7]!,
+            before: counts(m[8]!),
+            after: counts(m[9]!),
+          };
+        } else {
+          r.problems.push(`read-timer ${value}`);
+        }
+        break;
       case 'trouble':
         r.trouble.push(value);
         break;
@@ -164,15 +183,19 @@ export function checkDiskBoot(input: DiskCheckInput): Failure[] {
   for (const p of r.problems) fail(DISK.done, `probe: ${p}`);
 
   if (r.done && r.reads.length !== smp) fail(DISK.data, `${r.reads.length} read phases for ${smp} CPUs`);
-  for (const read of r.reads) {
+  if (r.done && !r.timerRead) fail(DISK.data, 'no read phase under the timer');
+  // A read under a timer that never ticked proves nothing about starvation.
+  if (r.timerRead && r.timerRead.ticks === 0) fail(DISK.done, `probe: the PIT raised no IRQ 0 at ${r.timerRead.hz} Hz during the read under the timer (${r.timerRead.seconds} s)`);
+  for (const read of r.timerRead ? [...r.reads, r.timerRead] : r.reads) {
+    const under = 'hz' in read ? ` under the ${String(read.hz)} Hz timer` : '';
     const want = input.expectedSha256(read.offsetMib, read.mib);
-    if (read.sha256 !== want) fail(DISK.data, `CPU ${read.cpu}: ${read.mib} MiB at ${read.offsetMib} MiB read back sha256 ${read.sha256.slice(0, 16)}…, the image has ${want.slice(0, 16)}…`);
+    if (read.sha256 !== want) fail(DISK.data, `CPU ${read.cpu}${under}: ${read.mib} MiB at ${read.offsetMib} MiB read back sha256 ${read.sha256.slice(0, 16)}…, the image has ${want.slice(0, 16)}…`);
     const delta = read.after.map((a, i) => a - (read.before[i] ?? 0));
     const total = delta.reduce((a, b) => a + b, 0);
     const onTarget = delta[read.cpu] ?? 0;
-    if (total === 0) fail(DISK.destination, `CPU ${read.cpu}: no IRQ 14 at all while ${read.mib} MiB were read with O_DIRECT`);
+    if (total === 0) fail(DISK.destination, `CPU ${read.cpu}${under}: no IRQ 14 at all while ${read.mib} MiB were read with O_DIRECT`);
     else if (onTarget === 0 || total - onTarget > STRAYS_ALLOWED) {
-      fail(DISK.destination, `IRQ 14 routed to CPU ${read.cpu}: ${onTarget} of ${total} arrived there (per CPU ${delta.join(' ')})`);
+      fail(DISK.destination, `IRQ 14 routed to CPU ${read.cpu}${under}: ${onTarget} of ${total} arrived there (per CPU ${delta.join(' ')})`);
     }
   }
   if (input.raisedInWindow !== undefined && r.irq14Final !== undefined && r.irq14Start !== undefined) {
