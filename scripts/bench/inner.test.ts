@@ -19,13 +19,19 @@ function fakeTarget(name: string, log: string[], fail?: (req: BootRequest) => st
       return undefined;
     },
     async boot(req) {
-      const what = req.linux ? (req.firmware === 'ovmf-4m' ? 'linux-ovmf' : 'linux') : req.timeResetVector ? 'seabios' : 'pio';
+      const what = req.disk ? 'disk' : req.linux ? (req.firmware === 'ovmf-4m' ? 'linux-ovmf' : 'linux') : req.timeResetVector ? 'seabios' : 'pio';
       log.push(`${name} ${what} smp${req.smp}`);
       const why = fail?.(req);
       if (why) throw new Error(why);
       const r: BootResult = { target: name, status: what === 'pio' ? 'power-off' : 'until-matched', exitCode: 0, serial: '', debugcon: '', milestones: {}, resets: 0, wallMs: 1, events: [], stderr: '' };
       if (what === 'pio') r.profile = { ...profile, hottestPorts: [{ port: 0x80, count: 11, handleNs: 0, firstMs: 0, lastMs: 1 }] };
       if (what === 'seabios') r.milestones['reset-vector'] = req.smp * 10;
+      if (what === 'disk') {
+        if (name.startsWith('qemu')) r.events.push({ event: 'guest-start', t: 100 });
+        else r.milestones['reset-vector'] = 100;
+        // The prompt split over two serial events, as a console often delivers it.
+        r.events.push({ event: 'serial', port: 'com1', data: 'bootgate-disk lo', t: 100 + req.smp * 2000 }, { event: 'serial', port: 'com1', data: 'gin: ', t: 101 + req.smp * 2000 });
+      }
       if (what === 'linux' || what === 'linux-ovmf') {
         if (name.startsWith('qemu')) r.events.push({ event: 'guest-start', t: 100 });
         else r.milestones['reset-vector'] = 100;
@@ -38,7 +44,7 @@ function fakeTarget(name: string, log: string[], fail?: (req: BootRequest) => st
 }
 
 function plan(over: Partial<BenchPlan> = {}): BenchPlan {
-  return { runs: 2, linuxRuns: 1, iterations: 11, pioImage: '/g/pio.bin', cLoop: '/n/loop', seabios: { firmware: 'seabios-256k' }, linux: { kernel: '/k', initrd: '/i', append: 'a' }, linuxFirmware: 'seabios-256k', skip: {}, ...over };
+  return { runs: 2, linuxRuns: 1, iterations: 11, pioImage: '/g/pio.bin', cLoop: '/n/loop', seabios: { firmware: 'seabios-256k' }, linux: { kernel: '/k', initrd: '/i', append: 'a' }, linuxFirmware: 'seabios-256k', diskImage: '/d/disk.raw', skip: {}, ...over };
 }
 
 function stacks(log: string[], fail?: (name: string, req: BootRequest) => string | undefined, base = false): BenchStacks {
@@ -74,7 +80,10 @@ describe('measure', () => {
       'own seabios smp1', 'qemu seabios smp1', 'own seabios smp8', 'qemu seabios smp8',
       'own linux smp1', 'qemu linux smp1', 'own linux smp8', 'qemu linux smp8',
       'own linux-ovmf smp1', 'qemu linux-ovmf smp1',
+      'own disk smp1', 'qemu disk smp1', 'own disk smp8', 'qemu disk smp8',
     ]);
+    expect(s['disk.own.smp1']!.samples).toEqual([{ value: 2001 }]);
+    expect(s['disk.qemu.smp8']!.samples).toEqual([{ value: 16_001 }]);
     expect(saved.length).toBeGreaterThanOrEqual(log.length);
     expect(s['uefi.own.smp1']!.samples.map((x) => x.value)).toEqual([1000]);
     expect(s['uefi.qemu.smp1']!.samples).toEqual([{ value: 1000 }]);
@@ -97,6 +106,9 @@ describe('measure', () => {
     expect(reqs.find((r) => r.linux && r.smp === 8)).toMatchObject({ linux: { kernel: '/k', initrd: '/i', append: 'a' }, firmware: 'seabios-256k', until: '@@bootgate \\{"event":"init"' });
     expect(reqs.find((r) => r.timeResetVector)).toMatchObject({ firmware: 'seabios-256k', until: 'No bootable device|Booting from', smp: 1 });
     expect(reqs.find((r) => r.firmwareFile === '/g/pio.bin')).toMatchObject({ smp: 1 });
+    expect(reqs.filter((r) => r.disk)).toEqual(
+      [1, 1, 8, 8].map((smp) => expect.objectContaining({ disk: '/d/disk.raw', firmware: 'seabios-256k', smp, until: 'bootgate-disk login:' })),
+    );
   });
 
   it('a stack that fails stops there with its reason; the others go on', async () => {
@@ -118,13 +130,13 @@ describe('measure', () => {
   it('with --baseline, its tree boots SMP 8 Debian in turn with the others', async () => {
     const log: string[] = [];
     const s = await measure(plan({ runs: 1, baseline: { ref: 'HEAD~1', cli: '/wt/dist/vmm/cli/main.js' } }), stacks(log, undefined, true));
-    expect(log.slice(-7, -2)).toEqual(['own linux smp1', 'qemu linux smp1', 'own linux smp8', 'qemu linux smp8', 'base linux smp8']);
+    expect(log.slice(-11, -6)).toEqual(['own linux smp1', 'qemu linux smp1', 'own linux smp8', 'qemu linux smp8', 'base linux smp8']);
     expect(s['linux.base.smp8']!.samples[0]!.handover).toEqual({ count: 5, maxMs: 9, medianMs: 1 });
   });
 
   it('--linux-runs 0 boots no Linux', async () => {
     const log: string[] = [];
     await measure(plan({ linuxRuns: 0, runs: 1 }), stacks(log));
-    expect(log.some((l) => l.includes('linux'))).toBe(false);
+    expect(log.some((l) => l.includes('linux') || l.includes('disk'))).toBe(false);
   });
 });

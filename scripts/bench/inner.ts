@@ -15,7 +15,8 @@ import { qemuTarget } from '../../targets/qemu/target.js';
 import { ownVmmTargetAt } from '../../targets/vmm/target.js';
 import { BootgateError } from '../../vmm/errors.js';
 import { alternate, describeError, type Series } from './figures.js';
-import { cLoopRoundTripUs, outsideGuestMs, pioRoundTripUs, resetToInitMs, resetVectorMs, type Sample } from './measures.js';
+import { LOGIN_PROMPT } from '../../guests/debian-disk/spec.js';
+import { cLoopRoundTripUs, outsideGuestMs, pioRoundTripUs, resetToInitMs, resetToLoginMs, resetVectorMs, type Sample } from './measures.js';
 import { type BenchPlan, COMPARISONS, type ComparisonName, runsOf, type Samples, SERIES, type SeriesKey } from './plan.js';
 
 /** The OVMF build the uefi comparison boots (pflash CODE + VARS, the same fixture on both stacks). */
@@ -27,6 +28,9 @@ export const INIT_LINE = '@@bootgate \\{"event":"init"';
 export const BOOT_ATTEMPT = 'No bootable device|Booting from';
 /** Per boot: generous for the lab (TCG underneath); a hung boot is reported, not waited for. */
 const LINUX_TIMEOUT_S = 300;
+/** The disk boots (GRUB, systemd): the suite's budget (suites/debian-disk.test.ts). */
+const DISK_TIMEOUT_S = 300;
+const DISK_FIRMWARE = 'seabios-256k';
 const SEABIOS_TIMEOUT_S = 120;
 const PIO_TIMEOUT_S = 300;
 const C_LOOP_TIMEOUT_MS = 120_000;
@@ -100,6 +104,14 @@ function runnerOf(key: SeriesKey, plan: BenchPlan, stacks: BenchStacks): Run | s
     case 'uefi.qemu.smp1':
       if (!plan.linux) return 'no probe guest';
       return async () => resetToInitMs(await boot(key === 'uefi.own.smp1' ? stacks.own : stacks.qemu, { ...linux(1), firmware: UEFI_FIRMWARE }), label);
+    case 'disk.own.smp1':
+    case 'disk.qemu.smp1':
+    case 'disk.own.smp8':
+    case 'disk.qemu.smp8': {
+      if (!plan.diskImage) return 'no debian-disk image';
+      const req: BootRequest = { firmware: DISK_FIRMWARE, disk: plan.diskImage, smp: key.endsWith('8') ? 8 : 1, timeoutS: DISK_TIMEOUT_S, until: LOGIN_PROMPT };
+      return async () => resetToLoginMs(await boot(key.startsWith('disk.own') ? stacks.own : stacks.qemu, req), LOGIN_PROMPT, label);
+    }
   }
 }
 

@@ -2,7 +2,7 @@
 // so the unit tests feed it synthetic results. Each function says exactly what it measures, and
 // throws a BootgateError naming the boot and the missing piece when the result cannot give it.
 
-import type { BootResult } from '../../targets/index.js';
+import { type BootResult, consoleTimeOf } from '../../targets/index.js';
 import { BootgateError } from '../../vmm/errors.js';
 
 /** The POST-code port the PIO guest writes (guests/bench/pio-loop.asm). */
@@ -38,6 +38,21 @@ export function resetToInitMs(r: BootResult, what: string): Sample {
   const h = r.profile?.handover;
   if (h) sample.handover = { count: h.count, maxMs: h.maxMs, ...(typeof h.medianMs === 'number' ? { medianMs: h.medianMs } : {}) };
   return sample;
+}
+
+/**
+ * Debian from disk, reset to login prompt: when `prompt` first showed on COM1 (the serial events'
+ * clock) minus the same start as resetToInitMs. SeaBIOS, GRUB, the kernel, the initramfs and
+ * systemd up to the serial getty's prompt.
+ */
+export function resetToLoginMs(r: BootResult, prompt: string, what: string): Sample {
+  if (r.status !== 'until-matched') throw new BootgateError('E_GUEST', `${what}: the login prompt never came (${ended(r)})`);
+  const login = consoleTimeOf(r, prompt);
+  const start = r.milestones['reset-vector'] ?? r.events.find((e) => e.event === 'guest-start')?.t;
+  if (login === undefined || start === undefined) {
+    throw new BootgateError('E_INTERNAL', `${what}: no serial event with "${prompt}", or neither a reset-vector milestone nor a guest-start event`);
+  }
+  return { value: login - start };
 }
 
 /** The own VMM at SMP 1: from the first instruction to the stop, minus the time vCPU 0 spent in the guest. */

@@ -15,8 +15,9 @@ export const USAGE = `usage: node dist/scripts/bench.js [--json FILE] [--runs N]
   --runs N          runs per stack of the PIO and reset-vector comparisons, alternating (default 3)
   --linux-runs N    runs per stack of the Debian reset-to-init comparisons (own VMM and QEMU at
                     SMP 1 and SMP 8 through SeaBIOS, the AP hand-over figures; SMP 1 through OVMF,
-                    in the nested lab under its patched QEMU); default ${LINUX_MIN_SAMPLES}, the least the
-                    own/QEMU SMP 1 ratio takes; 0 leaves them out
+                    in the nested lab under its patched QEMU; the debian-disk image to its login
+                    prompt at SMP 1 and 8, SMP 8 not in the nested lab); default ${LINUX_MIN_SAMPLES}, the
+                    least the own/QEMU SMP 1 ratio takes; 0 leaves them out
   --iterations N    port-0x80 writes in the PIO guest (default ${DEFAULT_PIO_ITERATIONS}, ${LAB_PIO_ITERATIONS} in the nested lab)
   --seabios FILE    SeaBIOS image for the reset-vector boots of both stacks (default: fixture
                     seabios-256k); must be visible inside the lab (not below /tmp)

@@ -21,6 +21,10 @@ export const SERIES = {
   'linux.base.smp8': { label: 'Debian reset to init, own VMM at --baseline, SMP 8', unit: 'ms' },
   'uefi.own.smp1': { label: 'OVMF reset to init, own VMM, SMP 1', unit: 'ms' },
   'uefi.qemu.smp1': { label: 'OVMF reset to init, QEMU -accel kvm, SMP 1', unit: 'ms' },
+  'disk.own.smp1': { label: 'Debian from disk, reset to login prompt, own VMM, SMP 1', unit: 'ms' },
+  'disk.qemu.smp1': { label: 'Debian from disk, reset to login prompt, QEMU -accel kvm, SMP 1', unit: 'ms' },
+  'disk.own.smp8': { label: 'Debian from disk, reset to login prompt, own VMM, SMP 8', unit: 'ms' },
+  'disk.qemu.smp8': { label: 'Debian from disk, reset to login prompt, QEMU -accel kvm, SMP 8', unit: 'ms' },
 } as const satisfies Record<string, { label: string; unit: 'us' | 'ms' }>;
 
 export type SeriesKey = keyof typeof SERIES;
@@ -33,6 +37,8 @@ export const COMPARISONS = {
   // The probe kernel started by OVMF (ovmf-4m from pflash) instead of SeaBIOS; in the nested lab
   // it runs in a lab VM of its own under the patched QEMU (docs/uefi.md).
   uefi: ['uefi.own.smp1', 'uefi.qemu.smp1'],
+  // The debian-disk image (systemd, GRUB from the IDE disk; docs/debian-disk.md) to its login prompt.
+  disk: ['disk.own.smp1', 'disk.qemu.smp1', 'disk.own.smp8', 'disk.qemu.smp8'],
 } as const satisfies Record<string, readonly SeriesKey[]>;
 
 export type ComparisonName = keyof typeof COMPARISONS;
@@ -56,6 +62,8 @@ export interface BenchPlan {
   /** The probe guest, resolved once so every stack and tree boots the same files, and its firmware. */
   linux?: LinuxBoot;
   linuxFirmware?: string;
+  /** The debian-disk image (read-only; each boot writes to its own overlay). */
+  diskImage?: string;
   /** The --baseline tree's CLI build, and the ref it was built from. */
   baseline?: { ref: string; cli: string };
   skip: Partial<Record<SeriesKey, string>>;
@@ -71,12 +79,12 @@ export type Samples = Partial<Record<SeriesKey, SeriesResult>>;
 
 /** The runs per stack of a comparison. */
 export function runsOf(comparison: ComparisonName, plan: { runs: number; linuxRuns: number }): number {
-  return comparison === 'linux' || comparison === 'uefi' ? plan.linuxRuns : plan.runs;
+  return comparison === 'linux' || comparison === 'uefi' || comparison === 'disk' ? plan.linuxRuns : plan.runs;
 }
 
 /** The series a bench runs: every comparison with runs, the --baseline tree's only when asked for. */
 export function plannedSeries(linuxRuns: number, baselineAsked: boolean): SeriesKey[] {
   const keys: SeriesKey[] = [...COMPARISONS.pio, ...COMPARISONS.resetVector];
-  if (linuxRuns > 0) keys.push(...COMPARISONS.linux.filter((k) => k !== 'linux.base.smp8' || baselineAsked), ...COMPARISONS.uefi);
+  if (linuxRuns > 0) keys.push(...COMPARISONS.linux.filter((k) => k !== 'linux.base.smp8' || baselineAsked), ...COMPARISONS.uefi, ...COMPARISONS.disk);
   return keys;
 }

@@ -29,6 +29,10 @@ function complete(): Samples {
     'linux.qemu.smp8': of([18_000, 18_000, 18_000]),
     'uefi.own.smp1': of([30_000, 31_000, 29_000]),
     'uefi.qemu.smp1': of([20_000, 20_000, 20_000]),
+    'disk.own.smp1': of([100_000, 110_000, 105_000]),
+    'disk.qemu.smp1': of([80_000, 80_000, 80_000]),
+    'disk.own.smp8': of([140_000, 150_000, 160_000]),
+    'disk.qemu.smp8': of([90_000, 90_000, 90_000]),
   };
 }
 
@@ -45,6 +49,19 @@ describe('benchFigures', () => {
     expect(byName(figures, 'ratio.resetVector.smp8.ownOverQemu')).toMatchObject({ value: 3050 / 405, target: null });
     expect(byName(figures, 'linux.own.smp1.resetToInit.median')).toMatchObject({ value: 17_000, target: null });
     expect(byName(figures, 'ratio.uefi.smp1.ownOverQemu')).toMatchObject({ value: 30_000 / 20_000, target: null });
+    expect(byName(figures, 'disk.own.smp1.resetToLogin.median')).toMatchObject({ value: 105_000, unit: 'ms' });
+    expect(byName(figures, 'ratio.disk.smp1.ownOverQemu')).toMatchObject({ value: 105_000 / 80_000, target: null });
+    expect(byName(figures, 'ratio.disk.own.smp8OverSmp1')).toMatchObject({ value: 150_000 / 105_000, target: 1.5 });
+  });
+
+  it('disk SMP 8 not measured (the nested lab) is a failure line per series and per missing figure', () => {
+    const s = complete();
+    s['disk.own.smp8'] = { samples: [], error: 'E_ACCEL: the nested lab faults or hangs SMP 2 and 8 boots' };
+    delete s['disk.qemu.smp8'];
+    const failures = allFailures(promisedFigures(opts), benchFigures(s, opts, 10_000)).map((f) => f.what);
+    expect(failures).toContain('Debian from disk, reset to login prompt, own VMM, SMP 8');
+    expect(failures).toContain('figure ratio.disk.own.smp8OverSmp1');
+    expect(failures).toContain('figure disk.qemu.smp8.resetToLogin.median');
   });
 
   it('an OVMF comparison without its QEMU samples is a failure line, not a gap', () => {

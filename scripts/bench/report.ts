@@ -17,6 +17,8 @@ export const TARGETS = {
   linuxSmp8: 1.0,
   /** Own VMM SMP 8 / SMP 1, Debian reset to init. */
   smp8OverSmp1: 1.2,
+  /** Own VMM SMP 8 / SMP 1, Debian from disk to the login prompt (seed 002's stack took 4.0). */
+  diskSmp8OverSmp1: 1.5,
 } as const;
 
 /** `bootgate lab -- echo` start to its first output line should stay within this (issue 3). */
@@ -33,12 +35,13 @@ export function labFigures(firstLineMs: readonly number[]): Figure[] {
 
 /** Runs per stack of the comparison a series belongs to. */
 function seriesRuns(key: SeriesKey, opts: { runs: number; linuxRuns: number }): number {
-  return key.startsWith('linux.') || key.startsWith('uefi.') ? opts.linuxRuns : opts.runs;
+  return key.startsWith('linux.') || key.startsWith('uefi.') || key.startsWith('disk.') ? opts.linuxRuns : opts.runs;
 }
 
 /** The figure-name prefix of a series (`linux.own.smp1` -> `linux.own.smp1.resetToInit`). */
 export function prefixOf(key: SeriesKey): string {
   if (key.startsWith('pio.')) return `${key}.roundTrip`;
+  if (key.startsWith('disk.')) return `${key}.resetToLogin`;
   return key.startsWith('linux.') || key.startsWith('uefi.') ? `${key}.resetToInit` : key;
 }
 
@@ -90,6 +93,9 @@ const RATIOS: Array<{ name: string; label: string; over: SeriesKey; under: Serie
   { name: 'ratio.linux.smp8.ownOverQemu', label: 'Debian reset to init SMP 8, own VMM / QEMU', over: 'linux.own.smp8', under: 'linux.qemu.smp8', target: TARGETS.linuxSmp8 },
   { name: 'ratio.linux.own.smp8OverSmp1', label: 'Debian reset to init, own VMM SMP 8 / SMP 1', over: 'linux.own.smp8', under: 'linux.own.smp1', target: TARGETS.smp8OverSmp1 },
   { name: 'ratio.uefi.smp1.ownOverQemu', label: 'OVMF reset to init SMP 1, own VMM / QEMU', over: 'uefi.own.smp1', under: 'uefi.qemu.smp1' },
+  { name: 'ratio.disk.smp1.ownOverQemu', label: 'Debian from disk, reset to login SMP 1, own VMM / QEMU', over: 'disk.own.smp1', under: 'disk.qemu.smp1' },
+  { name: 'ratio.disk.smp8.ownOverQemu', label: 'Debian from disk, reset to login SMP 8, own VMM / QEMU', over: 'disk.own.smp8', under: 'disk.qemu.smp8' },
+  { name: 'ratio.disk.own.smp8OverSmp1', label: 'Debian from disk, reset to login, own VMM SMP 8 / SMP 1', over: 'disk.own.smp8', under: 'disk.own.smp1', target: TARGETS.diskSmp8OverSmp1 },
   { name: 'ratio.linux.smp8.ownOverBaseline', label: 'Debian reset to init SMP 8, own VMM / --baseline', over: 'linux.own.smp8', under: 'linux.base.smp8' },
 ];
 
