@@ -10,6 +10,8 @@ export const DEFINITIONS: readonly string[] = [
   'PIO exit round trip: the guest writes port 0x80 N times; (last exit - first exit) / (N - 1). Own VMM: from its exit profile (port 0x80 firstMs/lastMs); C loop: CLOCK_MONOTONIC stamps as KVM_RUN returns (native/kvm-exit-loop.c).',
   "VMM start to reset vector (SeaBIOS, until its boot attempt): own VMM: its reset-vector milestone, ms from the VMM's own start (runVm, after Node started and loaded the VMM, which is not counted) to the return of vCPU 0's single-stepped first KVM_RUN; QEMU -accel kvm: ms from spawning qemu-system-x86_64 (its exec and machine set-up counted) to the return of vCPU 0's first KVM_RUN, from QEMU's kvm_run_exit trace (-msg timestamp=on), QEMU started unpaused.",
   "Debian reset to init (Debian's kernel, the probe initramfs, SeaBIOS, linuxboot_dma.bin): the probe's init line on COM1 minus the guest's start. Own VMM: its reset-vector milestone (every vCPU thread up, first instruction stepped); QEMU: QMP cont answered (started paused with -S). Neither stack's own start-up is counted.",
+  'OVMF reset to init: the same probe kernel started by OVMF (ovmf-4m from pflash) instead of SeaBIOS, measured the same way.',
+  "Debian from disk, reset to login prompt (the debian-disk image: SeaBIOS, GRUB from the IDE disk, kernel, systemd): the first COM1 serial event that completes 'bootgate-disk login:' minus the guest's start, measured as for Debian reset to init.",
   "AP hand-over wait: the own VMM's exit profile, per SMP 8 Debian boot: AP exits handed to the device-owner thread, the median (sampled) and the longest wait for the answer.",
 ];
 
