@@ -41,6 +41,8 @@ interface Scenario {
   devices: string[];
   physBits?: number;
   quirks?: string[];
+  /** vCPUs (Linux scenarios; default 1). */
+  smp?: number;
 }
 
 function firmwareRequest(s: Scenario): BootRequest {
@@ -143,6 +145,9 @@ const LINUX_GUEST = 'debian-probe';
 const LINUX_SCENARIOS = {
   'linux 512M+256M in 3G': { memMiB: 3072, devices: ['mem32:512M', 'mem32:256M'], expect: ['kept', 'kept'] },
   'linux 32G phys40': { devices: ['mem64pref:32G'], physBits: 40, expect: ['kept'] },
+  // The same placement as every CPU of an SMP guest comes up (Linux reads the BARs once, on the BSP).
+  'linux 32G phys40 smp2': { devices: ['mem64pref:32G'], physBits: 40, smp: 2, expect: ['kept'] },
+  'linux 32G phys40 smp8': { devices: ['mem64pref:32G'], physBits: 40, smp: 8, expect: ['kept'] },
   'linux 2x32G phys36': { devices: ['mem64pref:32G', 'mem64pref:32G'], physBits: 36, expect: ['kept', 'unassigned'] },
   'linux 64G phys40': { devices: ['mem64pref:64G'], physBits: 40, expect: ['kept'] },
   'linux 64G phys40 small-aperture': { devices: ['mem64pref:64G'], physBits: 40, quirks: ['small-aperture'], expect: ['kept'] },
@@ -152,7 +157,7 @@ type LinuxScenario = keyof typeof LINUX_SCENARIOS;
 function linuxRequest(id: LinuxScenario): BootRequest {
   const s: Omit<Scenario, 'name'> & { expect: LinuxVerdict[] } = LINUX_SCENARIOS[id];
   // Native seconds; the lab target scales them (targets/vmm/lab-target.ts).
-  return { guest: LINUX_GUEST, smp: 1, timeoutS: 150, until: PROBE_DONE, memMiB: s.memMiB, pciTestDevices: s.devices, physBits: s.physBits, quirks: s.quirks };
+  return { guest: LINUX_GUEST, smp: s.smp ?? 1, timeoutS: 150, until: PROBE_DONE, memMiB: s.memMiB, pciTestDevices: s.devices, physBits: s.physBits, quirks: s.quirks };
 }
 
 for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
@@ -165,7 +170,7 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
 
     async function linuxCase(id: LinuxScenario, task: { meta: TaskMeta }, skip: (note?: string) => never, extra: (failures: Failure[]) => Record<string, string | boolean> = () => ({})) {
       const s: Omit<Scenario, 'name'> & { expect: LinuxVerdict[] } = LINUX_SCENARIOS[id];
-      const caseId: CaseId = { suite: SUITE, target: target.name, guest: `${LINUX_GUEST} ${id.replace(/ small-aperture$/, '')}`, smp: 1, quirks: s.quirks };
+      const caseId: CaseId = { suite: SUITE, target: target.name, guest: `${LINUX_GUEST} ${id.replace(/ (small-aperture|smp\d+)$/, '')}`, smp: s.smp ?? 1, quirks: s.quirks };
       const badRun: Record<string, boolean> = s.quirks?.length ? { 'expected.failure': true } : {};
       const why = await readbackUnavailable(target);
       if (why) skipAs(task, caseId, skip, why, badRun);
@@ -204,6 +209,15 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
       expect(failures, formatFailures(failures)).toEqual([]);
       expect(verdicts.map((v) => v.linux?.start)).toEqual([32 * GiB]);
     });
+
+    for (const smp of [2, 8] as const) {
+      it(`the same 32 GiB BAR at SMP ${smp}: Linux keeps it at 32 GiB`, async ({ task, skip }) => {
+        const { verdicts, firmware, failures } = await linuxCase(`linux 32G phys40 smp${smp}`, task, skip);
+        assertBarsOk(firmware);
+        expect(failures, formatFailures(failures)).toEqual([]);
+        expect(verdicts.map((v) => v.linux?.start)).toEqual([32 * GiB]);
+      });
+    }
 
     it('two 32 GiB BARs with 36 bits: SeaBIOS put the second beyond 2^36; Linux refuses it with its reason, keeps the first', async ({ task, skip }) => {
       const { verdicts, firmware, failures } = await linuxCase('linux 2x32G phys36', task, skip);
