@@ -95,15 +95,17 @@ export class IrqPath {
       if (!level) this.vm().setIrqLine(gsi, false);
       return;
     }
-    if (gsi === SCRUB_GSI && this.onScrubVector && this.has('scrub-irr-live-vector')) {
-      // Published before the edge reaches KVM, so no vCPU can enter with the vector pending unseen.
-      const entry = this.vm().ioapicRedirection(gsi);
-      if ((entry & IOAPIC_MASKED) === 0n) this.onScrubVector(Number(entry & 0xffn));
-    }
     const routed = this.routed.get(gsi);
-    if (routed && (this.vm().ioapicRedirection(gsi) & IOAPIC_MASKED) === 0n) {
-      routed.count++;
-      if (routed.times.length < MAX_EDGE_TIMES) routed.times.push(Math.round(this.timed!.now() * 10) / 10);
+    const scrub = gsi === SCRUB_GSI && this.onScrubVector !== undefined && this.has('scrub-irr-live-vector');
+    // One read of the pin's redirection entry for both: only these pins pay for it.
+    const entry = routed || scrub ? this.vm().ioapicRedirection(gsi) : IOAPIC_MASKED;
+    if ((entry & IOAPIC_MASKED) === 0n) {
+      // Published before the edge reaches KVM, so no vCPU can enter with the vector pending unseen.
+      if (scrub) this.onScrubVector!(Number(entry & 0xffn));
+      if (routed) {
+        routed.count++;
+        if (routed.times.length < MAX_EDGE_TIMES) routed.times.push(Math.round(this.timed!.now() * 10) / 10);
+      }
     }
     this.deliver(() => {
       if (this.has('irq-to-bsp-only')) {
