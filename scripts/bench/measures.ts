@@ -21,6 +21,11 @@ function ended(r: BootResult): string {
   return `${r.status}${r.error ? `: ${r.error.message}` : r.diagnostic ? `: ${r.diagnostic.reason}` : ''}`;
 }
 
+/** When the guest started running: the own VMM's `reset-vector` milestone, QEMU's `guest-start` event. */
+function guestStartMs(r: BootResult): number | undefined {
+  return r.milestones['reset-vector'] ?? r.events.find((e) => e.event === 'guest-start')?.t;
+}
+
 /**
  * Debian reset to init: the `init` milestone (the probe's init line on COM1) minus the moment the
  * guest started running. Own VMM: its `reset-vector` milestone (the first instruction, single-
@@ -30,7 +35,7 @@ function ended(r: BootResult): string {
 export function resetToInitMs(r: BootResult, what: string): Sample {
   if (r.status !== 'until-matched') throw new BootgateError('E_GUEST', `${what}: the probe's init line never came (${ended(r)})`);
   const init = r.milestones.init;
-  const start = r.milestones['reset-vector'] ?? r.events.find((e) => e.event === 'guest-start')?.t;
+  const start = guestStartMs(r);
   if (init === undefined || start === undefined) {
     throw new BootgateError('E_INTERNAL', `${what}: no init milestone, or neither a reset-vector milestone nor a guest-start event (milestones: ${Object.keys(r.milestones).join(', ')})`);
   }
@@ -48,7 +53,7 @@ export function resetToInitMs(r: BootResult, what: string): Sample {
 export function resetToLoginMs(r: BootResult, prompt: string, what: string): Sample {
   if (r.status !== 'until-matched') throw new BootgateError('E_GUEST', `${what}: the login prompt never came (${ended(r)})`);
   const login = consoleTimeOf(r, prompt);
-  const start = r.milestones['reset-vector'] ?? r.events.find((e) => e.event === 'guest-start')?.t;
+  const start = guestStartMs(r);
   if (login === undefined || start === undefined) {
     throw new BootgateError('E_INTERNAL', `${what}: no serial event with "${prompt}", or neither a reset-vector milestone nor a guest-start event`);
   }
