@@ -25,7 +25,7 @@ const SEABIOS_FIXTURE = 'seabios-256k';
 const LINUXBOOT_FIXTURE = 'linuxboot-dma';
 const PROBE_GUEST = 'debian-probe';
 const MAKE_TIMEOUT_MS = 120_000;
-export const DISK_SMP8_IN_LAB = 'the nested lab faults or hangs SMP 2 and 8 boots of the debian-disk image on QEMU/KVM as on the own VMM (docs/lab-fault-rate.md): not measured there';
+const DISK_SMP8_IN_LAB = 'the nested lab (under its fixture QEMU) faults or hangs SMP 2 and 8 boots of the debian-disk image on QEMU/KVM as on the own VMM (docs/lab-fault-rate.md): not measured there';
 
 /** native/build/kvm-exit-loop, built with `make -C native` when missing or older than its source. */
 export async function ensureCLoop(root: string): Promise<string> {
