@@ -22,7 +22,7 @@ say() { echo "bootgate-disk: $*" > /dev/ttyS0; }
 irq_row() { awk -v irq="$2:" '$1 == irq { n = 0; for (i = 2; i <= cpus + 1; i++) printf "%s%s", (n++ ? " " : ""), $i; print "" }' cpus="$1" /proc/interrupts; }
 sum() { echo "$1" | awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; print s }'; }
 outb() { printf "\\$(printf %03o "$2")" | dd of=/dev/port bs=1 seek="$1" count=1 conv=notrunc status=none; }
-irq14() { awk '$1 == "14:" { n = 0; for (i = 2; i <= cpus + 1; i++) printf "%s%s", (n++ ? " " : ""), $i; print "" }' cpus="$1" /proc/interrupts; }
+irq14() { irq_row "$1" 14; }
 
 block_mib=8
 read_limit_s=90
