@@ -53,7 +53,7 @@ const QUIRKS = [
 function labLimit(target: { name: string }, smp: number): string | undefined {
   if (!target.name.endsWith('@lab') || smp === 1) return undefined;
   const measured = smp === 2 ? '' : ` (SMP ${smp} left out with them, not measured there)`;
-  return `${NOT_RUN_CANNOT}the nested lab faults or hangs SMP 2 boots of the debian-disk image on QEMU/KVM as on the own VMM${measured} (docs/lab-fault-rate.md); run it on a host with VT-x/SVM`;
+  return `${NOT_RUN_CANNOT}the nested lab (under its fixture QEMU) faults or hangs SMP 2 boots of the debian-disk image on QEMU/KVM as on the own VMM${measured} (docs/lab-fault-rate.md); run it on a host with VT-x/SVM`;
 }
 
 let image: DiskImage | undefined;
