@@ -144,6 +144,37 @@ export class PioBus extends RangeBus {
   find(port: number): BusRange | undefined {
     return this.byIndex[this.indexOf[port]!];
   }
+
+  /**
+   * String PIO: `data.length / size` accesses of `size` bytes at `port`, packed in `data`. The port
+   * is resolved once: an access to a port moves no range that covers that same port (only PCI
+   * configuration writes move ranges, and the configuration ports never move). Unassigned, every
+   * element reads all ones and counts.
+   */
+  readRepeated(port: number, size: number, data: Uint8Array): BusRange | undefined {
+    const r = this.find(port);
+    if (r === undefined) {
+      data.fill(0xff);
+      this.unassignedReads += data.length / size;
+      return undefined;
+    }
+    const offset = port - r.base;
+    if (r.device.readRepeated) r.device.readRepeated(offset, size, data);
+    else for (let at = 0; at < data.length; at += size) r.device.read(offset, data.subarray(at, at + size));
+    return r;
+  }
+
+  writeRepeated(port: number, size: number, data: Uint8Array): BusRange | undefined {
+    const r = this.find(port);
+    if (r === undefined) {
+      this.unassignedWrites += data.length / size;
+      return undefined;
+    }
+    const offset = port - r.base;
+    if (r.device.writeRepeated) r.device.writeRepeated(offset, size, data);
+    else for (let at = 0; at < data.length; at += size) r.device.write(offset, data.subarray(at, at + size));
+    return r;
+  }
 }
 
 export class MmioBus extends RangeBus {

@@ -33,6 +33,14 @@ export interface BusDevice {
   read(offset: number, data: Uint8Array): void;
   /** Consume `data` written at `offset` from the device's base. */
   write(offset: number, data: Uint8Array): void;
+  /**
+   * String PIO (`rep insw`: one exit moves up to a page): `data.length / size` reads of `size`
+   * bytes at `offset`, packed in `data`, with the same effect as that many read() calls. For a data
+   * port that can copy whole runs at once; without it the bus calls read() per element.
+   */
+  readRepeated?(offset: number, size: number, data: Uint8Array): void;
+  /** String PIO out (`rep outsw`): as readRepeated, for writes. */
+  writeRepeated?(offset: number, size: number, data: Uint8Array): void;
 }
 
 /** Read a little-endian value of data.length (1, 2 or 4) bytes. */

@@ -1,22 +1,19 @@
 // The one dispatcher from a decoded exit to the buses (after Firecracker's handle_kvm_exit):
-// pure enough to unit-test with synthetic exits. String PIO (rep ins/outs) repeats per element.
+// pure enough to unit-test with synthetic exits. String PIO (rep ins/outs) goes to the bus as one
+// access of many elements (PioBus.readRepeated), which repeats per element unless the device copies runs.
 
 import { ExitKind, type ExitInfo } from '../accel/exit-info.js';
 import type { MmioBus, PioBus } from '../bus/bus.js';
 import { getLE } from '../devices/device.js';
 
 /**
- * Serve `count` accesses of `size` bytes at `port` with their data packed in `data` (string PIO
- * repeats per element); true when the port is assigned. Used for exits and for AP mailbox requests.
+ * Serve `count` accesses of `size` bytes at `port` with their data packed in `data` (string PIO:
+ * count > 1); true when the port is assigned. Used for exits and for AP mailbox requests.
  */
 export function servePioAccess(bus: PioBus, isIn: boolean, port: number, size: number, count: number, data: Uint8Array): boolean {
   if (count === 1) return (isIn ? bus.read(port, data) : bus.write(port, data)) !== undefined;
-  let served = true;
-  for (let i = 0; i < count; i++) {
-    const el = data.subarray(i * size, (i + 1) * size);
-    served = (isIn ? bus.read(port, el) : bus.write(port, el)) !== undefined && served;
-  }
-  return served;
+  const all = data.subarray(0, size * count);
+  return (isIn ? bus.readRepeated(port, size, all) : bus.writeRepeated(port, size, all)) !== undefined;
 }
 
 /** Serve a PIO exit; returns the first element's value (for the exit ring) or -1 if unassigned. */

@@ -164,6 +164,12 @@ export class AtaDrive {
   }
 
   /** Host reads the data port (`out` is 2 or 4 bytes). Returns whether to assert INTRQ. */
+  /** Bytes left in the current PIO block in direction `dir` (0 outside such a phase). */
+  pioBytesLeft(dir: 'in' | 'out'): number {
+    const p = this.phase;
+    return p.kind === (dir === 'in' ? 'pio-in' : 'pio-out') ? p.buffer.length - p.pos : 0;
+  }
+
   readData(out: Uint8Array): boolean {
     const p = this.phase;
     // Outside a data-in phase the port reads 0 and nothing moves (QEMU 7.2's answer).

@@ -245,6 +245,65 @@ describe('IdeChannel: PIO data', () => {
   });
 });
 
+describe('IdeChannel: string PIO (rep insw/insl/outsw), one bus access for many elements', () => {
+  /** The same command twice, once read element-wise and once in the given runs of `rep ins`: data, interrupts and status agree. */
+  function repeatedMatchesElementwise(width: 2 | 4, runsInSectors: number[]): void {
+    const elementwise = testPc();
+    const repeated = testPc();
+    for (const pc of [elementwise, repeated]) {
+      pc.outb(NSECT, 4);
+      pc.outb(CMD, 0xc6); // SET MULTIPLE 4: blocks of 4 sectors, one interrupt each
+      lba28(pc, 0xc4, 3, 6); // READ MULTIPLE 6 sectors from LBA 3: a block of 4, then of 2
+      pc.inb(STATUS);
+    }
+    const total = runsInSectors.reduce((a, b) => a + b, 0);
+    const a = pioIn(elementwise, total, width);
+    const b = new Uint8Array(total * SECTOR_SIZE);
+    let at = 0;
+    for (const run of runsInSectors) {
+      // The status register is not read between runs, as a driver looping on one rep insw per sector would not.
+      expect(repeated.pio.readRepeated(DATA, width, b.subarray(at, at + run * SECTOR_SIZE))).toBeDefined();
+      at += run * SECTOR_SIZE;
+    }
+    expect(b).toEqual(a);
+    expect(b.subarray(0, 6 * SECTOR_SIZE)).toEqual(patternDisk(64).read(3, 6));
+    expect(repeated.machine.risingEdges(14)).toBe(elementwise.machine.risingEdges(14));
+    expect(repeated.machine.level(14)).toBe(elementwise.machine.level(14));
+    expect(repeated.inb(STATUS)).toBe(elementwise.inb(STATUS));
+    expect(repeated.ide.stats().primary.pioBytes).toBe(elementwise.ide.stats().primary.pioBytes);
+  }
+
+  it('a run inside a block, one across the block boundary, one ending at the end of the transfer (16-bit)', () => {
+    repeatedMatchesElementwise(2, [3, 3]);
+  });
+
+  it('one run over the whole transfer and past its end: the excess reads 0 as element-wise reads do (32-bit)', () => {
+    repeatedMatchesElementwise(4, [8]);
+  });
+
+  it('rep outsw of two sectors in one access: both stored, the line and status as element-wise writes leave them', () => {
+    const data = new Uint8Array(2 * SECTOR_SIZE).map((_, i) => (i * 7) & 0xff);
+    const backends = [new MemoryBackend(64), new MemoryBackend(64)];
+    const [elementwise, repeated] = backends.map((b) => testPc({ primaryMaster: new AtaDrive(b) }));
+    for (const pc of [elementwise!, repeated!]) lba28(pc, 0x30, 20, 2);
+    pioOut(elementwise!, data.slice(), 2);
+    repeated!.pio.writeRepeated(DATA, 2, data.slice());
+    expect(backends[1]!.read(20, 2)).toEqual(data);
+    expect(repeated!.machine.risingEdges(14)).toBe(elementwise!.machine.risingEdges(14));
+    expect(repeated!.machine.level(14)).toBe(true);
+    expect(repeated!.inb(STATUS)).toBe(elementwise!.inb(STATUS));
+  });
+
+  it('rep insb on the status port repeats the register read (no run copy off the data port)', () => {
+    const pc = testPc();
+    lba28(pc, 0x20, 0, 1);
+    const out = new Uint8Array(3);
+    pc.pio.readRepeated(STATUS, 1, out);
+    expect([...out]).toEqual([READY | DRQ, READY | DRQ, READY | DRQ]);
+    expect(pc.machine.level(14)).toBe(false);
+  });
+});
+
 describe('IdeChannel: interrupts, reset and the small commands', () => {
   it('raises IRQ 14 on completion; alternate status leaves it, status read lowers it', () => {
     const pc = testPc();

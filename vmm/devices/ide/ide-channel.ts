@@ -95,6 +95,8 @@ export class IdeChannel {
       name: `${this.name}-command`,
       read: (offset, data) => this.readCommandBlock(offset, data),
       write: (offset, data) => this.writeCommandBlock(offset, data),
+      readRepeated: (offset, size, data) => this.repeatCommandBlock(offset, size, data, 'in'),
+      writeRepeated: (offset, size, data) => this.repeatCommandBlock(offset, size, data, 'out'),
     };
     this.control = {
       name: `${this.name}-control`,
@@ -158,6 +160,29 @@ export class IdeChannel {
       return;
     }
     for (let i = 0; i < data.length; i++) data[i] = this.readRegister(offset + i);
+  }
+
+  /**
+   * `rep insw`/`rep outsw` on the command block: the same as one access per element, but the data
+   * port moves what is left of the current PIO block in one copy (SeaBIOS and GRUB read a sector per
+   * instruction; per-element calls made that exit cost a 512-byte loop). Block ends, and so INTRQ
+   * and the next block's load, fall where the element-wise accesses would have put them.
+   */
+  private repeatCommandBlock(offset: number, size: number, data: Uint8Array, dir: 'in' | 'out'): void {
+    let at = 0;
+    while (at < data.length) {
+      const drive = this.drives[this.unit];
+      const run = offset === ata.REG_DATA && (size === 2 || size === 4) && drive !== undefined ? drive.pioBytesLeft(dir) : 0;
+      const n = Math.min(data.length - at, run - (run % size)) || size;
+      const chunk = data.subarray(at, at + n);
+      if (n === size) {
+        if (dir === 'in') this.readCommandBlock(offset, chunk);
+        else this.writeCommandBlock(offset, chunk);
+      } else if (dir === 'in' ? drive!.readData(chunk) : drive!.writeData(chunk)) {
+        this.requestInterrupt();
+      }
+      at += n;
+    }
   }
 
   private readRegister(reg: number): number {
