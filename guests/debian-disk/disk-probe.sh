@@ -111,6 +111,6 @@ for d in /sys/class/scsi_disk/*; do
 done
 sleep 1
 say "irq14-final $(irq14 "$cpus")"
-dmesg | grep -iE 'lost interrupt|timeout|DMA disabled|limiting speed|failed command|hung task|exception Emask|I/O error' | while read -r line; do say "trouble $line"; done
+dmesg | grep -iE 'lost interrupt|timeout|DMA disabled|limiting speed|failed command|hung task|exception Emask|I/O error|No irq handler for vector' | while read -r line; do say "trouble $line"; done
 say "done"
 systemctl poweroff -ff

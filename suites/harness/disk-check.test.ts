@@ -1,7 +1,9 @@
 // The debian-disk checker on a good console and on each kind of bad one.
 
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { checkDiskBoot, DISK, parseDiskProbe } from './disk-check.js';
+import { checkDiskBoot, DISK, parseDiskProbe, TROUBLE_PATTERNS } from './disk-check.js';
 
 const SHA = (n: number) => n.toString(16).padStart(64, '0');
 const expectedSha256 = (offsetMib: number) => SHA(offsetMib + 1);
@@ -70,6 +72,18 @@ describe('checkDiskBoot', () => {
     const f = checkDiskBoot({ ...good(), report: degraded });
     expect(f).toContainEqual({ assertion: DISK.system, message: 'systemd is "degraded"' });
     expect(f).toContainEqual({ assertion: DISK.system, message: 'failed units: systemd-fsck-root.service' });
+  });
+
+  it('fails a boot cut short by an interrupt sent to a CPU without its vector: the kernel line on the console (irq-to-bsp-only)', () => {
+    const cut = consoleOf({ done: false }).split('bootgate-disk: read cpu 1')[0] + '[   47.323815] __common_interrupt: 0.37 No irq handler for vector\r\n';
+    const f = checkDiskBoot({ ...good(), report: parseDiskProbe(cut) });
+    expect(f).toContainEqual({ assertion: DISK.trouble, message: '[   47.323815] __common_interrupt: 0.37 No irq handler for vector' });
+  });
+
+  it("keeps the image probe's dmesg pattern equal to the checker's list", () => {
+    const script = readFileSync(fileURLToPath(new URL('../../guests/debian-disk/disk-probe.sh', import.meta.url)), 'utf8');
+    const grep = /dmesg \| grep -iE '([^']+)'/.exec(script)?.[1];
+    expect(grep?.split('|')).toEqual([...TROUBLE_PATTERNS]);
   });
 
   it('fails a PIO-only disk and the seed\'s trouble lines', () => {

@@ -18,8 +18,13 @@ export const DISK = {
   count: "the guest's IRQ 14 count over the probe equals the interrupts the controller raised then",
 } as const;
 
-/** Kernel-log lines that mean the disk path misbehaved (seed 002's, and libata's other complaints). */
-export const TROUBLE_PATTERNS = ['lost interrupt', 'timeout', 'DMA disabled', 'limiting speed', 'failed command', 'hung task', 'exception Emask', 'I/O error'] as const;
+/**
+ * Kernel-log lines that mean the disk path misbehaved (seed 002's, and libata's other complaints).
+ * `No irq handler for vector`: an interrupt delivered to a CPU that has no vector allocated for it
+ * (Linux's __common_interrupt), and so lost. The image's probe greps dmesg for the same list
+ * (guests/debian-disk/disk-probe.sh; a unit test keeps the two equal).
+ */
+export const TROUBLE_PATTERNS = ['lost interrupt', 'timeout', 'DMA disabled', 'limiting speed', 'failed command', 'hung task', 'exception Emask', 'I/O error', 'No irq handler for vector'] as const;
 
 export interface DiskRead {
   cpu: number;
