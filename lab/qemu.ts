@@ -50,21 +50,22 @@ export function qemuBinary(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * Which QEMU a lab VM runs: `fixture` (the lab-qemu fixture, every suite's lab) or `uefi` (the
- * same release built with tcg-svm-cr8-bql.patch, lab/qemu-build/: the lab for OVMF guests).
+ * Which QEMU a lab VM runs: `fixture` (the lab-qemu fixture, most boots' lab) or `patched` (the
+ * same release built with tcg-svm-cr8-bql.patch, lab/qemu-build/: the lab for the boots the
+ * fixture cannot run, targets/target.ts needsPatchedLab).
  */
-export type LabQemuKind = 'fixture' | 'uefi';
+export type LabQemuKind = 'fixture' | 'patched';
 
 /**
  * The QEMU binary the lab VM runs: `$QEMU`, else the lab-qemu fixture (fetched on first use) or,
- * for `uefi`, the patched build (built on first use), checked to start (`--version`): a missing
+ * for `patched`, the patched build (built on first use), checked to start (`--version`): a missing
  * shared library is named with the fix.
  */
 export async function labQemuBinary(log?: (line: string) => void, env: NodeJS.ProcessEnv = process.env, kind: LabQemuKind = 'fixture'): Promise<string> {
   if (env[QEMU_ENV]) return qemuBinary(env);
   qemuBinary(env); // the installed package: both run on its libraries and firmware
-  const path = kind === 'uefi' ? await ensurePatchedQemu({ env, log }) : (await ensureFixtures([LAB_QEMU_FIXTURE], { log }))[0]!.path;
-  const what = kind === 'uefi' ? `the lab's patched QEMU (${path})` : `the lab's QEMU (fixture ${LAB_QEMU_FIXTURE}, ${path})`;
+  const path = kind === 'patched' ? await ensurePatchedQemu({ env, log }) : (await ensureFixtures([LAB_QEMU_FIXTURE], { log }))[0]!.path;
+  const what = kind === 'patched' ? `the lab's patched QEMU (${path})` : `the lab's QEMU (fixture ${LAB_QEMU_FIXTURE}, ${path})`;
   const { error } = await runVersion(path);
   if (error !== undefined) {
     throw new BootgateError('E_FIXTURE', `${what} does not start: ${error}`, {

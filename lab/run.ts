@@ -60,7 +60,7 @@ export interface LabRunOptions {
   log?: (line: string) => void;
   /** Extra kernel command line words, e.g. `loglevel=7` to see the whole boot on the console. */
   kernelArgs?: readonly string[];
-  /** Which QEMU runs the lab (lab/qemu.ts): the fixture (default), or the patched build OVMF guests need. */
+  /** Which QEMU runs the lab (lab/qemu.ts): the fixture (default), or the patched build (targets/target.ts needsPatchedLab). */
   qemu?: LabQemuKind;
 }
 

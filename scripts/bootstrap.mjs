@@ -52,7 +52,7 @@ const PROFILES = {
 
 /**
  * Profiles that may build the lab's patched QEMU (lab/qemu-build/): their runs set
- * BOOTGATE_BUILD_LAB_QEMU=1. Its tools and headers (Linux only) come from build-needs.json.
+ * BOOTGATE_LAB_MATRIX=full. Its tools and headers (Linux only) come from build-needs.json.
  */
 const QEMU_BUILD_PROFILES = ['uefi', 'conformance'];
 const QEMU_BUILD_NEEDS = JSON.parse(readFileSync(join(root, 'lab', 'qemu-build', 'build-needs.json'), 'utf8')).needs;

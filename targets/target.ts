@@ -96,9 +96,21 @@ export interface Target {
 export const CANNOT_RUN_HERE = 'cannot run on this host: ';
 
 /** Whether a boot runs OVMF (the pinned builds); in the nested lab such a boot needs the patched lab QEMU (docs/uefi.md). */
-export function bootsOvmf(req: BootRequest): boolean {
+export function bootsOvmf(req: Pick<BootRequest, 'firmware'>): boolean {
   return req.firmware === 'ovmf-4m' || req.firmware === 'ovmf-2m' || req.firmware === 'ovmf-2m-bios';
 }
 
-/** Set inside a lab VM to the QEMU that runs it (lab/qemu.ts LabQemuKind): `fixture` or `uefi`. */
+/**
+ * What makes a boot need the nested lab's patched QEMU (lab/qemu-build/), or undefined when the
+ * lab-qemu fixture runs it: OVMF, on whose CR8 writes the fixture aborts (docs/uefi.md); a disk
+ * image at SMP 2 or more, which the fixture's lab faults or hangs on QEMU/KVM as on the own VMM
+ * while the patched build ran every such boot clean (docs/lab-fault-rate.md).
+ */
+export function needsPatchedLab(req: Pick<BootRequest, 'firmware' | 'disk' | 'smp'>): string | undefined {
+  if (bootsOvmf(req)) return 'OVMF';
+  if (req.disk !== undefined && req.smp >= 2) return 'a disk image at SMP 2 or more';
+  return undefined;
+}
+
+/** Set inside a lab VM to the QEMU that runs it (lab/qemu.ts LabQemuKind): `fixture` or `patched`. */
 export const LAB_QEMU_KIND_ENV = 'BOOTGATE_LAB_QEMU';

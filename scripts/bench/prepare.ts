@@ -25,7 +25,6 @@ const SEABIOS_FIXTURE = 'seabios-256k';
 const LINUXBOOT_FIXTURE = 'linuxboot-dma';
 const PROBE_GUEST = 'debian-probe';
 const MAKE_TIMEOUT_MS = 120_000;
-const DISK_SMP8_IN_LAB = 'the nested lab (under its fixture QEMU) faults or hangs SMP 2 and 8 boots of the debian-disk image on QEMU/KVM as on the own VMM (docs/lab-fault-rate.md): not measured there';
 
 /** native/build/kvm-exit-loop, built with `make -C native` when missing or older than its source. */
 export async function ensureCLoop(root: string): Promise<string> {
@@ -90,9 +89,6 @@ export async function prepare(root: string, opts: BenchOptions, where: Where): P
     const refusal = cannotBuildHere();
     if (refusal) skipAll(COMPARISONS.disk, new BootgateError('E_FIXTURE', refusal));
     else await buildDebianDiskImage({ log: (l) => console.error(`bench: ${l}`) }).then((img) => (plan.diskImage = img.path), (err) => skipAll(COMPARISONS.disk, err));
-    // Measured: SMP 2 boots of this image fault or hang in the nested lab on QEMU/KVM as on the own
-    // VMM (docs/lab-fault-rate.md), so an SMP 8 figure from there would be the lab's.
-    if (where === 'lab') skipAll(['disk.own.smp8', 'disk.qemu.smp8'], new BootgateError('E_ACCEL', DISK_SMP8_IN_LAB, { hint: 'run npm run bench on a host with VT-x/SVM' }));
   }
   if (opts.baseline !== null && plan.linux) {
     try {

@@ -45,19 +45,27 @@ export function markShort(samples: Samples, plan: BenchPlan, reason: string): Sa
 }
 
 /**
+ * The comparisons whose boots the lab-qemu fixture cannot run (targets/target.ts needsPatchedLab):
+ * OVMF, and Debian from disk (its SMP 8 series; SMP 1 runs beside it so that the own SMP 8 / SMP 1
+ * ratio compares boots under one lab QEMU).
+ */
+const PATCHED_LAB_COMPARISONS: readonly ComparisonName[] = ['uefi', 'disk'];
+
+/**
  * Runs the plan's boots where the stacks share a /dev/kvm; resolves with what was measured. In the
- * lab, the OVMF comparison runs in a second lab VM under the patched QEMU (built on first use,
- * docs/uefi.md); everything else in one under the lab-qemu fixture, as before.
+ * lab, the OVMF and disk comparisons run in a second lab VM under the patched QEMU (built on first
+ * use, docs/uefi.md); everything else in one under the lab-qemu fixture.
  */
 export async function measureWhereKvmRunsLinux(root: string, plan: BenchPlan, where: Where): Promise<Samples> {
   if (where === 'here') return measure(plan, realStacks(plan));
   const why = labUnavailable();
   if (why) throw new BootgateError('E_CONFIG', `this host's /dev/kvm cannot run the bench's guests and the nested lab cannot start: ${why}`);
   const all = Object.keys(COMPARISONS) as ComparisonName[];
-  const rest = all.filter((c) => c !== 'uefi');
+  const patched = all.filter((c) => PATCHED_LAB_COMPARISONS.includes(c));
+  const rest = all.filter((c) => !PATCHED_LAB_COMPARISONS.includes(c));
   const samples = await measureInLab(root, { ...plan, only: rest }, 'fixture');
   if (plan.linuxRuns === 0) return samples;
-  return { ...samples, ...(await measureInLab(root, { ...plan, only: ['uefi'] }, 'uefi')) };
+  return { ...samples, ...(await measureInLab(root, { ...plan, only: patched }, 'patched')) };
 }
 
 async function measureInLab(root: string, plan: BenchPlan & { only: ComparisonName[] }, qemu: LabQemuKind): Promise<Samples> {
@@ -82,7 +90,7 @@ async function measureInLab(root: string, plan: BenchPlan & { only: ComparisonNa
       timeoutS: LAB_START_S + boots * PER_BOOT_S,
       qemu,
       // The patched QEMU may be built first (minutes): say so.
-      log: qemu === 'uefi' ? (line) => process.stderr.write(`${line}\n`) : undefined,
+      log: qemu === 'patched' ? (line) => process.stderr.write(`${line}\n`) : undefined,
       signal: abort.signal,
       onOutput: (_stream, chunk) => {
         const text = chunk.toString('utf8');

@@ -226,7 +226,7 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
       timeoutS: opts.timeoutS,
       qemu: opts.qemu,
       // The patched QEMU may be built first (minutes): say so.
-      log: opts.qemu === 'uefi' ? (line) => process.stderr.write(`${line}\n`) : undefined,
+      log: opts.qemu === 'patched' ? (line) => process.stderr.write(`${line}\n`) : undefined,
       signal: abort.signal,
       onOutput: (stream, chunk) => {
         const text = chunk.toString('utf8');

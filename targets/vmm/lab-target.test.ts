@@ -1,9 +1,10 @@
 // The lab-routed own-VMM target: prefetched boots run in one lab batch (timeouts scaled), a
 // boot returns its prefetched result without another lab, an unannounced request gets its own
-// batch, and OVMF boots go to a lab VM of their own under the patched QEMU, or are reported as not
-// runnable here while it is not built. bootBatchInLab is mocked: no lab starts here.
+// batch, and the boots the fixture's lab cannot run (OVMF, a disk at SMP 2+) go to a lab VM of
+// their own under the patched QEMU in a run that opts in, or are reported as not runnable here.
+// bootBatchInLab is mocked: no lab starts here.
 
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { NOT_RUN_CANNOT } from '../../suites/harness/meta.js';
 import type { BootResult } from '../boot-result.js';
 import { CANNOT_RUN_HERE } from '../target.js';
@@ -13,6 +14,7 @@ const batches: LabBoot[][] = [];
 const batchQemu: Array<string | undefined> = [];
 const batchInner: Array<string | undefined> = [];
 let patchedBuilt = false;
+let buildRefusal: string | undefined;
 vi.mock('./lab-batch.js', () => ({
   OWN_VMM: 'vmm:kvm',
   bootBatchInLab: vi.fn(async (boots: LabBoot[], opts: { qemu?: string; inner?: string }): Promise<LabBatch> => {
@@ -26,16 +28,22 @@ vi.mock('./lab-batch.js', () => ({
 vi.mock('../../lab/target.js', () => ({ inLab: () => false, labUnavailable: () => undefined }));
 vi.mock('../../lab/qemu-build/build.js', () => ({
   cachedPatchedQemu: () => (patchedBuilt ? '/cache/lab-qemu-uefi/k/qemu-system-x86_64' : undefined),
-  cannotBuildPatchedQemu: () => undefined,
+  cannotBuildPatchedQemu: () => buildRefusal,
 }));
 
-const { BUILD_LAB_QEMU_ENV, LAB_TIMEOUT_SCALE, labBatchTarget, labOwnVmmTarget, ownVmmNeedsLab, uefiLabUnavailable } = await import('./lab-target.js');
+const { LAB_TIMEOUT_SCALE, labBatchTarget, labOwnVmmTarget, LAB_MATRIX_ENV, labGateLeavesOut, ownVmmNeedsLab, patchedLabUnavailable } = await import('./lab-target.js');
 
 beforeEach(() => {
   batches.length = 0;
   batchQemu.length = 0;
   batchInner.length = 0;
   patchedBuilt = false;
+  buildRefusal = undefined;
+  vi.stubEnv(LAB_MATRIX_ENV, '');
+  vi.stubEnv('QEMU', '');
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
 });
 
 describe('labBatchTarget', () => {
@@ -77,29 +85,57 @@ describe('labOwnVmmTarget', () => {
     expect(await t.unavailable()).toBeUndefined();
   });
 
-  it('runs OVMF boots in a lab VM of their own under the patched QEMU, after the others', async () => {
+  it('runs OVMF boots and disk boots at SMP 2+ in a lab VM of their own under the patched QEMU, after the others', async () => {
+    vi.stubEnv(LAB_MATRIX_ENV, 'full');
     patchedBuilt = true;
     const t = labOwnVmmTarget(new Set(['ovmf']));
     const seabios = { firmware: 'seabios-256k', smp: 2, timeoutS: 60 };
     const ovmf = { firmware: 'ovmf-4m', guest: 'debian-probe', smp: 8, timeoutS: 120 };
-    await t.prefetch([ovmf, seabios, { ...ovmf, firmware: 'ovmf-2m' }]);
-    expect(batchQemu).toEqual(['fixture', 'uefi']);
-    expect(batches.map((b) => b.map((x) => x.req.firmware))).toEqual([['seabios-256k'], ['ovmf-4m', 'ovmf-2m']]);
+    const disk1 = { firmware: 'seabios-256k', disk: '/img/disk.raw', smp: 1, timeoutS: 300 };
+    const disk8 = { ...disk1, smp: 8 };
+    await t.prefetch([ovmf, seabios, disk8, disk1, { ...ovmf, firmware: 'ovmf-2m' }]);
+    expect(batchQemu).toEqual(['fixture', 'patched']);
+    expect(batches.map((b) => b.map((x) => `${x.req.firmware}/${x.req.smp}`))).toEqual([
+      ['seabios-256k/2', 'seabios-256k/1'],
+      ['ovmf-4m/8', 'seabios-256k/8', 'ovmf-2m/8'],
+    ]);
     expect((await t.boot(ovmf)).serial).toBe('smp=8');
     expect(batches).toHaveLength(2);
   });
 
-  it('an OVMF boot is not runnable here (CANNOT_RUN_HERE) while the patched QEMU is unbuilt and the run may not build it; prefetch leaves it out', async () => {
+  it('without the opt-in (npm test), a boot that needs the patched QEMU is not runnable here even when it is built, naming npm run conformance; prefetch leaves it out', async () => {
+    patchedBuilt = true;
     const t = labOwnVmmTarget(new Set(['ovmf']));
     const ovmf = { firmware: 'ovmf-4m', smp: 1, timeoutS: 20 };
-    expect(t.cannotBoot!(ovmf)).toMatch(/^cannot run on this host: .*npm run uefi builds it/);
-    expect(t.cannotBoot!({ firmware: 'seabios-256k', smp: 1, timeoutS: 20 })).toBeUndefined();
-    await t.prefetch([ovmf]);
+    const disk2 = { firmware: 'seabios-256k', disk: '/img/disk.raw', smp: 2, timeoutS: 300 };
+    expect(t.cannotBoot!(ovmf)).toMatch(/^cannot run on this host: the nested lab runs OVMF only under its patched QEMU .*npm run conformance runs these boots/);
+    expect(t.cannotBoot!(disk2)).toMatch(/^cannot run on this host: the nested lab runs a disk image at SMP 2 or more only under its patched QEMU/);
+    expect(t.cannotBoot!({ ...disk2, smp: 1 })).toBeUndefined();
+    expect(t.cannotBoot!({ firmware: 'seabios-256k', smp: 8, timeoutS: 20 })).toBeUndefined();
+    await t.prefetch([ovmf, disk2]);
     expect(batches).toHaveLength(0);
-    expect(uefiLabUnavailable({ [BUILD_LAB_QEMU_ENV]: '1' })).toBeUndefined(); // a run that may build it
-    expect(uefiLabUnavailable({ QEMU: '/opt/q/qemu-system-x86_64' })).toBeUndefined(); // the user's QEMU
-    patchedBuilt = true;
-    expect(t.cannotBoot!(ovmf)).toBeUndefined();
+  });
+
+  it('with the opt-in, runs them when built or buildable, and says why when it cannot build; $QEMU (the user\'s lab QEMU) runs everything', () => {
+    const disk8 = { firmware: 'seabios-256k', disk: '/img/disk.raw', smp: 8, timeoutS: 300 };
+    expect(patchedLabUnavailable(disk8, { [LAB_MATRIX_ENV]: 'full' })).toBeUndefined(); // buildable (mocked)
+    expect(patchedLabUnavailable(disk8, { QEMU: '/opt/q/qemu-system-x86_64' })).toBeUndefined();
+    expect(patchedLabUnavailable({ ...disk8, smp: 1 }, {})).toBeUndefined();
+    expect(patchedLabUnavailable(disk8, {})).toMatch(/^cannot run on this host: /);
+    buildRefusal = 'building the lab\'s patched QEMU needs flex bison';
+    expect(patchedLabUnavailable(disk8, { [LAB_MATRIX_ENV]: 'full' })).toBe(`cannot run on this host: ${buildRefusal}`);
+    patchedBuilt = true; // built before: the build's needs no longer matter
+    expect(patchedLabUnavailable(disk8, { [LAB_MATRIX_ENV]: 'full' })).toBeUndefined();
+  });
+
+  it('labGateLeavesOut: only a lab target outside the full matrix leaves a testcase out, naming what it keeps and npm run conformance', () => {
+    const lab = { name: 'vmm:kvm@lab' };
+    expect(labGateLeavesOut(lab, 'one quirk per assertion', {})).toBe(
+      'cannot run on this host: in the nested lab npm test leaves this out for time (one quirk per assertion); npm run conformance runs it',
+    );
+    expect(labGateLeavesOut(lab, 'x', { [LAB_MATRIX_ENV]: 'full' })).toBeUndefined();
+    expect(labGateLeavesOut({ name: 'vmm:kvm' }, 'x', {})).toBeUndefined();
+    expect(labGateLeavesOut({ name: 'qemu:tcg' }, 'x', {})).toBeUndefined();
   });
 
   it("marks a lab that cannot run with the report's not-run prefix (kept equal to the harness's, which targets/ does not import)", () => {

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { type BootResult, parseEventStream } from '../boot-result.js';
 import { LAB_ENV } from '../../lab/target.js';
-import { type BootRequest, bootsOvmf, CANNOT_RUN_HERE, LAB_QEMU_KIND_ENV, type Observation, type Target } from '../target.js';
+import { type BootRequest, CANNOT_RUN_HERE, LAB_QEMU_KIND_ENV, needsPatchedLab, type Observation, type Target } from '../target.js';
 
 /** The built CLI, whether this module runs from the sources (vitest) or from dist/ (the bench). */
 export const OWN_CLI = fileURLToPath(new URL('../../vmm/cli/main.js', import.meta.url)).replace(/\/(?:dist\/)?vmm\/cli\/main\.js$/, '/dist/vmm/cli/main.js');
@@ -106,9 +106,11 @@ export function ownVmmTargetAt(cli: string, name: string): Target {
     },
     cannotBoot(req) {
       // A whole conformance run inside the lab (--target vmm:kvm@lab) runs under the lab-qemu
-      // fixture, which aborts on OVMF's CR8 writes and would take the run with it.
-      if (bootsOvmf(req) && process.env[LAB_ENV] === '1' && process.env[LAB_QEMU_KIND_ENV] !== 'uefi') {
-        return `${CANNOT_RUN_HERE}this lab VM runs the lab-qemu fixture, which aborts on OVMF's CR8 writes; OVMF boots in the lab run from the host's --target vmm:kvm, under the patched lab QEMU (docs/uefi.md)`;
+      // fixture, which aborts on OVMF's CR8 writes (and would take the run with it) and faults or
+      // hangs the disk image at SMP 2 or more.
+      const needs = needsPatchedLab(req);
+      if (needs && process.env[LAB_ENV] === '1' && process.env[LAB_QEMU_KIND_ENV] !== 'patched') {
+        return `${CANNOT_RUN_HERE}this lab VM runs the lab-qemu fixture, which cannot run ${needs}; such boots run in the lab from the host's --target vmm:kvm, under the patched lab QEMU (docs/uefi.md, docs/lab-fault-rate.md)`;
       }
       return undefined;
     },

@@ -18,7 +18,7 @@ import { loadManifest, resolveFixture } from '../../fixtures/fixtures.js';
 import { checkGuestRequest, type RebootMethod } from '../../guests/catalog.js';
 import { projectRoot } from '../../lab/project.js';
 import { runInLab } from '../../lab/run.js';
-import { bootsOvmf, LAB_QEMU_KIND_ENV } from '../../targets/target.js';
+import { LAB_QEMU_KIND_ENV, needsPatchedLab } from '../../targets/target.js';
 import { LAB_SCRATCH_DIRS } from '../../lab/scripts.js';
 import { LAB_ENV, LAB_SUFFIX, labUnavailable } from '../../lab/target.js';
 import type { BootResult } from '../../targets/boot-result.js';
@@ -162,9 +162,10 @@ async function bootInLab(values: BootValues, tokens: readonly ArgToken[], target
   const args = labArgv(tokens, { inner, cwd, root, eventsInside });
   await prepareForLab(values, inner);
   if (eventsInside) mkdirSync(dirname(eventsInside), { recursive: true });
-  // OVMF needs the lab's patched QEMU (docs/uefi.md), built here on first use.
+  // OVMF, and a disk at SMP 2 or more, need the lab's patched QEMU (targets/target.ts
+  // needsPatchedLab), built here on first use: one boot asked for by hand is worth the build.
   const firmware = values.firmware ?? (await guestOf(values))?.firmware;
-  const qemu = bootsOvmf({ firmware, smp: 1, timeoutS: 1 }) ? 'uefi' : 'fixture';
+  const qemu = needsPatchedLab({ firmware, disk: values.disk, smp: intOf(values.smp, 1) }) ? 'patched' : 'fixture';
   try {
     const lab = await runInLab({
       command: [process.execPath, CLI, 'boot', ...args],
