@@ -4,7 +4,7 @@ import { parseOptions, USAGE } from './options.js';
 
 describe('parseOptions', () => {
   it('has defaults: 3 runs, 3 Debian runs, iterations by where the boots run', () => {
-    expect(parseOptions([])).toEqual({ help: false, json: null, iterations: null, runs: 3, seabios: null, linuxRuns: 3, baseline: null });
+    expect(parseOptions([])).toEqual({ help: false, json: null, iterations: null, runs: 3, seabios: null, linuxRuns: 3, baseline: null, only: null });
   });
 
   it('reads every option', () => {
@@ -16,7 +16,9 @@ describe('parseOptions', () => {
       seabios: '/x/bios.bin',
       linuxRuns: 4,
       baseline: 'v0.1',
+      only: null,
     });
+    expect(parseOptions(['--only', 'disk,uefi,disk']).only).toEqual(['disk', 'uefi']);
   });
 
   it('rejects bad values and unknown options with E_CONFIG naming the option', () => {
@@ -25,6 +27,9 @@ describe('parseOptions', () => {
     }
     expect(() => parseOptions(['--iterations', 'x'])).toThrow(/--iterations/);
     expect(() => parseOptions(['--baseline', 'HEAD~1', '--linux-runs', '0'])).toThrow(/--baseline HEAD~1 compares the Debian SMP 8 boots, which --linux-runs 0 leaves out/);
+    expect(() => parseOptions(['--only', 'disk,sata'])).toThrow(/--only.*comparisons from pio, resetVector, linux, uefi, disk/);
+    expect(() => parseOptions(['--only', ''])).toThrow(/--only/);
+    expect(() => parseOptions(['--only', 'disk', '--baseline', 'HEAD~1'])).toThrow(/--only disk leaves out/);
   });
 
   it('documents --baseline in the usage text', () => {

@@ -82,9 +82,12 @@ export function runsOf(comparison: ComparisonName, plan: { runs: number; linuxRu
   return comparison === 'linux' || comparison === 'uefi' || comparison === 'disk' ? plan.linuxRuns : plan.runs;
 }
 
-/** The series a bench runs: every comparison with runs, the --baseline tree's only when asked for. */
-export function plannedSeries(linuxRuns: number, baselineAsked: boolean): SeriesKey[] {
+/**
+ * The series a bench runs: every comparison with runs (of `only`'s, when given), the --baseline
+ * tree's only when asked for.
+ */
+export function plannedSeries(linuxRuns: number, baselineAsked: boolean, only: readonly ComparisonName[] | null = null): SeriesKey[] {
   const keys: SeriesKey[] = [...COMPARISONS.pio, ...COMPARISONS.resetVector];
   if (linuxRuns > 0) keys.push(...COMPARISONS.linux.filter((k) => k !== 'linux.base.smp8' || baselineAsked), ...COMPARISONS.uefi, ...COMPARISONS.disk);
-  return keys;
+  return only === null ? keys : keys.filter((k) => only.some((c) => (COMPARISONS[c] as readonly SeriesKey[]).includes(k)));
 }

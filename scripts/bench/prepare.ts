@@ -17,7 +17,7 @@ import { type BaselineBuild, buildBaseline } from './baseline.js';
 import { describeError } from './figures.js';
 import type { BenchOptions } from './options.js';
 import { LAB_PIO_ITERATIONS } from './options.js';
-import { type BenchPlan, COMPARISONS, type SeriesKey } from './plan.js';
+import { type BenchPlan, COMPARISONS, type ComparisonName, type SeriesKey } from './plan.js';
 import type { Where } from './where.js';
 
 const SEABIOS_FIXTURE = 'seabios-256k';
@@ -61,21 +61,27 @@ export async function prepare(root: string, opts: BenchOptions, where: Where): P
     for (const k of keys) skip[k] ??= describeError(why);
   };
   const iterations = opts.iterations ?? (where === 'lab' ? LAB_PIO_ITERATIONS : DEFAULT_PIO_ITERATIONS);
-  const plan: BenchPlan = { runs: opts.runs, linuxRuns: opts.linuxRuns, iterations, seabios: {}, skip };
+  const plan: BenchPlan = { runs: opts.runs, linuxRuns: opts.linuxRuns, iterations, seabios: {}, skip, ...(opts.only ? { only: opts.only } : {}) };
   let baseline: BaselineBuild | undefined;
+  const wants = (c: ComparisonName): boolean => opts.only === null || opts.only.includes(c);
 
-  await buildPioLoop(iterations).then((img) => (plan.pioImage = img), (err) => skipAll(COMPARISONS.pio, err));
-  if (plan.pioImage) await ensureCLoop(root).then((bin) => (plan.cLoop = bin), (err) => skipAll(['pio.c'], err));
-  try {
-    if (opts.seabios) plan.seabios = { firmwareFile: seabiosFile(opts.seabios, where) };
-    else {
-      await resolveFixture(SEABIOS_FIXTURE);
-      plan.seabios = { firmware: SEABIOS_FIXTURE };
-    }
-  } catch (err) {
-    skipAll(COMPARISONS.resetVector, err);
+  if (wants('pio')) {
+    await buildPioLoop(iterations).then((img) => (plan.pioImage = img), (err) => skipAll(COMPARISONS.pio, err));
+    if (plan.pioImage) await ensureCLoop(root).then((bin) => (plan.cLoop = bin), (err) => skipAll(['pio.c'], err));
   }
-  if (opts.linuxRuns > 0) {
+  if (wants('resetVector')) {
+    try {
+      if (opts.seabios) plan.seabios = { firmwareFile: seabiosFile(opts.seabios, where) };
+      else {
+        await resolveFixture(SEABIOS_FIXTURE);
+        plan.seabios = { firmware: SEABIOS_FIXTURE };
+      }
+    } catch (err) {
+      skipAll(COMPARISONS.resetVector, err);
+    }
+  }
+  // The OVMF comparison boots the same probe kernel.
+  if (opts.linuxRuns > 0 && (wants('linux') || wants('uefi'))) {
     try {
       const guest = await resolveGuest(PROBE_GUEST);
       for (const fixture of [guest.firmware, LINUXBOOT_FIXTURE]) await resolveFixture(fixture);
@@ -85,7 +91,7 @@ export async function prepare(root: string, opts: BenchOptions, where: Where): P
       skipAll(COMPARISONS.linux, err);
     }
   }
-  if (opts.linuxRuns > 0) {
+  if (opts.linuxRuns > 0 && wants('disk')) {
     const refusal = cannotBuildHere();
     if (refusal) skipAll(COMPARISONS.disk, new BootgateError('E_FIXTURE', refusal));
     else await buildDebianDiskImage({ log: (l) => console.error(`bench: ${l}`) }).then((img) => (plan.diskImage = img.path), (err) => skipAll(COMPARISONS.disk, err));

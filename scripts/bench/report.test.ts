@@ -10,7 +10,7 @@ import type { Samples, SeriesKey } from './plan.js';
 import { formatTable, jsonRows } from './print.js';
 import { allFailures, benchFigures, labFigures, promisedFigures } from './report.js';
 
-const opts = { runs: 3, linuxRuns: 3, baseline: null };
+const opts = { runs: 3, linuxRuns: 3, baseline: null, only: null };
 const of = (values: number[], extra: Partial<Sample> = {}): { samples: Sample[] } => ({ samples: values.map((value) => ({ value, ...extra })) });
 
 /** A complete run: every series with its runs. */
@@ -106,7 +106,7 @@ describe('a ratio needs its samples', () => {
 
 describe('what could not be measured', () => {
   afterEach(() => vi.restoreAllMocks());
-  function run(samples: Samples, o: typeof opts | { runs: number; linuxRuns: number; baseline: string } = opts) {
+  function run(samples: Samples, o: typeof opts | { runs: number; linuxRuns: number; baseline: string; only: null } = opts) {
     const out: string[] = [];
     vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
     const part = benchFigures(samples, o, 10_000);
@@ -157,5 +157,15 @@ describe('what could not be measured', () => {
     expect(keys({ ...opts, linuxRuns: 0 }).some((n) => n.startsWith('linux.') || n.startsWith('handover.'))).toBe(false);
     const every: SeriesKey[] = ['resetVector.own.smp1', 'resetVector.qemu.smp8', 'pio.c'];
     for (const k of every) expect(keys(opts).some((n) => n.startsWith(k))).toBe(true);
+  });
+
+  it('with --only, promises that comparison\'s figures and its ratios, nothing else, not the lab start', () => {
+    const names = promisedFigures({ ...opts, only: ['disk'] });
+    expect(names).toContain('ratio.disk.own.smp8OverSmp1');
+    expect(names).toContain('disk.own.smp8.resetToLogin.median');
+    expect(names.filter((n) => !n.startsWith('disk.') && !n.startsWith('ratio.disk.'))).toEqual([]);
+    // A disk-only run that measured nothing fails on every one of them.
+    const missing = allFailures(names, benchFigures({}, { ...opts, only: ['disk'] }, 10_000)).map((f) => f.what);
+    expect(missing.length).toBe(names.length);
   });
 });

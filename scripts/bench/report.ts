@@ -7,7 +7,7 @@
 import { type Failure, fig, type Figure, median, missingFigures, type Part, ratioFigure, seriesFigures, seriesNames } from './figures.js';
 import type { Sample } from './measures.js';
 import { LINUX_MIN_SAMPLES } from './options.js';
-import { plannedSeries, type Samples, SERIES, type SeriesKey } from './plan.js';
+import { type ComparisonName, plannedSeries, type Samples, SERIES, type SeriesKey } from './plan.js';
 
 export const TARGETS = {
   /** Own VMM / the C loop, PIO exit round trip. */
@@ -100,8 +100,9 @@ const RATIOS: Array<{ name: string; label: string; over: SeriesKey; under: Serie
 ];
 
 /** Every figure and failure the samples give. */
-export function benchFigures(samples: Samples, opts: { runs: number; linuxRuns: number }, iterations: number): Part {
-  const figures: Figure[] = [fig('pio.iterations', 'PIO guest: port-0x80 writes per run', iterations, 'count')];
+export function benchFigures(samples: Samples, opts: { runs: number; linuxRuns: number; only?: readonly ComparisonName[] | null }, iterations: number): Part {
+  const withPio = opts.only == null || opts.only.includes('pio');
+  const figures: Figure[] = withPio ? [fig('pio.iterations', 'PIO guest: port-0x80 writes per run', iterations, 'count')] : [];
   const failures: Failure[] = [];
   const add = (p: Part) => {
     figures.push(...p.figures);
@@ -129,17 +130,21 @@ export function benchFigures(samples: Samples, opts: { runs: number; linuxRuns: 
   return { figures, failures };
 }
 
-/** Every figure a bench with these options must print: per series each run and the median, the ratios, the hand-over waits. */
-export function promisedFigures(opts: { runs: number; linuxRuns: number; baseline: string | null }): string[] {
-  const keys = plannedSeries(opts.linuxRuns, opts.baseline !== null);
-  const names = ['pio.iterations', ...keys.flatMap((k) => seriesNames(prefixOf(k), seriesRuns(k, opts)))];
+/**
+ * Every figure a bench with these options must print: per series each run and the median, the
+ * ratios, the hand-over waits, and (without --only) the lab's start.
+ */
+export function promisedFigures(opts: { runs: number; linuxRuns: number; baseline: string | null; only?: readonly ComparisonName[] | null }): string[] {
+  const only = opts.only ?? null;
+  const keys = plannedSeries(opts.linuxRuns, opts.baseline !== null, only);
+  const names = [...(only === null || only.includes('pio') ? ['pio.iterations'] : []), ...keys.flatMap((k) => seriesNames(prefixOf(k), seriesRuns(k, opts)))];
   names.push(...RATIOS.filter((r) => keys.includes(r.over) && keys.includes(r.under)).map((r) => r.name));
   for (const [key, prefix] of Object.entries(HANDOVER)) {
     if (!keys.includes(key as SeriesKey)) continue;
     names.push(...seriesNames(`${prefix}.medianMs`, opts.linuxRuns), ...seriesNames(`${prefix}.maxMs`, opts.linuxRuns), `${prefix}.maxMs.max`);
   }
   if (keys.includes('linux.base.smp8')) names.push('ratio.handover.medianMs.ownOverBaseline', 'ratio.handover.maxMs.ownOverBaseline');
-  names.push(...seriesNames(LAB_PREFIX, opts.runs), LAB_RATIO);
+  if (only === null) names.push(...seriesNames(LAB_PREFIX, opts.runs), LAB_RATIO);
   return names;
 }
 

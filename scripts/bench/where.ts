@@ -60,11 +60,11 @@ export async function measureWhereKvmRunsLinux(root: string, plan: BenchPlan, wh
   if (where === 'here') return measure(plan, realStacks(plan));
   const why = labUnavailable();
   if (why) throw new BootgateError('E_CONFIG', `this host's /dev/kvm cannot run the bench's guests and the nested lab cannot start: ${why}`);
-  const all = Object.keys(COMPARISONS) as ComparisonName[];
-  const patched = all.filter((c) => PATCHED_LAB_COMPARISONS.includes(c));
+  const all = plan.only ?? (Object.keys(COMPARISONS) as ComparisonName[]);
+  const patched = plan.linuxRuns === 0 ? [] : all.filter((c) => PATCHED_LAB_COMPARISONS.includes(c));
   const rest = all.filter((c) => !PATCHED_LAB_COMPARISONS.includes(c));
-  const samples = await measureInLab(root, { ...plan, only: rest }, 'fixture');
-  if (plan.linuxRuns === 0) return samples;
+  const samples = rest.length > 0 ? await measureInLab(root, { ...plan, only: rest }, 'fixture') : {};
+  if (patched.length === 0) return samples;
   return { ...samples, ...(await measureInLab(root, { ...plan, only: patched }, 'patched')) };
 }
 
