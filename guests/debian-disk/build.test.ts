@@ -2,7 +2,7 @@
 // the files put into the root, the cache key. The build itself runs in the debian-disk suite.
 
 import { describe, expect, it } from 'vitest';
-import { imageKey, lockDifferences } from './build.js';
+import { imageKey, imagesToEvict, lockDifferences, OTHER_IMAGE_KEEP_MS } from './build.js';
 import { grubConfig, probeUnit, rootFiles, shadowWithoutRootPassword } from './root-files.js';
 import { IMAGE_CMDLINE, ROOT_FS_UUID } from './spec.js';
 
@@ -50,5 +50,19 @@ describe('imageKey', () => {
   it('is stable for the same inputs', () => {
     expect(imageKey()).toBe(imageKey());
     expect(imageKey()).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
+
+describe('imagesToEvict', () => {
+  it('removes only other recipes\' images unused for a day; never the one just built, never another cache entry', () => {
+    const now = 10 * OTHER_IMAGE_KEEP_MS;
+    const folders = [
+      { name: 'debian-disk-new', usedMs: 0 },
+      { name: 'debian-disk-old', usedMs: now - OTHER_IMAGE_KEEP_MS - 1 },
+      { name: 'debian-disk-in-use', usedMs: now - 60_000 },
+      { name: 'debootstrap-debs', usedMs: 0 },
+      { name: '.build-123-abcd', usedMs: 0 },
+    ];
+    expect(imagesToEvict(folders, 'debian-disk-new', now)).toEqual(['debian-disk-old']);
   });
 });

@@ -15,9 +15,9 @@
 // Host needs: Linux, root (debootstrap and chroot), debootstrap, mkfs.ext4/e2fsck (e2fsprogs), dd.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import { chmod, copyFile, mkdir, open, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { mirrorUrl } from '../../fixtures/archive.js';
@@ -100,7 +100,27 @@ export function cachedDiskImage(env: NodeJS.ProcessEnv = process.env): DiskImage
   const path = join(dir, 'disk.raw');
   const metaPath = join(dir, 'meta.json');
   if (!existsSync(path) || !existsSync(metaPath)) return undefined;
-  return { path, meta: JSON.parse(readFileSync(metaPath, 'utf8')) as DiskImageMeta };
+  const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as DiskImageMeta;
+  // meta.json's mtime says when the image was last used (imagesToEvict); a read-only cache is fine.
+  try {
+    const now = new Date();
+    utimesSync(metaPath, now, now);
+  } catch {
+    /* not ours to touch */
+  }
+  return { path, meta };
+}
+
+/**
+ * How long an image of another recipe stays after its last use: a test run in flight, or another
+ * checkout sharing the cache, still boots it (a build that removed it at once broke a running
+ * suite's checksums).
+ */
+export const OTHER_IMAGE_KEEP_MS = 24 * 3600 * 1000;
+
+/** The image folders to remove after building `current`: other recipes' images not used for OTHER_IMAGE_KEEP_MS. */
+export function imagesToEvict(folders: ReadonlyArray<{ name: string; usedMs: number }>, current: string, nowMs: number): string[] {
+  return folders.filter((f) => f.name.startsWith('debian-disk-') && f.name !== current && nowMs - f.usedMs > OTHER_IMAGE_KEEP_MS).map((f) => f.name);
 }
 
 /** Why this host cannot build the image, or undefined when it can. */
@@ -236,10 +256,13 @@ export async function buildDebianDiskImage(options: DiskBuildOptions = {}): Prom
     await writeFile(join(work, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
     await rm(finalDir, { recursive: true, force: true });
     await rename(work, finalDir);
-    // Images of earlier recipes are 1 GiB each and nothing uses them again.
-    for (const f of readdirSync(dirname(finalDir))) {
-      if (f.startsWith('debian-disk-') && join(dirname(finalDir), f) !== finalDir) await rm(join(dirname(finalDir), f), { recursive: true, force: true });
-    }
+    // Images of other recipes are 1 GiB each: removed once nothing has used them for a day.
+    const parent = dirname(finalDir);
+    const folders = readdirSync(parent).map((name) => {
+      const meta = join(parent, name, 'meta.json');
+      return { name, usedMs: statSync(existsSync(meta) ? meta : join(parent, name)).mtimeMs };
+    });
+    for (const f of imagesToEvict(folders, basename(finalDir), Date.now())) await rm(join(parent, f), { recursive: true, force: true });
     log(`debian-disk: built in ${meta.buildSeconds} s: ${join(finalDir, 'disk.raw')}`);
     return { path: join(finalDir, 'disk.raw'), meta };
   } finally {
