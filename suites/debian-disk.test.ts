@@ -30,7 +30,7 @@ import { beforeAll, describe, expect, it, type TaskMeta } from 'vitest';
 import { buildDebianDiskImage, cannotBuildHere, type DiskImage } from '../guests/debian-disk/build.js';
 import { LOGIN_PROMPT, MIB, SECTOR } from '../guests/debian-disk/spec.js';
 import { sha256File } from '../fixtures/fetch.js';
-import { checkDiskBoot, DISK, parseDiskProbe } from './harness/disk-check.js';
+import { checkDiskBoot, DISK, parseDiskProbe, type RaisedInWindow } from './harness/disk-check.js';
 import { formatFailures, SEEDS, teethProperties } from './harness/failures.js';
 import { linuxTargetOf } from './harness/linux-runner.js';
 import { NOT_RUN_CANNOT, type SkippedAssertion } from './harness/meta.js';
@@ -92,16 +92,21 @@ function patternSha256(img: DiskImage, offsetMib: number, mib: number): string {
 }
 
 /**
- * The IRQ 14 edges the controller raised, with the IOAPIC pin unmasked, between the console lines
- * that carry the probe's first and final IRQ 14 counts (the own VMM's ide event times each edge).
+ * The IRQ 14 edges the controller raised, with the IOAPIC pin unmasked, over the probe (the own
+ * VMM's ide event times each edge), split by the console lines around the probe's two reads
+ * (RaisedInWindow): certain from the first count's line to the final read's begin line, ambiguous
+ * between each begin line and its count line.
  */
-function raisedInWindow(r: BootResult): number | undefined {
+function raisedInWindow(r: BootResult): RaisedInWindow | undefined {
   const ide = eventsOf(r, 'ide')[0] as unknown as { path?: { routedEdgeTimesThisBoot?: Record<string, number[]> } } | undefined;
   const times = ide?.path?.routedEdgeTimesThisBoot?.gsi14;
-  const from = consoleTimeOf(r, 'bootgate-disk: irq14-start');
-  const to = consoleTimeOf(r, 'bootgate-disk: irq14-final');
-  if (times === undefined || from === undefined || to === undefined) return undefined;
-  return times.filter((t) => t > from && t <= to).length;
+  const startBegin = consoleTimeOf(r, 'bootgate-disk: irq14-start-begin');
+  const start = consoleTimeOf(r, 'bootgate-disk: irq14-start ');
+  const finalBegin = consoleTimeOf(r, 'bootgate-disk: irq14-final-begin');
+  const final = consoleTimeOf(r, 'bootgate-disk: irq14-final ');
+  if (times === undefined || startBegin === undefined || start === undefined || finalBegin === undefined || final === undefined) return undefined;
+  const within = (from: number, to: number) => times.filter((t) => t > from && t <= to).length;
+  return { certain: within(start, finalBegin), ambiguous: within(startBegin, start) + within(finalBegin, final) };
 }
 
 beforeAll(async () => {
@@ -152,7 +157,7 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
           'disk.ata-mode': report.ataMode ?? 'not reported',
           'disk.getty': report.getty ?? 'not reported',
           'disk.irq14.guest': report.irq14Final?.join(' ') ?? 'not reported',
-          ...(raised === undefined ? {} : { 'disk.irq14.raised-during-probe': raised }),
+          ...(raised === undefined ? {} : { 'disk.irq14.raised-during-probe': `${raised.certain} (+${raised.ambiguous} around the reads)` }),
           'disk.reads': report.reads.map((x) => `cpu${x.cpu}:${x.after.map((a, i) => a - (x.before[i] ?? 0)).join('/')}`).join(' '),
           'disk.read-timer': report.timerRead
             ? `PIT at ${report.timerRead.hz} Hz: ${report.timerRead.ticks} ticks in ${report.timerRead.seconds} s; IRQ 14 per CPU ${report.timerRead.after.map((a, i) => a - (report.timerRead!.before[i] ?? 0)).join('/')}`

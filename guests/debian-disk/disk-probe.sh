@@ -59,6 +59,11 @@ say "disk-driver $(basename "$(readlink -f /sys/bus/pci/devices/0000:00:01.1/dri
 # The transfer mode libata settled on for the primary master (XFER_UDMA_5, XFER_MW_DMA_2, XFER_PIO_4, ...).
 say "ata-mode $(cat /sys/class/ata_device/dev1.0/xfer_mode 2>/dev/null || echo none)"
 say "kernel-log-lines $(dmesg | wc -l)"
+# Each count is read after a "-begin" line and half a second: tty output is buffered, so only a
+# line written that long before the read is sure to reach the VMM before it. The checker takes the
+# edges between a begin line and its count line as ones the read may or may not have seen.
+say "irq14-start-begin"
+sleep 0.5
 say "irq14-start $(irq14 "$cpus")"
 
 i=0
@@ -110,6 +115,8 @@ for d in /sys/class/scsi_disk/*; do
   done
 done
 sleep 1
+say "irq14-final-begin"
+sleep 0.5
 say "irq14-final $(irq14 "$cpus")"
 dmesg | grep -iE 'lost interrupt|timeout|DMA disabled|limiting speed|failed command|hung task|exception Emask|I/O error|No irq handler for vector' | while read -r line; do say "trouble $line"; done
 say "done"
