@@ -152,27 +152,27 @@ export class PioBus extends RangeBus {
    * element reads all ones and counts.
    */
   readRepeated(port: number, size: number, data: Uint8Array): BusRange | undefined {
-    const r = this.find(port);
-    if (r === undefined) {
-      data.fill(0xff);
-      this.unassignedReads += data.length / size;
-      return undefined;
-    }
-    const offset = port - r.base;
-    if (r.device.readRepeated) r.device.readRepeated(offset, size, data);
-    else for (let at = 0; at < data.length; at += size) r.device.read(offset, data.subarray(at, at + size));
-    return r;
+    return this.repeat(port, size, data, true);
   }
 
   writeRepeated(port: number, size: number, data: Uint8Array): BusRange | undefined {
+    return this.repeat(port, size, data, false);
+  }
+
+  private repeat(port: number, size: number, data: Uint8Array, isIn: boolean): BusRange | undefined {
     const r = this.find(port);
     if (r === undefined) {
-      this.unassignedWrites += data.length / size;
+      if (isIn) {
+        data.fill(0xff);
+        this.unassignedReads += data.length / size;
+      } else this.unassignedWrites += data.length / size;
       return undefined;
     }
+    const { device } = r;
     const offset = port - r.base;
-    if (r.device.writeRepeated) r.device.writeRepeated(offset, size, data);
-    else for (let at = 0; at < data.length; at += size) r.device.write(offset, data.subarray(at, at + size));
+    const runs = isIn ? device.readRepeated : device.writeRepeated;
+    if (runs) runs.call(device, offset, size, data);
+    else for (let at = 0; at < data.length; at += size) (isIn ? device.read : device.write).call(device, offset, data.subarray(at, at + size));
     return r;
   }
 }

@@ -41,6 +41,8 @@ describe('servePio', () => {
     expect(servePio(u, bus)).toBe(-1);
     expect([...u.data]).toEqual(new Array(10).fill(0xff));
     expect(bus.unassignedReads).toBe(5);
+    servePio(exit({ kind: ExitKind.IoOut, port: 0x9000, size: 1, count: 3, data: new Uint8Array(3) }), bus);
+    expect(bus.unassignedWrites).toBe(3);
   });
   it('returns the value read and -1 for an unassigned port (data all ones)', () => {
     const bus = new PioBus();
