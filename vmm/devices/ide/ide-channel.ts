@@ -152,8 +152,9 @@ export class IdeChannel {
     return this.drives[this.unit]?.status ?? 0;
   }
 
-  private readCommandBlock(offset: number, data: Uint8Array): void {
-    if (offset === ata.REG_DATA && (data.length === 2 || data.length === 4)) {
+  /** `size`: the access size; a data-port run of several elements inside one PIO block is one call (repeatCommandBlock). */
+  private readCommandBlock(offset: number, data: Uint8Array, size = data.length): void {
+    if (offset === ata.REG_DATA && (size === 2 || size === 4)) {
       const drive = this.drives[this.unit];
       if (drive === undefined) data.fill(0);
       else if (drive.readData(data)) this.requestInterrupt();
@@ -175,12 +176,8 @@ export class IdeChannel {
       const run = offset === ata.REG_DATA && (size === 2 || size === 4) && drive !== undefined ? drive.pioBytesLeft(dir) : 0;
       const n = Math.min(data.length - at, run - (run % size)) || size;
       const chunk = data.subarray(at, at + n);
-      if (n === size) {
-        if (dir === 'in') this.readCommandBlock(offset, chunk);
-        else this.writeCommandBlock(offset, chunk);
-      } else if (dir === 'in' ? drive!.readData(chunk) : drive!.writeData(chunk)) {
-        this.requestInterrupt();
-      }
+      if (dir === 'in') this.readCommandBlock(offset, chunk, size);
+      else this.writeCommandBlock(offset, chunk, size);
       at += n;
     }
   }
@@ -203,8 +200,8 @@ export class IdeChannel {
     }
   }
 
-  private writeCommandBlock(offset: number, data: Uint8Array): void {
-    if (offset === ata.REG_DATA && (data.length === 2 || data.length === 4)) {
+  private writeCommandBlock(offset: number, data: Uint8Array, size = data.length): void {
+    if (offset === ata.REG_DATA && (size === 2 || size === 4)) {
       if (this.drives[this.unit]?.writeData(data)) this.requestInterrupt();
       return;
     }
