@@ -12,6 +12,7 @@ import { emptySnapshot, mergeProfile } from './metrics/exit-accounting.js';
 import { ConsoleMatcher, SEABIOS_MILESTONES } from './metrics/milestones.js';
 import { ControlBlock, StopMode } from './vcpu/control.js';
 import { Mailbox } from './vcpu/mailbox.js';
+import { PostedWrites } from './vcpu/posted-writes.js';
 import { OWNER, type OwnerWorkerData, type StoppedReport, type VcpuWorkerData, type WorkerMessage } from './vcpu/messages.js';
 
 const STOP_GRACE_MS = 3_000;
@@ -61,6 +62,7 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
   // At SMP 1 the owner runs vCPU 0 itself: no vCPU threads, no mailboxes.
   const vcpuThreads = config.smp > 1 ? config.smp : 0;
   const mailboxes = Array.from({ length: vcpuThreads }, () => Mailbox.create());
+  const posted = PostedWrites.create();
   const workers: Worker[] = [];
   /** Keyed by thread: OWNER for the device owner, else the vCPU number. */
   const reports = new Map<number, StoppedReport>();
@@ -154,6 +156,7 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
     startEpochMs,
     controlSab: control.sab,
     mailboxSabs: mailboxes.map((m) => m.sab),
+    postedSab: posted.sab,
   };
   attach(new Worker(workerUrl, { workerData: owner }), OWNER);
   for (let i = 0; i < vcpuThreads; i++) {
@@ -166,6 +169,7 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
       startEpochMs,
       controlSab: control.sab,
       mailboxSab: mailboxes[i]!.sab,
+      postedSab: posted.sab,
     };
     attach(new Worker(workerUrl, { workerData: data }), i);
   }

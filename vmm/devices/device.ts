@@ -16,6 +16,13 @@ export enum SyncKind {
   PostCode = 2,
   /** The 0x402 debug console: reads a constant, byte writes are log output (each thread logs its own). */
   Debugcon = 3,
+  /**
+   * Not served by the thread: a write of exactly `span` bytes at the register's port may be posted
+   * (queued for the owner, who applies it before any later access, vmm/vcpu/posted-writes.ts) so
+   * the vCPU need not wait. Only for writes that change no memory mapping, ask for no reset and
+   * affect no register another thread serves; reads of the port still go to the owner.
+   */
+  PostedWrite = 4,
 }
 
 export interface SyncRegister {
@@ -27,7 +34,7 @@ export interface SyncRegister {
 
 export interface BusDevice {
   readonly name: string;
-  /** Registers of this device that any vCPU thread may serve itself (PIO only). */
+  /** Registers of this device that any vCPU thread may serve itself, or post writes to (PIO only). */
   readonly syncRegisters?: readonly SyncRegister[];
   /** Fill `data` (its length is the access size) for a read at `offset` from the device's base. */
   read(offset: number, data: Uint8Array): void;

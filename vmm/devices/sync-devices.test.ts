@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { PioBus } from '../bus/bus.js';
+import { CmosRtc } from './legacy/cmos-rtc.js';
 import { PostCode } from './legacy/post-code.js';
+import { Uart16550 } from './legacy/uart16550.js';
+import { PciHost } from './pci/pci-host.js';
 import { PmIo } from './pci/piix4-pm.js';
 import { SyncKind } from './device.js';
 import { createSyncDevice, SyncPortMap } from './sync-devices.js';
@@ -48,6 +51,38 @@ describe('sync registers', () => {
     expect(map.serve(true, 0x3f8, 1, 1, new Uint8Array(1))).toBe(false);
     map.update([]);
     expect(map.serve(true, 0x608, 4, 1, new Uint8Array(4))).toBe(false);
+  });
+});
+
+describe('posted-write registers', () => {
+  it('a write of exactly the declared size at the declared port is posted; reads, other sizes and string I/O are not', () => {
+    const map = new SyncPortMap({ pmTimerEpochMs: 0 });
+    map.update([
+      { kind: SyncKind.PostedWrite, port: 0xcf8, span: 4 },
+      { kind: SyncKind.PostedWrite, port: 0x3f8, span: 1 },
+    ]);
+    expect(map.posts(0xcf8, 4, 1)).toBe(true);
+    expect(map.posts(0x3f8, 1, 1)).toBe(true);
+    // 0xCF9 is the reset control register, a byte at 0xCF8 is no latch write, rep outsb is a string
+    expect(map.posts(0xcf9, 1, 1)).toBe(false);
+    expect(map.posts(0xcf8, 1, 1)).toBe(false);
+    expect(map.posts(0x3f8, 1, 16)).toBe(false);
+    expect(map.posts(0x3f9, 1, 1)).toBe(false);
+    // a posted register is not a register the thread serves
+    expect(map.serve(false, 0x3f8, 1, 1, Uint8Array.of(0x41))).toBe(false);
+    map.update([]);
+    expect(map.posts(0xcf8, 4, 1)).toBe(false);
+  });
+
+  it('the UART THR, the PCI config address latch and the CMOS index are declared, and nothing that maps memory or resets', () => {
+    const bus = new PioBus();
+    bus.insert(0x3f8, 8, new Uart16550(services, { onOutput: () => {} }));
+    const pci = new PciHost();
+    bus.insert(0xcf8, 1, pci.addressPort);
+    bus.insert(0xcfc, 4, pci.dataPort);
+    bus.insert(0x70, 2, new CmosRtc(services, { ramBelow4G: 128 * 1024 * 1024, ramAbove4G: 0, cpus: 1 }));
+    const posted = bus.syncRanges().filter((r) => r.kind === SyncKind.PostedWrite).map((r) => `${r.port.toString(16)}+${r.span}`);
+    expect(posted.sort()).toEqual(['3f8+1', '70+1', 'cf8+4']);
   });
 });
 

@@ -1,6 +1,7 @@
 // The devices a vCPU thread serves itself: for each sync register kind (device.ts SyncKind) a
 // thread-local instance, built from the kind alone, and the table of where the owner's bus has
-// them mapped (published through the control block, read again when its version changes).
+// them mapped (published through the control block, read again when its version changes). The
+// same table names the registers whose writes the thread may post (SyncKind.PostedWrite).
 // This file is on a vCPU thread's start path: it imports only small device files.
 
 import { ConsoleBuffer } from '../machine/console-buffer.js';
@@ -86,13 +87,20 @@ export function createSyncDevice(kind: number, options: SyncDeviceOptions): Sync
 export class SyncPortMap {
   private readonly byPort = new Map<number, { device: SyncDevice; base: number }>();
   private readonly instances = new Map<number, SyncDevice>();
+  /** Posted-write registers: port → the one access size that may be posted there. */
+  private readonly posted = new Map<number, number>();
 
   constructor(private readonly options: SyncDeviceOptions) {}
 
   /** Replace the mappings (the owner moved a device, e.g. the firmware programmed PMBASE). */
   update(mappings: readonly SyncMapping[]): void {
     this.byPort.clear();
+    this.posted.clear();
     for (const m of mappings) {
+      if (m.kind === SyncKind.PostedWrite) {
+        this.posted.set(m.port, m.span);
+        continue;
+      }
       let device = this.instances.get(m.kind);
       if (device === undefined) {
         device = createSyncDevice(m.kind, this.options);
@@ -114,6 +122,11 @@ export class SyncPortMap {
     if (isIn) hit.device.read(port - hit.base, data);
     else hit.device.write(port - hit.base, data);
     return true;
+  }
+
+  /** Whether a write of `size` bytes at `port` may be posted: exactly a posted register, one element. */
+  posts(port: number, size: number, count: number): boolean {
+    return count === 1 && this.posted.get(port) === size;
   }
 
   /** Hand on what the thread's instances still buffer (at the end of the run). */

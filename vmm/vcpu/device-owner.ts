@@ -1,7 +1,7 @@
 // The device-owner thread: builds the machine (pc-instance.ts), owns every device (QEMU's big lock,
 // held by one thread), and carries out machine resets and power-off. At SMP > 1 it runs no vCPU:
-// it sleeps on the doorbell (Atomics.wait) and serves the vCPU threads' mailboxes, so a device
-// access costs one cross-thread hop and no vCPU ever leaves the guest for another one's access. At
+// it sleeps on the doorbell (Atomics.wait), applies the writes the vCPU threads posted
+// (posted-writes.ts) and serves their mailboxes, so a device access costs one cross-thread hop and no vCPU ever leaves the guest for another one's access. At
 // SMP 1 it runs vCPU 0 itself with the direct exit handler (no hop at all).
 // A reset pauses every vCPU thread (epoch handshake), rebuilds the accelerator VM, publishes the
 // new vCPU handles and resumes; each thread reopens its vCPU. The owner reports the outcome and the
@@ -21,6 +21,7 @@ import { Mailbox } from './mailbox.js';
 import { OWNER, type OwnerWorkerData, postEvent, postStopped, type StoppedReport } from './messages.js';
 import { openRegistered } from './open-vcpu.js';
 import { OwnerService } from './owner-service.js';
+import { PostedWrites } from './posted-writes.js';
 import { judgeResetStep, stepResetVector } from './reset-step.js';
 import { RipSampler } from './rip-sampler.js';
 import { releaseRunPage } from './run-page.js';
@@ -35,6 +36,7 @@ type Outcome = NonNullable<StoppedReport['outcome']>;
 export class DeviceOwner {
   private readonly control: ControlBlock;
   private readonly mailboxes: Mailbox[];
+  private readonly posted: PostedWrites;
   private readonly clockOffset: number;
   private readonly machine: PcInstance;
   private readonly service: OwnerService;
@@ -50,6 +52,7 @@ export class DeviceOwner {
     const { config } = data;
     this.control = new ControlBlock(data.controlSab, config.smp);
     this.mailboxes = data.mailboxSabs.map((sab) => new Mailbox(sab));
+    this.posted = new PostedWrites(data.postedSab);
     this.clockOffset = performance.timeOrigin - data.startEpochMs;
     this.threadVcpus = config.smp > 1 ? Array.from({ length: config.smp }, (_, i) => i) : [];
     this.machine = new PcInstance({ ...data, emit: (e) => this.emit(e) });
@@ -95,6 +98,8 @@ export class DeviceOwner {
       report = this.report({ status: 'error', resets: this.resets });
       report.error = { code: err.code, message: err.message, hint: err.hint };
     }
+    // Writes the vCPUs queued before the stop happened before it (console bytes among them).
+    this.drainPosted(true);
     flushMachine(pc, config);
     emitFinalReports(pc, config, (e) => this.emit(e));
     // Answer every vCPU still waiting so none is left blocked.
@@ -119,16 +124,28 @@ export class DeviceOwner {
     }
   }
 
-  /** Serve every pending mailbox if the bell rang; whether it had. */
+  /**
+   * Serve every pending mailbox if the bell rang; whether it had. Posted writes are applied first,
+   * and again right before each request: a write another vCPU queued before it made its request
+   * is in the ring by the time the request is seen pending (posted-writes.ts).
+   */
   private serveMailboxes(): boolean {
     const bell = this.control.doorbell;
     if (bell === this.seenDoorbell) return false;
     this.seenDoorbell = bell;
+    this.drainPosted();
     for (let i = 0; i < this.mailboxes.length; i++) {
       const mb = this.mailboxes[i]!;
-      if (mb.pending) this.service.serve(i, mb);
+      if (mb.pending) {
+        this.drainPosted();
+        this.service.serve(i, mb);
+      }
     }
     return true;
+  }
+
+  private drainPosted(stopping = false): void {
+    if (this.posted.pending) this.posted.drain((w) => this.service.applyPosted(w), stopping);
   }
 
   private takePending(): PendingAction | null {
@@ -217,6 +234,8 @@ export class DeviceOwner {
         this.control.kick(i);
       }
     }
+    // Every vCPU is out of the guest: what they queued before the reset reaches the old devices.
+    this.drainPosted();
     const threadRip = vcpu === undefined || this.threadVcpus.length === 0 ? undefined : this.control.takeResetRip(vcpu);
     this.machine.rebuildVm();
     this.control.publishVm(this.machine.vm.vcpuHandles, this.machine.accel.vcpuParams.mmapSize);

@@ -1,6 +1,7 @@
 // The exit handler of a vCPU thread: sync registers (PM timer, POST codes) are served with the
-// thread's own instances; every other device access goes to the device owner through the
-// mailbox, and the thread waits for the answer (a hand-over). A shutdown is reported the same way.
+// thread's own instances; a write to a posted register is queued for the owner (posted-writes.ts)
+// and the thread goes on; every other device access goes to the device owner through the mailbox,
+// and the thread waits for the answer (a hand-over). A shutdown is reported the same way.
 
 import { ExitKind, type ExitInfo } from '../accel/exit-info.js';
 import type { Vcpu } from '../accel/types.js';
@@ -9,6 +10,7 @@ import type { SyncPortMap } from '../devices/sync-devices.js';
 import { type ControlBlock, StopMode } from './control.js';
 import { faultRegisters } from './fault-registers.js';
 import { MailKind, type Mailbox } from './mailbox.js';
+import type { PostedWrites } from './posted-writes.js';
 import type { RipSampler } from './rip-sampler.js';
 import type { ExitHandler } from './runner.js';
 
@@ -25,6 +27,8 @@ export class MailboxExitHandler implements ExitHandler {
     private readonly control: ControlBlock,
     private readonly mailbox: Mailbox,
     private readonly sync: SyncPortMap,
+    private readonly posted: PostedWrites,
+    private readonly vcpuIndex: number,
     private readonly emit: (event: Record<string, unknown>) => void,
     readonly sampler?: RipSampler,
   ) {}
@@ -51,6 +55,13 @@ export class MailboxExitHandler implements ExitHandler {
     if (this.sync.serve(isIn, exit.port, exit.size, exit.count, exit.data)) {
       this.handedOver = false;
       return getLE(exit.data.subarray(0, exit.size));
+    }
+    if (!isIn && this.sync.posts(exit.port, exit.size, exit.count)) {
+      this.handedOver = false;
+      const value = getLE(exit.data.subarray(0, exit.size));
+      if (!this.posted.post({ vcpu: this.vcpuIndex, port: exit.port, size: exit.size, value }, () => this.control.stopMode === StopMode.Running)) return -1;
+      this.control.ringDoorbell();
+      return value;
     }
     this.handedOver = true;
     if (!this.ask(isIn ? MailKind.PioIn : MailKind.PioOut, exit.port, exit.size, exit.count, isIn ? undefined : exit.data)) {

@@ -17,6 +17,8 @@ export interface OwnerWorkerData {
   controlSab: SharedArrayBuffer;
   /** Indexed by vCPU (empty at SMP 1: the owner runs vCPU 0 itself). */
   mailboxSabs: SharedArrayBuffer[];
+  /** The posted-write ring every vCPU thread queues into (posted-writes.ts). */
+  postedSab: SharedArrayBuffer;
 }
 
 export interface VcpuWorkerData {
@@ -30,6 +32,7 @@ export interface VcpuWorkerData {
   startEpochMs: number;
   controlSab: SharedArrayBuffer;
   mailboxSab: SharedArrayBuffer;
+  postedSab: SharedArrayBuffer;
 }
 
 export type WorkerData = OwnerWorkerData | VcpuWorkerData;

@@ -62,6 +62,22 @@ describe('OwnerService', () => {
     expect(mb.servedRegion(cache)).toBe('unassigned');
   });
 
+  it('applies a posted write as the port write of the vCPU that queued it, little-endian and at its size', () => {
+    const m = machine();
+    const writes: string[] = [];
+    m.pio.insert(0xcf8, 1, { name: 'pci-conf-idx', read: () => {}, write: (o, d) => writes.push(`${o}:${[...d].map((b) => b.toString(16)).join(',')}`) });
+    service(m).applyPosted({ vcpu: 4, port: 0xcf8, size: 4, value: 0x8000_0810 });
+    expect(writes).toEqual(['0:10,8,0,80']);
+    expect(m.pending).toBeNull();
+  });
+
+  it('attributes a reset a posted write asked for (against its declaration) to the vCPU that queued it', () => {
+    const m = machine();
+    m.pio.insert(0x70, 1, { name: 'odd', read: () => {}, write: () => m.requestReset('odd') });
+    service(m).applyPosted({ vcpu: 6, port: 0x70, size: 1, value: 1 });
+    expect(m.pending).toEqual({ kind: 'reset', source: 'odd', vcpu: 6 });
+  });
+
   it('attributes a reset the access asked for to the asking vCPU and tells it', () => {
     const m = machine();
     m.pio.insert(0xcf9, 1, { name: 'reset-control', read: () => {}, write: () => m.requestReset('cf9 0x06') });

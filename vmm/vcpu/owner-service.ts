@@ -6,6 +6,7 @@
 import type { BusDevice } from '../devices/device.js';
 import type { Machine } from '../machine/machine.js';
 import { MailKind, type Mailbox } from './mailbox.js';
+import type { PostedWrite } from './posted-writes.js';
 import type { ResetStep } from './reset-step.js';
 import { servePioAccess } from './serve-exit.js';
 
@@ -68,6 +69,21 @@ export class OwnerService {
     if (kind === MailKind.MmioRead || kind === MailKind.MmioWrite) mb.replyRegion(region?.id, region?.name ?? '', accessAsked);
     else mb.reply(claimed, accessAsked);
   }
+
+  /**
+   * Apply a posted write (posted-writes.ts) as the vCPU that queued it would have. A posted
+   * register never asks for a reset by its declaration; should one, the reset is still that vCPU's.
+   */
+  applyPosted(write: PostedWrite): void {
+    const machine = this.machine();
+    const data = this.postedData.subarray(0, write.size);
+    for (let i = 0; i < write.size; i++) data[i] = (write.value >>> (8 * i)) & 0xff;
+    servePioAccess(machine.pio, false, write.port, write.size, 1, data);
+    const pending = machine.pending;
+    if (pending?.kind === 'reset' && pending.vcpu === undefined) pending.vcpu = write.vcpu;
+  }
+
+  private readonly postedData = new Uint8Array(4);
 
   private regionId(device: BusDevice): number {
     let id = this.regionIds.get(device);

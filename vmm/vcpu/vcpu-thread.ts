@@ -4,8 +4,8 @@
 // can be kicked, and enters the guest. Nobody waits for the others: the guest starts when vCPU 0's
 // thread is ready, and an AP whose thread comes later only starts later (KVM holds its INIT/SIPI
 // until its first entry; firmware and Linux wait for APs to check in). vCPU 0 first single-steps
-// the reset vector. Then the runner: sync registers here, other device accesses through the
-// mailbox, the reset handshake through the control gate. A machine reset reopens the vCPU from the
+// the reset vector. Then the runner: sync registers here, posted writes queued for the owner,
+// other device accesses through the mailbox, the reset handshake through the control gate. A machine reset reopens the vCPU from the
 // rebuilt VM's handle. At the end the thread reports its exit accounting (and, when diagnosing or
 // failing, its registers, local APIC and the code at rip).
 //
@@ -27,6 +27,7 @@ import { ControlGate } from './control-gate.js';
 import { MailKind, Mailbox } from './mailbox.js';
 import { MailboxExitHandler } from './mailbox-exit-handler.js';
 import { openRegistered } from './open-vcpu.js';
+import { PostedWrites } from './posted-writes.js';
 import { postEvent, postStopped, type StoppedReport, type VcpuWorkerData } from './messages.js';
 import { stepResetVector } from './reset-step.js';
 import { irrScrubber } from './irr-scrubber.js';
@@ -50,6 +51,8 @@ export async function runVcpuThread(data: VcpuWorkerData): Promise<void> {
     control,
     new Mailbox(data.mailboxSab),
     sync,
+    new PostedWrites(data.postedSab),
+    data.vcpu,
     emit,
     data.sampleRip && data.vcpu === 0 ? new RipSampler() : undefined,
   );

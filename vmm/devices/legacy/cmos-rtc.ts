@@ -18,6 +18,9 @@
 // BIOS checksum (16-bit sum of 0x10-0x2D, high byte first), as a PC's battery-backed CMOS does;
 // Linux's /dev/nvram refuses every access (EIO) while it is wrong, and the probe guest keeps its
 // boot count there. Guests that change 0x10-0x2D keep it up to date themselves (Linux's nvram does).
+// Posted writes: a byte write to the index port only selects a register (and the NMI mask bit,
+// recorded only), so vCPU threads may queue it for the owner (device.ts SyncKind.PostedWrite); the
+// data access that follows goes to the owner, which applies queued writes first.
 // Reset: reset() is a machine reset. Like the chip (and QEMU's rtc_reset) it clears only the
 // interrupt enables in B and the flags in C; the battery-backed RAM, including the 0x0F shutdown
 // status that SeaBIOS and OVMF read after a reset, and the clock survive. Power-on state is built
@@ -27,7 +30,7 @@
 
 import { BootgateError, configError } from '../../errors.js';
 import { KiB, MiB } from '../../layout.js';
-import type { BusDevice, MachineServices } from '../device.js';
+import { type BusDevice, type MachineServices, SyncKind, type SyncRegister } from '../device.js';
 
 export const CMOS_BASE = 0x70;
 
@@ -150,6 +153,7 @@ class CmosState {
 
 export class CmosRtc implements BusDevice {
   readonly name = 'cmos-rtc';
+  readonly syncRegisters: readonly SyncRegister[] = [{ offset: PORT_INDEX, span: 1, kind: SyncKind.PostedWrite }];
   private readonly s = new CmosState();
   private readonly now: () => Date;
 

@@ -19,9 +19,12 @@
 // (data ready is reported as soon as one byte is there), line errors and break, modem-status
 // deltas (MSR is constant DCD|DSR|CTS outside loopback, like QEMU with a non-tty backend), the
 // 16750 64-byte FIFO and the EFR of later parts.
+// Posted writes: a byte write to offset 0 (THR, or DLL with DLAB) changes nothing another access
+// could miss, so vCPU threads may queue it for the owner and go on (device.ts SyncKind.PostedWrite):
+// Linux writes up to 16 THR bytes per THRE interrupt without reading anything in between.
 
 import { BootgateError } from '../../errors.js';
-import type { BusDevice, MachineServices } from '../device.js';
+import { type BusDevice, type MachineServices, SyncKind, type SyncRegister } from '../device.js';
 
 export const COM1_BASE = 0x3f8;
 export const COM1_IRQ = 4;
@@ -99,6 +102,7 @@ class UartState {
 
 export class Uart16550 implements BusDevice {
   readonly name = 'uart16550';
+  readonly syncRegisters: readonly SyncRegister[] = [{ offset: 0, span: 1, kind: SyncKind.PostedWrite }];
   private s = new UartState();
   private irqLevel = false;
   /** performance.now() when the IRQ line last rose (for the timeout diagnostic). */

@@ -9,10 +9,14 @@
 // Subset: bus 0 only; absent functions and other buses read all ones, writes to them are dropped.
 // Byte/word accesses at 0xCF8 are not the latch (real chipsets pass them on as plain IO cycles):
 // writes are ignored and reads return all ones.
+// Posted writes: a dword write to CONFIG_ADDRESS only sets the latch, so vCPU threads may queue it
+// for the owner (device.ts SyncKind.PostedWrite); the CONFIG_DATA access that follows goes to the
+// owner, which applies queued writes first. CONFIG_DATA writes are never posted: they move BARs and
+// PAM, which the guest's next memory access must see.
 // Left out: type-1 cycles to other buses, PCIe ECAM (q35), special cycles.
 
 import { BootgateError, configError } from '../../errors.js';
-import { type BusDevice, getLE, setLE } from '../device.js';
+import { type BusDevice, getLE, setLE, SyncKind } from '../device.js';
 import { formatBdf, type PciFunction } from './pci-function.js';
 
 /** CONFIG_ADDRESS bit 31: the data port reaches config space only while it is set. */
@@ -36,6 +40,7 @@ export class PciHost {
   constructor() {
     this.addressPort = {
       name: 'pci-conf-idx',
+      syncRegisters: [{ offset: 0, span: 4, kind: SyncKind.PostedWrite }],
       read: (offset, data) => {
         if (offset === 0 && data.length === 4) setLE(data, this.latch);
         else data.fill(0xff);
