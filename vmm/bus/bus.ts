@@ -103,6 +103,9 @@ export interface SyncPortRange {
   kind: number;
   port: number;
   span: number;
+  /** The declaring device and the register's offset in it (ShadowRead values come from there). */
+  device: BusDevice;
+  offset: number;
 }
 
 export class PioBus extends RangeBus {
@@ -138,7 +141,7 @@ export class PioBus extends RangeBus {
 
   /** Where the sync registers of the inserted devices are now. */
   syncRanges(): SyncPortRange[] {
-    return this.ranges.flatMap((r) => (r.device.syncRegisters ?? []).map((s) => ({ kind: s.kind, port: r.base + s.offset, span: s.span })));
+    return this.ranges.flatMap((r) => (r.device.syncRegisters ?? []).map((s) => ({ kind: s.kind, port: r.base + s.offset, span: s.span, device: r.device, offset: s.offset })));
   }
 
   find(port: number): BusRange | undefined {

@@ -23,6 +23,13 @@ export enum SyncKind {
    * affect no register another thread serves; reads of the port still go to the owner.
    */
   PostedWrite = 4,
+  /**
+   * Not served from a thread's own instance: a byte read of the port may be answered from the value
+   * the owner published (BusDevice.shadowRead) while that says a read has no side effect. The owner
+   * publishes before it answers any request and before any interrupt line rises, so a thread never
+   * sees a value older than the last access it made or an interrupt it took.
+   */
+  ShadowRead = 5,
 }
 
 export interface SyncRegister {
@@ -36,6 +43,11 @@ export interface BusDevice {
   readonly name: string;
   /** Registers of this device that any vCPU thread may serve itself, or post writes to (PIO only). */
   readonly syncRegisters?: readonly SyncRegister[];
+  /**
+   * For ShadowRead registers: the byte a read at `offset` returns now, when reading it now changes
+   * nothing (undefined when it would, e.g. a status read that acknowledges a pending interrupt).
+   */
+  shadowRead?(offset: number): number | undefined;
   /** Fill `data` (its length is the access size) for a read at `offset` from the device's base. */
   read(offset: number, data: Uint8Array): void;
   /** Consume `data` written at `offset` from the device's base. */

@@ -86,6 +86,31 @@ describe('posted-write registers', () => {
   });
 });
 
+describe('shadow-read registers', () => {
+  it('a byte read is answered with the published value; a withheld value, another size or a moved table goes to the owner', () => {
+    const published = new Map<number, number>([[0, 0x58], [1, -1]]);
+    let tableVersion = 2;
+    const map = new SyncPortMap({ pmTimerEpochMs: 0, readShadow: (i, v) => (v === tableVersion ? published.get(i)! : -1) });
+    map.update([{ kind: SyncKind.ShadowRead, port: 0x3f6, span: 1 }, { kind: SyncKind.ShadowRead, port: 0x1f7, span: 1 }], 2);
+    const d = new Uint8Array(4);
+    expect(map.serve(true, 0x3f6, 1, 1, d)).toBe(true);
+    expect(d[0]).toBe(0x58);
+    // withheld (a read would acknowledge an interrupt), a word read, a write, string I/O
+    expect(map.serve(true, 0x1f7, 1, 1, d)).toBe(false);
+    expect(map.serve(true, 0x3f6, 2, 1, d)).toBe(false);
+    expect(map.serve(false, 0x3f6, 1, 1, d)).toBe(false);
+    expect(map.serve(true, 0x3f6, 1, 2, d)).toBe(false);
+    tableVersion = 4;
+    expect(map.serve(true, 0x3f6, 1, 1, d)).toBe(false);
+  });
+
+  it('without a way to read published values the thread hands every read over', () => {
+    const map = new SyncPortMap({ pmTimerEpochMs: 0 });
+    map.update([{ kind: SyncKind.ShadowRead, port: 0x3f6, span: 1 }]);
+    expect(map.serve(true, 0x3f6, 1, 1, new Uint8Array(1))).toBe(false);
+  });
+});
+
 describe('the debug console as a sync register', () => {
   it('a thread logs its own byte writes per line and hands wider accesses to the owner', () => {
     const events: Array<Record<string, unknown>> = [];

@@ -1,7 +1,8 @@
 // The devices a vCPU thread serves itself: for each sync register kind (device.ts SyncKind) a
 // thread-local instance, built from the kind alone, and the table of where the owner's bus has
 // them mapped (published through the control block, read again when its version changes). The
-// same table names the registers whose writes the thread may post (SyncKind.PostedWrite).
+// same table names the registers whose writes the thread may post (SyncKind.PostedWrite) and those
+// whose byte reads it may answer from the value the owner published (SyncKind.ShadowRead).
 // This file is on a vCPU thread's start path: it imports only small device files.
 
 import { ConsoleBuffer } from '../machine/console-buffer.js';
@@ -20,6 +21,11 @@ export interface SyncDeviceOptions {
   pmTimerEpochMs: number;
   /** Where a thread's debug-console lines go (a 'serial' event on port debugcon). */
   emit?(event: Record<string, unknown>): void;
+  /**
+   * The ShadowRead value the owner last published for table entry `index` of the table `version`
+   * (negative: ask the owner, also when the table changed since).
+   */
+  readShadow?(index: number, version: number): number;
 }
 
 export interface SyncMapping {
@@ -89,16 +95,26 @@ export class SyncPortMap {
   private readonly instances = new Map<number, SyncDevice>();
   /** Posted-write registers: port → the one access size that may be posted there. */
   private readonly posted = new Map<number, number>();
+  /** ShadowRead registers: port → the table entry holding its published value. */
+  private readonly shadows = new Map<number, number>();
 
   constructor(private readonly options: SyncDeviceOptions) {}
 
-  /** Replace the mappings (the owner moved a device, e.g. the firmware programmed PMBASE). */
-  update(mappings: readonly SyncMapping[]): void {
+  private version = 0;
+
+  /** Replace the mappings (the owner moved a device, e.g. the firmware programmed PMBASE); `version`: the table's. */
+  update(mappings: readonly SyncMapping[], version = 0): void {
+    this.version = version;
     this.byPort.clear();
     this.posted.clear();
-    for (const m of mappings) {
+    this.shadows.clear();
+    for (const [index, m] of mappings.entries()) {
       if (m.kind === SyncKind.PostedWrite) {
         this.posted.set(m.port, m.span);
+        continue;
+      }
+      if (m.kind === SyncKind.ShadowRead) {
+        if (this.options.readShadow) this.shadows.set(m.port, index);
         continue;
       }
       let device = this.instances.get(m.kind);
@@ -117,6 +133,15 @@ export class SyncPortMap {
    */
   serve(isIn: boolean, port: number, size: number, count: number, data: Uint8Array): boolean {
     if (count !== 1) return false;
+    if (isIn && size === 1 && this.shadows.size > 0) {
+      const index = this.shadows.get(port);
+      if (index !== undefined) {
+        const value = this.options.readShadow!(index, this.version);
+        if (value < 0) return false;
+        data[0] = value;
+        return true;
+      }
+    }
     const hit = this.byPort.get(port);
     if (hit === undefined || this.byPort.get(port + size - 1)?.device !== hit.device || !hit.device.serves(size)) return false;
     if (isIn) hit.device.read(port - hit.base, data);

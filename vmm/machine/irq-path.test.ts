@@ -19,6 +19,16 @@ function path(quirks: QuirkName[] = [], v = fakeVm()) {
 }
 
 describe('IrqPath', () => {
+  it('tells the owner before an interrupt goes toward KVM (rising lines and MSIs), not for a line staying up or falling', () => {
+    const { p, log } = path();
+    p.beforeInterrupt = () => log.push('publish');
+    p.setIrqLine(14, true);
+    p.setIrqLine(14, true);
+    p.setIrqLine(14, false);
+    p.signalMsi(0xfee0_0000, 0, 0x31);
+    expect(log).toEqual(['publish', 'line 14 1', 'line 14 0', 'publish', 'msi 0xfee00000 0 0x31']);
+  });
+
   it('passes lines and MSIs through and counts rising edges and messages', () => {
     const { p, log } = path();
     p.setIrqLine(11, true);

@@ -68,6 +68,11 @@ export class IrqPath {
   private readonly undeliveredSamples: string[] = [];
   /** scrub-irr-live-vector: told the vector of SCRUB_GSI at each of its rising edges while unmasked. */
   onScrubVector?: (vector: number) => void;
+  /**
+   * Called before an interrupt (a rising line, an MSI) goes on toward KVM: the device owner publishes
+   * the ShadowRead values there, so a vCPU taking the interrupt reads the state that raised it.
+   */
+  beforeInterrupt?: () => void;
 
   /** Per timed GSI, this boot's routed edges: how many, and when (the list capped at MAX_EDGE_TIMES). */
   private readonly routed = new Map<number, { count: number; times: number[] }>();
@@ -95,6 +100,7 @@ export class IrqPath {
       if (!level) this.vm().setIrqLine(gsi, false);
       return;
     }
+    this.beforeInterrupt?.();
     const routed = this.routed.get(gsi);
     const scrub = gsi === SCRUB_GSI && this.onScrubVector !== undefined && this.has('scrub-irr-live-vector');
     // One read of the pin's redirection entry for both: only these pins pay for it.
@@ -123,6 +129,7 @@ export class IrqPath {
   }
 
   signalMsi(addressLo: number, addressHi: number, data: number): void {
+    this.beforeInterrupt?.();
     this.deliver(() => {
       let lo = addressLo;
       if (this.has('irq-to-bsp-only')) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ControlBlock } from './control.js';
+import { ControlBlock, NO_SHADOW, SYNC_ENTRIES } from './control.js';
 import { releaseRunPage } from './run-page.js';
 
 describe('ControlBlock kick accounting', () => {
@@ -53,6 +53,28 @@ describe('ControlBlock sync-register table', () => {
     expect(t.entries).toEqual([{ kind: 1, port: 0x608, span: 4 }, { kind: 2, port: 0x80, span: 1 }]);
     control.publishSyncPorts([{ kind: 2, port: 0x80, span: 1 }]);
     expect(control.syncPorts().entries).toEqual([{ kind: 2, port: 0x80, span: 1 }]);
+  });
+});
+
+describe('ControlBlock shadow values', () => {
+  it('a published value is read back under the table version it belongs to, and withheld under any other', () => {
+    const control = ControlBlock.create(1);
+    control.publishSyncPorts([{ kind: 5, port: 0x1f7, span: 1 }, { kind: 5, port: 0x3f6, span: 1 }]);
+    const { version } = control.syncPorts();
+    expect(control.shadowValue(0, version)).toBe(NO_SHADOW);
+    control.publishShadow(0, 0x58);
+    control.publishShadow(1, 0x50);
+    expect([control.shadowValue(0, version), control.shadowValue(1, version)]).toEqual([0x58, 0x50]);
+    // The table moved: index 0 may be another register now.
+    control.publishSyncPorts([{ kind: 5, port: 0x3f6, span: 1 }]);
+    expect(control.shadowValue(0, version)).toBe(NO_SHADOW);
+    expect(control.shadowValue(0, control.syncVersion)).toBe(NO_SHADOW);
+  });
+
+  it('refuses more sync registers than the table holds instead of dropping some', () => {
+    const control = ControlBlock.create(1);
+    const many = Array.from({ length: SYNC_ENTRIES + 1 }, (_, i) => ({ kind: 2, port: 0x80 + i, span: 1 }));
+    expect(() => control.publishSyncPorts(many)).toThrow(/sync registers declared/);
   });
 });
 

@@ -34,9 +34,11 @@ const RAM_ABOVE_PAGES = 12;
 /** scrub-irr-live-vector: the vector the guest last programmed for IOAPIC pin 14 (0: none yet). */
 const SCRUB_VECTOR = 13;
 const SYNC_TABLE = 16;
-/** Entries of the sync-register table: [kind, port, span]; kind 0 ends it. */
-export const SYNC_ENTRIES = 8;
-const SYNC_WORDS = 3;
+/** Entries of the sync-register table: [kind, port, span, shadow value]; kind 0 ends it. */
+export const SYNC_ENTRIES = 16;
+const SYNC_WORDS = 4;
+/** A ShadowRead entry's value word while a read must go to the owner. */
+export const NO_SHADOW = -1;
 const HEADER = SYNC_TABLE + SYNC_ENTRIES * SYNC_WORDS;
 const PER_VCPU = 8;
 // per-vCPU words
@@ -279,15 +281,32 @@ export class ControlBlock {
   // ---- sync device registers ----
   /** Replace the table (a seqlock: the version is odd while it is written). */
   publishSyncPorts(entries: readonly SyncPortEntry[]): void {
-    const n = Math.min(entries.length, SYNC_ENTRIES);
+    // More would need a bigger table; dropping some silently would turn sync registers into hand-overs.
+    if (entries.length > SYNC_ENTRIES) throw new Error(`${entries.length} sync registers declared; the control block holds ${SYNC_ENTRIES}`);
+    const n = entries.length;
     Atomics.add(this.words, SYNC_VERSION, 1);
     for (let i = 0; i < SYNC_ENTRIES; i++) {
       const e = i < n ? entries[i]! : { kind: 0, port: 0, span: 0 };
       Atomics.store(this.words, SYNC_TABLE + i * SYNC_WORDS, e.kind);
       Atomics.store(this.words, SYNC_TABLE + i * SYNC_WORDS + 1, e.port);
       Atomics.store(this.words, SYNC_TABLE + i * SYNC_WORDS + 2, e.span);
+      Atomics.store(this.words, SYNC_TABLE + i * SYNC_WORDS + 3, NO_SHADOW);
     }
     Atomics.add(this.words, SYNC_VERSION, 1);
+  }
+
+  /** Owner: publish entry `index`'s ShadowRead value (a byte, or NO_SHADOW). */
+  publishShadow(index: number, value: number): void {
+    Atomics.store(this.words, SYNC_TABLE + index * SYNC_WORDS + 3, value);
+  }
+
+  /**
+   * vCPU thread: entry `index`'s ShadowRead value as last published, or NO_SHADOW when the table
+   * is no longer the one of `version` (the entry may belong to another register now).
+   */
+  shadowValue(index: number, version: number): number {
+    const value = Atomics.load(this.words, SYNC_TABLE + index * SYNC_WORDS + 3);
+    return Atomics.load(this.words, SYNC_VERSION) === version ? value : NO_SHADOW;
   }
 
   get syncVersion(): number {

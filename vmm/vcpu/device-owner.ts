@@ -8,13 +8,15 @@
 // machine's final state (final-reports.ts); each vCPU thread reports its own accounting.
 
 import type { Vcpu } from '../accel/types.js';
+import type { SyncPortRange } from '../bus/bus.js';
+import { type BusDevice, SyncKind } from '../devices/device.js';
 import { BootgateError } from '../errors.js';
 import { emitFinalReports, flushMachine } from '../machine/final-reports.js';
 import type { PendingAction, PendingReset } from '../machine/machine.js';
 import { PcInstance } from '../machine/pc-instance.js';
 import { ExitAccounting } from '../metrics/exit-accounting.js';
 import { codeAround } from './code-dump.js';
-import { ControlBlock, StopMode } from './control.js';
+import { ControlBlock, NO_SHADOW, StopMode } from './control.js';
 import { DirectExitHandler } from './direct-exit-handler.js';
 import { irrScrubber } from './irr-scrubber.js';
 import { Mailbox } from './mailbox.js';
@@ -43,6 +45,7 @@ export class DeviceOwner {
   /** vCPUs run by their own threads (none at SMP 1). */
   private readonly threadVcpus: number[];
   private seenDoorbell = 0;
+  private shadowSources: Array<{ index: number; device: BusDevice; offset: number }> = [];
   private resets = 0;
   /** SMP 1: the vCPU this thread runs, and its accounting. */
   private ownVcpu: Vcpu | undefined;
@@ -63,6 +66,7 @@ export class DeviceOwner {
         this.machine.pc.machine.requestPowerOff(`fatal exit on vCPU ${vcpu}`, 255);
       },
       tripleFault: (vcpu) => this.machine.pc.machine.requestReset(vcpu === 0 ? 'triple-fault' : `triple-fault (vCPU ${vcpu})`),
+      beforeReply: () => this.publishShadows(),
     });
   }
 
@@ -83,9 +87,10 @@ export class DeviceOwner {
       memoryMap: pc.memoryMap.list().map((r) => ({ name: r.name, gpa: r.gpa, size: r.size, writable: r.flags.write })),
     });
     this.control.publishRam({ hostAddress: ram.address, below4G: pc.machine.ramBelow4G, above4G: pc.machine.ramAbove4G });
-    pc.machine.pio.onSyncChange = (ranges) => this.control.publishSyncPorts(ranges);
+    pc.machine.pio.onSyncChange = (ranges) => this.publishSyncTable(ranges);
+    if (this.threadVcpus.length > 0) pc.irqPath.beforeInterrupt = () => this.publishShadows();
     if (config.quirks.includes('scrub-irr-live-vector')) pc.irqPath.onScrubVector = (vector) => this.control.publishScrubVector(vector);
-    this.control.publishSyncPorts(pc.machine.pio.syncRanges());
+    this.publishSyncTable(pc.machine.pio.syncRanges());
     this.control.publishVm(vm.vcpuHandles, accel.vcpuParams.mmapSize);
     let report: StoppedReport;
     try {
@@ -120,6 +125,7 @@ export class DeviceOwner {
       pc.com1.poll(now);
       pc.debugcon.poll(now);
       pc.irqPath.poll();
+      this.publishShadows();
       this.control.waitDoorbell(this.seenDoorbell, POLL_MS, rang);
     }
   }
@@ -145,7 +151,26 @@ export class DeviceOwner {
   }
 
   private drainPosted(stopping = false): void {
-    if (this.posted.pending) this.posted.drain((w) => this.service.applyPosted(w), stopping);
+    if (this.posted.pending && this.posted.drain((w) => this.service.applyPosted(w), stopping) > 0) this.publishShadows();
+  }
+
+  /** Publish where the sync registers are, and which ShadowRead values come from which device. */
+  private publishSyncTable(ranges: SyncPortRange[]): void {
+    this.control.publishSyncPorts(ranges);
+    this.shadowSources = ranges.flatMap((r, index) =>
+      r.kind === SyncKind.ShadowRead && r.device.shadowRead !== undefined ? [{ index, device: r.device, offset: r.offset }] : [],
+    );
+    this.publishShadows();
+  }
+
+  /**
+   * Publish every ShadowRead value (device.ts): after each request is carried out and before its
+   * reply, after posted writes, polls and resets, and before any interrupt goes toward KVM. At SMP 1
+   * no vCPU thread reads them.
+   */
+  private publishShadows(): void {
+    if (this.threadVcpus.length === 0) return;
+    for (const s of this.shadowSources) this.control.publishShadow(s.index, s.device.shadowRead!(s.offset) ?? NO_SHADOW);
   }
 
   private takePending(): PendingAction | null {
@@ -238,6 +263,7 @@ export class DeviceOwner {
     this.drainPosted();
     const threadRip = vcpu === undefined || this.threadVcpus.length === 0 ? undefined : this.control.takeResetRip(vcpu);
     this.machine.rebuildVm();
+    this.publishShadows();
     this.control.publishVm(this.machine.vm.vcpuHandles, this.machine.accel.vcpuParams.mmapSize);
     this.control.resume(epoch);
     const where = rip ?? (threadRip === undefined ? undefined : `0x${threadRip.toString(16)}`);

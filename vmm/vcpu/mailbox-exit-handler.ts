@@ -49,7 +49,7 @@ export class MailboxExitHandler implements ExitHandler {
     const isIn = exit.kind === ExitKind.IoIn;
     if (this.control.syncVersion !== this.syncVersion) {
       const table = this.control.syncPorts();
-      this.sync.update(table.entries);
+      this.sync.update(table.entries, table.version);
       this.syncVersion = table.version;
     }
     if (this.sync.serve(isIn, exit.port, exit.size, exit.count, exit.data)) {

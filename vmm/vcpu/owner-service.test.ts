@@ -38,6 +38,18 @@ describe('OwnerService', () => {
     expect(mb.resetAsked).toBe(false);
   });
 
+  it('lets the owner publish shadow values after the access and before the vCPU sees the reply', () => {
+    const m = machine();
+    const mb = Mailbox.create();
+    const states: boolean[] = [];
+    const svc = new OwnerService(() => m, { resetStep: () => {}, fatal: () => {}, tripleFault: () => {}, beforeReply: () => states.push(mb.pending) });
+    m.pio.insert(0x1f0, 8, { name: 'ide', read: (_o, d) => d.fill(0x58), write: () => {} });
+    mb.post(MailKind.PioOut, 0x1f7, 1, 1, Uint8Array.of(0x20));
+    svc.serve(0, mb);
+    expect(states).toEqual([true]);
+    expect(mb.pending).toBe(false);
+  });
+
   it('answers an unassigned port with all ones and claimed=false', () => {
     const mb = Mailbox.create();
     mb.post(MailKind.PioIn, 0xaf00, 2, 1);

@@ -17,6 +17,8 @@ export interface OwnerEvents {
   fatal(vcpu: number): void;
   /** A vCPU shut down (its thread already reported the registers). */
   tripleFault(vcpu: number): void;
+  /** The request was carried out and its reply is about to go (the owner publishes ShadowRead values). */
+  beforeReply?(): void;
 }
 
 export class OwnerService {
@@ -66,6 +68,7 @@ export class OwnerService {
     const asked = pending?.kind === 'reset' && pending.vcpu === undefined;
     if (asked) pending.vcpu = vcpu;
     const accessAsked = asked && kind !== MailKind.TripleFault;
+    this.events.beforeReply?.();
     if (kind === MailKind.MmioRead || kind === MailKind.MmioWrite) mb.replyRegion(region?.id, region?.name ?? '', accessAsked);
     else mb.reply(claimed, accessAsked);
   }

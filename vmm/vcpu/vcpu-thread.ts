@@ -46,7 +46,7 @@ export async function runVcpuThread(data: VcpuWorkerData): Promise<void> {
   const acct = new ExitAccounting(data.vcpu, clockOffset);
   const report: StoppedReport = { vcpu: data.vcpu };
   let vcpu: Vcpu | undefined;
-  const sync = new SyncPortMap({ pmTimerEpochMs: data.startEpochMs, emit });
+  const sync = new SyncPortMap({ pmTimerEpochMs: data.startEpochMs, emit, readShadow: (index, version) => control.shadowValue(index, version) });
   const handler = new MailboxExitHandler(
     control,
     new Mailbox(data.mailboxSab),

@@ -1,6 +1,7 @@
 // The channel driven the way SeaBIOS's ATA driver and Linux's libata (SFF) do it: register writes at
 // 0x1F0-0x1F7, device control at 0x3F6, data through inw/insl, interrupts on IRQ 14.
 import { describe, expect, it } from 'vitest';
+import { SyncKind } from '../device.js';
 import { AtaDrive } from './ata-drive.js';
 import { type BlockBackend, MemoryBackend, SECTOR_SIZE } from './block-backend.js';
 import { patternDisk, type TestPc, testPc } from './test-pc.js';
@@ -403,5 +404,42 @@ describe('IdeChannel: interrupts, reset and the small commands', () => {
     expect(pioIn(pc, 1)).toEqual(patternDisk(64).read(50, 1));
     const id = identify(pc);
     expect([54, 55, 56].map((w) => id.getUint16(w * 2, true))).toEqual([2, 4, 8]);
+  });
+});
+
+describe('IdeChannel: shadow reads for vCPU threads', () => {
+  const shadow = (pc: TestPc, port: number): number | undefined => {
+    const r = pc.pio.syncRanges().find((x) => x.port === port && x.kind === SyncKind.ShadowRead);
+    return r?.device.shadowRead?.(r.offset);
+  };
+
+  it('declares status and alternate status of both channels, and nothing else', () => {
+    const ports = testPc().pio.syncRanges().filter((r) => r.kind === SyncKind.ShadowRead).map((r) => `${r.port.toString(16)}+${r.span}`);
+    expect(ports.sort()).toEqual(['177+1', '1f7+1', '376+1', '3f6+1']);
+  });
+
+  it('status is withheld while an interrupt is pending (reading it acknowledges), alternate status never', () => {
+    const pc = testPc();
+    expect(shadow(pc, STATUS)).toBe(READY);
+    lba28(pc, 0x20, 5, 1);
+    expect(pc.machine.level(14)).toBe(true);
+    // The owner must serve this read: it clears INTRQ.
+    expect(shadow(pc, STATUS)).toBeUndefined();
+    expect(shadow(pc, CTL)).toBe(READY | DRQ);
+    expect(pc.inb(STATUS)).toBe(READY | DRQ);
+    expect(pc.machine.level(14)).toBe(false);
+    // Now a read changes nothing: any thread may answer it, with what the owner would.
+    expect(shadow(pc, STATUS)).toBe(READY | DRQ);
+    // The last word ends the command without an interrupt (a PIO read's come before each block).
+    pioIn(pc, 1);
+    expect(shadow(pc, STATUS)).toBe(READY);
+  });
+
+  it('with nIEN the line stays low but status is still withheld until read', () => {
+    const pc = testPc();
+    pc.outb(CTL, HD15 | NIEN);
+    lba28(pc, 0x20, 0, 1);
+    expect(pc.machine.level(14)).toBe(false);
+    expect(shadow(pc, STATUS)).toBeUndefined();
   });
 });

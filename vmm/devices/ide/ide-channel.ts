@@ -15,12 +15,15 @@
 // asserts no interrupt (QEMU 7.2 raises one after diagnostics; the ATA protocol has none).
 // Writes to the task file are ignored while the selected drive shows BSY or DRQ, and a command
 // written then is ignored and counted as guest misuse.
+// Shadow reads (device.ts SyncKind.ShadowRead): alternate status always, and status while no
+// interrupt is pending (then reading it changes nothing), may be answered by any vCPU thread from
+// the value the owner publishes; libata and SeaBIOS poll them while a command runs (BSY).
 // Byte reads of the data port read 0xFF and byte writes are dropped (the port is 16/32 bits); wider
 // accesses at other offsets act byte by byte.
 // Left out: ATAPI devices, the PIIX3's IDETIM decode-enable bits gating these ports (QEMU 7.2
 // decodes them regardless), HOB on the error register beyond returning the previous feature byte.
 
-import type { BusDevice, MachineServices } from '../device.js';
+import { type BusDevice, type MachineServices, SyncKind } from '../device.js';
 import type { AtaDrive } from './ata-drive.js';
 import * as ata from './ata-regs.js';
 import { BmDmaEngine } from './bmdma.js';
@@ -93,6 +96,8 @@ export class IdeChannel {
     );
     this.commandBlock = {
       name: `${this.name}-command`,
+      syncRegisters: [{ offset: ata.REG_STATUS_COMMAND, span: 1, kind: SyncKind.ShadowRead }],
+      shadowRead: (offset) => (offset === ata.REG_STATUS_COMMAND && !this.pending ? this.statusValue() : undefined),
       read: (offset, data) => this.readCommandBlock(offset, data),
       write: (offset, data) => this.writeCommandBlock(offset, data),
       readRepeated: (offset, size, data) => this.repeatCommandBlock(offset, size, data, 'in'),
@@ -100,6 +105,8 @@ export class IdeChannel {
     };
     this.control = {
       name: `${this.name}-control`,
+      syncRegisters: [{ offset: 0, span: 1, kind: SyncKind.ShadowRead }],
+      shadowRead: (offset) => (offset === 0 ? this.statusValue() : undefined),
       read: (offset, data) => {
         data.fill(0xff);
         if (offset === 0) data[0] = this.statusValue();
