@@ -413,6 +413,11 @@ describe('IdeChannel: shadow reads for vCPU threads', () => {
     return r?.device.shadowRead?.(r.offset);
   };
 
+  it('declares the bus-master command registers posted (byte writes), and no other bus-master register', () => {
+    const ports = testPc().pio.syncRanges().filter((r) => r.kind === SyncKind.PostedWrite).map((r) => `${r.port.toString(16)}+${r.span}`);
+    expect(ports.sort()).toEqual(['c000+1', 'c008+1']);
+  });
+
   it('declares status and alternate status of both channels, and nothing else', () => {
     const ports = testPc().pio.syncRanges().filter((r) => r.kind === SyncKind.ShadowRead).map((r) => `${r.port.toString(16)}+${r.span}`);
     expect(ports.sort()).toEqual(['177+1', '1f7+1', '376+1', '3f6+1']);
