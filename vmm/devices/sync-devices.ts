@@ -97,10 +97,10 @@ export class SyncPortMap {
   private readonly posted = new Map<number, number>();
   /** ShadowRead registers: port → the table entry holding its published value. */
   private readonly shadows = new Map<number, number>();
+  /** The table version of the current mappings (a shadow value is read under it). */
+  private version = 0;
 
   constructor(private readonly options: SyncDeviceOptions) {}
-
-  private version = 0;
 
   /** Replace the mappings (the owner moved a device, e.g. the firmware programmed PMBASE); `version`: the table's. */
   update(mappings: readonly SyncMapping[], version = 0): void {
@@ -128,7 +128,8 @@ export class SyncPortMap {
   }
 
   /**
-   * Serve a PIO access locally when every byte of it is a sync register; false to hand it over.
+   * Serve a PIO access locally when every byte of it is a sync register, or it is a byte read of a
+   * shadow-read register whose value is published; false to hand it over.
    * String PIO (count > 1) always goes to the owner: it is rare and may cross registers.
    */
   serve(isIn: boolean, port: number, size: number, count: number, data: Uint8Array): boolean {

@@ -1,8 +1,9 @@
 // The device-owner thread: builds the machine (pc-instance.ts), owns every device (QEMU's big lock,
 // held by one thread), and carries out machine resets and power-off. At SMP > 1 it runs no vCPU:
 // it sleeps on the doorbell (Atomics.wait), applies the writes the vCPU threads posted
-// (posted-writes.ts) and serves their mailboxes, so a device access costs one cross-thread hop and no vCPU ever leaves the guest for another one's access. At
-// SMP 1 it runs vCPU 0 itself with the direct exit handler (no hop at all).
+// (posted-writes.ts), serves their mailboxes and publishes the values of shadow-read registers, so
+// a device access costs at most one cross-thread hop and no vCPU ever leaves the guest for another
+// one's access. At SMP 1 it runs vCPU 0 itself with the direct exit handler (no hop at all).
 // A reset pauses every vCPU thread (epoch handshake), rebuilds the accelerator VM, publishes the
 // new vCPU handles and resumes; each thread reopens its vCPU. The owner reports the outcome and the
 // machine's final state (final-reports.ts); each vCPU thread reports its own accounting.
