@@ -22,6 +22,8 @@ export class MailboxExitHandler implements ExitHandler {
   resetAsked = false;
   private syncVersion = -1;
   private readonly regionNames = new Map<number, string>();
+  /** For a posted write waiting for room in the ring; made once, not per exit. */
+  private readonly running = (): boolean => this.control.stopMode === StopMode.Running;
 
   constructor(
     private readonly control: ControlBlock,
@@ -59,7 +61,7 @@ export class MailboxExitHandler implements ExitHandler {
     if (!isIn && this.sync.posts(exit.port, exit.size, exit.count)) {
       this.handedOver = false;
       const value = getLE(exit.data.subarray(0, exit.size));
-      if (!this.posted.post({ vcpu: this.vcpuIndex, port: exit.port, size: exit.size, value }, () => this.control.stopMode === StopMode.Running)) return -1;
+      if (!this.posted.post({ vcpu: this.vcpuIndex, port: exit.port, size: exit.size, value }, this.running)) return -1;
       this.control.ringDoorbell();
       return value;
     }

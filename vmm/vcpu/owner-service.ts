@@ -23,6 +23,8 @@ export interface OwnerEvents {
 
 export class OwnerService {
   private readonly regionIds = new Map<BusDevice, number>();
+  /** The bytes of the posted write being applied (at most a dword). */
+  private readonly postedData = new Uint8Array(4);
 
   constructor(
     private readonly machine: () => Machine,
@@ -85,8 +87,6 @@ export class OwnerService {
     const pending = machine.pending;
     if (pending?.kind === 'reset' && pending.vcpu === undefined) pending.vcpu = write.vcpu;
   }
-
-  private readonly postedData = new Uint8Array(4);
 
   private regionId(device: BusDevice): number {
     let id = this.regionIds.get(device);
