@@ -4,9 +4,10 @@
 // (kicking vCPUs out of the guest), and writes the final event with the merged exit profile and a
 // diagnostic when the run failed. Nothing is left running: workers are terminated on every path.
 
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { VmConfig } from './config.js';
+import { BootgateError } from './errors.js';
 import type { Diagnostic, ExitProfile, VmmEvent } from './events.js';
 import { emptySnapshot, mergeProfile } from './metrics/exit-accounting.js';
 import { ConsoleMatcher, SEABIOS_MILESTONES } from './metrics/milestones.js';
@@ -54,7 +55,22 @@ class EventLog {
   }
 }
 
+/**
+ * The workers' entry, bundled after tsc (scripts/bundle-workers.mjs): a worker then loads a handful
+ * of files instead of its ~40-90 modules, which is most of a vCPU thread's start in the lab.
+ */
+export function workerEntry(): URL {
+  const url = new URL('./vcpu/worker-bundle/worker-main.js', import.meta.url);
+  if (!existsSync(url)) {
+    throw new BootgateError('E_INTERNAL', `the VMM's worker bundle ${url.pathname} is missing`, {
+      hint: 'run npm run build (tsc, then scripts/bundle-workers.mjs)',
+    });
+  }
+  return url;
+}
+
 export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = {}, varsTemplatePath?: string): Promise<RunResult> {
+  const workerUrl = workerEntry();
   const startEpochMs = performance.timeOrigin + performance.now();
   const since = (): number => Math.round((performance.timeOrigin + performance.now() - startEpochMs) * 10) / 10;
   const log = new EventLog(config.eventsFile);
@@ -75,7 +91,6 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
   log.write({ event: 'config', t: since(), config: { ...config, firmwarePath }, quirks: config.quirks });
   log.write({ event: 'milestone', t: 0, name: 'vmm-start' });
 
-  const workerUrl = new URL('./vcpu/worker-main.js', import.meta.url);
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => {
     resolveDone = r;
