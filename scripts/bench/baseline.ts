@@ -2,7 +2,7 @@
 // in the same place (the same lab VM) for a before/after. A detached git worktree of REF under
 // reports/out/bench/ (inside the repository: the lab shares it, and reports/out/ is ignored), this
 // checkout's node_modules linked in (a ref with other dependencies would need its own `npm ci`),
-// built with this checkout's TypeScript. A ref whose sources no longer type-check against today's
+// built with this checkout's TypeScript (and its worker bundle, when the ref has one). A ref whose sources no longer type-check against today's
 // node_modules still runs when tsc emitted its CLI (the errors are printed). The worktree is
 // removed when the bench ends.
 
@@ -59,6 +59,12 @@ export async function buildBaseline(root: string, ref: string, log: (line: strin
     const cli = join(dir, 'dist', 'vmm', 'cli', 'main.js');
     if (!existsSync(cli)) throw new BootgateError('E_CONFIG', `building --baseline ${ref} emitted no dist/vmm/cli/main.js (tsc exit ${r.exitCode}): ${(r.all ?? '').slice(-1500)}`);
     if (r.exitCode !== 0) log(`bench: --baseline ${ref}: tsc reported errors against today's node_modules; running what it emitted:\n${(r.all ?? '').slice(-1500)}`);
+    // Trees since the worker bundle start their VMM workers from it (scripts/bundle-workers.mjs).
+    const bundler = join(dir, 'scripts', 'bundle-workers.mjs');
+    if (existsSync(bundler)) {
+      const b = await execa(process.execPath, [bundler], { reject: false, timeout: TSC_TIMEOUT_MS, stdin: 'ignore', all: true });
+      if (b.exitCode !== 0) throw new BootgateError('E_CONFIG', `bundling --baseline ${ref}'s VMM workers failed (exit ${b.exitCode}): ${(b.all ?? '').slice(-1500)}`);
+    }
     log(`bench: --baseline ${ref}: built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     return { ref, commit, dir, cli, remove };
   } catch (err) {
