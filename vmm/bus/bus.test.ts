@@ -88,4 +88,29 @@ describe('MmioBus', () => {
     expect(bus.find(0xfec0_1000)).toBeUndefined();
     expect(bus.find(0x8_3fff_ffff)?.device).toBe(b);
   });
+
+  it('tells a span no range touches from one a range starts in, ends in or covers', () => {
+    const bus = new MmioBus();
+    expect(bus.isEmpty(0xb8000, 0x1000)).toBe(true);
+    bus.insert(0xa0010, 0x10, recorder('small').dev);
+    bus.insert(0xc0000, 0x40000, recorder('pam').dev);
+    expect(bus.isEmpty(0xb8000, 0x1000)).toBe(true);
+    expect(bus.isEmpty(0xa0000, 0x1000)).toBe(false); // a 16-byte range inside the page
+    expect(bus.isEmpty(0xa0020, 0x1000)).toBe(true); // starts where that range ends
+    expect(bus.isEmpty(0xbf000, 0x1000)).toBe(true); // ends where the next range starts
+    expect(bus.isEmpty(0xbf000, 0x1001)).toBe(false);
+    expect(bus.isEmpty(0xd0000, 0x1000)).toBe(false); // inside a larger range
+    expect(bus.isEmpty(0x1_0000_0000, 0x1000)).toBe(true); // past every range
+  });
+
+  it('tells the map listener of every insert and remove (a move is both)', () => {
+    const bus = new MmioBus();
+    let changes = 0;
+    bus.onMapChange = () => changes++;
+    const dev = recorder('bar').dev;
+    bus.insert(0xfe00_0000, 0x1000, dev);
+    bus.move(dev, 0xfd00_0000, 0x1000);
+    bus.remove(dev);
+    expect(changes).toBe(4);
+  });
 });

@@ -21,6 +21,8 @@ abstract class RangeBus {
   protected ranges: BusRange[] = [];
   unassignedReads = 0;
   unassignedWrites = 0;
+  /** Told after every insert or remove (the device owner bumps the MMIO map version vCPU threads cache against). */
+  onMapChange: (() => void) | undefined;
 
   constructor(
     readonly name: string,
@@ -47,6 +49,7 @@ abstract class RangeBus {
     this.ranges.sort((a, b) => a.base - b.base);
     this.onInsert(range);
     this.onChange();
+    this.onMapChange?.();
   }
 
   remove(device: BusDevice): void {
@@ -55,6 +58,7 @@ abstract class RangeBus {
     this.ranges = this.ranges.filter((r) => r.device !== device);
     for (const r of removed) this.onRemove(r);
     this.onChange();
+    this.onMapChange?.();
   }
 
   /** Move every range of `device` to start at `base` (a relocated BAR or PMBASE); null removes. */
@@ -197,5 +201,20 @@ export class MmioBus extends RangeBus {
       else return r;
     }
     return undefined;
+  }
+
+  /** Whether no range covers any byte of [base, base + span) (a whole page nobody claims). */
+  isEmpty(base: number, span: number): boolean {
+    const rs = this.ranges;
+    // The first range that ends after `base`; the span is empty if there is none or it starts past the span.
+    let lo = 0;
+    let hi = rs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const r = rs[mid]!;
+      if (r.base + r.span <= base) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === rs.length || rs[lo]!.base >= base + span;
   }
 }

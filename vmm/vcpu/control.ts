@@ -4,7 +4,8 @@
 //   - what the device owner publishes for the vCPU threads: the VM generation and each vCPU's
 //     handle (a reset rebuilds the VM), the backend's kvm_run size, where guest RAM is (for a
 //     stall diagnostic's code dump), and the table of sync device registers (devices any thread may
-//     serve with its own instance, vmm/devices/sync-devices.ts);
+//     serve with its own instance, vmm/devices/sync-devices.ts), and the MMIO map's version (a
+//     vCPU thread answers pages it learnt nobody claims while it holds, unassigned-pages.ts);
 //   - the doorbell the vCPU threads ring (Atomics.notify) when a mailbox holds a request;
 //   - per vCPU its thread id and kick address, so any thread can kick any vCPU out of the guest
 //     (the kick byte set to 1, then tgkill SIGUSR2; docs/host-and-lab.md measured ~0.1 ms).
@@ -33,6 +34,8 @@ const RAM_BELOW_PAGES = 11;
 const RAM_ABOVE_PAGES = 12;
 /** scrub-irr-live-vector: the vector the guest last programmed for IOAPIC pin 14 (0: none yet). */
 const SCRUB_VECTOR = 13;
+/** Bumped by the owner whenever a range is added to or removed from the MMIO bus (unassigned-page caches check it). */
+const MMIO_MAP_VERSION = 14;
 const SYNC_TABLE = 16;
 /** Entries of the sync-register table: [kind, port, span, shadow value]; kind 0 ends it. */
 export const SYNC_ENTRIES = 16;
@@ -276,6 +279,16 @@ export class ControlBlock {
   waitPauseAfter(seen: number, ms: number): boolean {
     if (Atomics.load(this.words, PAUSE_EPOCH) === seen) Atomics.wait(this.words, PAUSE_EPOCH, seen, ms);
     return Atomics.load(this.words, PAUSE_EPOCH) !== seen;
+  }
+
+  // ---- the MMIO map ----
+  /** Owner: a range was added to or removed from the MMIO bus (or the machine was rebuilt). */
+  bumpMmioMap(): void {
+    Atomics.add(this.words, MMIO_MAP_VERSION, 1);
+  }
+
+  get mmioMapVersion(): number {
+    return Atomics.load(this.words, MMIO_MAP_VERSION);
   }
 
   // ---- sync device registers ----

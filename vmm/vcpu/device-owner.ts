@@ -68,6 +68,7 @@ export class DeviceOwner {
       },
       tripleFault: (vcpu) => this.machine.pc.machine.requestReset(vcpu === 0 ? 'triple-fault' : `triple-fault (vCPU ${vcpu})`),
       beforeReply: () => this.publishShadows(),
+      mmioMapVersion: () => this.control.mmioMapVersion,
     });
   }
 
@@ -89,6 +90,7 @@ export class DeviceOwner {
     });
     this.control.publishRam({ hostAddress: ram.address, below4G: pc.machine.ramBelow4G, above4G: pc.machine.ramAbove4G });
     pc.machine.pio.onSyncChange = (ranges) => this.publishSyncTable(ranges);
+    pc.machine.mmio.onMapChange = () => this.control.bumpMmioMap();
     if (this.threadVcpus.length > 0) pc.irqPath.beforeInterrupt = () => this.publishShadows();
     if (config.quirks.includes('scrub-irr-live-vector')) pc.irqPath.onScrubVector = (vector) => this.control.publishScrubVector(vector);
     this.publishSyncTable(pc.machine.pio.syncRanges());
@@ -264,6 +266,7 @@ export class DeviceOwner {
     this.drainPosted();
     const threadRip = vcpu === undefined || this.threadVcpus.length === 0 ? undefined : this.control.takeResetRip(vcpu);
     this.machine.rebuildVm();
+    this.control.bumpMmioMap();
     this.publishShadows();
     this.control.publishVm(this.machine.vm.vcpuHandles, this.machine.accel.vcpuParams.mmapSize);
     this.control.resume(epoch);

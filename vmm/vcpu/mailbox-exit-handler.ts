@@ -1,6 +1,7 @@
 // The exit handler of a vCPU thread: sync registers (PM timer, POST codes) are served with the
 // thread's own instances; a write to a posted register is queued for the owner (posted-writes.ts)
-// and the thread goes on; every other device access goes to the device owner through the mailbox,
+// and the thread goes on; an MMIO access to a page the owner said no device claims is answered here
+// (unassigned-pages.ts); every other device access goes to the device owner through the mailbox,
 // and the thread waits for the answer (a hand-over). A shutdown is reported the same way.
 
 import { ExitKind, type ExitInfo } from '../accel/exit-info.js';
@@ -13,6 +14,7 @@ import { MailKind, type Mailbox } from './mailbox.js';
 import type { PostedWrites } from './posted-writes.js';
 import type { RipSampler } from './rip-sampler.js';
 import type { ExitHandler } from './runner.js';
+import { UnassignedPages } from './unassigned-pages.js';
 
 /** How often a vCPU waiting for the owner looks at the stop flag. */
 const WAIT_SLICE_MS = 50;
@@ -22,6 +24,7 @@ export class MailboxExitHandler implements ExitHandler {
   resetAsked = false;
   private syncVersion = -1;
   private readonly regionNames = new Map<number, string>();
+  private readonly emptyPages = new UnassignedPages();
   /** For a posted write waiting for room in the ring; made once, not per exit. */
   private readonly running = (): boolean => this.control.stopMode === StopMode.Running;
 
@@ -76,15 +79,22 @@ export class MailboxExitHandler implements ExitHandler {
   }
 
   mmio(exit: ExitInfo, vcpu: Vcpu): string {
-    this.handedOver = true;
     this.resetAsked = false;
     const isRead = exit.kind === ExitKind.MmioRead;
+    if (this.emptyPages.covers(exit.gpa, exit.size, this.control.mmioMapVersion)) {
+      // A page no device claims (unassigned-pages.ts): answered here as the bus would.
+      this.handedOver = false;
+      if (isRead) exit.data.fill(0xff, 0, exit.size);
+      return 'unassigned';
+    }
+    this.handedOver = true;
     if (!this.ask(isRead ? MailKind.MmioRead : MailKind.MmioWrite, exit.gpa, exit.size, 1, isRead ? undefined : exit.data)) {
       exit.data.fill(0xff);
       return 'unassigned';
     }
     if (isRead) exit.data.set(this.mailbox.data.subarray(0, exit.size));
     if (this.mailbox.resetAsked) this.noteResetRequest(vcpu);
+    this.emptyPages.learn(exit.gpa, this.mailbox.emptyPageVersion);
     return this.mailbox.servedRegion(this.regionNames);
   }
 

@@ -18,9 +18,14 @@ const COUNT = 5;
 const CLAIMED = 6;
 /** Set by the owner with the reply: 1 when the access asked for a machine reset (0xCF9, 0x64, 0x92). */
 const RESET_ASKED = 7;
+/**
+ * Set by the owner with an MMIO reply: the MMIO map version at which it found the whole page of an
+ * unassigned access empty, or -1 (claimed, or another range shares the page); unassigned-pages.ts.
+ */
+const EMPTY_PAGE_VERSION = 8;
 /** Where the serving region's name goes (a length byte, then Latin-1): past any access's data. */
 const REGION_NAME_AT = 2048;
-const HEADER_BYTES = 32;
+const HEADER_BYTES = 48;
 export const MAILBOX_DATA_BYTES = 4096;
 
 export enum MailState {
@@ -114,9 +119,18 @@ export class Mailbox {
     return name;
   }
 
-  /** Owner side: reply to an MMIO request served by region `id` named `name` (or unassigned). */
-  replyRegion(id: number | undefined, name: string, resetAsked = false): void {
-    if (id === undefined) return this.reply(false, resetAsked);
+  /** The MMIO map version at which the last MMIO reply's page was found empty, or -1 (vCPU side, after waitDone). */
+  get emptyPageVersion(): number {
+    return this.header[EMPTY_PAGE_VERSION]!;
+  }
+
+  /**
+   * Owner side: reply to an MMIO request served by region `id` named `name`, or unassigned (then
+   * `emptyPageVersion` is the map version if no range touches the access's page, else -1).
+   */
+  replyRegion(id: number | undefined, name: string, resetAsked = false, emptyPageVersion = -1): void {
+    if (id === undefined) return this.reply(false, resetAsked, emptyPageVersion);
+    this.header[EMPTY_PAGE_VERSION] = -1;
     this.header[RESET_ASKED] = resetAsked ? 1 : 0;
     const n = Math.min(name.length, 255);
     this.data[REGION_NAME_AT] = n;
@@ -131,7 +145,9 @@ export class Mailbox {
     return this.header[RESET_ASKED] === 1;
   }
 
-  reply(claimed = true, resetAsked = false): void {
+  /** Owner side: reply to any request (`emptyPageVersion`: see replyRegion; every other reply clears it). */
+  reply(claimed = true, resetAsked = false, emptyPageVersion = -1): void {
+    this.header[EMPTY_PAGE_VERSION] = emptyPageVersion;
     this.header[CLAIMED] = claimed ? 1 : 0;
     this.header[RESET_ASKED] = resetAsked ? 1 : 0;
     Atomics.store(this.header, STATE, MailState.Done);

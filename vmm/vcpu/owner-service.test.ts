@@ -122,6 +122,29 @@ describe('OwnerService', () => {
     expect(mb.waitDone(0)).toBe(true);
   });
 
+  it('says the page of an unassigned MMIO access is empty, with the map version, only when no range touches the page', () => {
+    const m = machine();
+    m.mmio.insert(0xfec0_0000, 0x20, { name: 'ioapic', read: (_o, d) => d.fill(0x11), write: () => {} });
+    const svc = new OwnerService(() => m, { resetStep: () => {}, fatal: () => {}, tripleFault: () => {}, mmioMapVersion: () => 9 });
+    const mb = Mailbox.create();
+    const emptyPageVersion = (kind: MailKind, addr: number, size: number, payload?: Uint8Array): number => {
+      mb.post(kind, addr, size, 1, payload);
+      svc.serve(1, mb);
+      const v = mb.emptyPageVersion;
+      mb.finish();
+      return v;
+    };
+    expect(emptyPageVersion(MailKind.MmioRead, 0xb8f00, 2)).toBe(9);
+    expect([...mb.data.subarray(0, 2)]).toEqual([0xff, 0xff]);
+    // Unassigned, but the IOAPIC shares the page: every access there must still reach the owner.
+    expect(emptyPageVersion(MailKind.MmioWrite, 0xfec0_0800, 4, Uint8Array.of(1, 2, 3, 4))).toBe(-1);
+    // A claimed access, and any other reply, clears what an earlier reply said.
+    emptyPageVersion(MailKind.MmioRead, 0xb8f00, 2);
+    expect(emptyPageVersion(MailKind.MmioRead, 0xfec0_0000, 4)).toBe(-1);
+    emptyPageVersion(MailKind.MmioRead, 0xb8f00, 2);
+    expect(emptyPageVersion(MailKind.PioIn, 0xaf00, 1)).toBe(-1);
+  });
+
   it('refuses a request kind it does not know, naming the vCPU', () => {
     const mb = Mailbox.create();
     mb.post(99 as MailKind, 0, 0, 0);

@@ -9,6 +9,7 @@ import { MailKind, type Mailbox } from './mailbox.js';
 import type { PostedWrite } from './posted-writes.js';
 import type { ResetStep } from './reset-step.js';
 import { servePioAccess } from './serve-exit.js';
+import { UNASSIGNED_PAGE_SIZE } from './unassigned-pages.js';
 
 export interface OwnerEvents {
   /** vCPU 0's reset-vector step arrived (may throw the step's verdict). */
@@ -19,6 +20,8 @@ export interface OwnerEvents {
   tripleFault(vcpu: number): void;
   /** The request was carried out and its reply is about to go (the owner publishes ShadowRead values). */
   beforeReply?(): void;
+  /** The MMIO map's current version (control.ts), told with an unassigned access whose page is empty. */
+  mmioMapVersion?(): number;
 }
 
 export class OwnerService {
@@ -37,6 +40,7 @@ export class OwnerService {
     const data = mb.data.subarray(0, mb.size * mb.count);
     let claimed = true;
     let region: { id: number; name: string } | undefined;
+    let emptyPageVersion = -1;
     const kind = mb.kind;
     try {
       switch (kind) {
@@ -48,6 +52,10 @@ export class OwnerService {
         case MailKind.MmioWrite: {
           const range = kind === MailKind.MmioRead ? machine.mmio.read(mb.addr, data) : machine.mmio.write(mb.addr, data);
           region = range === undefined ? undefined : { id: this.regionId(range.device), name: range.device.name };
+          const pageBase = mb.addr - (mb.addr % UNASSIGNED_PAGE_SIZE);
+          if (range === undefined && this.events.mmioMapVersion && machine.mmio.isEmpty(pageBase, UNASSIGNED_PAGE_SIZE)) {
+            emptyPageVersion = this.events.mmioMapVersion();
+          }
           break;
         }
         case MailKind.TripleFault:
@@ -71,7 +79,7 @@ export class OwnerService {
     if (asked) pending.vcpu = vcpu;
     const accessAsked = asked && kind !== MailKind.TripleFault;
     this.events.beforeReply?.();
-    if (kind === MailKind.MmioRead || kind === MailKind.MmioWrite) mb.replyRegion(region?.id, region?.name ?? '', accessAsked);
+    if (kind === MailKind.MmioRead || kind === MailKind.MmioWrite) mb.replyRegion(region?.id, region?.name ?? '', accessAsked, emptyPageVersion);
     else mb.reply(claimed, accessAsked);
   }
 

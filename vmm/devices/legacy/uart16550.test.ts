@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BootgateError } from '../../errors.js';
+import { SyncKind } from '../device.js';
 import { FakeServices, inp, outp } from './test-services.js';
 import { COM1_IRQ, Uart16550 } from './uart16550.js';
 
@@ -225,6 +226,25 @@ describe('Uart16550', () => {
     expect(services.level(COM1_IRQ)).toBe(false);
     expect([inp(uart, IER), inp(uart, IIR), inp(uart, LCR), inp(uart, MCR), inp(uart, SCR)]).toEqual([0, 0x01, 0, 0x08, 0]);
     expect(inp(uart, RBR)).toBe(10);
+  });
+
+  it('lets vCPU threads answer LSR from a published value outside loopback, where reading it changes nothing', () => {
+    const { uart } = setup();
+    expect(uart.syncRegisters.map((r) => [r.offset, r.span, r.kind])).toEqual([
+      [THR, 1, SyncKind.PostedWrite],
+      [LSR, 1, SyncKind.ShadowRead],
+    ]);
+    expect(uart.shadowRead(LSR)).toBe(0x60);
+    uart.pushInput([0x41]);
+    expect(uart.shadowRead(LSR)).toBe(0x61);
+    expect(inp(uart, LSR)).toBe(0x61);
+    expect(uart.shadowRead(IIR)).toBeUndefined();
+    expect(uart.shadowRead(RBR)).toBeUndefined();
+    // Loopback: a posted THR byte sets DR, which a value published before it was applied would miss.
+    outp(uart, MCR, 0x10);
+    expect(uart.shadowRead(LSR)).toBeUndefined();
+    outp(uart, MCR, 0x08);
+    expect(uart.shadowRead(LSR)).toBe(0x61);
   });
 
   it('counts writes to read-only registers as guest misuse', () => {

@@ -22,6 +22,10 @@
 // Posted writes: a byte write to offset 0 (THR, or DLL with DLAB) changes nothing another access
 // could miss, so vCPU threads may queue it for the owner and go on (device.ts SyncKind.PostedWrite):
 // Linux writes up to 16 THR bytes per THRE interrupt without reading anything in between.
+// Shadow reads: LSR has no side effect here (no line errors to clear), so a vCPU thread may answer
+// it from the value the owner published (SyncKind.ShadowRead): Linux's console polls LSR for THRE
+// before every byte. Not in loopback: there a posted THR byte sets LSR.DR, which a shadow published
+// before that write was applied would not show.
 
 import { BootgateError } from '../../errors.js';
 import { type BusDevice, type MachineServices, SyncKind, type SyncRegister } from '../device.js';
@@ -102,7 +106,10 @@ class UartState {
 
 export class Uart16550 implements BusDevice {
   readonly name = 'uart16550';
-  readonly syncRegisters: readonly SyncRegister[] = [{ offset: 0, span: 1, kind: SyncKind.PostedWrite }];
+  readonly syncRegisters: readonly SyncRegister[] = [
+    { offset: REG_DATA, span: 1, kind: SyncKind.PostedWrite },
+    { offset: REG_LSR, span: 1, kind: SyncKind.ShadowRead },
+  ];
   private s = new UartState();
   private irqLevel = false;
   /** performance.now() when the IRQ line last rose (for the timeout diagnostic). */
@@ -123,6 +130,14 @@ export class Uart16550 implements BusDevice {
     }
     this.onOutput = options.onOutput;
     this.irq = irq;
+  }
+
+  shadowRead(offset: number): number | undefined {
+    return offset === REG_LSR && (this.s.mcr & MCR_LOOP) === 0 ? this.lsr() : undefined;
+  }
+
+  private lsr(): number {
+    return (this.rxAvailable > 0 ? LSR_DR : 0) | LSR_THRE | LSR_TEMT;
   }
 
   /** Power-on state. Host input not yet consumed is kept: it is still "on the wire". */
@@ -197,7 +212,7 @@ export class Uart16550 implements BusDevice {
       case REG_MCR:
         return s.mcr;
       case REG_LSR:
-        return (this.rxAvailable > 0 ? LSR_DR : 0) | LSR_THRE | LSR_TEMT;
+        return this.lsr();
       case REG_MSR:
         if (s.mcr & MCR_LOOP) {
           return (
