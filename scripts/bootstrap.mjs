@@ -186,7 +186,8 @@ function ensureTools(profile) {
   say(`installed ${missing.join(' ')} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-// 3. TypeScript build (and typecheck), then the VMM workers' bundle (scripts/bundle-workers.mjs). Run tsc's own bin: `npx` adds a second of npm start-up.
+// 3. TypeScript build (and typecheck), then the VMM workers' bundle (scripts/bundle-workers.mjs).
+// Run tsc's own bin: `npx` adds a second of npm start-up.
 function build() {
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const { status } = run(process.execPath, [tsc, '-p', '.'], { inherit: true });
