@@ -52,8 +52,7 @@ export class OwnerService {
         case MailKind.MmioWrite: {
           const range = kind === MailKind.MmioRead ? machine.mmio.read(mb.addr, data) : machine.mmio.write(mb.addr, data);
           region = range === undefined ? undefined : { id: this.regionId(range.device), name: range.device.name };
-          const pageBase = mb.addr - (mb.addr % UNASSIGNED_PAGE_SIZE);
-          if (range === undefined && this.events.mmioMapVersion && machine.mmio.isEmpty(pageBase, UNASSIGNED_PAGE_SIZE)) {
+          if (range === undefined && this.events.mmioMapVersion && machine.mmio.isEmpty(mb.addr - (mb.addr % UNASSIGNED_PAGE_SIZE), UNASSIGNED_PAGE_SIZE)) {
             emptyPageVersion = this.events.mmioMapVersion();
           }
           break;
