@@ -2,9 +2,9 @@
 // in the same place (the same lab VM) for a before/after. A detached git worktree of REF under
 // reports/out/bench/ (inside the repository: the lab shares it, and reports/out/ is ignored), this
 // checkout's node_modules linked in (a ref with other dependencies would need its own `npm ci`),
-// built with this checkout's TypeScript (and its worker bundle, when the ref has one). A ref whose sources no longer type-check against today's
-// node_modules still runs when tsc emitted its CLI (the errors are printed). The worktree is
-// removed when the bench ends.
+// built with this checkout's TypeScript (and its worker bundle, when the ref has one). A ref whose
+// sources no longer type-check against today's node_modules still runs when tsc emitted its CLI
+// (the errors are printed). The worktree is removed when the bench ends.
 
 import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
