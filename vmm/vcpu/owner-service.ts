@@ -9,7 +9,7 @@ import { MailKind, type Mailbox } from './mailbox.js';
 import type { PostedWrite } from './posted-writes.js';
 import type { ResetStep } from './reset-step.js';
 import { servePioAccess } from './serve-exit.js';
-import { UNASSIGNED_PAGE_SIZE } from './unassigned-pages.js';
+import { UNASSIGNED_PAGE_SIZE, unassignedPageBase } from './unassigned-pages.js';
 
 export interface OwnerEvents {
   /** vCPU 0's reset-vector step arrived (may throw the step's verdict). */
@@ -52,7 +52,7 @@ export class OwnerService {
         case MailKind.MmioWrite: {
           const range = kind === MailKind.MmioRead ? machine.mmio.read(mb.addr, data) : machine.mmio.write(mb.addr, data);
           region = range === undefined ? undefined : { id: this.regionId(range.device), name: range.device.name };
-          if (range === undefined && this.events.mmioMapVersion && machine.mmio.isEmpty(mb.addr - (mb.addr % UNASSIGNED_PAGE_SIZE), UNASSIGNED_PAGE_SIZE)) {
+          if (range === undefined && this.events.mmioMapVersion && machine.mmio.isEmpty(unassignedPageBase(mb.addr), UNASSIGNED_PAGE_SIZE)) {
             emptyPageVersion = this.events.mmioMapVersion();
           }
           break;

@@ -18,6 +18,11 @@ export const UNASSIGNED_PAGE_SIZE = 4096;
 /** Pages remembered per thread: a guest that scans the whole hole keeps handing over, never grows this without bound. */
 const MAX_PAGES = 256;
 
+/** The base of the page holding `gpa` (the owner checks that span; the cache keys by its number). */
+export function unassignedPageBase(gpa: number): number {
+  return gpa - (gpa % UNASSIGNED_PAGE_SIZE);
+}
+
 export class UnassignedPages {
   /** Page numbers the owner found empty at map version `version`. */
   private readonly pages = new Set<number>();
