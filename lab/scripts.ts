@@ -2,10 +2,10 @@
 // - `initScript`: the initramfs's /init, the same for every run (the initramfs cache is keyed by
 //   its bytes). It mounts proc/sys/dev, loads the io modules in order, finds the virtio-serial
 //   ports by name, starts loading the kvm modules in the background, mounts the per-run job
-//   share, mounts the host's root read-only over 9p at /newroot with fresh proc/sys/dev and tmpfs
-//   scratch folders on top, sources the job's setup.sh, waits for kvm, reports `ready`, runs the
-//   job with stdout/stderr on their own ports and stdin from /dev/null, reports `exit N`, and
-//   powers off. Any setup failure reports `setup-failed <why>` and powers off.
+//   share, mounts the host's root read-only over 9p at /newroot with fresh proc/sys/dev, tracefs
+//   and tmpfs scratch folders on top, sources the job's setup.sh, waits for kvm, reports `ready`,
+//   runs the job with stdout/stderr on their own ports and stdin from /dev/null, reports
+//   `exit N`, and powers off. Any setup failure reports `setup-failed <why>` and powers off.
 // - `setupScript`: the per-run part (shares written into the job folder): the writable 9p
 //   mounts over their host paths, and `run_job`, which (busybox `nsenter -F -r -w`) chroots into
 //   the host root with exactly the given environment, changes to the working directory and execs
@@ -100,6 +100,8 @@ mkdir -p /job && mount -t 9p -o ro,trans=virtio,version=9p2000.L ${LAB_TAGS.job}
 R=/newroot
 mkdir -p $R && mount -t 9p -o ${rootOpts} ${LAB_TAGS.hostRoot} $R || fail "mounting the host root (9p tag ${LAB_TAGS.hostRoot})"
 mount -t proc proc $R/proc && mount -t sysfs sysfs $R/sys && mount -t devtmpfs devtmpfs $R/dev || fail "mounting proc, sys and dev in the host root"
+# tracefs for a job that traces the lab kernel's KVM (lab/kvm-trace.ts); a kernel without it is no failure.
+mount -t tracefs nodev $R/sys/kernel/tracing 2>/dev/null || say "no tracefs: KVM shutdowns are not traced"
 mkdir -p $R/dev/pts $R/dev/shm
 mount -t devpts devpts $R/dev/pts && mount -t tmpfs -o mode=1777 tmpfs $R/dev/shm || fail "mounting /dev/pts and /dev/shm"
 mount -t tmpfs -o mode=1777 tmpfs $R/tmp && mount -t tmpfs -o mode=1777 tmpfs $R/var/tmp && mount -t tmpfs -o mode=755 tmpfs $R/run || fail "mounting the tmpfs scratch folders"
