@@ -32,6 +32,11 @@ export interface BootResult {
    * verdict is the rerun's, and the testcase is reported flaky with the first attempt's evidence.
    */
   rerun?: Rerun;
+  /**
+   * Lab only: L1 KVM's trace of a vCPU shutdown (a triple fault) the boot did not ask for
+   * (lab/kvm-trace.ts): a one-line summary, the faulting vCPU thread's last trace lines, the kept file.
+   */
+  kvmTrace?: { summary: string; lines: string[]; file: string };
 }
 
 /** Why a boot ran again, and where the first attempt's evidence was kept. */

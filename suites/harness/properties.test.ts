@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseEventStream } from '../../targets/boot-result.js';
 import { FuzzPc } from '../../vmm/fuzz/fuzz-pc.js';
 import { guestRefusals } from '../../vmm/machine/final-reports.js';
-import { bootProperties, skipAs } from './properties.js';
+import { bootMeta, bootProperties, skipAs } from './properties.js';
 
 describe('bootProperties', () => {
   it('reports what the machine refused the guest next to the exit profile', () => {
@@ -26,6 +26,23 @@ describe('bootProperties', () => {
   it('writes no refusal properties for a stack that does not report them (QEMU)', () => {
     const props = bootProperties(parseEventStream('qemu:tcg', '', ''));
     expect(Object.keys(props).filter((k) => k.startsWith('dma.') || k === 'guest.misuse')).toEqual([]);
+  });
+});
+
+describe('bootMeta', () => {
+  it("puts L1 KVM's trace of an unrequested shutdown into the failure diagnostic, its last lines and the kept file", () => {
+    const r = parseEventStream('vmm:kvm@lab', '', '');
+    const lines = Array.from({ length: 30 }, (_, i) => `node-7 [000] d..2. 1.${i}: kvm_exit: vcpu 3 reason io rip 0x${i}`);
+    r.kvmTrace = { summary: 'L1 KVM saw vCPU 3 shut down at rip 0x1d', lines, file: '/k/b.kvm-trace.txt' };
+    const text = bootMeta({ suite: 'interrupts', target: 'vmm:kvm@lab', guest: 'debian-irqtest', smp: 8 }, r).diagnostic!;
+    expect(text).toContain('L1 KVM saw vCPU 3 shut down at rip 0x1d (whole trace: /k/b.kvm-trace.txt)');
+    expect(text).toContain('rip 0x29');
+    expect(text).not.toContain('rip 0x5\n');
+    expect(text.split('\n').filter((l) => l.includes('kvm_exit'))).toHaveLength(24);
+  });
+
+  it('has no diagnostic for a clean boot', () => {
+    expect(bootMeta({ suite: 'interrupts', target: 'vmm:kvm@lab', guest: 'debian-irqtest', smp: 8 }, parseEventStream('vmm:kvm@lab', '', '')).diagnostic).toBeUndefined();
   });
 });
 

@@ -66,6 +66,7 @@ function diagnosticText(r: BootResult): string | undefined {
     for (const e of d.lastExits.slice(-16)) parts.push(`exit vCPU ${e.vcpu} ${e.kind} ${e.detail}`);
     for (const dev of d.devices ?? []) parts.push(dev);
   }
+  if (r.kvmTrace) parts.push(`${r.kvmTrace.summary} (whole trace: ${r.kvmTrace.file})`, ...r.kvmTrace.lines.slice(-24));
   return parts.length ? parts.join('\n') : undefined;
 }
 

@@ -25,12 +25,18 @@
 //   run's last lines), never as a plain pass; a rerun that faults again fails. At SMP 1 neither
 //   stack has faulted unasked in the lab, so a fault there is the boot's failure, not rerun.
 //   QEMU reports no triple fault as such (a reset is a reset), so its boots are never rerun for one.
+// - Evidence of a shutdown: the batch traces the lab kernel's KVM (lab/kvm-trace.ts; off with
+//   BOOTGATE_LAB_KVM_TRACE=0) and stops the trace at the first shutdown exit the boot did not ask
+//   for, so the faulting vCPU's last exits and the rip it shut down at (which SVM KVM's reset of
+//   the VMCB erases from the registers) are kept beside the first attempt, named in the rerun's
+//   reason, and attached to a counted attempt's result (its failure diagnostic).
 // - Quirk boots are never rerun (their failure is the point); BOOTGATE_NO_RERUN=1 reruns nothing
 //   (a wedged lab then fails the boots it did not finish).
 
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { kvmTraceExcerpt, kvmTraceShellFunctions, shutdownFilter } from '../../lab/kvm-trace.js';
 import { heartbeatWatch, lockupWatch } from '../../lab/lockup.js';
 import type { LabQemuKind } from '../../lab/qemu.js';
 import { runInLab } from '../../lab/run.js';
@@ -62,6 +68,8 @@ export const LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE = true;
 export const LAB_FAULT_RERUN_MIN_SMP = 2;
 /** Set to 1, nothing is rerun: neither a wedged lab nor a triple fault. */
 export const NO_RERUN_ENV = 'BOOTGATE_NO_RERUN';
+/** Set to 0, the batch does not trace L1 KVM's exits (lab/kvm-trace.ts) for a shutdown's evidence. */
+export const KVM_TRACE_ENV = 'BOOTGATE_LAB_KVM_TRACE';
 /** Where first attempts' evidence is kept (the batch folder itself is removed). */
 export const KEPT_DIR = join(ROOT, 'reports', 'out', 'lab', 'kept');
 
@@ -164,6 +172,8 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
   const kept = join(KEPT_DIR, name);
   mkdirSync(dir, { recursive: true });
   const eventsOf = (b: LabBoot) => join(dir, `${b.id}.jsonl`);
+  const traceOf = (b: LabBoot) => join(dir, `${b.id}.kvm-trace`);
+  const traced = process.env[KVM_TRACE_ENV] !== '0';
   const resultOf = (b: LabBoot) => join(dir, `${b.id}.result.json`);
   const finished = (b: LabBoot) =>
     own ? existsSync(eventsOf(b)) && hasFinal(parseVmmEvents(readFileSync(eventsOf(b), 'utf8'), eventsOf(b)).events) : existsSync(resultOf(b));
@@ -172,6 +182,13 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
     const to = join(kept, as);
     renameSync(from, to);
     return to;
+  };
+  /** A saved L1 KVM trace, kept (whole) with its excerpt; undefined without a file or a shutdown in it. */
+  const keptTrace = (file: string, as: string): BootResult['kvmTrace'] => {
+    if (!existsSync(file)) return undefined;
+    const excerpt = kvmTraceExcerpt(readFileSync(file, 'utf8'));
+    const kept = keep(file, `${as}.kvm-trace.txt`);
+    return excerpt ? { summary: excerpt.summary, lines: excerpt.lines, file: kept } : { summary: 'L1 KVM stopped its trace at a shutdown exit, but the saved ring holds none', lines: [], file: kept };
   };
   const lost = new Map<string, LostAttempt[]>(boots.map((b) => [b.id, []]));
   const lockups: string[] = [];
@@ -187,6 +204,7 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
       `(while :; do echo ${HEARTBEAT_LINE}; sleep ${HEARTBEAT_EVERY_S}; done) &`,
       'HEARTBEAT=$!',
     ];
+    if (traced) lines.push(kvmTraceShellFunctions(), 'kvm_trace_setup');
     for (const b of todo) {
       let args: string;
       if (own) {
@@ -196,13 +214,20 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
         writeFileSync(reqFile, JSON.stringify(b.req));
         args = [BOOT_TO_JSON, '--target', inner, '--request', reqFile, '--result', resultOf(b)].map(shellQuote).join(' ');
       }
-      const run = `node ${args} > ${shellQuote(join(dir, `${b.id}.out`))} 2> ${shellQuote(join(dir, `${b.id}.err`))}`;
-      lines.push(`echo "@@batch ${b.id} start"`, `${run}; rc=$?`);
+      // Traced: the ring cleared and the shutdown trigger armed before the boot, the trace saved
+      // after it when a shutdown stopped it (lab/kvm-trace.ts).
+      const arm = traced ? `kvm_trace_arm ${shellQuote(shutdownFilter(requestedTripleFaults(b.req) > 0))}; ` : '';
+      const save = traced ? `; kvm_trace_save ${shellQuote(traceOf(b))}` : '';
+      const run = `${arm}node ${args} > ${shellQuote(join(dir, `${b.id}.out`))} 2> ${shellQuote(join(dir, `${b.id}.err`))}; rc=$?${save}`;
+      lines.push(`echo "@@batch ${b.id} start"`, run);
       const above = tripleFaultRerunAbove(b.req, policy);
       if (above !== undefined) {
         // One event per line: grep -c counts the triple faults of the first attempt.
         const ev = shellQuote(eventsOf(b));
-        lines.push(`if [ "$(grep -c '${TRIPLE_FAULT_EVENT}' ${ev})" -gt ${above} ]; then mv ${ev} ${shellQuote(`${eventsOf(b)}.first`)}; echo "@@batch ${b.id} retry"; ${run}; rc=$?; fi`);
+        const trace = shellQuote(traceOf(b));
+        lines.push(
+          `if [ "$(grep -c '${TRIPLE_FAULT_EVENT}' ${ev})" -gt ${above} ]; then mv ${ev} ${shellQuote(`${eventsOf(b)}.first`)}; [ ! -e ${trace} ] || mv ${trace} ${shellQuote(`${traceOf(b)}.first`)}; echo "@@batch ${b.id} retry"; ${run}; fi`,
+        );
       }
       // Flush the boot's files to the share now: a lab killed later loses what its page cache held.
       lines.push(`echo "@@batch ${b.id} exit $rc"; sync`);
@@ -270,8 +295,11 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
     const first = `${events}.first`;
     if (existsSync(first)) {
       const why = firstAttempt(readFileSync(first, 'utf8'));
-      lost.get(b.id)!.push({ reason: why, evidence: keep(first, `${basename(events, '.jsonl')}.first.jsonl`) });
+      const trace = keptTrace(`${traceOf(b)}.first`, `${b.id}.first`);
+      lost.get(b.id)!.push({ reason: trace ? `${why}; ${trace.summary} (trace: ${trace.file})` : why, evidence: keep(first, `${basename(events, '.jsonl')}.first.jsonl`) });
     }
+    const trace = keptTrace(traceOf(b), b.id);
+    if (trace) r.kvmTrace = trace;
     r.rerun = rerunOf(lost.get(b.id)!);
     if (!finished(b)) {
       r.status = 'error';
