@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type BootRecord, classify, plan, requestOf } from './fault-rate/records.js';
+import { type BootRecord, classify, describe as describeRecord, plan, requestOf } from './fault-rate/records.js';
 import { formatTable, parseConfigs, table } from './fault-rate/table.js';
 
 const ev = (event: string, t: number, rest: Record<string, unknown> = {}) => ({ event, t, ...rest });
@@ -83,6 +83,13 @@ describe('fault-rate', () => {
     expect(classify(p, { status: 'until-matched', wallMs: 1, resets: 0, serial: say({ event: 'irqtest-round', cpu: 1, ok: false }) + say({ event: 'done' }), events: [] }).failure).toMatch(/^probe: .*"ok":false/);
     const t = { ...p, workload: 'triple' } as const;
     expect(classify(t, { status: 'until-matched', wallMs: 1, resets: 1, serial: say({ event: 'init', boot: 1 }) + say({ event: 'done' }), events: [] }).failure).toMatch(/boots reported \[1\]/);
+  });
+
+  it("ends a boot's line with L1 KVM's summary of a traced shutdown, and says nothing of a trace otherwise", () => {
+    const r: BootRecord = { round: 2, stack: 'qemu', workload: 'irqtest', smp: 8, status: 'until-matched', wallMs: 30_000, resets: 1, requested: 0, unrequested: 1 };
+    expect(describeRecord(r)).not.toContain('L1 KVM');
+    const traced = describeRecord({ ...r, kvmTrace: { summary: 'L1 KVM saw vCPU 5 shut down at rip 0xffffffff81234567', file: '/r/round.jsonl.kvm-trace-1.txt' } });
+    expect(traced).toMatch(/unrequested 1; L1 KVM saw vCPU 5 shut down at rip 0xffffffff81234567$/);
   });
 
   it('tabulates boots, faulted boots, other failures and lockups per stack, workload and SMP', () => {

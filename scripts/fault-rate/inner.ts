@@ -1,11 +1,14 @@
 // Inside the lab: boot the planned boots one after another on both stacks, classify each and
 // append its record to the round's file (flushed, so a lab that wedges keeps what it finished),
-// with a heartbeat line on stdout every few seconds for the host's frozen-lab watch.
+// with a heartbeat line on stdout every few seconds for the host's frozen-lab watch. Each boot is
+// traced in the lab kernel's KVM until its first unrequested shutdown (lab/kvm-trace.ts); such a
+// trace is saved beside the round's records, its summary in the boot's record.
 
 import { chmodSync, closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveGuest } from '../../guests/catalog.js';
+import { KvmTrace, kvmTraceExcerpt, shutdownFilter } from '../../lab/kvm-trace.js';
 import type { BootResult } from '../../targets/index.js';
 import { findExecutable, qemuBinary } from '../../targets/qemu/binary.js';
 import { bootOnQemu } from '../../targets/qemu/boot.js';
@@ -46,15 +49,26 @@ export async function inner(planFile: string, out: string): Promise<void> {
   const boots = JSON.parse(readFileSync(planFile, 'utf8')) as PlannedBoot[];
   const noHpet = qemuWith('qemu-nohpet', '-machine hpet=off');
   const qemu: QemuByWorkload = { irqtest: qemuWith('qemu-edu', '-device edu -machine hpet=off'), triple: noHpet, disk: noHpet };
+  // L1 KVM's trace, stopped at the first shutdown a boot did not ask for (either stack): lab/kvm-trace.ts.
+  const opened = KvmTrace.open();
+  const trace = opened instanceof KvmTrace ? opened : undefined;
+  if (!trace) console.log(`@@fault-rate note: shutdowns are not traced: ${(opened as { unavailable: string }).unavailable}`);
   const beat = setInterval(() => console.log(HEARTBEAT_LINE), HEARTBEAT_EVERY_MS);
   try {
     for (const [i, p] of boots.entries()) {
       console.log(`@@fault-rate start ${i}`);
+      trace?.arm(shutdownFilter(p.workload === 'triple'));
       let rec: BootRecord;
       try {
         rec = classify(p, await bootOnce(p, qemu));
       } catch (err) {
         rec = { ...p, failure: `harness: ${(err as Error).message}`.slice(0, 300) };
+      }
+      const text = trace?.stopped();
+      if (text !== undefined) {
+        const file = `${out}.kvm-trace-${i}.txt`;
+        writeFileSync(file, text);
+        rec.kvmTrace = { summary: kvmTraceExcerpt(text)?.summary ?? 'L1 KVM stopped its trace at a shutdown exit, but the saved ring holds none', file };
       }
       const fd = openSync(out, 'a');
       writeSync(fd, `${JSON.stringify(rec)}\n`);

@@ -55,6 +55,8 @@ export interface BootRecord extends PlannedBoot {
   serialTail?: string;
   /** The VMM's stop diagnostic of a failed boot (registers, last exits, device states), so a hang explains itself. */
   diagnostic?: BootResult['diagnostic'];
+  /** Either stack: L1 KVM's trace of the first shutdown the boot did not ask for (lab/kvm-trace.ts), summed up, and the saved trace. */
+  kvmTrace?: { summary: string; file: string };
 }
 
 /** The interleaved plan: every config and stack once a round, the stack that goes first alternating. */
@@ -128,6 +130,6 @@ export function describe(r: BootRecord): string {
   if (r.lockup) return `${what}: lab wedged (${r.lockup})`;
   const faults = r.tripleFaults?.map((f) => `vCPU ${f.vcpu} at ${(f.t / 1000).toFixed(1)} s`).join(', ');
   const by = r.resetsBy ? ` (after the probe's reboot line ${r.resetsBy.requested}, firmware ${r.resetsBy.firmware}, other ${r.resetsBy.unrequested})` : '';
-  return `${what}: ${r.status ?? 'not run'} ${r.wallMs === undefined ? '' : `${(r.wallMs / 1000).toFixed(1)} s`}, ${r.requested ?? '?'} triple fault(s) requested, resets ${r.resets ?? '?'}${by}${faults ? `, triple faults: ${faults}` : ''}, unrequested ${r.unrequested ?? '?'}${r.failure ? `, FAILED: ${r.failure}` : ''}`;
+  return `${what}: ${r.status ?? 'not run'} ${r.wallMs === undefined ? '' : `${(r.wallMs / 1000).toFixed(1)} s`}, ${r.requested ?? '?'} triple fault(s) requested, resets ${r.resets ?? '?'}${by}${faults ? `, triple faults: ${faults}` : ''}, unrequested ${r.unrequested ?? '?'}${r.failure ? `, FAILED: ${r.failure}` : ''}${r.kvmTrace ? `; ${r.kvmTrace.summary}` : ''}`;
 }
 
