@@ -4,10 +4,10 @@
 // the lab kernel's tracepoints (kvm:kvm_exit and friends, tracefs) still hold the guest rip of the
 // shutdown exit and of every exit and injection before it.
 //
-// How: the batch script enables KVM_TRACE_EVENTS into a ring buffer per lab CPU,
-// and before each boot arms a `traceoff` trigger on kvm_exit filtered to a shutdown exit (SVM exit
-// code 0x7f, VMX basic reason 2), so the kernel stops tracing at the exit itself, before the reset
-// and the next boot overwrite the ring. After the boot, a stopped trace means a shutdown the
+// How: the batch script enables KVM_TRACE_EVENTS into a ring buffer per lab CPU, and before each
+// boot arms a `traceoff` trigger on kvm_exit filtered to a shutdown exit (SVM exit code 0x7f, VMX
+// basic reason 2), so the kernel stops tracing at the exit itself, before the reset and the next
+// boot overwrite the ring. After the boot, a stopped trace means a shutdown the
 // trigger was armed for happened: the script saves the trace text, and kvmTraceExcerpt() cuts the
 // faulting vCPU thread's last lines out of it on the host. A boot that asks for triple faults
 // (reboot=triple: vCPU 0 runs Linux's reboot path) arms the trigger for the other vCPUs only.
@@ -39,7 +39,10 @@ export const KVM_TRACE_EVENTS = [
   'kvm_unmap_hva_range',
 ] as const;
 
-/** Ring buffer per lab CPU, KiB: about 40,000 events, the last second or two of an SMP 8 boot. */
+/**
+ * Ring buffer per lab CPU, KiB: about 40,000 events each, which held the last 27 s of vCPU activity
+ * in the one SMP 8 irqtest boot measured (docs/lab-fault-rate.md).
+ */
 export const KVM_TRACE_BUFFER_KB = 4096;
 
 /** kvm_exit's `isa` field: 1 VMX, 2 SVM. */
@@ -158,7 +161,7 @@ export class KvmTrace {
     private readonly io: TraceIo,
   ) {}
 
-  /** Tracing set up, or undefined with why not (no tracefs or no kvm tracepoints: not in the lab). */
+  /** Tracing set up, or why not (no tracefs or no kvm tracepoints: not in the lab). */
   static open(dir = TRACEFS, io: TraceIo = FS_IO): KvmTrace | { unavailable: string } {
     if (!io.exists(join(dir, 'events', 'kvm'))) return { unavailable: `no kvm tracepoints under ${dir} (tracefs not mounted, or kvm not loaded)` };
     const t = new KvmTrace(dir, io);
