@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KVM_TRACE_BUFFER_KB, KVM_TRACE_EVENTS, KvmTrace, kvmTraceExcerpt, kvmTraceShellFunctions, shutdownFilter } from './kvm-trace.js';
+import { KVM_TRACE_BUFFER_KB, KVM_TRACE_EVENTS, KvmTrace, kvmTraceExcerpt, kvmTraceShellFunctions, kvmTraceSummary, shutdownFilter } from './kvm-trace.js';
 
 const exit = (tid: number, cpu: number, t: string, vcpu: number, reason: string, rip: string) =>
   `            node-${tid}    [00${cpu}] d..2.  ${t}: kvm_exit: vcpu ${vcpu} reason ${reason} rip ${rip} info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x00000000 error_code 0x00000000`;
@@ -47,6 +47,11 @@ describe('kvmTraceExcerpt', () => {
     expect(kvmTraceExcerpt(TRACE.replace('reason shutdown', 'reason io'))).toBeUndefined();
     expect(kvmTraceExcerpt('')).toBeUndefined();
     expect(kvmTraceExcerpt('# tracer: nop\n#\n')).toBeUndefined();
+  });
+
+  it('sums up a trace whose ring lost the shutdown exit as such, not as a clean boot', () => {
+    expect(kvmTraceSummary(kvmTraceExcerpt('# tracer: nop\n'))).toBe('L1 KVM stopped its trace at a shutdown exit, but the saved ring holds none');
+    expect(kvmTraceSummary(kvmTraceExcerpt(TRACE))).toMatch(/^L1 KVM saw vCPU 4 shut down/);
   });
 
   it('says when the faulting vCPU left no earlier exit in the ring', () => {

@@ -137,6 +137,11 @@ export function kvmTraceExcerpt(text: string, max = 80): KvmTraceExcerpt | undef
   return { vcpu, rip: m[3]!, lines: mine, summary };
 }
 
+/** What a stopped trace says about its shutdown in one line, also when the ring lost the exit. */
+export function kvmTraceSummary(excerpt: KvmTraceExcerpt | undefined): string {
+  return excerpt?.summary ?? 'L1 KVM stopped its trace at a shutdown exit, but the saved ring holds none';
+}
+
 /** File access KvmTrace uses (the real tracefs, or a test's record of writes). */
 export interface TraceIo {
   exists(path: string): boolean;

@@ -8,7 +8,7 @@ import { chmodSync, closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveGuest } from '../../guests/catalog.js';
-import { KvmTrace, kvmTraceExcerpt, shutdownFilter } from '../../lab/kvm-trace.js';
+import { KvmTrace, kvmTraceExcerpt, kvmTraceSummary, shutdownFilter } from '../../lab/kvm-trace.js';
 import type { BootResult } from '../../targets/index.js';
 import { findExecutable, qemuBinary } from '../../targets/qemu/binary.js';
 import { bootOnQemu } from '../../targets/qemu/boot.js';
@@ -68,7 +68,7 @@ export async function inner(planFile: string, out: string): Promise<void> {
       if (text !== undefined) {
         const file = `${out}.kvm-trace-${i}.txt`;
         writeFileSync(file, text);
-        rec.kvmTrace = { summary: kvmTraceExcerpt(text)?.summary ?? 'L1 KVM stopped its trace at a shutdown exit, but the saved ring holds none', file };
+        rec.kvmTrace = { summary: kvmTraceSummary(kvmTraceExcerpt(text)), file };
       }
       const fd = openSync(out, 'a');
       writeSync(fd, `${JSON.stringify(rec)}\n`);

@@ -36,7 +36,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { kvmTraceExcerpt, kvmTraceShellFunctions, shutdownFilter } from '../../lab/kvm-trace.js';
+import { kvmTraceExcerpt, kvmTraceShellFunctions, kvmTraceSummary, shutdownFilter } from '../../lab/kvm-trace.js';
 import { heartbeatWatch, lockupWatch } from '../../lab/lockup.js';
 import type { LabQemuKind } from '../../lab/qemu.js';
 import { runInLab } from '../../lab/run.js';
@@ -187,8 +187,7 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
   const keptTrace = (file: string, as: string): BootResult['kvmTrace'] => {
     if (!existsSync(file)) return undefined;
     const excerpt = kvmTraceExcerpt(readFileSync(file, 'utf8'));
-    const kept = keep(file, `${as}.kvm-trace.txt`);
-    return excerpt ? { summary: excerpt.summary, lines: excerpt.lines, file: kept } : { summary: 'L1 KVM stopped its trace at a shutdown exit, but the saved ring holds none', lines: [], file: kept };
+    return { summary: kvmTraceSummary(excerpt), lines: excerpt?.lines ?? [], file: keep(file, `${as}.kvm-trace.txt`) };
   };
   const lost = new Map<string, LostAttempt[]>(boots.map((b) => [b.id, []]));
   const lockups: string[] = [];
