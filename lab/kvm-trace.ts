@@ -28,8 +28,7 @@ export const TRACEFS = '/sys/kernel/tracing';
  * guest-physical address), `exit_int_info`), every interrupt and exception KVM injected, and the
  * lab kernel's MMU-notifier invalidations (rare: what took a mapping away before an NPF). Entries
  * and the exits' decoded details (kvm_entry, kvm_pio, kvm_msr, ...) are left out: they tripled the
- * events per exit, and the fresh-clone test run that recorded them spent 1,989 s in vitest against
- * 1,502 s the run before (docs/lab-fault-rate.md).
+ * events per exit for nothing the evidence needs (docs/lab-fault-rate.md has what each cost).
  */
 export const KVM_TRACE_EVENTS = ['kvm_exit', 'kvm_inj_virq', 'kvm_inj_exception', 'kvm_unmap_hva_range'] as const;
 
