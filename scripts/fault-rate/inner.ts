@@ -51,8 +51,8 @@ export async function inner(planFile: string, out: string): Promise<void> {
   const qemu: QemuByWorkload = { irqtest: qemuWith('qemu-edu', '-device edu -machine hpet=off'), triple: noHpet, disk: noHpet };
   // L1 KVM's trace, stopped at the first shutdown a boot did not ask for (either stack): lab/kvm-trace.ts.
   const opened = KvmTrace.open();
-  const trace = opened instanceof KvmTrace ? opened : undefined;
-  if (!trace) console.log(`@@fault-rate note: shutdowns are not traced: ${(opened as { unavailable: string }).unavailable}`);
+  const trace = 'unavailable' in opened ? undefined : opened;
+  if ('unavailable' in opened) console.log(`@@fault-rate note: shutdowns are not traced: ${opened.unavailable}`);
   const beat = setInterval(() => console.log(HEARTBEAT_LINE), HEARTBEAT_EVERY_MS);
   try {
     for (const [i, p] of boots.entries()) {
