@@ -3,8 +3,9 @@
 // packages is told which ones to install.
 
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { BUILD_NEEDS, CONFIGURE_ARGS, missingBuildNeeds, PATCHES, patchPath, QEMU_SOURCE, recipeKey } from './recipe.js';
+import { BUILD_FILES_ADDED, BUILD_NEEDS, CONFIGURE_ARGS, missingBuildNeeds, PATCHES, patchPath, QEMU_SOURCE, recipeKey } from './recipe.js';
 import { cannotBuildPatchedQemu } from './build.js';
 
 describe('lab QEMU recipe', () => {
@@ -35,13 +36,29 @@ describe('lab QEMU recipe', () => {
     expect(QEMU_SOURCE.path).toMatch(/^pool\/main\/q\/qemu\/qemu_10\.0\.2\+ds\.orig\.tar\.xz$/);
   });
 
+  test('only the devices the lab uses are built, the HPET among them; the devices file is in the key', () => {
+    expect(CONFIGURE_ARGS).toContain('--without-default-devices');
+    const [file, text] = BUILD_FILES_ADDED[0]!;
+    expect(CONFIGURE_ARGS).toContain(`--with-devices-x86_64=${basename(file, '.mak')}`);
+    expect(file).toMatch(/^configs\/devices\/x86_64-softmmu\/[a-z-]+\.mak$/);
+    for (const d of ['I440FX', 'HPET', 'VIRTIO_SERIAL', 'VIRTIO_9P']) expect(text).toContain(`CONFIG_${d}=y\n`);
+    const real = recipeKey();
+    const saved = text;
+    (BUILD_FILES_ADDED[0] as [string, string])[1] = `${text}CONFIG_VGA_PCI=y\n`;
+    try {
+      expect(recipeKey()).not.toBe(real);
+    } finally {
+      (BUILD_FILES_ADDED[0] as [string, string])[1] = saved;
+    }
+  });
+
   test('a host without the build packages is told which to install', () => {
     expect(missingBuildNeeds(() => true)).toEqual([]);
     const missing = missingBuildNeeds((p) => !p.includes('glib') && !p.endsWith('ninja'));
     expect(missing).toEqual(['ninja-build', 'libglib2.0-dev']);
     expect(BUILD_NEEDS.length).toBeGreaterThan(5);
     if (process.platform === 'linux') {
-      expect(cannotBuildPatchedQemu((p) => !p.endsWith('/patch'))).toMatch(/needs patch \(apt-get install -y --no-install-recommends patch; npm run uefi installs them\)/);
+      expect(cannotBuildPatchedQemu((p) => !p.endsWith('/patch'))).toMatch(/needs patch \(apt-get install -y --no-install-recommends patch; npm test and npm run uefi install them\)/);
       expect(cannotBuildPatchedQemu(() => true)).toBeUndefined();
     }
   });

@@ -66,9 +66,21 @@ export const BUILD_FILE_EDITS: ReadonlyArray<readonly [string, string, string]> 
 ];
 
 /**
- * configure's arguments: one target, TCG and what the lab's command line uses (pc, virtio-serial,
- * 9p shares); data files from the installed qemu-system-x86 7.2 package, the way Debian's build
- * looks for them (bios-256k.bin, linuxboot_dma.bin), so the binary runs uninstalled.
+ * Files the build adds to the source tree, [file, text]. The devices file names what the lab's
+ * command line uses (lab/qemu-args.ts: the pc machine, virtio-serial, 9p shares) and the HPET,
+ * which the lab kernel keeps time with (docs/host-and-lab.md); the machine selects its own
+ * chipset devices. Everything else stays out of the build (--without-default-devices), which only
+ * costs compile time: the lab never creates those devices.
+ */
+export const BUILD_FILES_ADDED: ReadonlyArray<readonly [string, string]> = [
+  ['configs/devices/x86_64-softmmu/bootgate-lab.mak', ['CONFIG_I440FX=y', 'CONFIG_HPET=y', 'CONFIG_VIRTIO_PCI=y', 'CONFIG_VIRTIO_SERIAL=y', 'CONFIG_VIRTIO_9P=y', ''].join('\n')],
+];
+
+/**
+ * configure's arguments: one target, TCG and the devices of BUILD_FILES_ADDED; no debug info (the
+ * binary is run, not debugged; a backtrace still names functions); data files from the installed
+ * qemu-system-x86 7.2 package, the way Debian's build looks for them (bios-256k.bin,
+ * linuxboot_dma.bin), so the binary runs uninstalled.
  */
 export const CONFIGURE_ARGS = [
   '--prefix=/usr',
@@ -87,6 +99,9 @@ export const CONFIGURE_ARGS = [
   '--disable-werror',
   '--disable-download',
   '--disable-install-blobs',
+  '--disable-debug-info',
+  '--without-default-devices',
+  '--with-devices-x86_64=bootgate-lab',
 ] as const;
 
 /** Tools and headers the build needs, with the Debian package of each (build-needs.json, which bootstrap reads too). */
@@ -100,6 +115,7 @@ export function recipeKey(readPatch: (name: string) => string | Buffer = (n) => 
   h.update(`source ${QEMU_SOURCE.sha256}\nmeson ${MESON_DEB.sha256}\n`);
   for (const p of PATCHES) h.update(`patch ${p}\n`).update(readPatch(p));
   for (const [file, from, to] of BUILD_FILE_EDITS) h.update(`edit ${file}\n${from}\n${to}\n`);
+  for (const [file, text] of BUILD_FILES_ADDED) h.update(`add ${file}\n${text}\n`);
   h.update(`configure ${CONFIGURE_ARGS.join(' ')}\n`);
   return h.digest('hex').slice(0, 16);
 }
