@@ -4,8 +4,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BootgateError } from '../vmm/errors.js';
-import { buildIrqTestModule } from './irqtest/build.js';
-import { buildProbeGuest, PROBE_BASE_CMDLINE } from './probe/initramfs.js';
 
 /** The script lives in the source tree; from dist/ point back there. */
 const IRQTEST_SCRIPT = fileURLToPath(new URL('./irqtest/irqtest.sh', import.meta.url)).replace('/dist/guests/', '/guests/');
@@ -92,12 +90,16 @@ export async function resolveGuest(name: string, o: GuestOptions = {}): Promise<
       if (o.reboot) throw new BootgateError('E_CONFIG', `--reboot needs a Linux guest; ${name} is firmware only`, { hint: '--guest debian-probe' });
       return { name, firmware: name };
     case 'debian-probe': {
+      // The builders (and the tools they run) load only for the guest that needs them: the CLI
+      // resolves its guest in every boot, in the nested lab too (vmm/cli/main.ts says why).
+      const { buildProbeGuest, PROBE_BASE_CMDLINE } = await import('./probe/initramfs.js');
       const probe = await buildProbeGuest();
       const append = [PROBE_BASE_CMDLINE, rebootCmdline(o), o.append ?? ''].filter(Boolean).join(' ');
       return { name, firmware: 'seabios-256k', kernel: probe.kernel, initrd: probe.initrd, append };
     }
     case 'debian-irqtest': {
       // The probe plus the interrupt test module and script; bootgate.irqtest=MODE,COUNT,TIMER_HZ.
+      const [{ buildIrqTestModule }, { buildProbeGuest, PROBE_BASE_CMDLINE }] = await Promise.all([import('./irqtest/build.js'), import('./probe/initramfs.js')]);
       const ko = await buildIrqTestModule();
       const probe = await buildProbeGuest([
         { path: 'lib/modules/bootgate_irqtest.ko', data: readFileSync(ko) },

@@ -5,7 +5,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { BootgateError } from '../vmm/errors.js';
 
 const GUESTS = dirname(fileURLToPath(import.meta.url)).replace(/\/dist\/guests$/, '/guests');
@@ -28,6 +27,8 @@ export async function assemble(source: string, defines: Record<string, string | 
   // Assemble under a temporary name and rename, so a concurrent builder never sees a partial image.
   const tmp = `${out}.${process.pid}.tmp`;
   try {
+    // Loaded only to assemble: a cached image (every boot in the nested lab) never needs it.
+    const { execa } = await import('execa');
     await execa('nasm', ['-f', 'bin', '-i', `${dirname(src)}/`, ...defs, '-o', tmp, src]);
     renameSync(tmp, out);
   } catch (e) {

@@ -13,7 +13,6 @@ import type { Diagnostic } from '../events.js';
 import { BootgateError } from '../errors.js';
 import { checkFirmwareImage } from '../machine/firmware-image.js';
 import { runVm } from '../supervisor.js';
-import { bootElsewhere, elsewhereTarget } from './boot-elsewhere.js';
 import { guestOf } from './guest-option.js';
 import { pvmBootNote, pvmErrorHint } from './pvm-note.js';
 
@@ -28,6 +27,9 @@ export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm|qemu:ACCEL|vmm
   --disk: the IDE primary master, copy-on-write (guest writes stay in memory; the image is never written);
   --flash-vars: boot --firmware-file as pflash CODE with (a copy of) this VARS image below it, as OVMF;
   TARGET@lab runs this command with TARGET inside the nested lab (see bootgate lab).`;
+
+/** The target this process boots itself; every other one is boot-elsewhere.ts's. */
+const OWN_VMM_TARGET = 'vmm:kvm';
 
 /** QEMU's linuxboot_dma.bin option ROM, from Debian's qemu-system-data. */
 const LINUXBOOT_FIXTURE = 'linuxboot-dma';
@@ -113,8 +115,12 @@ export async function bootCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${BOOT_USAGE}\nquirks (named VMM bugs, off by default):\n${quirks}\n`);
     return 0;
   }
-  const elsewhere = elsewhereTarget(values.target);
-  if (elsewhere) return bootElsewhere(values, tokens, elsewhere);
+  if (values.target !== undefined && values.target !== OWN_VMM_TARGET) {
+    // QEMU and the lab's driver load only for a boot that goes there (main.ts says why).
+    const { bootElsewhere, elsewhereTarget } = await import('./boot-elsewhere.js');
+    const elsewhere = elsewhereTarget(values.target);
+    if (elsewhere) return bootElsewhere(values, tokens, elsewhere);
+  }
   const guest = await guestOf(values);
   const config = validateVmConfig({
     target: values.target,
