@@ -5,8 +5,9 @@
 // them and stop); build the TypeScript (`tsc -p .`, also the typecheck); fetch the default
 // fixtures (`node dist/fixtures/cli.js`: straight from the Debian archive's pool, no apt needed).
 // Plain JavaScript with no dependencies: it runs before node_modules exists. Profiles: test
-// (default), conformance, bench, uefi (conformance and uefi also install what building the lab's
-// patched QEMU needs). Every profile needs QEMU: the suites also run on qemu:<accel>
+// (default), conformance, bench, uefi (test, conformance and uefi also install what building the
+// lab's patched QEMU needs, and build it when this host's own VMM runs in the lab: the lab runs
+// OVMF only under it). Every profile needs QEMU: the suites also run on qemu:<accel>
 // targets (npm test runs qemu:tcg).
 
 import { spawnSync } from 'node:child_process';
@@ -51,10 +52,10 @@ const PROFILES = {
 };
 
 /**
- * Profiles that may build the lab's patched QEMU (lab/qemu-build/): their runs set
- * BOOTGATE_LAB_MATRIX=full. Its tools and headers (Linux only) come from build-needs.json.
+ * Profiles whose runs boot OVMF in the nested lab, which needs the lab's patched QEMU
+ * (lab/qemu-build/). Its tools and headers (Linux only) come from build-needs.json.
  */
-const QEMU_BUILD_PROFILES = ['uefi', 'conformance'];
+const QEMU_BUILD_PROFILES = ['test', 'uefi', 'conformance'];
 const QEMU_BUILD_NEEDS = JSON.parse(readFileSync(join(root, 'lab', 'qemu-build', 'build-needs.json'), 'utf8')).needs;
 
 /** gcc without libc headers cannot build the native baselines; the header is the cheap check. */
@@ -202,6 +203,13 @@ function fixtures() {
   if (status !== 0) fail(`fetching the default fixtures failed (exit ${status}); see the line above`);
 }
 
+// 5. The lab's patched QEMU (lab/qemu-build/, docs/uefi.md), which the nested lab runs OVMF under:
+// built here, once per machine, when this host's own VMM runs in the lab; a no-op elsewhere.
+function labQemu() {
+  const { status } = run(process.execPath, [join(root, 'dist', 'lab', 'qemu-build', 'cli.js'), '--if-lab'], { inherit: true });
+  if (status !== 0) fail(`building the lab's patched QEMU failed (exit ${status}); see the line above`);
+}
+
 function main() {
   const profile = process.argv[2] ?? 'test';
   if (!Object.hasOwn(PROFILES, profile)) {
@@ -215,6 +223,7 @@ function main() {
   ensureTools(profile);
   build();
   fixtures();
+  if (QEMU_BUILD_PROFILES.includes(profile)) labQemu();
 }
 
 main();

@@ -10,9 +10,9 @@
 // carries its exit profile (JUnit properties: exits by kind, hottest ports and MMIO regions).
 // Variables: one the guest writes persists across a reboot and a fresh VM on the saved store; in
 // -bios mode (no flash) it is reported lost after a fresh start.
-// In the nested lab the own VMM runs OVMF under the lab's patched QEMU (docs/uefi.md): built on
-// first use by runs that may build it (npm run uefi, npm run conformance); a run that may not
-// (npm test) and finds it unbuilt reports these testcases as not run on this host (incomplete).
+// In the nested lab the own VMM runs OVMF under the lab's patched QEMU (docs/uefi.md), which the
+// bootstrap of npm test, npm run conformance and npm run uefi builds once per machine; a host
+// that can neither find nor build it reports these testcases as not run here (incomplete).
 
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
