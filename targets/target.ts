@@ -57,6 +57,8 @@ export interface BootRequest {
   /** PCI test devices, one BAR list each ("mem64pref:32G,mem32:512M"). */
   pciTestDevices?: string[];
   physBits?: number;
+  /** OVMF's 64-bit PCI aperture in MiB, fw_cfg `opt/ovmf/X-PciMmio64Mb` (QEMU: -fw_cfg name=...,string=N). */
+  pciMmio64Mb?: number;
   /** A raw disk image as the IDE primary master; the image file is never written (guest writes stay in the VMM). */
   disk?: string;
   /**

@@ -29,6 +29,8 @@ export const MAX_VCPUS = 255;
 export const MAX_PCI_TEST_DEVICES = 28;
 export const MIN_PHYS_BITS = 32;
 export const MAX_PHYS_BITS = 52;
+/** The largest 64-bit aperture the option takes: 2^52 bytes, the widest physical address space, in MiB. */
+export const MAX_PCI_MMIO64_MB = 2 ** (MAX_PHYS_BITS - 20);
 
 export interface VmConfig {
   target: string;
@@ -58,6 +60,8 @@ export interface VmConfig {
   lowMemMiB?: number;
   /** fw_cfg etc/reserved-memory-end: firmware keeps 64-bit BARs above it. */
   reservedMemoryEnd?: number;
+  /** fw_cfg opt/ovmf/X-PciMmio64Mb: the size of OVMF's 64-bit PCI aperture, MiB (OVMF's default 32 GiB otherwise). */
+  pciMmio64Mb?: number;
   /** Direct Linux boot through fw_cfg and linuxboot_dma.bin: bzImage, initrd, command line. */
   kernel?: string;
   initrd?: string;
@@ -87,6 +91,7 @@ export interface RawVmOptions {
   physBits?: number | string;
   lowMem?: number | string;
   reservedMemoryEnd?: number | string;
+  pciMmio64Mb?: number | string;
   sampleRip?: number | string;
   kernel?: string;
   initrd?: string;
@@ -271,6 +276,11 @@ export function validateVmConfig(raw: RawVmOptions): VmConfig {
       throw configError('--reserved-memory-end', raw.reservedMemoryEnd, 'an address at or above 4 GiB (e.g. 0x1000000000)');
     }
   }
+  const pciMmio64Mb = raw.pciMmio64Mb === undefined ? undefined : intOption('--pci-mmio64-mb', raw.pciMmio64Mb, 0);
+  // OVMF reads the item as a decimal count of MiB and aligns the aperture to its size.
+  if (pciMmio64Mb !== undefined && (pciMmio64Mb < 1 || pciMmio64Mb > MAX_PCI_MMIO64_MB)) {
+    throw configError('--pci-mmio64-mb', raw.pciMmio64Mb, `1..${MAX_PCI_MMIO64_MB} MiB (OVMF's 64-bit PCI aperture)`);
+  }
   const quirks = parseQuirks(raw.quirks ?? []);
   checkQuirksFit(quirks, (firmware !== undefined && OVMF_VARS_FIXTURES[firmware] !== undefined) || raw.flashVars !== undefined, raw.disk !== undefined);
   return {
@@ -288,6 +298,7 @@ export function validateVmConfig(raw: RawVmOptions): VmConfig {
     physBits,
     lowMemMiB,
     reservedMemoryEnd,
+    pciMmio64Mb,
     sampleRipMs: sampleRipMs(raw.sampleRip),
     irqTestDevice: raw.irqTestDevice ?? false,
     varsFile: varsOption(raw.vars, firmware),

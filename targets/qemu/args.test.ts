@@ -1,7 +1,7 @@
 // The QEMU command line the qemu:<accel> targets build (pure: no QEMU started).
 
 import { describe, expect, test } from 'vitest';
-import { CANNOT_REPRODUCE, cpuArgs, interruptDeviceArgs, diskArgs, escapeOptionValue, firmwareArgs, guestLinux, linuxArgs, pcRamSplit, qemuArgs, testDeviceArgs } from './args.js';
+import { apertureArgs, CANNOT_REPRODUCE, cpuArgs, interruptDeviceArgs, diskArgs, escapeOptionValue, firmwareArgs, guestLinux, linuxArgs, pcRamSplit, qemuArgs, testDeviceArgs } from './args.js';
 
 const BIOS = { kind: 'bios', name: 'seabios-256k', path: '/cache/bios-256k.bin' } as const;
 
@@ -77,6 +77,15 @@ describe('PCI test devices, phys-bits, RAM split', () => {
     const args = qemuArgs({ ...base, physBits: 40 });
     expect(args.slice(args.indexOf('-smp'), args.indexOf('-smp') + 4)).toEqual(['-smp', '1', '-cpu', 'qemu64,phys-bits=40']);
     expect(qemuArgs(base)).not.toContain('-cpu');
+  });
+
+  test('OVMF\'s 64-bit aperture as a named fw_cfg string in MiB (seed 004); none without it; a bad size refused', () => {
+    expect(apertureArgs(65536)).toEqual(['-fw_cfg', 'name=opt/ovmf/X-PciMmio64Mb,string=65536']);
+    expect(apertureArgs()).toEqual([]);
+    expect(() => apertureArgs(0)).toThrow(/invalid pciMmio64Mb 0/);
+    expect(() => apertureArgs(1.5)).toThrow(/invalid pciMmio64Mb/);
+    expect(qemuArgs({ ...base, pciMmio64Mb: 32768 }).join(' ')).toContain('-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=32768');
+    expect(qemuArgs(base)).not.toContain('-fw_cfg');
   });
 
   test('RAM split as QEMU\'s pc: all below 4 GiB under 3.5 GiB, else 3 GiB below and the rest above', () => {

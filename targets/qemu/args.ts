@@ -39,6 +39,8 @@ export interface QemuMachineSpec {
   pciTestDevices?: readonly string[];
   /** CPUID 0x80000008 EAX[7:0], via the CPU model's phys-bits property. */
   physBits?: number;
+  /** OVMF's 64-bit PCI aperture, MiB: `-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=N`. */
+  pciMmio64Mb?: number;
   /** Direct Linux boot. */
   linux?: LinuxBoot;
   /** A raw image as the IDE primary master, in snapshot mode (writes go to a temporary file, never the image). */
@@ -124,6 +126,13 @@ export function diskArgs(disk: string | undefined): string[] {
   return ['-drive', `file=${escapeOptionValue(disk)},format=raw,if=ide,index=0,media=disk,snapshot=on`];
 }
 
+/** OVMF's 64-bit aperture as QEMU users set it (seed 004): a decimal MiB count in a named fw_cfg string. */
+export function apertureArgs(mib?: number): string[] {
+  if (mib === undefined) return [];
+  if (!Number.isInteger(mib) || mib < 1) throw new TypeError(`invalid pciMmio64Mb ${JSON.stringify(mib)}; expected a positive number of MiB`);
+  return ['-fw_cfg', `name=opt/ovmf/X-PciMmio64Mb,string=${mib}`];
+}
+
 /** `-cpu qemu64,phys-bits=N` when a width is asked for; nothing (QEMU's default, 40 bits) otherwise. */
 export function cpuArgs(physBits?: number): string[] {
   if (physBits === undefined) return [];
@@ -167,6 +176,7 @@ export function qemuArgs(spec: QemuMachineSpec): string[] {
     ...['-machine', 'pc,graphics=off,hpet=off'],
     ...['-m', String(mem), '-smp', String(spec.smp)],
     ...cpuArgs(spec.physBits),
+    ...apertureArgs(spec.pciMmio64Mb),
     ...firmwareArgs(spec.firmware, spec.varsPath),
     ...linuxArgs(spec.linux, spec.noReboot),
     ...diskArgs(spec.disk),

@@ -128,6 +128,7 @@ export async function bootOnQemu(accel: string, req: QemuBootRequest, env: NodeJ
       noReboot: req.noReboot,
       pciTestDevices: req.pciTestDevices,
       physBits: req.physBits,
+      pciMmio64Mb: req.pciMmio64Mb,
       linux: linux.boot,
       disk: req.disk,
       interruptDevice: linux.interruptDevice,

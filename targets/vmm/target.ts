@@ -61,6 +61,7 @@ export function cliArgs(req: BootRequest, eventsFile: string): string[] {
   if (req.until) args.push('--until', req.until);
   for (const d of req.pciTestDevices ?? []) args.push('--pci-test-device', d);
   if (req.physBits !== undefined) args.push('--phys-bits', String(req.physBits));
+  if (req.pciMmio64Mb !== undefined) args.push('--pci-mmio64-mb', String(req.pciMmio64Mb));
   if (req.disk !== undefined) args.push('--disk', req.disk);
   return args;
 }

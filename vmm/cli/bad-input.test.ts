@@ -47,6 +47,7 @@ describe.runIf(existsSync(CLI))('bootgate boot: bad input', () => {
     ['--smp not an integer', ['--smp', '2.5'], {}, /E_CONFIG: invalid --smp: "2\.5"; expected an integer/],
     ['--phys-bits out of range', ['--phys-bits', '64'], {}, /E_CONFIG: invalid --phys-bits: "64"; expected 32\.\.52/],
     ['--low-mem out of range', ['--low-mem', '9999'], {}, /E_CONFIG: invalid --low-mem: "9999"; expected 16\.\.3584 MiB/],
+    ['--pci-mmio64-mb zero', ['--pci-mmio64-mb', '0'], {}, /E_CONFIG: invalid --pci-mmio64-mb: "0"; expected 1\.\.\d+ MiB \(OVMF's 64-bit PCI aperture\)/],
     ['--reserved-memory-end not an address', ['--reserved-memory-end', 'xyz'], {}, /E_CONFIG: invalid --reserved-memory-end: "xyz"; expected an address at or above 4 GiB/],
     ['--sample-rip 0', ['--sample-rip', '0'], {}, /E_CONFIG: invalid --sample-rip: "0"; expected 1\.\.10000 milliseconds/],
     ['a BAR list that is not one', ['--pci-test-device', 'foo'], {}, /E_CONFIG: invalid PCI test-device BAR "foo" \(fix: write KIND:SIZE/],

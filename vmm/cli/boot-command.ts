@@ -20,7 +20,7 @@ export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm|qemu:ACCEL|vmm
                     [--firmware seabios|seabios-256k|ovmf-4m|ovmf-2m|ovmf-2m-bios [--vars FILE] | --firmware-file PATH [--flash-vars VARS_IMAGE]]
                     [--smp N] [--mem MiB] [--quirk NAME]... [--timeout S] [--until REGEX]
                     [--events FILE] [--debugcon]
-                    [--pci-test-device BARS]... [--phys-bits N] [--low-mem MiB] [--reserved-memory-end ADDR]
+                    [--pci-test-device BARS]... [--phys-bits N] [--low-mem MiB] [--reserved-memory-end ADDR] [--pci-mmio64-mb MiB]
                     [--sample-rip MS] [--irq-test-device] [--kernel BZIMAGE [--initrd FILE] [--append CMDLINE]] [--disk RAW_IMAGE]
   --target vmm:kvm (default) boots in this process; qemu:ACCEL (tcg, kvm, ...) boots QEMU on the same machine,
   without the own-VMM options --quirk --vars --debugcon --low-mem --reserved-memory-end --sample-rip --irq-test-device;
@@ -71,6 +71,7 @@ const BOOT_OPTIONS = {
   'phys-bits': { type: 'string' },
   'low-mem': { type: 'string' },
   'reserved-memory-end': { type: 'string' },
+  'pci-mmio64-mb': { type: 'string' },
   'sample-rip': { type: 'string' },
   guest: { type: 'string' },
   'irq-test-device': { type: 'boolean' },
@@ -137,6 +138,7 @@ export async function bootCommand(argv: string[]): Promise<number> {
     physBits: values['phys-bits'],
     lowMem: values['low-mem'],
     reservedMemoryEnd: values['reserved-memory-end'],
+    pciMmio64Mb: values['pci-mmio64-mb'],
     sampleRip: values['sample-rip'],
     kernel: values.kernel ?? guest?.kernel,
     initrd: values.initrd ?? guest?.initrd,

@@ -220,6 +220,7 @@ async function bootQemu(values: BootValues, target: string, accel: string): Prom
     until: values.until,
     pciTestDevice: values['pci-test-device'],
     physBits: values['phys-bits'],
+    pciMmio64Mb: values['pci-mmio64-mb'],
     kernel: values.kernel,
     initrd: values.initrd,
     append: values.guest === undefined ? values.append : undefined,
@@ -244,6 +245,7 @@ async function bootQemu(values: BootValues, target: string, accel: string): Prom
     until: checked.until,
     pciTestDevices: checked.pciTestDevices.length > 0 ? checked.pciTestDevices : undefined,
     physBits: checked.physBits,
+    pciMmio64Mb: checked.pciMmio64Mb,
     disk: checked.disk,
     onSerial: (text) => process.stdout.write(text),
   });

@@ -12,7 +12,7 @@ import type { VmConfig } from '../config.js';
 import { Cfi01Flash } from '../devices/flash/cfi01.js';
 import { FwCfg } from '../devices/fwcfg/fwcfg.js';
 import { FWCFG_IO_SPAN, FWCFG_PORT_SELECTOR } from '../devices/fwcfg/fwcfg-keys.js';
-import { populatePcFwCfg } from '../devices/fwcfg/pc-items.js';
+import { encodePciMmio64Mb, OVMF_PCI_MMIO64_FILE, populatePcFwCfg } from '../devices/fwcfg/pc-items.js';
 import {
   CMOS_BASE,
   CMOS_SPAN,
@@ -265,6 +265,7 @@ export function buildPc(o: PcOptions): PcBuild {
     onTablesBuilt: (pmBase) => o.emit({ event: 'acpi-tables', pmBase }),
   });
   if (config.reservedMemoryEnd !== undefined) fwcfg.addFile('etc/reserved-memory-end', u64le(config.reservedMemoryEnd));
+  if (config.pciMmio64Mb !== undefined) fwcfg.addFile(OVMF_PCI_MMIO64_FILE, encodePciMmio64Mb(config.pciMmio64Mb));
 
   return { machine, flash, irqPath, irqTest, ide, disk, testDevices, memoryMap, fwcfg, postCode, pm, com1, uart, debugcon };
 }

@@ -6,7 +6,7 @@ import { GiB, MiB } from '../../layout.js';
 import { parseE820 } from './e820.js';
 import { FwCfg } from './fwcfg.js';
 import { FwCfgArchKey, FwCfgKey } from './fwcfg-keys.js';
-import { encodeBootorder, populatePcFwCfg } from './pc-items.js';
+import { encodeBootorder, encodePciMmio64Mb, populatePcFwCfg } from './pc-items.js';
 import { fakeMachine, Guest, hexBytes } from './test-guest.js';
 
 function machine() {
@@ -107,5 +107,16 @@ describe('encodeBootorder', () => {
   it('rejects entries with spaces or newlines', () => {
     expect(() => encodeBootorder(['a b'])).toThrow(BootgateError);
     expect(() => encodeBootorder(['a\nb'])).toThrow(BootgateError);
+  });
+});
+
+describe('encodePciMmio64Mb (opt/ovmf/X-PciMmio64Mb)', () => {
+  it('is the decimal MiB count as ASCII, no NUL, as QEMU stores -fw_cfg string=', () => {
+    expect([...encodePciMmio64Mb(65536)]).toEqual([...'65536'].map((c) => c.charCodeAt(0)));
+    expect(encodePciMmio64Mb(1)).toHaveLength(1);
+  });
+  it('refuses a size that is not a positive integer, naming it', () => {
+    expect(() => encodePciMmio64Mb(0)).toThrow(BootgateError);
+    expect(() => encodePciMmio64Mb(1.5)).toThrow(/pciMmio64Mb/);
   });
 });

@@ -86,6 +86,19 @@ export function encodeBootorder(entries: readonly string[]): Uint8Array {
   return bytes;
 }
 
+/** fw_cfg file OVMF reads the size of its 64-bit PCI aperture from (PlatformInitLib, seed 004). */
+export const OVMF_PCI_MMIO64_FILE = 'opt/ovmf/X-PciMmio64Mb';
+
+/**
+ * Its content: the size in MiB as decimal ASCII without a terminating NUL, byte for byte what
+ * QEMU's `-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=N` stores (OVMF's QemuFwCfgParseUint64 takes
+ * the item's whole size as the number's text).
+ */
+export function encodePciMmio64Mb(mib: number): Uint8Array {
+  if (!Number.isSafeInteger(mib) || mib < 1) throw configError('pciMmio64Mb', mib, 'a positive number of MiB');
+  return new TextEncoder().encode(String(mib));
+}
+
 /** Add the items a `pc` firmware-only boot needs (see the header for what reads them). */
 export function populatePcFwCfg(fw: FwCfg, opts: PcFwCfgOptions): void {
   const { cpus, maxCpus, ramBelow4G, ramAbove4G, nographic } = opts;
