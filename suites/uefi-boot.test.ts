@@ -17,7 +17,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type BootRequest, eventsOf, selectedTargets } from '../targets/index.js';
+import { type BootRequest, eventsOf, labGateLeavesOut, selectedTargets } from '../targets/index.js';
 import { formatFailures } from './harness/failures.js';
 import { loadFirmware } from './harness/firmware.js';
 import { linuxTargetOf } from './harness/linux-runner.js';
@@ -38,6 +38,15 @@ const SMPS = [1, 2, 8];
 const BOOT_TIMEOUT_S = 120;
 
 const request = (firmware: string, smp: number): BootRequest => ({ guest: GUEST, firmware, smp, timeoutS: BOOT_TIMEOUT_S });
+/**
+ * npm test's share in the nested lab (labGateLeavesOut): the 2 MiB build at SMP 1 only. The two
+ * builds differ in their flash layout, which the SMP 1 boot covers; bringing up 2 and 8 vCPUs is
+ * the same firmware code in both, which the 4 MiB build's SMP 2 and 8 boots cover. npm run
+ * conformance and npm run uefi run all six.
+ */
+const LAB_GATE_KEEPS = 'the 2 MiB build boots at SMP 1, the 4 MiB build at SMP 1, 2 and 8';
+const labGateReason = (target: { name: string }, firmware: string, smp: number): string | undefined =>
+  firmware === 'ovmf-2m' && smp > 1 ? labGateLeavesOut(target, LAB_GATE_KEEPS) : undefined;
 
 /** Where a target's kept variable stores live: inside the repository, which the lab shares writable. */
 const varsFile = (target: string, name: string) => join(process.cwd(), 'reports', 'out', 'uefi-vars', target.replaceAll(':', '-'), `${name}.fd`);
@@ -71,7 +80,7 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
       if (!target.prefetch || (await target.unavailable())) return;
       // In order: the fresh-start runs read what the runs before them wrote.
       await target.prefetch([
-        ...FIRMWARES.flatMap(({ firmware }) => SMPS.map((smp) => request(firmware, smp))),
+        ...FIRMWARES.flatMap(({ firmware }) => SMPS.filter((smp) => !labGateReason(target, firmware, smp)).map((smp) => request(firmware, smp))),
         persist.written,
         persist.fresh,
         persist.biosWritten,
@@ -84,7 +93,8 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
         it(`${firmware} smp${smp}: OVMF boots from pflash and starts Linux through its EFI stub; every vCPU online, the probe powers off`, async ({ task, skip }) => {
           const id: CaseId = { suite: SUITE, target: target.name, guest: `${GUEST} ${firmware}`, smp };
           const req = request(firmware, smp);
-          const why = (await target.unavailable()) ?? (target.observes.has('ovmf') ? undefined : `${target.name} cannot boot OVMF`) ?? target.cannotBoot?.(req);
+          const why =
+            (await target.unavailable()) ?? (target.observes.has('ovmf') ? undefined : `${target.name} cannot boot OVMF`) ?? target.cannotBoot?.(req) ?? labGateReason(target, firmware, smp);
           if (why) skipAs(task, id, skip, why);
           const r = await target.boot(req);
           const events = parseProbeEvents(r.serial);
