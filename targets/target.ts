@@ -19,6 +19,7 @@ export type Observation =
   | 'reset-path' // each reset's cause: register, value, code address, vCPU (the own VMM's reset and triple-fault events)
   | 'irq-counters' // the interrupt test device's raise count and what the VMM injected (the own VMM's irq-test event)
   | 'guest-refusals' // what the VMM refused the guest: misuse counted, DMA refused (the own VMM's guest-refusals event)
+  | 'firmware-bar-placement-any' // where any firmware left each BAR (the own VMM records each BAR's first decode; QEMU reads BARs back when SeaBIOS hands over, which OVMF does not announce)
   | 'ovmf'; // boots OVMF from pflash at least to its first instruction (the nested lab's QEMU cannot)
 
 /** A Linux kernel booted directly (fw_cfg and the linuxboot option ROM on every stack). */

@@ -36,6 +36,7 @@ export const OWN_VMM_OBSERVES: ReadonlySet<Observation> = new Set<Observation>([
   'irq-counters',
   'reset-path',
   'guest-refusals',
+  'firmware-bar-placement-any',
   'ovmf',
 ]);
 
