@@ -145,8 +145,17 @@ function toolsFor(profile) {
   return PROFILES[profile].filter((t) => !t.linuxOnly || process.platform === 'linux');
 }
 
+/**
+ * Whether this host's own VMM runs in the nested lab, as targets/vmm/lab-target.ts decides it (a
+ * Linux host without /dev/kvm, no $QEMU of the user's): only then is the patched QEMU built, so
+ * only then are its build packages installed.
+ */
+function ownVmmRunsInLab() {
+  return process.platform === 'linux' && !existsSync('/dev/kvm') && !process.env.QEMU;
+}
+
 function ensureTools(profile) {
-  const buildNeeds = QEMU_BUILD_PROFILES.includes(profile) && process.platform === 'linux' ? QEMU_BUILD_NEEDS : [];
+  const buildNeeds = QEMU_BUILD_PROFILES.includes(profile) && ownVmmRunsInLab() ? QEMU_BUILD_NEEDS : [];
   const system = PACKAGE_SYSTEMS.find((s) => onPath(s.probe));
   const absent = toolsFor(profile).filter((t) => !onPath(t.command));
   if (system === undefined || system.name !== 'apt') {

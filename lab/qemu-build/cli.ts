@@ -1,6 +1,6 @@
 // `node dist/lab/qemu-build/cli.js [--if-lab]`: build the lab's patched QEMU (build.ts) now,
 // unless it is cached. The bootstrap of `npm test`, `npm run conformance` and `npm run uefi` runs it
-// with --if-lab, before vitest starts, so that the build (about 5 min on 2 cores, once per machine
+// with --if-lab, before vitest starts, so that the build (about 4 min on 2 cores, once per machine
 // and recipe) is its own step with its own output and not a surprise inside a suite's time.
 // --if-lab: only on a Linux host whose own VMM runs in the nested lab (no /dev/kvm, a lab can
 // start, no $QEMU of the user's); elsewhere nothing runs OVMF in the lab and it says so in one line.
