@@ -34,6 +34,12 @@ describe('checkLinuxBars', () => {
     expect(v!.verdict).toBe('moved');
     expect(v!.detail).toBe('firmware had 0xc0000000, Linux moved it to 0x80000000');
   });
+  it('assigned, not kept: where firmware had put it is not recorded (no firstDecoded), so keeping and moving look alike', () => {
+    const bar = { ...dev(0, GiB, 2 * GiB, null), firstDecoded: undefined };
+    const [v] = checkLinuxBars([bar], linuxBarsOf([pci([[0, h(2 * GiB), h(3 * GiB - 1), '0x14220c']])]), [], machine);
+    expect(v!.verdict).toBe('assigned');
+    expect(linuxBarFailures([v!], ['kept'], { physBits: 36 }).map((f) => f.message)).toEqual([`expected kept: ${formatLinuxVerdict(v!)}`]);
+  });
   it("unassigned: IORESOURCE_UNSET, with Linux's own dmesg reason", () => {
     const linux = linuxBarsOf([pci([[2, h(0), h(32 * GiB - 1), `0x${(IORESOURCE_UNSET | 0x14220c).toString(16)}`]])]);
     const trouble = ['[    0.5] pci 0000:00:02.0: BAR 2: no space for [mem size 0x800000000 64bit pref]', '[    0.6] pci 0000:00:03.0: BAR 2: no space for [mem size 0x1000]'];

@@ -34,7 +34,8 @@ export interface LinuxBar {
   flags: number;
 }
 
-export type LinuxVerdict = 'kept' | 'moved' | 'unassigned' | 'disagree' | 'beyond-phys-bits';
+/** `assigned`: Linux uses the BAR where the device decodes it, and the stack did not record where firmware had put it (firstDecoded absent), so kept and moved cannot be told apart. */
+export type LinuxVerdict = 'kept' | 'moved' | 'assigned' | 'unassigned' | 'disagree' | 'beyond-phys-bits';
 
 export interface LinuxBarVerdict {
   bar: Bar;
@@ -82,6 +83,7 @@ export function checkLinuxBars(deviceBars: readonly Bar[], linuxBars: readonly L
       return v('disagree', `Linux uses ${hex(linux.start)}, the device ${bar.decoded ? `decodes at ${hex(bar.address)}` : 'does not decode it'}`);
     }
     if (linux.end + 1 > limit) return v('beyond-phys-bits', `Linux uses ${hex(linux.start)}-${hex(linux.end)}, beyond the guest's ${physBits}-bit physical address width`);
+    if (bar.firstDecoded === undefined) return v('assigned', `at ${hex(linux.start)}; where firmware had put it was not recorded`);
     if (bar.firstDecoded === linux.start) return v('kept', `at the firmware's ${hex(linux.start)}`);
     return v('moved', `firmware had ${bar.firstDecoded == null ? 'not enabled it' : hex(bar.firstDecoded)}, Linux moved it to ${hex(linux.start)}`);
   });
