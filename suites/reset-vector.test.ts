@@ -43,7 +43,7 @@ import { bootMeta, type CaseId, skipAs } from './harness/properties.js';
 import { formatFailures, SEEDS, teethProperties } from './harness/failures.js';
 import { RESET_STEP, resetStepFailures } from './harness/reset-jump.js';
 import { type BootRequest, type Observation, selectedTargets, type Target } from '../targets/index.js';
-import { checkFlashBudget, type FlashCounts, UEFI } from './harness/uefi-check.js';
+import { checkFlashBudget, flashReportOf, UEFI } from './harness/uefi-check.js';
 
 const SUITE = 'reset-vector';
 const BOOT_TIMEOUT_S = 120;
@@ -286,7 +286,7 @@ for (const target of selectedTargets()) {
       if (why) skipAs(task, id, skip, why, { 'expected.failure': true });
       const good = await bootOvmf([]);
       const bad = await target.boot(OVMF_NEVER_REMAPPED);
-      const failures = checkFlashBudget(eventsOf(bad, 'flash')[0] as unknown as { code?: FlashCounts; vars?: FlashCounts } | undefined);
+      const failures = checkFlashBudget(flashReportOf(bad));
       // VMM start to OVMF's boot manager; a bad run that never got there says "at least".
       const reached = (r: BootResult) => r.status === 'until-matched';
       const slowdown = reached(good) ? `${reached(bad) ? '' : '>= '}${(bad.wallMs / Math.max(good.wallMs, 1)).toFixed(1)}x` : 'the good run did not reach the boot manager';

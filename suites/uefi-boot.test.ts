@@ -25,7 +25,7 @@ import type { SkippedAssertion } from './harness/meta.js';
 import { parseProbeEvents } from './harness/probe.js';
 import { bootMeta, type CaseId, skipAs } from './harness/properties.js';
 import { RESET_STEP, resetStepFailures } from './harness/reset-jump.js';
-import { checkFlashBudget, checkPflashMapping, checkUefiBoot, checkVariablePersists, type FlashCounts, type ReportedMapping, UEFI, variableAfterFreshStart } from './harness/uefi-check.js';
+import { checkFlashBudget, checkPflashMapping, checkUefiBoot, checkVariablePersists, flashReportOf, type ReportedMapping, UEFI, variableAfterFreshStart } from './harness/uefi-check.js';
 
 const SUITE = 'uefi-boot';
 const GUEST = 'debian-probe';
@@ -104,7 +104,7 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
           else skipped.push({ assertion: RESET_STEP, reason: `${target.name} cannot single-step the first instruction` });
           // QEMU: its memory tree at reset. The own VMM's step above names the slot it fetched from.
           if (!stepped && target.observes.has('reset-vector-mapping')) failures.push(...checkPflashMapping(eventsOf(r, 'reset-vector-mapping')[0] as unknown as ReportedMapping | undefined));
-          const flash = eventsOf(r, 'flash')[0] as unknown as { code?: FlashCounts; vars?: FlashCounts } | undefined;
+          const flash = flashReportOf(r);
           if (countsExits) failures.push(...checkFlashBudget(flash));
           else skipped.push({ assertion: UEFI.flash, reason: `${target.name} does not count its flash MMIO exits or the commands behind them` });
           const init = events.find((e) => e.event === 'init');

@@ -3,6 +3,7 @@
 // init with every vCPU online, and nothing went wrong on the way. Pure: a console transcript and
 // the run's status in, named failures out (failures.ts), so each assertion has a failing test.
 
+import { type BootResult, eventsOf } from '../../targets/boot-result.js';
 import type { Failure } from './failures.js';
 import { type ProbeEvent, troubleLines } from './probe.js';
 
@@ -60,7 +61,14 @@ export function checkUefiBoot(status: string, events: readonly ProbeEvent[], smp
  * exit (the array is mapped ROMD; a trap there is the exit storm of a flash never mapped back).
  * `flash` is undefined when the boot reported none (no pflash, or the VMM died first).
  */
-export function checkFlashBudget(flash: { code?: FlashCounts; vars?: FlashCounts } | undefined): Failure[] {
+/** A boot's flash counters (the own VMM's `flash` event), per slot; undefined when the stack reports none. */
+export type FlashReport = { code?: FlashCounts; vars?: FlashCounts } | undefined;
+
+export function flashReportOf(r: BootResult): FlashReport {
+  return eventsOf(r, 'flash')[0] as unknown as FlashReport;
+}
+
+export function checkFlashBudget(flash: FlashReport): Failure[] {
   if (!flash?.code || !flash.vars) return [{ assertion: UEFI.flash, message: 'the VMM reported no flash counters (no pflash mapped, or it stopped before its final reports)' }];
   const failures: Failure[] = [];
   for (const [name, c] of [['code', flash.code], ['vars', flash.vars]] as const) {
