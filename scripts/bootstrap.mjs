@@ -146,12 +146,21 @@ function toolsFor(profile) {
 }
 
 /**
- * Whether this host's own VMM runs in the nested lab, as targets/vmm/lab-target.ts decides it (a
- * Linux host without /dev/kvm, no $QEMU of the user's): only then is the patched QEMU built, so
- * only then are its build packages installed.
+ * Whether this host's own VMM boots OVMF and Linux in the nested lab, as lab/capability.ts decides
+ * it (a Linux host whose /dev/kvm is missing, not ours to open, or PVM; not inside a lab; no $QEMU
+ * of the user's): only then is the patched QEMU built, so only then are its build packages
+ * installed. lab/qemu-build/cli.ts nativeGuestsNeedLab() says the same from the compiled code,
+ * which does not exist yet when this runs.
  */
 function ownVmmRunsInLab() {
-  return process.platform === 'linux' && !existsSync('/dev/kvm') && !process.env.QEMU;
+  if (process.platform !== 'linux' || process.env.QEMU || process.env.BOOTGATE_LAB === '1') return false;
+  if (existsSync('/sys/module/kvm_pvm')) return true;
+  try {
+    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 function ensureTools(profile) {
