@@ -11,7 +11,7 @@ import { type BenchOptions, parseOptions, USAGE } from './options.js';
 import { prepare } from './prepare.js';
 import { jsonRows, printReport } from './print.js';
 import { allFailures, benchFigures, labFigures, promisedFigures } from './report.js';
-import { measureWhereKvmRunsLinux, type Where, whereToRun } from './where.js';
+import { measureWhereKvmRunsLinux, pioWhere, type Where, whereToRun } from './where.js';
 
 const LAB_START = 'bootgate lab start to first output line';
 
@@ -22,9 +22,9 @@ async function benchLabStart(runs: number): Promise<Part> {
 }
 
 /** Prints the report, a missing promised figure included; returns the exit code. */
-export function finish(opts: Pick<BenchOptions, 'runs' | 'linuxRuns' | 'baseline' | 'only'>, where: Where, part: Part): number {
+export function finish(opts: Pick<BenchOptions, 'runs' | 'linuxRuns' | 'baseline' | 'only'>, where: Where, part: Part, pio: Where = where): number {
   const failures = allFailures(promisedFigures(opts), part);
-  printReport({ ...opts, where }, part.figures, failures);
+  printReport({ ...opts, where, pio }, part.figures, failures);
   return failures.length > 0 ? 1 : 0;
 }
 
@@ -36,13 +36,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   const root = repoRoot();
   const where = whereToRun();
-  const { plan, baseline } = await prepare(root, opts, where);
+  const pio = pioWhere(where);
+  const { plan, baseline } = await prepare(root, opts, where, pio);
   try {
-    const boots = await guarded('the boots', async () => benchFigures(await measureWhereKvmRunsLinux(root, plan, where), opts, plan.iterations));
+    const boots = await guarded('the boots', async () => benchFigures(await measureWhereKvmRunsLinux(root, plan, where, pio), opts, plan.iterations));
     // --only names comparisons of boots; the lab's own start is measured with all of them.
     const lab: Part = opts.only === null ? await guarded(LAB_START, () => benchLabStart(opts.runs)) : { figures: [], failures: [] };
     const part: Part = { figures: [...boots.figures, ...lab.figures], failures: [...boots.failures, ...lab.failures] };
-    const code = finish(opts, where, part);
+    const code = finish(opts, where, part, pio);
     if (opts.json) await writeFile(opts.json, `${JSON.stringify(jsonRows(part.figures), null, 2)}\n`);
     return code;
   } finally {

@@ -55,12 +55,12 @@ export interface Prepared {
   baseline?: BaselineBuild;
 }
 
-export async function prepare(root: string, opts: BenchOptions, where: Where): Promise<Prepared> {
+export async function prepare(root: string, opts: BenchOptions, where: Where, pioWhere: Where = where): Promise<Prepared> {
   const skip: Partial<Record<SeriesKey, string>> = {};
   const skipAll = (keys: readonly SeriesKey[], why: unknown) => {
     for (const k of keys) skip[k] ??= describeError(why);
   };
-  const iterations = opts.iterations ?? (where === 'lab' ? LAB_PIO_ITERATIONS : DEFAULT_PIO_ITERATIONS);
+  const iterations = opts.iterations ?? (pioWhere === 'lab' ? LAB_PIO_ITERATIONS : DEFAULT_PIO_ITERATIONS);
   const plan: BenchPlan = { runs: opts.runs, linuxRuns: opts.linuxRuns, iterations, seabios: {}, skip, ...(opts.only ? { only: opts.only } : {}) };
   let baseline: BaselineBuild | undefined;
   const wants = (c: ComparisonName): boolean => opts.only === null || opts.only.includes(c);

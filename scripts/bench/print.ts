@@ -34,10 +34,15 @@ export function jsonRows(figures: readonly Figure[]): Array<Omit<Figure, 'label'
   return figures.map(({ name, value, unit, target }) => ({ name, value, unit, target }));
 }
 
-export function printReport(head: { runs: number; linuxRuns: number; where: Where; baseline: string | null }, figures: readonly Figure[], failures: readonly Failure[]): void {
+export function printReport(
+  head: { runs: number; linuxRuns: number; where: Where; pio?: Where; baseline: string | null },
+  figures: readonly Figure[],
+  failures: readonly Failure[],
+): void {
   const place = head.where === 'here' ? "this host's /dev/kvm" : 'one nested lab VM (QEMU TCG, kvm-amd inside): vmm:kvm@lab, qemu:kvm@lab and the C loop on its /dev/kvm';
+  const split = head.where === 'lab' && head.pio === 'here';
   console.log(`bootgate bench: ${head.runs} run(s) per stack (Debian: ${head.linuxRuns}), stacks alternating; medians compared`);
-  console.log(`Every boot ran on ${place}${head.baseline ? `; --baseline ${head.baseline} built beside this tree and run in the same place` : ''}.`);
+  console.log(`Every boot ran on ${place}${split ? ", except the PIO comparison: own VMM and C loop on this host's /dev/kvm (PVM here), away from the lab's TCG clock" : ''}${head.baseline ? `; --baseline ${head.baseline} built beside this tree and run in the same place` : ''}.`);
   for (const d of DEFINITIONS) console.log(`- ${d}`);
   console.log('');
   console.log(formatTable(figures));
