@@ -42,8 +42,10 @@ import { formatTable, parseConfigs, readRecords, table } from './fault-rate/tabl
 const ROOT = fileURLToPath(new URL('../', import.meta.url)).replace(/\/dist\/$/, '/');
 const OUT_DIR = join(ROOT, 'reports', 'out', 'fault-rate');
 const RECORDS = join(OUT_DIR, 'records.jsonl');
-/** Seconds without any other QEMU on the host before a round starts. */
+/** Seconds without any other QEMU on the host before a round starts, once one was seen. */
 const QUIET_S = 30;
+/** The same when none was seen: two looks, 5 s apart, catch a test run between two of its labs. */
+const QUIET_UNSEEN_S = 10;
 /** Touch this file to end a long run after the round in progress (its records kept). */
 const STOP_FILE = join(OUT_DIR, 'stop');
 
@@ -93,11 +95,12 @@ async function main(argv: string[]): Promise<number> {
     }
     // Two labs on two cores slow each other down and change what is measured: wait for the other,
     // and for QUIET_S without one (a test run starts its labs one after another).
-    for (let waited = 0, quiet = 0; quiet < QUIET_S; waited++) {
+    for (let waited = 0, quiet = 0, seen = false; quiet < (seen ? QUIET_S : QUIET_UNSEEN_S); waited++) {
       const others = otherQemus();
+      seen ||= others.length > 0;
       quiet = others.length > 0 ? 0 : quiet + 5;
       if (others.length > 0 && waited % 24 === 0) console.error(`fault-rate: waiting for another QEMU to end: ${others[0]!.slice(0, 120)}`);
-      if (quiet < QUIET_S) await new Promise((r) => setTimeout(r, 5_000));
+      if (quiet < (seen ? QUIET_S : QUIET_UNSEEN_S)) await new Promise((r) => setTimeout(r, 5_000));
     }
     const recs = await runRound(ROOT, OUT_DIR, plan(1, configs, stacks, round).map((p) => (p.workload === 'disk' ? { ...p, disk } : p)));
     for (const r of recs) appendFileSync(records, `${JSON.stringify(r)}\n`);
