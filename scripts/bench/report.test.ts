@@ -118,6 +118,18 @@ describe('what could not be measured', () => {
     expect(run(complete()).code).toBe(0);
   });
 
+  it("says where the PIO pair ran when it ran on this host's /dev/kvm and the rest in the lab", () => {
+    const out: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
+    const part = benchFigures(complete(), opts, 100_000);
+    part.figures.push(...labFigures([6_000, 6_000, 6_000]));
+    finish(opts, 'lab', part, 'here');
+    expect(out.join('\n')).toMatch(/Every boot ran on one nested lab VM .*, except the PIO comparison: own VMM and C loop on this host's \/dev\/kvm/);
+    out.length = 0;
+    finish(opts, 'lab', part);
+    expect(out.join('\n')).not.toContain('except the PIO comparison');
+  });
+
   it('a stack that stopped short, and the figures it could not give, are failure lines: exit 1', () => {
     const short: Samples = { ...complete(), 'linux.own.smp8': { samples: [], error: 'bootgate: E_GUEST: the nested lab wedged' }, 'pio.c': { samples: [], error: 'make -C native failed' } };
     const { code, text } = run(short);
