@@ -1,14 +1,8 @@
-// The VMM process's main thread: starts the device owner and (SMP > 1) vCPU 0's thread at once, so
-// vCPU 0's thread loads while the owner builds the VM, and the APs' threads once vCPU 0 has taken
-// its first step (apThreadsMayStart): each Node thread costs about 0.5 s of CPU to start in the
-// nested lab, and nine of them at once on two CPUs held the reset vector back by seconds. An AP
-// needs its thread only when the guest sends it INIT/SIPI, which KVM's in-kernel LAPIC latches until
-// the thread enters KVM_RUN; firmware waits for every AP it expects (SeaBIOS and OVMF count them
-// against fw_cfg's CPU count, devices/fwcfg/pc-items.ts), so a late thread costs time, not an AP.
-// The main thread relays the workers' events into the JSON-lines stream and the console, watches
-// for the awaited console line and the timeout, stops everything (kicking vCPUs out of the guest),
-// and writes the final event with the merged exit profile and a diagnostic when the run failed.
-// Nothing is left running: workers are terminated on every path.
+// The VMM process's main thread: starts the device owner and (SMP > 1) the vCPU threads at once, so
+// the vCPU threads load while the owner builds the VM; relays their events into the JSON-lines
+// stream and the console, watches for the awaited console line and the timeout, stops everything
+// (kicking vCPUs out of the guest), and writes the final event with the merged exit profile and a
+// diagnostic when the run failed. Nothing is left running: workers are terminated on every path.
 
 import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -75,11 +69,6 @@ export function workerEntry(): URL {
   return url;
 }
 
-/** Whether `ev` (a worker's event) means the AP threads may start now: vCPU 0 has taken its first step. */
-export function apThreadsMayStart(ev: { event: string; name?: unknown }): boolean {
-  return ev.event === 'milestone' && ev.name === 'reset-vector';
-}
-
 export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = {}, varsTemplatePath?: string): Promise<RunResult> {
   const workerUrl = workerEntry();
   const startEpochMs = performance.timeOrigin + performance.now();
@@ -114,11 +103,9 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
   };
 
   let untilGrace: NodeJS.Timeout | undefined;
-  let startAps = (): void => {};
   const onMessage = (msg: WorkerMessage): void => {
     if (msg.type === 'event') {
       const ev = msg.event;
-      if (apThreadsMayStart(ev)) startAps();
       if (ev.event === 'serial') {
         const text = String(ev.data);
         if (ev.port === 'com1') {
@@ -187,7 +174,7 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
     postedSab: posted.sab,
   };
   attach(new Worker(workerUrl, { workerData: owner }), OWNER);
-  const startVcpuThread = (i: number): void => {
+  for (let i = 0; i < vcpuThreads; i++) {
     const data: VcpuWorkerData = {
       role: 'vcpu',
       vcpu: i,
@@ -200,15 +187,7 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
       postedSab: posted.sab,
     };
     attach(new Worker(workerUrl, { workerData: data }), i);
-  };
-  if (vcpuThreads > 0) startVcpuThread(0);
-  let apsStarted = vcpuThreads <= 1;
-  // Never after a stop: the workers already running are all the run waits for.
-  startAps = () => {
-    if (apsStarted || stopReason !== null) return;
-    apsStarted = true;
-    for (let i = 1; i < vcpuThreads; i++) startVcpuThread(i);
-  };
+  }
 
   const timer = setTimeout(() => stop('timeout', StopMode.Diagnose), config.timeoutS * 1000);
   const sampler = config.sampleRipMs === undefined ? undefined : setInterval(() => control.kick(0), config.sampleRipMs);
