@@ -95,12 +95,13 @@ async function main(argv: string[]): Promise<number> {
     }
     // Two labs on two cores slow each other down and change what is measured: wait for the other,
     // and for QUIET_S without one (a test run starts its labs one after another).
-    for (let waited = 0, quiet = 0, seen = false; quiet < (seen ? QUIET_S : QUIET_UNSEEN_S); waited++) {
+    for (let waited = 0, quiet = 0, needed = QUIET_UNSEEN_S; ; waited++) {
       const others = otherQemus();
-      seen ||= others.length > 0;
+      if (others.length > 0) needed = QUIET_S;
       quiet = others.length > 0 ? 0 : quiet + 5;
+      if (quiet >= needed) break;
       if (others.length > 0 && waited % 24 === 0) console.error(`fault-rate: waiting for another QEMU to end: ${others[0]!.slice(0, 120)}`);
-      if (quiet < (seen ? QUIET_S : QUIET_UNSEEN_S)) await new Promise((r) => setTimeout(r, 5_000));
+      await new Promise((r) => setTimeout(r, 5_000));
     }
     const recs = await runRound(ROOT, OUT_DIR, plan(1, configs, stacks, round).map((p) => (p.workload === 'disk' ? { ...p, disk } : p)));
     for (const r of recs) appendFileSync(records, `${JSON.stringify(r)}\n`);
