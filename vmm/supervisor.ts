@@ -13,10 +13,19 @@ import { emptySnapshot, mergeProfile } from './metrics/exit-accounting.js';
 import { ConsoleMatcher, SEABIOS_MILESTONES } from './metrics/milestones.js';
 import { ControlBlock, StopMode } from './vcpu/control.js';
 import { Mailbox } from './vcpu/mailbox.js';
+import { stopDeadline } from './vcpu/stop-deadline.js';
+import { describeThread } from './vcpu/stuck-thread.js';
 import { PostedWrites } from './vcpu/posted-writes.js';
 import { OWNER, type OwnerWorkerData, type StoppedReport, type VcpuWorkerData, type WorkerMessage } from './vcpu/messages.js';
 
 const STOP_GRACE_MS = 3_000;
+/**
+ * After a stop request, how long the threads have to report (kicked again every STOP_REKICK_MS)
+ * before the run ends without them: a thread stuck in the accelerator or in a wait must not keep
+ * the process, and a batch of boots behind it, alive past the timeout.
+ */
+export const STOP_REPORT_DEADLINE_MS = 10_000;
+const STOP_REKICK_MS = 500;
 const SERIAL_TAIL_BYTES = 4_000;
 /** How long a matched --until line may stay unfinished before the run stops anyway (as targets/qemu/run.ts). */
 const UNTIL_LINE_GRACE_MS = 1_000;
@@ -32,6 +41,8 @@ export interface RunResult {
   error?: { code: string; message: string; hint?: string };
   diagnostic?: Diagnostic;
   serial: string;
+  /** Threads that never stopped (still running when the run ended): the process must exit to end them. */
+  stuckThreads: string[];
 }
 
 export interface RunIo {
@@ -80,6 +91,8 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
   const mailboxes = Array.from({ length: vcpuThreads }, () => Mailbox.create());
   const posted = PostedWrites.create();
   const workers: Worker[] = [];
+  /** Per worker (same order): OWNER or its vCPU number. */
+  const keys: number[] = [];
   /** Keyed by thread: OWNER for the device owner, else the vCPU number. */
   const reports = new Map<number, StoppedReport>();
   const matcher = new ConsoleMatcher(SEABIOS_MILESTONES, config.until ? new RegExp(config.until) : undefined);
@@ -96,10 +109,33 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
     resolveDone = r;
   });
 
+  const guard = stopDeadline({
+    keys: () => keys,
+    reported: (key) => reports.has(key),
+    kickAll: () => control.kickAll(),
+    deadlineMs: STOP_REPORT_DEADLINE_MS,
+    rekickMs: STOP_REKICK_MS,
+    onExpire: (missing) => {
+      for (const key of missing) {
+        // The owner at SMP 1 runs vCPU 0 and registered as it.
+        const tid = control.threadId(key === OWNER ? 0 : key);
+        const state = tid === undefined ? 'it never registered' : `thread ${tid}: ${describeThread(tid)}`;
+        // Inside KVM_RUN the accelerator did not honour the kick; anywhere else the wait is ours.
+        const code = state.includes('KVM_RUN') ? 'E_ACCEL' : 'E_INTERNAL';
+        reports.set(key, {
+          vcpu: key,
+          error: { code, message: `${threadName(key)} did not stop within ${STOP_REPORT_DEADLINE_MS / 1000} s of the stop request (kicked every ${STOP_REKICK_MS} ms; ${state})` },
+        });
+      }
+      resolveDone();
+    },
+  });
+
   const stop = (reason: RunStatus, mode: StopMode): void => {
     if (stopReason === null) stopReason = reason;
     control.requestStop(mode);
     control.kickAll();
+    guard.arm();
   };
 
   let untilGrace: NodeJS.Timeout | undefined;
@@ -140,6 +176,7 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
       stopReason = o?.status === 'power-off' ? 'power-off' : msg.report.error ? 'error' : 'killed';
       control.requestStop(StopMode.Stop);
       control.kickAll();
+      guard.arm();
     }
     if (reports.size >= workers.length) resolveDone();
   };
@@ -147,6 +184,7 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
   const exited: Array<Promise<void>> = [];
   const attach = (w: Worker, vcpu: number): void => {
     workers.push(w);
+    keys.push(vcpu);
     exited.push(new Promise<void>((r) => w.once('exit', () => r())));
     w.on('message', onMessage);
     w.on('error', (e) => {
@@ -193,11 +231,16 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
   const sampler = config.sampleRipMs === undefined ? undefined : setInterval(() => control.kick(0), config.sampleRipMs);
   await done;
   clearTimeout(timer);
+  guard.clear();
   if (sampler !== undefined) clearInterval(sampler);
-  // Give stragglers a grace period, then terminate every worker regardless.
-  const grace = new Promise<void>((r) => setTimeout(r, STOP_GRACE_MS).unref());
-  await Promise.race([Promise.all(exited), grace]);
-  await Promise.all(workers.map((w) => w.terminate()));
+  // Give stragglers a grace period, then terminate every worker regardless. A worker stuck in a
+  // system call does not end on terminate(): it is named, and the CLI exits the process.
+  const graceOf = () => new Promise<void>((r) => setTimeout(r, STOP_GRACE_MS).unref());
+  const ended = new Set<number>();
+  exited.forEach((p, i) => void p.then(() => ended.add(i)));
+  await Promise.race([Promise.all(exited), graceOf()]);
+  await Promise.race([Promise.all(workers.map((w) => w.terminate())), graceOf()]);
+  const stuckThreads = keys.flatMap((key, i) => (ended.has(i) ? [] : [threadName(key)]));
   process.off('SIGUSR2', keepAlive);
 
   const wallMs = since();
@@ -251,7 +294,7 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
     milestones: matcher.seen(),
   } as VmmEvent);
   log.close();
-  return { status, exitCode, resets, wallMs, profile, error, diagnostic, serial };
+  return { status, exitCode, resets, wallMs, profile, error, diagnostic, serial, stuckThreads };
 }
 
 function threadName(key: number): string {

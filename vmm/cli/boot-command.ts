@@ -173,5 +173,10 @@ export async function bootCommand(argv: string[]): Promise<number> {
   process.stderr.write(
     `\nbootgate: ${result.status} after ${(result.wallMs / 1000).toFixed(2)} s, ${result.profile.totalExits} exits, ${result.resets} resets, exit code ${result.exitCode}\n`,
   );
+  if (result.stuckThreads.length > 0) {
+    // Their threads would keep the process alive for good: end it here, the reports written.
+    process.stderr.write(`bootgate: ending the process: ${result.stuckThreads.join(', ')} never stopped\n`);
+    process.exit(result.exitCode);
+  }
   return result.exitCode;
 }

@@ -174,6 +174,12 @@ export class ControlBlock {
     Atomics.notify(w, this.at(vcpu, TID));
   }
 
+  /** The host thread id `vcpu`'s thread registered, or undefined before it did. */
+  threadId(vcpu: number): number | undefined {
+    const tid = Atomics.load(this.words, this.at(vcpu, TID));
+    return tid === 0 ? undefined : tid;
+  }
+
   /** Whether `vcpu`'s thread registered (it can be kicked and will acknowledge pauses). */
   isRegistered(vcpu: number): boolean {
     return Atomics.load(this.words, this.at(vcpu, TID)) !== 0;
