@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { batchProgress, readResult, describeLabBoot, firstAttempt, LAB_FAULT_RERUN_MIN_SMP, LAB_RESTARTS, labLoss, LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE, mayRestartLab, requestedTripleFaults, rerunOf, rerunPolicy, tripleFaultRerunAbove } from './lab-batch.js';
+import { batchProgress, describeLabBoot } from './lab-batch-progress.js';
+import { readResult, firstAttempt, LAB_FAULT_RERUN_MIN_SMP, LAB_RESTARTS, labLoss, LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE, mayRestartLab, requestedTripleFaults, rerunOf, rerunPolicy, tripleFaultRerunAbove } from './lab-batch.js';
 
 const irqtest = { guest: 'debian-irqtest', smp: 2, timeoutS: 300 };
 const triple = { guest: 'debian-probe', smp: 2, timeoutS: 300, reboot: 'triple' };

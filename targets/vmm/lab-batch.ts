@@ -30,6 +30,10 @@
 //   for, so the faulting vCPU's last exits and the rip it shut down at (which SVM KVM's reset of
 //   the VMCB erases from the registers) are kept beside the first attempt, named in the rerun's
 //   reason, and attached to a counted attempt's result (its failure diagnostic).
+// - A boot still running OVERRUN_SLACK_S past its own timeout (lab-boot-watch.ts: the stack under
+//   test did not end itself, as an own-VMM SMP 8 boot once kept a CI batch waiting 38 minutes)
+//   stops its lab VM. That boot fails with the events it left, never rerun (a stack that cannot
+//   stop is a finding); the boots behind it run in a fresh lab VM, within LAB_RESTARTS.
 // - Quirk boots are never rerun (their failure is the point); BOOTGATE_NO_RERUN=1 reruns nothing
 //   (a wedged lab then fails the boots it did not finish).
 
@@ -43,6 +47,8 @@ import { runInLab } from '../../lab/run.js';
 import { type BootResult, parseEventStream, type Rerun } from '../boot-result.js';
 import type { BootRequest } from '../target.js';
 import { parseVmmEvents } from './events-parser.js';
+import { batchProgress } from './lab-batch-progress.js';
+import { bootOverrunWatch, OVERRUN_SLACK_S } from './lab-boot-watch.js';
 import { cliArgs } from './target.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/dist\/$/, '/');
@@ -191,11 +197,13 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
   };
   const lost = new Map<string, LostAttempt[]>(boots.map((b) => [b.id, []]));
   const lockups: string[] = [];
+  /** Boots that ran far past their own timeout (lab-boot-watch.ts): failed, never rerun. */
+  const overran = new Map<string, { ranS: number; lab: number }>();
   let wallMs = 0;
   let readyMs: number | undefined;
   let lab: Awaited<ReturnType<typeof runInLab>> | undefined;
   for (let attempt = 0; ; attempt++) {
-    const todo = boots.filter((b) => !finished(b));
+    const todo = boots.filter((b) => !finished(b) && !overran.has(b.id));
     if (todo.length === 0) break;
     const lines = [
       '#!/bin/sh',
@@ -242,6 +250,15 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
       lockup ??= reason;
       abort.abort();
     });
+    let overrun: { id: string; ranS: number } | undefined;
+    const timeoutOf = new Map(todo.map((b) => [b.id, b.req.timeoutS]));
+    const watch = bootOverrunWatch(
+      (id) => timeoutOf.get(id),
+      (id, ranS) => {
+        overrun = { id, ranS };
+        abort.abort();
+      },
+    );
     lab = await runInLab({
       command: ['sh', script],
       cwd: ROOT,
@@ -256,6 +273,7 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
         const text = chunk.toString('utf8');
         if (text.includes(HEARTBEAT_LINE)) heartbeat.beat();
         if (stream === 'stdout') {
+          watch.feed(text);
           const before = stdout.length;
           stdout += text.replaceAll(`${HEARTBEAT_LINE}\n`, '');
           for (const line of progress.feed(stdout.slice(before))) process.stderr.write(`${line}\n`);
@@ -267,8 +285,16 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
       }),
     });
     heartbeat.stop();
+    watch.stop();
     wallMs += lab.timings.wallMs;
     readyMs ??= lab.timings.readyMs;
+    if (overrun !== undefined && lockup === undefined) {
+      // The boot's own failure (its stack did not end itself), not the lab's: the boots behind it
+      // run in a fresh lab, within the same restart budget.
+      overran.set(overrun.id, { ranS: overrun.ranS, lab: attempt + 1 });
+      if (!mayRestartLab(attempt, policy)) break;
+      continue;
+    }
     const loss = labLoss(lab, lockup);
     if (loss === undefined) break;
     lockups.push(loss);
@@ -300,7 +326,14 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
     const trace = keptTrace(traceOf(b), b.id);
     if (trace) r.kvmTrace = trace;
     r.rerun = rerunOf(lost.get(b.id)!);
-    if (!finished(b)) {
+    const over = overran.get(b.id);
+    if (over !== undefined) {
+      r.status = 'error';
+      r.error = {
+        code: 'E_TIMEOUT',
+        message: `boot ${b.id} was still running ${over.ranS} s after it started in lab VM ${over.lab}, ${OVERRUN_SLACK_S} s past its own ${b.req.timeoutS} s timeout: ${labName} did not end itself (its partial event stream is judged; the lab VM was stopped and the boots after this one ran in a fresh one); lab console tail:\n${lab?.consoleTail}\nstderr: ${r.stderr.slice(-1500)}`,
+      };
+    } else if (!finished(b)) {
       r.status = 'error';
       // How the lab ended (QEMU's exit signal or code and its stderr), without the tails repeated below.
       const how = lab?.error ? `: ${lab.error.message.split('\nlab console tail:')[0]!.trim()}` : '';
@@ -334,52 +367,4 @@ export function firstAttempt(text: string): string {
   const faults = parseEventStream('vmm:kvm@lab', text, '').events.filter((e) => e.event === 'triple-fault');
   const at = faults.length > 0 ? faults.map((f) => `vCPU ${String(f.vcpu)} triple-faulted ${(f.t / 1000).toFixed(1)} s into the boot`).join(', then ') : 'it triple-faulted';
   return `in the first attempt ${at}, more often than the guest asked for`;
-}
-
-/** A boot in a progress line: guest (with its firmware when named), or firmware, or disk; SMP, quirks. */
-export function describeLabBoot(req: BootRequest): string {
-  const what = req.disk
-    ? `disk ${basename(req.disk)}`
-    : req.guest !== undefined && req.firmware !== undefined
-      ? `${req.guest} ${req.firmware}`
-      : (req.guest ?? req.firmware ?? (req.firmwareFile ? basename(req.firmwareFile) : req.linux ? 'kernel' : 'boot'));
-  const pci = req.pciTestDevices?.length ? ` pci=${req.pciTestDevices.join('|')}` : '';
-  return `${what}${req.reboot ? ` reboot=${req.reboot}` : ''}${pci} smp${req.smp}${req.quirks?.length ? ` quirk=${req.quirks.join(',')}` : ''}`;
-}
-
-/**
- * Progress lines from the batch script's `@@batch ID start|retry|exit N` lines, fed as they arrive
- * (a lab batch runs for minutes with nothing else to show): which boot, of how many, when it
- * started and how it ended. Pure apart from the clock.
- */
-export function batchProgress(boots: readonly LabBoot[], attempt: number, now: () => number = () => performance.now(), target = `${OWN_VMM}@lab`): { feed(text: string): string[] } {
-  const index = new Map(boots.map((b, i) => [b.id, i]));
-  const started = new Map<string, number>();
-  let partial = '';
-  const lab = attempt === 0 ? 'lab' : `lab VM ${attempt + 1}`;
-  return {
-    feed(text: string): string[] {
-      const lines = (partial + text).split('\n');
-      partial = lines.pop() ?? '';
-      const out: string[] = [];
-      for (const line of lines) {
-        const m = /^@@batch (\S+) (start|retry|exit)(?: (-?\d+))?/.exec(line);
-        const i = m ? index.get(m[1]!) : undefined;
-        if (!m || i === undefined) continue;
-        const b = boots[i]!;
-        const tag = `bootgate ${lab}: [${i + 1}/${boots.length}] ${target} ${describeLabBoot(b.req)}`;
-        if (m[2] === 'start') {
-          started.set(b.id, now());
-          out.push(`${tag}: started`);
-        } else if (m[2] === 'retry') {
-          out.push(`${tag}: unrequested triple fault, running it once more (the first attempt is kept)`);
-        } else {
-          const t0 = started.get(b.id);
-          const secs = t0 === undefined ? '' : ` after ${((now() - t0) / 1000).toFixed(1)} s`;
-          out.push(`${tag}: ${m[3] === '0' ? 'done' : `ended with exit ${m[3]}`}${secs}`);
-        }
-      }
-      return out;
-    },
-  };
 }
