@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { readJunit } from '../reports/read-junit.js';
-import { aggregate, formatSoak, junitFiles, main, parseSoakArgs, type SoakRun } from './soak.js';
+import { aggregate, cutOffName, formatSoak, junitFiles, main, parseSoakArgs, priorRuns, RUN_RECORD, type RunRecord, resumeProblem, type SoakRun } from './soak.js';
 
 function junit(cases: string[]): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites><testsuite name="[conformance] suites/x.test.ts" tests="${cases.length}">${cases.join('')}</testsuite></testsuites>\n`;
@@ -91,7 +91,7 @@ describe('aggregate', () => {
 
 describe('parseSoakArgs', () => {
   test('--runs is required; --target repeats like conformance; positionals are filters', () => {
-    expect(parseSoakArgs(['--runs', '3', '--target', 'qemu:tcg', 'reset-vector'])).toEqual({ help: false, runs: 3, targets: ['qemu:tcg'], out: undefined, filters: ['reset-vector'] });
+    expect(parseSoakArgs(['--runs', '3', '--target', 'qemu:tcg', 'reset-vector'])).toEqual({ help: false, runs: 3, targets: ['qemu:tcg'], out: undefined, resume: false, filters: ['reset-vector'] });
     expect(parseSoakArgs(['--runs', '1']).targets).toEqual(['vmm:kvm']);
     expect(() => parseSoakArgs([])).toThrow(/--runs must be an integer in \[1, 1000\], got nothing/);
     expect(() => parseSoakArgs(['--runs', '0'])).toThrow(TypeError);
@@ -105,5 +105,61 @@ describe('parseSoakArgs', () => {
     await expect(main(['--runs', '1', '--target', 'qemu:nosuchaccel'])).resolves.toBe(2);
     expect(errors).toHaveLength(2);
     expect(errors[1]).toMatch(/^soak: unknown accelerator "nosuchaccel"/);
+  });
+});
+
+describe('resuming a soak over several sittings', () => {
+  const record = (run: number, over: Partial<RunRecord> = {}): RunRecord => ({
+    run,
+    wallMs: 1_800_000,
+    exitCode: 0,
+    commit: 'abc1234',
+    targets: ['vmm:kvm'],
+    filters: [],
+    finishedAt: '2026-12-05T00:00:00.000Z',
+    ...over,
+  });
+  const now = { commit: 'abc1234', targets: ['vmm:kvm'], filters: [] };
+
+  test('finished runs are read from their records, cut-off runs and set-aside ones are told apart', () => {
+    write(`run-1/${RUN_RECORD}`, JSON.stringify(record(1)));
+    write(`run-2/${RUN_RECORD}`, JSON.stringify(record(2, { exitCode: 1 })));
+    write('run-3/junit.xml', junit([pass(RV, 'seabios-256k smp1')]));
+    write(`${cutOffName(3, new Date('2026-12-04T10:00:00Z'))}/junit.xml`, junit([]));
+    const p = priorRuns(dir);
+    expect(p.finished.map((r) => [r.run, r.exitCode])).toEqual([
+      [1, 0],
+      [2, 1],
+    ]);
+    expect(p.cutOff).toEqual([3]);
+    expect(p.setAside).toEqual(['run-3.cut-off-2026-12-04T10-00-00-000Z']);
+    expect(priorRuns(join(dir, 'none'))).toEqual({ finished: [], cutOff: [], setAside: [] });
+  });
+
+  test('a resume of the same commit and options passes; another commit, other options, a gap or too many runs are refused', () => {
+    expect(resumeProblem([record(1), record(2)], now, 10)).toBeUndefined();
+    expect(resumeProblem([record(1), record(2, { commit: 'def5678-dirty' })], now, 10)).toMatch(/run-2 tested def5678-dirty, this checkout is abc1234: a soak measures one version/);
+    expect(resumeProblem([record(1, { targets: ['qemu:tcg'] })], now, 10)).toMatch(/run-1 ran --target qemu:tcg/);
+    expect(resumeProblem([record(1), record(3)], now, 10)).toMatch(/not run-1 to run-2 \(run-3/);
+    expect(resumeProblem([record(1), record(2)], now, 1)).toMatch(/2 runs are finished already, more than --runs 1/);
+  });
+
+  test('--resume needs --out, and a folder holding runs is refused without --resume', async () => {
+    expect(() => parseSoakArgs(['--runs', '2', '--resume'])).toThrow(/--resume needs the soak's folder/);
+    expect(parseSoakArgs(['--runs', '2', '--resume', '--out', dir]).resume).toBe(true);
+    write(`run-1/${RUN_RECORD}`, JSON.stringify(record(1)));
+    const errors: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((line: string) => void errors.push(line));
+    await expect(main(['--runs', '2', '--out', dir])).resolves.toBe(2);
+    expect(errors[0]).toMatch(/holds runs already \(fix: --resume to continue that soak/);
+    // Another commit's runs: refused before any run starts.
+    write(`run-2/${RUN_RECORD}`, JSON.stringify(record(2, { commit: 'not-this-checkout' })));
+    await expect(main(['--runs', '3', '--out', dir, '--resume'])).resolves.toBe(2);
+    expect(errors[1]).toMatch(/cannot resume .*: run-1 tested abc1234, this checkout is/);
+  });
+
+  test('the report names the runs set aside', () => {
+    const text = formatSoak([], aggregate([]), ['run-3.cut-off-x']);
+    expect(text.split('\n')[0]).toBe('set aside (cut off before it finished; run again): run-3.cut-off-x');
   });
 });

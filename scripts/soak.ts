@@ -4,8 +4,16 @@
 // JUnit identity (reports/identity.ts), the runs' wall times and the flaky and rerun counts.
 // Exits 1 when any testcase failed in any run, any run failed or left testcases out, or anything
 // was rerun or flaky despite BOOTGATE_NO_RERUN; 2 for bad options. Flakes are measured, not hidden.
+//
+// A soak of 10 runs takes hours (a conformance run in the nested lab is 30-40 min), so it can be
+// built up over several sittings: each finished run leaves run-N/soak-run.json (its wall time,
+// exit code and the commit it tested), and `--resume --out DIR` counts those runs and goes on to
+// --runs in all. A run that was cut off (no soak-run.json) is set aside, renamed with its evidence,
+// and named in the report; it is run again, since it never finished to count either way. Runs of
+// another commit are refused: a soak measures one version of the code.
 
-import { existsSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -16,10 +24,11 @@ import { checkTargets, DEFAULT_TARGET, main as conformance, REPORT_DIR_ENV } fro
 /** targets/vmm/lab-batch.ts reads exactly this: set to 1, nothing is rerun. */
 export const NO_RERUN_ENV = 'BOOTGATE_NO_RERUN';
 
-export const USAGE = `usage: npm run soak -- --runs N [--target NAME]... [--out DIR] [FILE-FILTER]...
-  --runs N        conformance runs, one after the other (1..1000)
+export const USAGE = `usage: npm run soak -- --runs N [--target NAME]... [--out DIR [--resume]] [FILE-FILTER]...
+  --runs N        conformance runs in all, one after the other (1..1000)
   --target NAME   as for npm run conformance (default ${DEFAULT_TARGET}); repeatable
   --out DIR       where run-1/, run-2/, ... go (default reports/soak/<start time>)
+  --resume        count the finished runs already in --out DIR (same commit) and run the rest
   FILE-FILTER     passed to vitest (e.g. reset-vector)
 Every run has ${NO_RERUN_ENV}=1. Exit 1 when any testcase failed in any run.`;
 
@@ -28,6 +37,7 @@ export interface SoakOptions {
   runs: number;
   targets: string[];
   out: string | undefined;
+  resume: boolean;
   filters: string[];
 }
 
@@ -37,7 +47,13 @@ export function parseSoakArgs(argv: string[]): SoakOptions {
   try {
     parsed = parseArgs({
       args: argv,
-      options: { runs: { type: 'string' }, target: { type: 'string', multiple: true }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        runs: { type: 'string' },
+        target: { type: 'string', multiple: true },
+        out: { type: 'string' },
+        resume: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
       allowPositionals: true,
       strict: true,
     });
@@ -50,8 +66,10 @@ export function parseSoakArgs(argv: string[]): SoakOptions {
   if (!help && (raw === undefined || !/^\d+$/.test(raw) || runs < 1 || runs > 1000)) {
     throw new TypeError(`--runs must be an integer in [1, 1000], got ${raw === undefined ? 'nothing' : JSON.stringify(raw)} (fix: --runs 10)`);
   }
+  const resume = parsed.values.resume ?? false;
+  if (resume && parsed.values.out === undefined) throw new TypeError('--resume needs the soak\'s folder (fix: --resume --out reports/soak/<its start time>)');
   const targets = (parsed.values.target ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
-  return { help, runs, targets: targets.length > 0 ? [...new Set(targets)] : [DEFAULT_TARGET], out: parsed.values.out, filters: parsed.positionals };
+  return { help, runs, targets: targets.length > 0 ? [...new Set(targets)] : [DEFAULT_TARGET], out: parsed.values.out, resume, filters: parsed.positionals };
 }
 
 export interface SoakRun {
@@ -60,6 +78,65 @@ export interface SoakRun {
   exitCode: number;
   /** Every testcase of the run's junit.xml files (every target, @lab ones included, reports into one). */
   cases: JunitCase[];
+}
+
+/** What a finished run leaves in its folder, so that a later --resume counts it. */
+export interface RunRecord {
+  run: number;
+  wallMs: number;
+  exitCode: number;
+  /** `git describe --always --dirty` of the checkout the run tested. */
+  commit: string;
+  targets: string[];
+  filters: string[];
+  finishedAt: string;
+}
+export const RUN_RECORD = 'soak-run.json';
+
+/** The runs already in a soak folder: finished ones (with their record) and cut-off ones (without). */
+export function priorRuns(out: string): { finished: RunRecord[]; cutOff: number[]; setAside: string[] } {
+  const finished: RunRecord[] = [];
+  const cutOff: number[] = [];
+  const setAside: string[] = [];
+  if (!existsSync(out)) return { finished, cutOff, setAside };
+  for (const entry of readdirSync(out, { withFileTypes: true })) {
+    if (entry.isDirectory() && /^run-\d+\.cut-off-/.test(entry.name)) setAside.push(entry.name);
+    const m = /^run-(\d+)$/.exec(entry.name);
+    if (!entry.isDirectory() || !m) continue;
+    const record = join(out, entry.name, RUN_RECORD);
+    if (existsSync(record)) finished.push(JSON.parse(readFileSync(record, 'utf8')) as RunRecord);
+    else cutOff.push(Number(m[1]));
+  }
+  finished.sort((a, b) => a.run - b.run);
+  cutOff.sort((a, b) => a - b);
+  return { finished, cutOff, setAside: setAside.sort() };
+}
+
+/** A soak folder's name for a run that was cut off, set aside at `when`. */
+export function cutOffName(run: number, when: Date): string {
+  return `run-${run}.cut-off-${when.toISOString().replace(/[:.]/g, '-')}`;
+}
+
+/** Why the finished runs cannot be continued by this soak, or undefined when they can. */
+export function resumeProblem(finished: readonly RunRecord[], now: Pick<RunRecord, 'commit' | 'targets' | 'filters'>, runs: number): string | undefined {
+  const gap = finished.findIndex((r, i) => r.run !== i + 1);
+  if (gap >= 0) return `the finished runs are not run-1 to run-${finished.length} (run-${finished[gap]!.run} is the ${gap + 1}. one): not a soak this tool wrote`;
+  const other = finished.find((r) => r.commit !== now.commit);
+  if (other) return `run-${other.run} tested ${other.commit}, this checkout is ${now.commit}: a soak measures one version of the code (fix: a new --out, or check out ${other.commit})`;
+  const key = (r: Pick<RunRecord, 'targets' | 'filters'>) => JSON.stringify([[...r.targets].sort(), [...r.filters].sort()]);
+  const unlike = finished.find((r) => key(r) !== key(now));
+  if (unlike) return `run-${unlike.run} ran --target ${unlike.targets.join(',')} ${unlike.filters.join(' ')}, not what was asked now (fix: the same options, or a new --out)`;
+  if (finished.length > runs) return `${finished.length} runs are finished already, more than --runs ${runs}`;
+  return undefined;
+}
+
+/** The checkout's commit as a soak records it; 'unknown' outside a git checkout. */
+export function checkoutCommit(): string {
+  try {
+    return execFileSync('git', ['describe', '--always', '--dirty'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
 }
 
 export interface CaseTally {
@@ -126,8 +203,9 @@ function seconds(ms: number): string {
 }
 
 /** The soak's report: per run, per testcase (clean passes / runs it ran in), totals, problems. */
-export function formatSoak(runs: readonly SoakRun[], v: SoakVerdict): string {
+export function formatSoak(runs: readonly SoakRun[], v: SoakVerdict, setAside: readonly string[] = []): string {
   const lines: string[] = [];
+  for (const a of setAside) lines.push(`set aside (cut off before it finished; run again): ${a}`);
   for (const r of runs) {
     const n = (result: JunitCase['result']) => r.cases.filter((c) => c.result === result).length;
     lines.push(`run ${r.run}: ${seconds(r.wallMs)}, exit ${r.exitCode}, ${r.cases.length} testcases: ${n('passed')} passed, ${n('flaky')} flaky, ${n('failed')} failed, ${n('skipped')} skipped`);
@@ -179,10 +257,30 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   // Absolute: vitest resolves a relative report folder against the repository, this process against its cwd.
   const out = resolve(opts.out ?? join('reports', 'soak', new Date().toISOString().replace(/[:.]/g, '-')));
-  console.log(`soak: ${opts.runs} conformance run(s) on ${opts.targets.join(', ')}${opts.filters.length ? ` (${opts.filters.join(' ')})` : ''}, ${NO_RERUN_ENV}=1, reports in ${out}/run-N`);
-  const runs: SoakRun[] = [];
+  const commit = checkoutCommit();
+  const prior = priorRuns(out);
+  if (!opts.resume && (prior.finished.length > 0 || prior.cutOff.length > 0)) {
+    console.error(`soak: ${out} holds runs already (fix: --resume to continue that soak, or another --out)`);
+    return 2;
+  }
+  const cannot = resumeProblem(prior.finished, { commit, targets: opts.targets, filters: opts.filters }, opts.runs);
+  if (cannot) {
+    console.error(`soak: cannot resume ${out}: ${cannot}`);
+    return 2;
+  }
+  const setAside = [...prior.setAside];
+  for (const n of prior.cutOff) {
+    const to = cutOffName(n, new Date());
+    renameSync(join(out, `run-${n}`), join(out, to));
+    setAside.push(to);
+  }
+  console.log(
+    `soak: ${opts.runs} conformance run(s) on ${opts.targets.join(', ')}${opts.filters.length ? ` (${opts.filters.join(' ')})` : ''} at ${commit}, ${NO_RERUN_ENV}=1, reports in ${out}/run-N${prior.finished.length ? `; ${prior.finished.length} finished already` : ''}`,
+  );
+  for (const a of setAside) console.log(`soak: set aside ${a} (cut off before it finished; run again)`);
+  const runs: SoakRun[] = prior.finished.map((r) => ({ run: r.run, wallMs: r.wallMs, exitCode: r.exitCode, cases: junitFiles(join(out, `run-${r.run}`)).flatMap((f) => readJunit(f)) }));
   const targetArgs = opts.targets.flatMap((t) => ['--target', t]);
-  for (let i = 1; i <= opts.runs; i++) {
+  for (let i = runs.length + 1; i <= opts.runs; i++) {
     const dir = join(out, `run-${i}`);
     console.log(`soak: run ${i} of ${opts.runs}`);
     const t0 = performance.now();
@@ -190,10 +288,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const wallMs = performance.now() - t0;
     const cases = junitFiles(dir).flatMap((f) => readJunit(f));
     runs.push({ run: i, wallMs, exitCode, cases });
+    const record: RunRecord = { run: i, wallMs, exitCode, commit, targets: opts.targets, filters: opts.filters, finishedAt: new Date().toISOString() };
+    writeFileSync(join(dir, RUN_RECORD), `${JSON.stringify(record, null, 2)}\n`);
     console.log(`soak: run ${i} took ${seconds(wallMs)}, exit ${exitCode}, reports ${relative(process.cwd(), dir) || dir}`);
   }
   const verdict = aggregate(runs);
-  console.log(`\n${formatSoak(runs, verdict)}`);
+  console.log(`\n${formatSoak(runs, verdict, setAside)}`);
   return verdict.problems.length === 0 ? 0 : 1;
 }
 
