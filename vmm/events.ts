@@ -119,6 +119,8 @@ export type VmmEvent =
   | { event: 'reset'; t: number; source: string; count: number; vcpu?: number; rip?: string }
   /** A vCPU's shutdown exit (triple fault): where it was, before the machine reset. */
   | { event: 'triple-fault'; t: number; vcpu: number; registers: Record<string, string> }
+  /** The guest's first MiB saved before a triple fault's reset rebuilt the machine (vmm/machine/memory-snapshot.ts). */
+  | { event: 'memory-snapshot'; t: number; reset: number; source: string; gpa: number; bytes: number; file: string }
   /** A vCPU stopped on an exit the VMM cannot continue from (the machine powers off with 255). */
   | { event: 'vcpu-fatal'; t: number; vcpu: number }
   | { event: 'guest-misuse'; t: number; device: string; what: string }

@@ -89,6 +89,7 @@ const FIELDS: { [K in VmmEventKind]: FieldsOf<K> } = {
   'firmware-panic': { port: str, line: str },
   reset: { source: str, count: num, vcpu: opt(num), rip: opt(str) },
   'triple-fault': { vcpu: num, registers: recordOf(str, 'string') },
+  'memory-snapshot': { reset: num, source: str, gpa: num, bytes: num, file: str },
   'vcpu-fatal': { vcpu: num },
   'guest-misuse': { device: str, what: str },
   'rom-write': { gpa: num, count: num },

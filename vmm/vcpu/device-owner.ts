@@ -14,6 +14,7 @@ import { type BusDevice, SyncKind } from '../devices/device.js';
 import { BootgateError } from '../errors.js';
 import { emitFinalReports, flushMachine } from '../machine/final-reports.js';
 import type { PendingAction, PendingReset } from '../machine/machine.js';
+import { snapshotPath, writeLowMemory } from '../machine/memory-snapshot.js';
 import { PcInstance } from '../machine/pc-instance.js';
 import { ExitAccounting } from '../metrics/exit-accounting.js';
 import { codeAround } from './code-dump.js';
@@ -248,6 +249,13 @@ export class DeviceOwner {
   /** Machine reset: pause the vCPU threads, rebuild the accelerator VM, publish it, resume. */
   private resetMachine({ source, vcpu, rip }: PendingReset): void {
     this.resets++;
+    const { eventsFile } = this.data.config;
+    if (source.startsWith('triple-fault') && eventsFile !== undefined) {
+      // Before anything runs again: the firmware's next run overwrites low memory.
+      const file = snapshotPath(eventsFile, this.resets);
+      const bytes = writeLowMemory(this.machine.ram.bytes, file);
+      this.emit({ event: 'memory-snapshot', reset: this.resets, source, gpa: 0, bytes, file });
+    }
     flushMachine(this.machine.pc, this.data.config);
     // The epoch moves first, then who registered is read: a thread joining meanwhile either is
     // seen here (and acknowledges) or sees the pause and stays out (vcpu-thread.ts join).
