@@ -29,7 +29,9 @@
 //   BOOTGATE_LAB_KVM_TRACE=0) and stops the trace at the first shutdown exit the boot did not ask
 //   for, so the faulting vCPU's last exits and the rip it shut down at (which SVM KVM's reset of
 //   the VMCB erases from the registers) are kept beside the first attempt, named in the rerun's
-//   reason, and attached to a counted attempt's result (its failure diagnostic).
+//   reason, and attached to a counted attempt's result (its failure diagnostic). The own VMM saves
+//   the guest's first MiB at each triple fault (vmm/machine/memory-snapshot.ts); the traced one's
+//   snapshot is kept too, and the bytes at the shutdown rip join the summary.
 // - A boot still running OVERRUN_SLACK_S past its own timeout (lab-boot-watch.ts: the stack under
 //   test did not end itself, as an own-VMM SMP 8 boot once kept a CI batch waiting 38 minutes)
 //   stops its lab VM. That boot fails with the events it left, never rerun (a stack that cannot
@@ -41,12 +43,14 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kvmTraceExcerpt, kvmTraceShellFunctions, kvmTraceSummary, shutdownFilter } from '../../lab/kvm-trace.js';
+import { bytesAtRip } from '../../vmm/machine/memory-snapshot.js';
 import { heartbeatWatch, lockupWatch } from '../../lab/lockup.js';
 import type { LabQemuKind } from '../../lab/qemu.js';
 import { runInLab } from '../../lab/run.js';
 import { type BootResult, parseEventStream, type Rerun } from '../boot-result.js';
 import type { BootRequest } from '../target.js';
 import { parseVmmEvents } from './events-parser.js';
+import { shutdownSnapshot } from './shutdown-snapshot.js';
 import { batchProgress } from './lab-batch-progress.js';
 import { bootOverrunWatch, OVERRUN_SLACK_S } from './lab-boot-watch.js';
 import { cliArgs } from './target.js';
@@ -189,11 +193,21 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
     renameSync(from, to);
     return to;
   };
-  /** A saved L1 KVM trace, kept (whole) with its excerpt; undefined without a file or a shutdown in it. */
-  const keptTrace = (file: string, as: string): BootResult['kvmTrace'] => {
+  /**
+   * A saved L1 KVM trace, kept (whole) with its excerpt; undefined without a file or a shutdown in
+   * it. With the boot's events, the low-memory snapshot of the traced shutdown is kept too and the
+   * bytes at its rip join the summary (`suffix`: '.first' for a first attempt's files).
+   */
+  const keptTrace = (file: string, as: string, events: readonly BootResult['events'][number][], suffix = ''): BootResult['kvmTrace'] => {
     if (!existsSync(file)) return undefined;
     const excerpt = kvmTraceExcerpt(readFileSync(file, 'utf8'));
-    return { summary: kvmTraceSummary(excerpt), lines: excerpt?.lines ?? [], file: keep(file, `${as}.kvm-trace.txt`) };
+    let summary = kvmTraceSummary(excerpt);
+    const snap = excerpt ? shutdownSnapshot(events, excerpt.vcpu) : undefined;
+    if (excerpt && snap !== undefined && existsSync(`${snap}${suffix}`)) {
+      const bytes = bytesAtRip(readFileSync(`${snap}${suffix}`), Number(excerpt.rip));
+      summary += `; ${bytes} (snapshot: ${keep(`${snap}${suffix}`, `${as}.lowmem`)})`;
+    }
+    return { summary, lines: excerpt?.lines ?? [], file: keep(file, `${as}.kvm-trace.txt`) };
   };
   const lost = new Map<string, LostAttempt[]>(boots.map((b) => [b.id, []]));
   const lockups: string[] = [];
@@ -233,7 +247,7 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
         const ev = shellQuote(eventsOf(b));
         const trace = shellQuote(traceOf(b));
         lines.push(
-          `if [ "$(grep -c '${TRIPLE_FAULT_EVENT}' ${ev})" -gt ${above} ]; then mv ${ev} ${shellQuote(`${eventsOf(b)}.first`)}; [ ! -e ${trace} ] || mv ${trace} ${shellQuote(`${traceOf(b)}.first`)}; echo "@@batch ${b.id} retry"; ${run}; fi`,
+          `if [ "$(grep -c '${TRIPLE_FAULT_EVENT}' ${ev})" -gt ${above} ]; then mv ${ev} ${shellQuote(`${eventsOf(b)}.first`)}; [ ! -e ${trace} ] || mv ${trace} ${shellQuote(`${traceOf(b)}.first`)}; for f in ${ev}.reset-*.lowmem; do [ ! -e "$f" ] || mv "$f" "$f.first"; done; echo "@@batch ${b.id} retry"; ${run}; fi`,
         );
       }
       // Flush the boot's files to the share now: a lab killed later loses what its page cache held.
@@ -319,11 +333,12 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
     const r = own ? parseEventStream(labName, existsSync(events) ? readFileSync(events, 'utf8') : '', stderr, events) : readResult(resultOf(b), labName, stderr);
     const first = `${events}.first`;
     if (existsSync(first)) {
-      const why = firstAttempt(readFileSync(first, 'utf8'));
-      const trace = keptTrace(`${traceOf(b)}.first`, `${b.id}.first`);
+      const firstText = readFileSync(first, 'utf8');
+      const why = firstAttempt(firstText);
+      const trace = keptTrace(`${traceOf(b)}.first`, `${b.id}.first`, parseEventStream(labName, firstText, '').events, '.first');
       lost.get(b.id)!.push({ reason: trace ? `${why}; ${trace.summary} (trace: ${trace.file})` : why, evidence: keep(first, `${basename(events, '.jsonl')}.first.jsonl`) });
     }
-    const trace = keptTrace(traceOf(b), b.id);
+    const trace = keptTrace(traceOf(b), b.id, r.events);
     if (trace) r.kvmTrace = trace;
     r.rerun = rerunOf(lost.get(b.id)!);
     const over = overran.get(b.id);
