@@ -240,6 +240,8 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
   exited.forEach((p, i) => void p.then(() => ended.add(i)));
   await Promise.race([Promise.all(exited), graceOf()]);
   await Promise.race([Promise.all(workers.map((w) => w.terminate())), graceOf()]);
+  // One turn of the event loop: every 'exit' that came has run its bookkeeping above.
+  await new Promise<void>((r) => setImmediate(r));
   const stuckThreads = keys.flatMap((key, i) => (ended.has(i) ? [] : [threadName(key)]));
   process.off('SIGUSR2', keepAlive);
 
