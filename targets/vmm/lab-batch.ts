@@ -212,7 +212,7 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
   const lost = new Map<string, LostAttempt[]>(boots.map((b) => [b.id, []]));
   const lockups: string[] = [];
   /** Boots that ran far past their own timeout (lab-boot-watch.ts): failed, never rerun. */
-  const overran = new Map<string, { ranS: number; lab: number }>();
+  const overran = new Map<string, { ranS: number; lab: number; consoleTail: string }>();
   let wallMs = 0;
   let readyMs: number | undefined;
   let lab: Awaited<ReturnType<typeof runInLab>> | undefined;
@@ -305,7 +305,7 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
     if (overrun !== undefined && lockup === undefined) {
       // The boot's own failure (its stack did not end itself), not the lab's: the boots behind it
       // run in a fresh lab, within the same restart budget.
-      overran.set(overrun.id, { ranS: overrun.ranS, lab: attempt + 1 });
+      overran.set(overrun.id, { ranS: overrun.ranS, lab: attempt + 1, consoleTail: lab.consoleTail });
       if (!mayRestartLab(attempt, policy)) break;
       continue;
     }
@@ -346,7 +346,7 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
       r.status = 'error';
       r.error = {
         code: 'E_TIMEOUT',
-        message: `boot ${b.id} was still running ${over.ranS} s after it started in lab VM ${over.lab}, ${OVERRUN_SLACK_S} s past its own ${b.req.timeoutS} s timeout: ${labName} did not end itself (its partial event stream is judged; the lab VM was stopped and the boots after this one ran in a fresh one); lab console tail:\n${lab?.consoleTail}\nstderr: ${r.stderr.slice(-1500)}`,
+        message: `boot ${b.id} was still running ${over.ranS} s after it started in lab VM ${over.lab}, ${OVERRUN_SLACK_S} s past its own ${b.req.timeoutS} s timeout: ${labName} did not end itself (its partial event stream is judged; the lab VM was stopped and the boots after this one ran in a fresh one); that lab's console tail:\n${over.consoleTail}\nstderr: ${r.stderr.slice(-1500)}`,
       };
     } else if (!finished(b)) {
       r.status = 'error';
