@@ -4,6 +4,9 @@
 import { basename } from 'node:path';
 import type { BootRequest } from '../target.js';
 
+/** One of the batch script's own lines: boot id, what happened, and an exit's code. */
+export const BATCH_LINE = /^@@batch (\S+) (start|retry|exit)(?: (-?\d+))?/;
+
 /** The target a progress line names unless told: the own VMM in the lab, a batch's default stack. */
 const DEFAULT_TARGET = 'vmm:kvm@lab';
 
@@ -39,7 +42,7 @@ export function batchProgress(boots: readonly ProgressBoot[], attempt: number, n
       partial = lines.pop() ?? '';
       const out: string[] = [];
       for (const line of lines) {
-        const m = /^@@batch (\S+) (start|retry|exit)(?: (-?\d+))?/.exec(line);
+        const m = BATCH_LINE.exec(line);
         const i = m ? index.get(m[1]!) : undefined;
         if (!m || i === undefined) continue;
         const b = boots[i]!;

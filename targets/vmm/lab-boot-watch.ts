@@ -5,6 +5,8 @@
 // OVERRUN_SLACK_S after its timeout, so the batch can stop that lab, fail that boot with what it
 // left, and run the boots behind it in a fresh lab.
 
+import { BATCH_LINE } from './lab-batch-progress.js';
+
 /**
  * Seconds a boot may run past its timeout before it counts as overrun: the stack's start inside
  * the lab (Node, QEMU), the own VMM's stop deadline and grace, and the QEMU driver's kill grace
@@ -40,7 +42,7 @@ export function bootOverrunWatch(timeoutOf: (id: string) => number | undefined, 
       const lines = (partial + text).split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines) {
-        const m = /^@@batch (\S+) (start|retry|exit)/.exec(line);
+        const m = BATCH_LINE.exec(line);
         if (!m) continue;
         const timeoutS = timeoutOf(m[1]!);
         if (timeoutS === undefined) continue;
