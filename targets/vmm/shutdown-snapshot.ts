@@ -3,12 +3,10 @@
 // vCPU, or every vCPU but 0 when the boot asks for triple faults), so it is the first snapshot
 // taken for a triple fault of that vCPU.
 
+import { tripleFaultSource } from '../../vmm/machine/memory-snapshot.js';
 import type { BootEvent } from '../boot-result.js';
 
-/** The reset source the VMM writes for a triple fault of `vcpu` (vmm/vcpu/device-owner.ts). */
-export function tripleFaultSource(vcpu: number): string {
-  return vcpu === 0 ? 'triple-fault' : `triple-fault (vCPU ${vcpu})`;
-}
+export { tripleFaultSource };
 
 /** The snapshot file of `vcpu`'s first triple fault in `events`, or undefined. */
 export function shutdownSnapshot(events: readonly BootEvent[], vcpu: number): string | undefined {

@@ -7,6 +7,11 @@
 
 import { writeFileSync } from 'node:fs';
 
+/** The reset source the VMM names for a triple fault of `vcpu` (the BSP's is plain 'triple-fault'). */
+export function tripleFaultSource(vcpu: number): string {
+  return vcpu === 0 ? 'triple-fault' : `triple-fault (vCPU ${vcpu})`;
+}
+
 /** Bytes saved from guest-physical 0. */
 export const LOW_MEMORY_BYTES = 0x10_0000;
 

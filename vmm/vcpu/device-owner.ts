@@ -14,7 +14,7 @@ import { type BusDevice, SyncKind } from '../devices/device.js';
 import { BootgateError } from '../errors.js';
 import { emitFinalReports, flushMachine } from '../machine/final-reports.js';
 import type { PendingAction, PendingReset } from '../machine/machine.js';
-import { snapshotPath, writeLowMemory } from '../machine/memory-snapshot.js';
+import { snapshotPath, tripleFaultSource, writeLowMemory } from '../machine/memory-snapshot.js';
 import { PcInstance } from '../machine/pc-instance.js';
 import { ExitAccounting } from '../metrics/exit-accounting.js';
 import { codeAround } from './code-dump.js';
@@ -67,7 +67,7 @@ export class DeviceOwner {
         this.emit({ event: 'vcpu-fatal', vcpu });
         this.machine.pc.machine.requestPowerOff(`fatal exit on vCPU ${vcpu}`, 255);
       },
-      tripleFault: (vcpu) => this.machine.pc.machine.requestReset(vcpu === 0 ? 'triple-fault' : `triple-fault (vCPU ${vcpu})`),
+      tripleFault: (vcpu) => this.machine.pc.machine.requestReset(tripleFaultSource(vcpu)),
       beforeReply: () => this.publishShadows(),
       mmioMapVersion: () => this.control.mmioMapVersion,
     });
