@@ -12,6 +12,15 @@ describe('fault-rate', () => {
     expect(p.map((b) => `${b.round}${b.workload[0]}${b.stack}`)).toEqual(['1iown', '1iqemu', '1town', '1tqemu', '2iqemu', '2iown', '2tqemu', '2town']);
   });
 
+  it('boots bar32g as bar-assignment\'s Linux case (one 32 GiB BAR, 40 bits) and probe as the same boot without them', () => {
+    const bar = requestOf({ round: 1, stack: 'own', workload: 'bar32g', smp: 8 });
+    expect(bar).toMatchObject({ guest: 'debian-probe', pciTestDevices: ['mem64pref:32G'], physBits: 40, smp: 8 });
+    const plain = requestOf({ round: 1, stack: 'qemu', workload: 'probe', smp: 8 });
+    expect(plain).toMatchObject({ guest: 'debian-probe', smp: 8 });
+    expect(plain).not.toHaveProperty('pciTestDevices');
+    expect(plain).not.toHaveProperty('physBits');
+  });
+
   it('boots the disk workload from the image in its plan, to the disk probe\'s done line; a triple fault there is unrequested', () => {
     const p = { round: 1, stack: 'own', workload: 'disk', smp: 2, disk: '/cache/disk.raw' } as const;
     expect(requestOf(p)).toMatchObject({ firmware: 'seabios-256k', disk: '/cache/disk.raw', smp: 2, until: 'bootgate-disk: done' });
@@ -33,7 +42,7 @@ describe('fault-rate', () => {
       { workload: 'irqtest', smp: 8 },
     ]);
     expect(parseConfigs({ smp: '2', workloads: 'triple' })).toEqual([{ workload: 'triple', smp: 2 }]);
-    expect(() => parseConfigs({ configs: 'plain:2' })).toThrow(/unknown workload "plain"/);
+    expect(() => parseConfigs({ configs: 'idle:2' })).toThrow(/unknown workload "idle"/);
     expect(() => parseConfigs({ configs: 'irqtest:0' })).toThrow(/invalid SMP "0"/);
   });
 

@@ -40,7 +40,7 @@ async function bootOnce(p: PlannedBoot, qemu: QemuByWorkload): Promise<BootResul
   if (p.stack === 'own') return bootOnOwnVmm(req);
   if (p.workload === 'disk') return bootOnQemu('kvm', req, { ...process.env, QEMU: qemu.disk });
   // The catalog refuses debian-irqtest on QEMU (it has no bootgate device); edu stands in, so boot its kernel directly.
-  const guest = await resolveGuest(req.guest!, { reboot: req.reboot as 'triple' | undefined, reboots: req.reboots, irqtest: req.irqtest });
+  const guest = await resolveGuest(req.guest ?? 'debian-probe', { reboot: req.reboot as 'triple' | undefined, reboots: req.reboots, irqtest: req.irqtest });
   const { guest: _g, reboot: _r, reboots: _n, irqtest: _i, ...rest } = req;
   return bootOnQemu('kvm', { ...rest, firmware: guest.firmware, linux: { kernel: guest.kernel!, initrd: guest.initrd, append: guest.append } }, { ...process.env, QEMU: qemu[p.workload] });
 }
@@ -48,7 +48,7 @@ async function bootOnce(p: PlannedBoot, qemu: QemuByWorkload): Promise<BootResul
 export async function inner(planFile: string, out: string): Promise<void> {
   const boots = JSON.parse(readFileSync(planFile, 'utf8')) as PlannedBoot[];
   const noHpet = qemuWith('qemu-nohpet', '-machine hpet=off');
-  const qemu: QemuByWorkload = { irqtest: qemuWith('qemu-edu', '-device edu -machine hpet=off'), triple: noHpet, disk: noHpet };
+  const qemu: QemuByWorkload = { irqtest: qemuWith('qemu-edu', '-device edu -machine hpet=off'), triple: noHpet, disk: noHpet, probe: noHpet, bar32g: noHpet };
   // L1 KVM's trace, stopped at the first shutdown a boot did not ask for (either stack): lab/kvm-trace.ts.
   const opened = KvmTrace.open();
   const trace = 'unavailable' in opened ? undefined : opened;

@@ -18,6 +18,11 @@ export const WORKLOADS = {
   triple: { guest: 'debian-probe', reboot: 'triple', reboots: 1 },
   // The debian-disk suite's boot: SeaBIOS, GRUB from the IDE disk, systemd, the disk probe (the image path comes with the plan).
   disk: { firmware: 'seabios-256k' },
+  // A plain probe boot: the control for the two below.
+  probe: { guest: 'debian-probe' },
+  // bar-assignment's Linux case: one 32 GiB 64-bit prefetchable BAR, 40 physical address bits (the
+  // boot behind most lab losses in npm test at SMP 8, docs/lab-fault-rate.md).
+  bar32g: { guest: 'debian-probe', pciTestDevices: ['mem64pref:32G'], physBits: 40 },
 } as const;
 export type Workload = keyof typeof WORKLOADS;
 export type Stack = 'own' | 'qemu';
@@ -81,7 +86,8 @@ export function requestOf(p: PlannedBoot): BootRequest {
     if (p.disk === undefined) throw new TypeError('a disk boot needs the image path in its plan');
     return { ...WORKLOADS.disk, disk: p.disk, smp: p.smp, timeoutS, until: DISK_DONE };
   }
-  return { ...WORKLOADS[p.workload], smp: p.smp, timeoutS, until: DONE };
+  const { pciTestDevices, ...w } = WORKLOADS[p.workload] as { pciTestDevices?: readonly string[] } & BootRequest;
+  return { ...w, ...(pciTestDevices ? { pciTestDevices: [...pciTestDevices] } : {}), smp: p.smp, timeoutS, until: DONE };
 }
 
 /** What one finished boot shows: faults the guest did not ask for, else any other failure. */
