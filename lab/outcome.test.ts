@@ -44,6 +44,14 @@ describe('labOutcome', () => {
     expect(labOutcome({ ...base, spawnError: new Error('spawn setpriv ENOENT') }).error?.message).toMatch(/could not start QEMU: spawn setpriv ENOENT/);
   });
 
+  it('a dead VM says whether QEMU logged a triple fault of a lab vCPU (the silent death), and says nothing without a log', () => {
+    const died = { ...base, qemuExit: { code: 0, signal: null } };
+    const tf = labOutcome({ ...died, qemuLog: 'CPU Reset (CPU 0)\nEAX=00000000\nTriple fault\n' }).error?.message ?? '';
+    expect(tf).toMatch(/ended \(exit code 0\) before the command reported an exit code\nQEMU's log: a lab vCPU triple-faulted \("Triple fault"\)/);
+    expect(labOutcome({ ...died, qemuLog: 'CPU Reset (CPU 0)\nEAX=00000000\n' }).error?.message).toContain("QEMU's log names no lab triple fault");
+    expect(labOutcome(died).error?.message).not.toContain("QEMU's log");
+  });
+
   it('an abort is reported as such', () => {
     expect(labOutcome({ ...base, ending: 'aborted' }).status).toBe('aborted');
   });

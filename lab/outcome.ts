@@ -24,6 +24,8 @@ export interface OutcomeFacts {
   qemuExit?: { code: number | null; signal: NodeJS.Signals | null };
   spawnError?: Error;
   qemuStderr: string;
+  /** QEMU's `-d cpu_reset` log (lab/qemu-args.ts), when it was written. */
+  qemuLog?: string;
   tails: { console: string; stdout: string; stderr: string };
 }
 
@@ -52,5 +54,14 @@ export function labOutcome(f: OutcomeFacts): LabOutcome {
     ? `could not start QEMU: ${f.spawnError.message}`
     : `${qemu} ended (${f.qemuExit?.signal ? `signal ${f.qemuExit.signal}` : `exit code ${f.qemuExit?.code ?? '?'}`}) before the command reported an exit code`;
   const said = f.qemuStderr.trim() ? `\nQEMU stderr: ${f.qemuStderr.trim().split('\n').slice(-8).join('\n')}` : '';
-  return { status: 'vm-died', error: new BootgateError('E_GUEST', withTails(`${how}${said}`)) };
+  return { status: 'vm-died', error: new BootgateError('E_GUEST', withTails(`${how}${said}${resetLogLine(f.qemuLog)}`)) };
+}
+
+/** QEMU logs "Triple fault" (CPU_LOG_RESET) when a vCPU of the lab shuts down on its own, not inside a nested guest. */
+const LAB_TRIPLE_FAULT = /^Triple fault$/m;
+
+function resetLogLine(log: string | undefined): string {
+  if (log === undefined) return '';
+  if (LAB_TRIPLE_FAULT.test(log)) return "\nQEMU's log: a lab vCPU triple-faulted (\"Triple fault\"): the lab kernel's own CPU state broke, so it could print nothing (docs/lab-fault-rate.md)";
+  return "\nQEMU's log names no lab triple fault";
 }

@@ -8,7 +8,7 @@ const machine = {
   memMiB: 3072,
   jobDir: '/tmp/run,1/job',
   rwShares: ['/work/main'],
-  files: { console: '/tmp/run/console.log', stdout: '/tmp/run/stdout', stderr: '/tmp/run/stderr', status: '/tmp/run/status' },
+  files: { console: '/tmp/run/console.log', stdout: '/tmp/run/stdout', stderr: '/tmp/run/stderr', status: '/tmp/run/status', qemuLog: '/tmp/run/qemu.log' },
 };
 
 function valuesOf(args: string[], flag: string): string[] {
@@ -53,6 +53,13 @@ describe('qemuArgs', () => {
     expect(shares[1]).toContain('readonly=on');
     expect(shares[2]).toMatch(/^local,path=\/work\/main,mount_tag=bootgate\.rw0,/);
     expect(shares[2]).not.toContain('readonly');
+  });
+
+  it('logs the lab CPUs\' resets to the QEMU log file, so a lab vCPU\'s triple fault is on record', () => {
+    expect(valuesOf(args, '-d')).toEqual(['cpu_reset']);
+    expect(valuesOf(args, '-D')).toEqual(['/tmp/run/qemu.log']);
+    const { qemuLog: _q, ...files } = machine.files;
+    expect(qemuArgs({ ...machine, files })).not.toContain('-d');
   });
 
   it('adds extra kernel arguments after the lab ones', () => {

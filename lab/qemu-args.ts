@@ -18,8 +18,8 @@ export interface LabMachine {
   jobDir: string;
   /** Host folders shared writable at their own path. */
   rwShares: readonly string[];
-  /** Files QEMU writes: the kernel console and the three ports. */
-  files: { console: string; stdout: string; stderr: string; status: string };
+  /** Files QEMU writes: the kernel console, the three ports, and its own reset log (`-d cpu_reset`, see below). */
+  files: { console: string; stdout: string; stderr: string; status: string; qemuLog?: string };
   /** Extra kernel command line words (debugging). */
   append?: readonly string[];
   /** TCG's threading: one host thread per lab vCPU (default), or all vCPUs on one thread (BOOTGATE_LAB_TCG=single, a diagnostic). */
@@ -86,6 +86,10 @@ export function qemuArgs(m: LabMachine): string[] {
     '-display',
     'none',
     '-no-reboot',
+    // QEMU logs "Triple fault" when a lab vCPU shuts down (with -no-reboot, QEMU then ends with
+    // exit code 0 and the lab kernel has printed nothing): how a silent lab death is told apart
+    // from a panic (printed) or a QEMU crash (a signal). Also one CPU-state dump per reset at start.
+    ...(m.files.qemuLog ? ['-d', 'cpu_reset', '-D', m.files.qemuLog] : []),
     '-kernel',
     m.kernel,
     '-initrd',

@@ -9,7 +9,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -176,7 +176,7 @@ export async function runInLab(opts: LabRunOptions): Promise<LabResult> {
 
   const dir = await mkdtemp(join(tmpdir(), 'bootgate-lab-'));
   const jobDir = join(dir, 'job');
-  const files = { console: join(dir, 'console.log'), stdout: join(dir, 'stdout'), stderr: join(dir, 'stderr'), status: join(dir, 'status') };
+  const files = { console: join(dir, 'console.log'), stdout: join(dir, 'stdout'), stderr: join(dir, 'stderr'), status: join(dir, 'status'), qemuLog: join(dir, 'qemu.log') };
   let child: ChildProcess | undefined;
   const followers: FileFollower[] = [];
   try {
@@ -252,6 +252,8 @@ export async function runInLab(opts: LabRunOptions): Promise<LabResult> {
       qemuExit,
       spawnError,
       qemuStderr: qemuStderr.text,
+      // Only a few CPU-state dumps at start and a "Triple fault" line at most (lab/qemu-args.ts).
+      qemuLog: await readFile(files.qemuLog, 'utf8').catch(() => undefined),
       tails,
     });
     return {
