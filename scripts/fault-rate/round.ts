@@ -67,7 +67,8 @@ export async function runRound(root: string, outDir: string, boots: PlannedBoot[
           .map((l) => JSON.parse(l) as BootRecord)
       : [];
     records.push(...done);
-    if (lockup === undefined && result.status !== 'exited') lockup = `lab ${result.status}: ${result.error?.message.split('\n')[0] ?? ''}`;
+    // How the lab ended, every line before the tails (QEMU's stderr, its reset log's verdict: lab/outcome.ts).
+    if (lockup === undefined && result.status !== 'exited') lockup = `lab ${result.status}: ${(result.error?.message.split('\nlab console tail:')[0] ?? '').trim().replaceAll('\n', '; ')}`;
     if (lockup === undefined) {
       for (const p of todo.slice(done.length)) records.push({ ...p, failure: `not run: the lab ended after ${done.length} boots (${result.status}, exit ${result.exitCode})` });
       break;
