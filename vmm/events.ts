@@ -199,5 +199,7 @@ export interface Diagnostic {
   lastExits: Array<{ vcpu: number; kind: string; detail: string }>;
   /** Device interrupt states at the stop (e.g. COM1's IRQ line and pending source). */
   devices?: string[];
+  /** vCPUs whose registers read back in a state no x86 CPU can be in (vmm/vcpu/impossible-state.ts): the accelerator's doing. */
+  impossibleStates?: Array<{ vcpu: number; why: string }>;
   serialTail: string;
 }

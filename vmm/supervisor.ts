@@ -15,6 +15,7 @@ import { ControlBlock, StopMode } from './vcpu/control.js';
 import { Mailbox } from './vcpu/mailbox.js';
 import { stopDeadline } from './vcpu/stop-deadline.js';
 import { describeThread } from './vcpu/stuck-thread.js';
+import { impossibleReason, impossibleStates } from './vcpu/impossible-state.js';
 import { PostedWrites } from './vcpu/posted-writes.js';
 import { OWNER, type OwnerWorkerData, type StoppedReport, type VcpuWorkerData, type WorkerMessage } from './vcpu/messages.js';
 
@@ -267,17 +268,20 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
   else if (status === 'timeout') exitCode = 124;
   let diagnostic: Diagnostic | undefined;
   if (status === 'timeout' || status === 'error' || (status === 'power-off' && config.until)) {
+    const registers = [...reports.values()].filter((r) => r.registers && r.vcpu !== OWNER).map((r) => ({ vcpu: r.vcpu, regs: r.registers! }));
+    const impossible = impossibleStates(registers);
     diagnostic = {
       reason:
-        status === 'timeout'
+        (status === 'timeout'
           ? `timed out after ${config.timeoutS} s${config.until ? ` waiting for /${config.until}/` : ''}`
           : status === 'power-off'
             ? `guest powered off (${outcome?.source}) before the console matched /${config.until}/`
-            : (error?.message ?? 'error'),
-      registers: [...reports.values()].filter((r) => r.registers && r.vcpu !== OWNER).map((r) => ({ vcpu: r.vcpu, regs: r.registers! })),
+            : (error?.message ?? 'error')) + impossibleReason(impossible),
+      registers,
       lastExits: snaps.flatMap((s) => s.lastExits.map((e) => ({ vcpu: s.vcpu, ...e }))),
       devices: [...reports.values()].sort((a, b) => a.vcpu - b.vcpu).flatMap((r) => r.devices ?? []),
       serialTail: serial.slice(-SERIAL_TAIL_BYTES),
+      ...(impossible.length > 0 ? { impossibleStates: impossible } : {}),
     };
   }
   const resets = outcome?.resets ?? 0;

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { batchProgress, describeLabBoot } from './lab-batch-progress.js';
-import { readResult, firstAttempt, LAB_FAULT_RERUN_MIN_SMP, LAB_RESTARTS, labLoss, LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE, mayRestartLab, requestedTripleFaults, rerunOf, rerunPolicy, tripleFaultRerunAbove } from './lab-batch.js';
+import { readResult, firstAttempt, impossibleStateRerun, LAB_FAULT_RERUN_MIN_SMP, LAB_RESTARTS, labLoss, LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE, mayRestartLab, requestedTripleFaults, rerunCondition, rerunOf, rerunPolicy, tripleFaultRerunAbove } from './lab-batch.js';
+import { execFileSync } from 'node:child_process';
 
 const irqtest = { guest: 'debian-irqtest', smp: 2, timeoutS: 300 };
 const triple = { guest: 'debian-probe', smp: 2, timeoutS: 300, reboot: 'triple' };
@@ -76,6 +77,36 @@ describe('lab batch rerun decisions', () => {
   });
 });
 
+describe('the rerun of an impossible vCPU state', () => {
+  it('applies at any SMP, SMP 1 included, but never to a quirk boot or with reruns off', () => {
+    const policy = rerunPolicy({});
+    expect(impossibleStateRerun({ ...irqtest, smp: 1 }, policy)).toBe(true);
+    expect(impossibleStateRerun({ ...irqtest, smp: 8 }, policy)).toBe(true);
+    expect(impossibleStateRerun(quirk, policy)).toBe(false);
+    expect(impossibleStateRerun(irqtest, rerunPolicy({ BOOTGATE_NO_RERUN: '1' }))).toBe(false);
+  });
+
+  it('is tested by the batch script (run here under sh): a final diagnostic with impossible states reruns, a plain timeout does not', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bootgate-rerun-condition-'));
+    const ev = join(dir, 'boot.jsonl');
+    const run = (text: string, above: number | undefined, impossible: boolean) => {
+      writeFileSync(ev, text);
+      return execFileSync('sh', ['-c', `if ${rerunCondition(`'${ev}'`, above, impossible)}; then echo rerun; else echo keep; fi`], { encoding: 'utf8' }).trim();
+    };
+    const timeout = JSON.stringify({ event: 'final', status: 'timeout', diagnostic: { reason: 'timed out', registers: [] } });
+    const corrupt = JSON.stringify({ event: 'final', status: 'timeout', diagnostic: { reason: 'timed out', registers: [], impossibleStates: [{ vcpu: 0, why: 'x' }] } });
+    const fault = JSON.stringify({ event: 'triple-fault', vcpu: 0 });
+    expect(run(timeout, 0, true)).toBe('keep');
+    expect(run(corrupt, 0, true)).toBe('rerun');
+    expect(run(corrupt, undefined, true)).toBe('rerun');
+    expect(run(corrupt, 0, false)).toBe('keep');
+    expect(run(`${fault}\n${timeout}`, 0, true)).toBe('rerun');
+    expect(run(`${fault}\n${timeout}`, 1, true)).toBe('keep');
+    expect(run(corrupt, undefined, false)).toBe('keep');
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
 describe('the first attempt of a triple-fault rerun', () => {
   it('says which vCPU faulted and when', () => {
     const first = [
@@ -91,6 +122,14 @@ describe('the first attempt of a triple-fault rerun', () => {
       JSON.stringify({ event: 'triple-fault', t: 36806.9, vcpu: 1, registers: {} }),
     ].join('\n');
     expect(firstAttempt(first)).toBe('in the first attempt vCPU 0 triple-faulted 28.2 s into the boot, then vCPU 1 triple-faulted 36.8 s into the boot, more often than the guest asked for');
+  });
+
+  it('names the impossible vCPU state of a first attempt the lab\'s KVM handed back', () => {
+    const first = [
+      JSON.stringify({ event: 'milestone', t: 0, name: 'vmm-start' }),
+      JSON.stringify({ event: 'final', t: 600000, status: 'timeout', exitCode: 124, resets: 0, wallMs: 600000, maxRssBytes: 1, profile: {}, milestones: {}, diagnostic: { reason: 'timed out', registers: [], lastExits: [], serialTail: '', impossibleStates: [{ vcpu: 0, why: 'rip 0xffffffffc041a13c is above 4 GiB while EFER.LMA is 0' }] } }),
+    ].join('\n');
+    expect(firstAttempt(first)).toBe("in the first attempt the lab's KVM returned a CPU state no x86 CPU can be in (vCPU 0: rip 0xffffffffc041a13c is above 4 GiB while EFER.LMA is 0); the boot ended timeout");
   });
 
   it('counts a lab VM as lost when it locked up or died, but not when it ran the batch or its kernel failed', () => {

@@ -25,6 +25,10 @@
 //   run's last lines), never as a plain pass; a rerun that faults again fails. At SMP 1 neither
 //   stack has faulted unasked in the lab, so a fault there is the boot's failure, not rerun.
 //   QEMU reports no triple fault as such (a reset is a reset), so its boots are never rerun for one.
+// - A boot whose vCPU state read back impossible at its stop (rip above 4 GiB outside long mode,
+//   and the like: vmm/vcpu/impossible-state.ts) is rerun once at any SMP, the same way: the own
+//   VMM writes no register outside resets, and a hung QEMU/KVM boot in the same lab showed the
+//   same lab-kernel address (docs/lab-fault-rate.md). Native targets report it as the failure it is.
 // - Evidence of a shutdown: the batch traces the lab kernel's KVM (lab/kvm-trace.ts; off with
 //   BOOTGATE_LAB_KVM_TRACE=0) and stops the trace at the first shutdown exit the boot did not ask
 //   for, so the faulting vCPU's last exits and the rip it shut down at (which SVM KVM's reset of
@@ -109,6 +113,26 @@ export function tripleFaultRerunAbove(req: BootRequest, policy: RerunPolicy): nu
   return requestedTripleFaults(req);
 }
 
+/**
+ * Whether a boot is rerun once when its vCPU state read back impossible (vmm/vcpu/impossible-state.ts):
+ * at any SMP, since no guest can cause it, but never a quirk boot, and not when reruns are off.
+ */
+export function impossibleStateRerun(req: BootRequest, policy: RerunPolicy): boolean {
+  return policy.tripleFaultReruns > 0 && (req.quirks?.length ?? 0) === 0;
+}
+
+/**
+ * The batch script's test (sh) whether a finished first attempt, its event stream at `ev` (shell-
+ * quoted), is rerun: more triple faults than `above`, or (with `impossible`) an impossible state.
+ */
+export function rerunCondition(ev: string, above: number | undefined, impossible: boolean): string {
+  const conditions = [
+    ...(above !== undefined ? [`[ "$(grep -c '${TRIPLE_FAULT_EVENT}' ${ev})" -gt ${above} ]`] : []),
+    ...(impossible ? [`grep -q '${IMPOSSIBLE_STATE}' ${ev}`] : []),
+  ];
+  return conditions.length > 0 ? conditions.join(' || ') : 'false';
+}
+
 /** Lab console lines of a kernel that failed, not of a QEMU that died under it. */
 const KERNEL_FAULT = /Kernel panic|BUG: |Oops|general protection fault|kernel BUG/;
 
@@ -142,6 +166,8 @@ export function rerunOf(lost: readonly LostAttempt[]): Rerun | undefined {
 }
 
 const TRIPLE_FAULT_EVENT = '"event":"triple-fault"';
+/** In the final event's diagnostic: vCPUs whose registers read back in a state no CPU can be in. */
+const IMPOSSIBLE_STATE = '"impossibleStates":';
 /** The batch script touches its heartbeat file this often (s); silence this long (s) = frozen lab. */
 const HEARTBEAT_EVERY_S = 5;
 const HEARTBEAT_STALE_S = 90;
@@ -242,12 +268,14 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
       const run = `${arm}node ${args} > ${shellQuote(join(dir, `${b.id}.out`))} 2> ${shellQuote(join(dir, `${b.id}.err`))}; rc=$?${save}`;
       lines.push(`echo "@@batch ${b.id} start"`, run);
       const above = tripleFaultRerunAbove(b.req, policy);
-      if (above !== undefined) {
-        // One event per line: grep -c counts the triple faults of the first attempt.
+      const impossible = own && impossibleStateRerun(b.req, policy);
+      if (above !== undefined || impossible) {
+        // One event per line: grep -c counts the triple faults of the first attempt; the final
+        // event's diagnostic names vCPUs whose state read back impossible.
         const ev = shellQuote(eventsOf(b));
         const trace = shellQuote(traceOf(b));
         lines.push(
-          `if [ "$(grep -c '${TRIPLE_FAULT_EVENT}' ${ev})" -gt ${above} ]; then mv ${ev} ${shellQuote(`${eventsOf(b)}.first`)}; [ ! -e ${trace} ] || mv ${trace} ${shellQuote(`${traceOf(b)}.first`)}; for f in ${ev}.reset-*.lowmem; do [ ! -e "$f" ] || mv "$f" "$f.first"; done; echo "@@batch ${b.id} retry"; ${run}; fi`,
+          `if ${rerunCondition(ev, above, impossible)}; then mv ${ev} ${shellQuote(`${eventsOf(b)}.first`)}; [ ! -e ${trace} ] || mv ${trace} ${shellQuote(`${traceOf(b)}.first`)}; for f in ${ev}.reset-*.lowmem; do [ ! -e "$f" ] || mv "$f" "$f.first"; done; echo "@@batch ${b.id} retry"; ${run}; fi`,
         );
       }
       // Flush the boot's files to the share now: a lab killed later loses what its page cache held.
@@ -377,9 +405,14 @@ export function readResult(file: string, name: string, stderr: string): BootResu
   return { ...r, target: name, stderr: r.stderr || stderr };
 }
 
-/** What ended the first attempt of a boot rerun after an unrequested triple fault, for the report. */
+/** What ended the first attempt of a boot rerun after an unrequested triple fault or an impossible vCPU state, for the report. */
 export function firstAttempt(text: string): string {
-  const faults = parseEventStream('vmm:kvm@lab', text, '').events.filter((e) => e.event === 'triple-fault');
+  const parsed = parseEventStream('vmm:kvm@lab', text, '');
+  const impossible = parsed.diagnostic?.impossibleStates ?? [];
+  if (impossible.length > 0) {
+    return `in the first attempt the lab's KVM returned a CPU state no x86 CPU can be in (${impossible.map((i) => `vCPU ${i.vcpu}: ${i.why}`).join('; ')}); the boot ended ${parsed.status}`;
+  }
+  const faults = parsed.events.filter((e) => e.event === 'triple-fault');
   const at = faults.length > 0 ? faults.map((f) => `vCPU ${String(f.vcpu)} triple-faulted ${(f.t / 1000).toFixed(1)} s into the boot`).join(', then ') : 'it triple-faulted';
   return `in the first attempt ${at}, more often than the guest asked for`;
 }
