@@ -132,13 +132,13 @@ describe('the first attempt of a triple-fault rerun', () => {
     expect(firstAttempt(first)).toBe("in the first attempt the lab's KVM returned a CPU state no x86 CPU can be in (vCPU 0: rip 0xffffffffc041a13c is above 4 GiB while EFER.LMA is 0); the boot ended timeout");
   });
 
-  it('counts a lab VM as lost when it locked up or died, but not when it ran the batch or its kernel failed', () => {
+  it('counts a lab VM as lost when it locked up or died (its kernel\'s failure named), but not when it ran the batch or timed out', () => {
     const ran = { status: 'exited', consoleTail: '' };
     expect(labLoss(ran, undefined)).toBeUndefined();
     expect(labLoss({ status: 'aborted', consoleTail: '' }, 'watchdog: BUG: soft lockup - CPU#1 stuck')).toMatch(/^wedged \(watchdog/);
     const died = { status: 'vm-died', consoleTail: 'bootgate-lab: ready', error: { message: 'QEMU (pid 7) ended (signal SIGSEGV) before the command reported an exit code\nlab console tail:\n  | ready' } };
     expect(labLoss(died, undefined)).toBe('died (QEMU (pid 7) ended (signal SIGSEGV) before the command reported an exit code)');
-    expect(labLoss({ ...died, consoleTail: '[  12.3] Kernel panic - not syncing: Fatal exception' }, undefined)).toBeUndefined();
+    expect(labLoss({ ...died, consoleTail: 'bootgate-lab: ready\n[  12.3] Kernel panic - not syncing: Fatal exception\n[  12.3] ---[ end' }, undefined)).toBe('died, its kernel failed ([  12.3] Kernel panic - not syncing: Fatal exception)');
     expect(labLoss({ status: 'timeout', consoleTail: '' }, undefined)).toBeUndefined();
   });
 });

@@ -15,9 +15,10 @@
 //   wedged is a rerun: its result carries `rerun` (reason, attempts) and the wedged lab's console
 //   tail and partial event stream are kept under reports/out/lab/kept/ as the first attempt's
 //   evidence. Boots that had not started yet run for the first time in the fresh lab.
-// - A lab VM that dies (its QEMU ends before the batch reported its exit code, with no panic of the
-//   lab kernel on its console) is lost the same way and handled the same way: the outer QEMU TCG
-//   crashing is the lab's fault, not the stack's; its exit and stderr are the kept evidence.
+// - A lab VM that dies (its QEMU ends before the batch reported its exit code: QEMU crashed, a lab
+//   vCPU triple-faulted, or the lab kernel oopsed or panicked) is lost the same way and handled the
+//   same way: the outer QEMU TCG's emulated SVM breaks the lab's own CPU state under both stacks
+//   (docs/lab-fault-rate.md); its exit, stderr, reset log verdict and console are the kept evidence.
 // - A triple fault the guest did not ask for (more than a reboot=triple boot's one per reboot) in
 //   an own-VMM boot at SMP 2 or more is rerun once, as the lab's: QEMU/KVM, run as a control in the same
 //   lab, faulted the same way there (docs/lab-fault-rate.md). The first attempt's event stream is
@@ -142,9 +143,13 @@ const KERNEL_FAULT = /Kernel panic|BUG: |Oops|general protection fault|kernel BU
  */
 export function labLoss(lab: { status: string; error?: { message: string }; consoleTail: string }, lockup: string | undefined): string | undefined {
   if (lockup !== undefined) return `wedged (${lockup})`;
-  // A lab kernel that panicked or oopsed may have been taken down by its KVM, the accelerator
-  // under test: that is a finding, never rerun.
-  if (lab.status !== 'vm-died' || KERNEL_FAULT.test(lab.consoleTail)) return undefined;
+  if (lab.status !== 'vm-died') return undefined;
+  // A lab kernel that oopsed or panicked and took its VM down is lost like a lab that died: the
+  // lab's kernel runs on the outer QEMU's emulated SVM, which was seen to break its CPU state
+  // under both stacks (silent lab deaths where QEMU logged a lab vCPU's triple fault, the lab
+  // kernel's rip in a nested guest's registers: docs/lab-fault-rate.md). Its first line names it.
+  const fault = lab.consoleTail.split('\n').find((l) => KERNEL_FAULT.test(l));
+  if (fault !== undefined) return `died, its kernel failed (${fault.trim()})`;
   return `died (${(lab.error?.message ?? 'QEMU ended').split('\nlab console tail:')[0]!.trim()})`;
 }
 
