@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KVM_TRACE_BUFFER_KB, KVM_TRACE_EVENTS, KvmTrace, kvmTraceExcerpt, kvmTraceShellFunctions, kvmTraceSummary, shutdownFilter } from './kvm-trace.js';
+import { KVM_TRACE_BUFFER_KB, KVM_TRACE_EVENTS, KvmTrace, kvmTraceExcerpt, kvmTraceShellFunctions, kvmTraceSummary, labKernelRip, shutdownFilter, svmRunAddress } from './kvm-trace.js';
 
 const exit = (tid: number, cpu: number, t: string, vcpu: number, reason: string, rip: string) =>
   `            node-${tid}    [00${cpu}] d..2.  ${t}: kvm_exit: vcpu ${vcpu} reason ${reason} rip ${rip} info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x00000000 error_code 0x00000000`;
@@ -72,7 +72,18 @@ describe('kvmTraceShellFunctions', () => {
     for (const e of KVM_TRACE_EVENTS) expect(sh).toContain(e);
     expect(sh).toContain('KT_TRIGGER="traceoff if $1"');
     expect(sh).toContain('echo "!$KT_TRIGGER"');
-    expect(sh).toMatch(/"\$\(cat \$KT\/tracing_on\)" = 0 \] && cat \$KT\/trace > "\$1"/);
+    expect(sh).toMatch(/"\$\(cat \$KT\/tracing_on\)" = 0 \] && \{ grep -m1 -E ' __svm_vcpu_run\(\[\[:space:\]\]\|\$\)' \/proc\/kallsyms \| sed 's\/\^\/# bootgate kallsyms: \/'; cat \$KT\/trace; \} > "\$1"/);
+  });
+
+  it('names a shutdown rip inside the lab kernel\'s __svm_vcpu_run (the header line a saved trace starts with), and only such a rip', () => {
+    const header = '# bootgate kallsyms: ffffffffc041b0a0 t __svm_vcpu_run\t[kvm_amd]';
+    const at = (rip: string) => kvmTraceExcerpt([header, exit(7, 0, '47.0', 7, 'vintr', rip), exit(7, 0, '49.7', 7, 'shutdown', rip)].join('\n'))!.summary;
+    expect(svmRunAddress(header)).toBe(0xffffffffc041b0a0n);
+    expect(at('0xffffffffc041b13c')).toMatch(/^L1 KVM saw vCPU 7 shut down at rip 0xffffffffc041b13c \(the lab kernel's own address, __svm_vcpu_run\+0x9c, right after its VMRUN: the lab's emulated SVM handed the lab kernel's state to the guest\); its exits before: vintr at 0xffffffffc041b13c/);
+    expect(at('0xffffffff8a473916')).toBe('L1 KVM saw vCPU 7 shut down at rip 0xffffffff8a473916; its exits before: vintr at 0xffffffff8a473916');
+    expect(at('0xffffffffc041b09f')).not.toContain('lab kernel');
+    expect(kvmTraceExcerpt(exit(7, 0, '49.7', 7, 'shutdown', '0xffffffffc041b13c'))!.summary).not.toContain('lab kernel');
+    expect(labKernelRip('0xffffffffc041b13c', 0n)).toBe('');
   });
 });
 
@@ -121,5 +132,14 @@ describe('KvmTrace (a stand-in tracefs folder)', () => {
       ['tracing_on', '1'],
     ]);
     expect(t.stopped()).toBeUndefined();
+  });
+
+  it('starts a stopped trace with the lab kernel\'s __svm_vcpu_run line from kallsyms', () => {
+    const files: Record<string, string> = { '/proc/kallsyms': 'ffffffffc0400000 t svm_vcpu_load\t[kvm_amd]\nffffffffc041b0a0 t __svm_vcpu_run\t[kvm_amd]\n', '/tf/tracing_on': '0\n', '/tf/trace': TRACE };
+    const io = { exists: (p: string) => p in files || p.startsWith('/tf'), read: (p: string) => files[p] ?? '', write: () => undefined };
+    const text = (KvmTrace.open('/tf', io) as KvmTrace).stopped()!;
+    expect(text.split('\n')[0]).toBe('# bootgate kallsyms: ffffffffc041b0a0 t __svm_vcpu_run\t[kvm_amd]');
+    expect(svmRunAddress(text)).toBe(0xffffffffc041b0a0n);
+    expect(kvmTraceExcerpt(text)!.vcpu).toBe(4);
   });
 });

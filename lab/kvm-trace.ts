@@ -78,10 +78,35 @@ kvm_trace_arm() {
   echo 1 > $KT/tracing_on
 }
 kvm_trace_save() {
-  [ -n "$KT" ] && [ "$(cat $KT/tracing_on)" = 0 ] && cat $KT/trace > "$1"
+  [ -n "$KT" ] && [ "$(cat $KT/tracing_on)" = 0 ] && { grep -m1 -E ' ${SVM_RUN_SYMBOL}([[:space:]]|$)' /proc/kallsyms | sed 's/^/${SVM_RUN_HEADER}/'; cat $KT/trace; } > "$1"
   return 0
 }
 `;
+}
+
+/**
+ * The lab kernel's SVM entry (arch/x86/kvm/svm/vmenter.S): a saved trace starts with its
+ * /proc/kallsyms line, so a shutdown rip inside it is recognised as the lab kernel's own address.
+ * In the lab's kvm-amd (6.1.0-50) the instruction after VMRUN is __svm_vcpu_run+0x9c, page
+ * offset 0x13c, the rip every such fault so far shut down at (docs/lab-fault-rate.md).
+ */
+const SVM_RUN_SYMBOL = '__svm_vcpu_run';
+const SVM_RUN_HEADER = '# bootgate kallsyms: ';
+/** How far past the symbol a rip counts as inside it (the function is about 0x200 bytes). */
+const SVM_RUN_SPAN = 0x400;
+
+/** Where __svm_vcpu_run was in the lab kernel that wrote the trace (its header line), if known. */
+export function svmRunAddress(text: string): bigint | undefined {
+  const m = new RegExp(`^${SVM_RUN_HEADER}([0-9a-f]{16}) \\S ${SVM_RUN_SYMBOL}\\b`, 'm').exec(text);
+  return m ? BigInt(`0x${m[1]}`) : undefined;
+}
+
+/** A rip inside the lab kernel's __svm_vcpu_run, said as such ('' when it is not, or unknown). */
+export function labKernelRip(rip: string, svmRun: bigint | undefined): string {
+  if (svmRun === undefined || svmRun === 0n) return '';
+  const off = BigInt(rip) - svmRun;
+  if (off < 0n || off >= BigInt(SVM_RUN_SPAN)) return '';
+  return ` (the lab kernel's own address, ${SVM_RUN_SYMBOL}+0x${off.toString(16)}, right after its VMRUN: the lab's emulated SVM handed the lab kernel's state to the guest)`;
 }
 
 /** One line of the trace text: `<comm>-<tid> [cpu] flags timestamp: event: detail`. */
@@ -130,7 +155,7 @@ export function kvmTraceExcerpt(text: string, max = 80): KvmTraceExcerpt | undef
   }
   const vcpu = Number(m[1]);
   const summary =
-    `L1 KVM saw vCPU ${vcpu} shut down at rip ${m[3]}` +
+    `L1 KVM saw vCPU ${vcpu} shut down at rip ${m[3]}${labKernelRip(m[3]!, svmRunAddress(text))}` +
     (exits.length > 0 ? `; its exits before: ${exits.slice(-4).join(', ')}` : '; no earlier exit of it in the ring') +
     (injected.length > 0 ? `; KVM injected: ${injected.slice(-3).join(', ')}` : '');
   return { vcpu, rip: m[3]!, lines: mine, summary };
@@ -149,6 +174,7 @@ export interface TraceIo {
 }
 const FS_IO: TraceIo = { exists: existsSync, read: (p) => readFileSync(p, 'utf8'), write: (p, t) => writeFileSync(p, t) };
 const TRIGGER = join('events', 'kvm', 'kvm_exit', 'trigger');
+const KALLSYMS = '/proc/kallsyms';
 
 /** kvm_trace_setup / _arm / _save for a Node process in the lab (root): see the header. */
 export class KvmTrace {
@@ -182,7 +208,8 @@ export class KvmTrace {
   /** The trace text when the trigger stopped it since arm(), else undefined. */
   stopped(): string | undefined {
     if (this.io.read(join(this.dir, 'tracing_on')).trim() !== '0') return undefined;
-    return this.io.read(join(this.dir, 'trace'));
+    const sym = this.io.exists(KALLSYMS) ? new RegExp(`^.* ${SVM_RUN_SYMBOL}\\b.*$`, 'm').exec(this.io.read(KALLSYMS))?.[0] : undefined;
+    return `${sym ? `${SVM_RUN_HEADER}${sym}\n` : ''}${this.io.read(join(this.dir, 'trace'))}`;
   }
 
   private write(file: string, text: string): void {
