@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { type JunitCase, readJunit } from '../reports/read-junit.js';
 import { checkTargets, DEFAULT_TARGET, main as conformance, REPORT_DIR_ENV } from './conformance.js';
 
-/** targets/vmm/lab-batch.ts reads exactly this: set to 1, nothing is rerun. */
+/** targets/vmm/lab-rerun.ts reads exactly this: set to 1, nothing is rerun. */
 export const NO_RERUN_ENV = 'BOOTGATE_NO_RERUN';
 
 export const USAGE = `usage: npm run soak -- --runs N [--target NAME]... [--out DIR [--resume]] [FILE-FILTER]...

@@ -5,7 +5,7 @@
 // Why: in the nested lab a hung own-VMM boot read back vCPU 0 with rip 0xffffffffc041a13c (the lab
 // kernel's module area), CS 0x10, CR0 with paging, EFER 0: the lab kernel's own state, in a guest
 // that never left 16/32-bit mode (docs/lab-fault-rate.md). Such a state is evidence against the
-// accelerator; the lab batch treats it as the lab's (targets/vmm/lab-batch.ts).
+// accelerator; the lab batch treats it as the lab's (targets/vmm/lab-rerun.ts).
 //
 // Left out: segment and descriptor-table consistency, CR4 reserved bits (what KVM_SET_SREGS
 // would refuse), which no observed fault has broken.
