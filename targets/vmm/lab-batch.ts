@@ -76,7 +76,7 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
   const inner = opts.inner ?? OWN_VMM;
   const own = inner === OWN_VMM;
   const labName = `${inner}@lab`;
-  const policy = own ? rerunPolicy() : { ...rerunPolicy(), tripleFaultReruns: 0 };
+  const policy = own ? rerunPolicy() : { ...rerunPolicy(), tripleFaultReruns: 0, impossibleStateReruns: 0 };
   const name = `batch-${process.pid}-${Date.now()}`;
   const dir = join(ROOT, 'reports', 'out', 'lab', name);
   const kept = join(KEPT_DIR, name);
@@ -142,7 +142,7 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
       const run = `${arm}node ${args} > ${shellQuote(join(dir, `${b.id}.out`))} 2> ${shellQuote(join(dir, `${b.id}.err`))}; rc=$?${save}`;
       lines.push(`echo "@@batch ${b.id} start"`, run);
       const above = tripleFaultRerunAbove(b.req, policy);
-      const impossible = own && impossibleStateRerun(b.req, policy);
+      const impossible = impossibleStateRerun(b.req, policy);
       if (above !== undefined || impossible) {
         // One event per line: grep -c counts the triple faults of the first attempt; the final
         // event's diagnostic names vCPUs whose state read back impossible.

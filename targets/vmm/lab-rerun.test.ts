@@ -51,7 +51,7 @@ describe('lab batch rerun decisions', () => {
 
   it('reruns nothing with BOOTGATE_NO_RERUN=1: no fresh lab after a lockup, no rerun after a triple fault', () => {
     const policy = rerunPolicy({ BOOTGATE_NO_RERUN: '1' }, true);
-    expect(policy).toEqual({ labRestarts: 0, tripleFaultReruns: 0 });
+    expect(policy).toEqual({ labRestarts: 0, tripleFaultReruns: 0, impossibleStateReruns: 0 });
     expect(mayRestartLab(0, policy)).toBe(false);
     expect(tripleFaultRerunAbove(irqtest, policy)).toBeUndefined();
     expect(rerunPolicy({ BOOTGATE_NO_RERUN: '0' }).labRestarts).toBe(LAB_RESTARTS);
@@ -82,6 +82,8 @@ describe('the rerun of an impossible vCPU state', () => {
     expect(impossibleStateRerun({ ...irqtest, smp: 1 }, policy)).toBe(true);
     expect(impossibleStateRerun({ ...irqtest, smp: 8 }, policy)).toBe(true);
     expect(impossibleStateRerun(quirk, policy)).toBe(false);
+    // Its own cause: not switched off with the triple-fault reruns.
+    expect(impossibleStateRerun(irqtest, rerunPolicy({}, false))).toBe(true);
     expect(impossibleStateRerun(irqtest, rerunPolicy({ BOOTGATE_NO_RERUN: '1' }))).toBe(false);
   });
 

@@ -59,11 +59,13 @@ export interface RerunPolicy {
   labRestarts: number;
   /** Reruns of a non-quirk boot after an unrequested triple fault (0 or 1). */
   tripleFaultReruns: number;
+  /** Reruns of a non-quirk boot whose vCPU state read back impossible (0 or 1). */
+  impossibleStateReruns: number;
 }
 
 export function rerunPolicy(env: NodeJS.ProcessEnv = process.env, tripleFaultsAreInfrastructure = LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE): RerunPolicy {
-  if (env[NO_RERUN_ENV] === '1') return { labRestarts: 0, tripleFaultReruns: 0 };
-  return { labRestarts: LAB_RESTARTS, tripleFaultReruns: tripleFaultsAreInfrastructure ? 1 : 0 };
+  if (env[NO_RERUN_ENV] === '1') return { labRestarts: 0, tripleFaultReruns: 0, impossibleStateReruns: 0 };
+  return { labRestarts: LAB_RESTARTS, tripleFaultReruns: tripleFaultsAreInfrastructure ? 1 : 0, impossibleStateReruns: 1 };
 }
 
 /** How many triple faults a boot asks for: one per reboot with reboot=triple, else none. */
@@ -85,7 +87,7 @@ export function tripleFaultRerunAbove(req: BootRequest, policy: RerunPolicy): nu
  * at any SMP, since no guest can cause it, but never a quirk boot, and not when reruns are off.
  */
 export function impossibleStateRerun(req: BootRequest, policy: RerunPolicy): boolean {
-  return policy.tripleFaultReruns > 0 && (req.quirks?.length ?? 0) === 0;
+  return policy.impossibleStateReruns > 0 && (req.quirks?.length ?? 0) === 0;
 }
 
 /**
