@@ -51,7 +51,7 @@ export const LAB_RESTARTS = 2;
 export const LAB_TRIPLE_FAULTS_ARE_INFRASTRUCTURE = true;
 /** The smallest SMP whose unrequested lab faults are rerun: where the control stack faulted too. */
 export const LAB_FAULT_RERUN_MIN_SMP = 2;
-/** Set to 1, nothing is rerun: neither a wedged lab nor a triple fault. */
+/** Set to 1, nothing is rerun: not a wedged or dead lab, a triple fault, or an impossible vCPU state. */
 export const NO_RERUN_ENV = 'BOOTGATE_NO_RERUN';
 
 export interface RerunPolicy {
