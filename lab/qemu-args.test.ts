@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LAB_KERNEL_CMDLINE, labTcgThread, qemuArgs, qemuEscape } from './qemu-args.js';
+import { LAB_KERNEL_CMDLINE, labCpu, labKvmAmdParams, labTcgThread, qemuArgs, qemuEscape } from './qemu-args.js';
 
 const machine = {
   kernel: '/cache/vmlinux',
@@ -76,5 +76,17 @@ describe('qemuArgs', () => {
 
   it('escapes commas only', () => {
     expect(qemuEscape('/a,b,,c')).toBe('/a,,b,,,,c');
+  });
+
+  it('takes the lab CPU model and kvm_amd parameters from the environment, refusing what QEMU or insmod could not take', () => {
+    expect(labCpu({})).toBe('max');
+    expect(labCpu({ BOOTGATE_LAB_CPU: 'max,-vgif' })).toBe('max,-vgif');
+    expect(() => labCpu({ BOOTGATE_LAB_CPU: 'max -smp 8' })).toThrow(/expected a QEMU -cpu value/);
+    expect(labKvmAmdParams({})).toEqual([]);
+    expect(labKvmAmdParams({ BOOTGATE_LAB_KVM_AMD: ' vgif=0  npt=1 ' })).toEqual(['vgif=0', 'npt=1']);
+    expect(() => labKvmAmdParams({ BOOTGATE_LAB_KVM_AMD: 'vgif' })).toThrow(/"vgif" is not a module parameter/);
+    const args = qemuArgs({ ...machine, cpu: 'max,-vgif', kvmAmdParams: ['vgif=0'] });
+    expect(valuesOf(args, '-cpu')).toEqual(['max,-vgif']);
+    expect(valuesOf(args, '-append')[0]).toBe(`${LAB_KERNEL_CMDLINE.join(' ')} kvm_amd.vgif=0`);
   });
 });

@@ -24,6 +24,37 @@ export interface LabMachine {
   append?: readonly string[];
   /** TCG's threading: one host thread per lab vCPU (default), or all vCPUs on one thread (BOOTGATE_LAB_TCG=single, a diagnostic). */
   tcgThread?: 'multi' | 'single';
+  /** The lab CPU model (`-cpu`); LAB_CPU unless set (labCpu()). */
+  cpu?: string;
+  /** kvm_amd module parameters (`vgif=0`), given to the lab kernel as `kvm_amd.vgif=0`; the lab's init passes them to insmod. */
+  kvmAmdParams?: readonly string[];
+}
+
+/** The lab's CPU model: every feature TCG emulates, SVM (and with it kvm-amd) included. */
+export const LAB_CPU = 'max';
+/** BOOTGATE_LAB_CPU sets the lab's -cpu value (`max,-vgif`): a diagnostic for the emulated SVM's faults. */
+export const LAB_CPU_ENV = 'BOOTGATE_LAB_CPU';
+/** BOOTGATE_LAB_KVM_AMD="vgif=0 npt=1" sets kvm_amd parameters in the lab: the same diagnostic from the lab kernel's side. */
+export const LAB_KVM_AMD_ENV = 'BOOTGATE_LAB_KVM_AMD';
+
+export function labCpu(env: NodeJS.ProcessEnv = process.env): string {
+  const v = env[LAB_CPU_ENV];
+  if (v === undefined || v === '') return LAB_CPU;
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.,=+-]*$/.test(v)) throw new TypeError(`${LAB_CPU_ENV}=${JSON.stringify(v)}; expected a QEMU -cpu value such as max,-vgif`);
+  return v;
+}
+
+/** The default kvm_amd parameters of the lab (none), or BOOTGATE_LAB_KVM_AMD's words. */
+export const LAB_KVM_AMD_PARAMS: readonly string[] = [];
+
+export function labKvmAmdParams(env: NodeJS.ProcessEnv = process.env): readonly string[] {
+  const v = env[LAB_KVM_AMD_ENV];
+  if (v === undefined || v.trim() === '') return LAB_KVM_AMD_PARAMS;
+  const words = v.trim().split(/\s+/);
+  for (const w of words) {
+    if (!/^[a-z_][a-z0-9_]*=[A-Za-z0-9_-]+$/.test(w)) throw new TypeError(`${LAB_KVM_AMD_ENV}: ${JSON.stringify(w)} is not a module parameter; expected name=value words such as vgif=0`);
+  }
+  return words;
 }
 
 /** BOOTGATE_LAB_TCG=single runs the lab's vCPUs round-robin on one host thread: half the speed, no cross-thread TCG. */
@@ -78,7 +109,7 @@ export function qemuArgs(m: LabMachine): string[] {
     '-accel',
     `tcg,thread=${m.tcgThread ?? 'multi'}`,
     '-cpu',
-    'max',
+    m.cpu ?? LAB_CPU,
     '-smp',
     String(m.smp),
     '-m',
@@ -95,7 +126,7 @@ export function qemuArgs(m: LabMachine): string[] {
     '-initrd',
     m.initrd,
     '-append',
-    [...LAB_KERNEL_CMDLINE, ...(m.append ?? [])].join(' '),
+    [...LAB_KERNEL_CMDLINE, ...(m.kvmAmdParams ?? LAB_KVM_AMD_PARAMS).map((p) => `kvm_amd.${p}`), ...(m.append ?? [])].join(' '),
     ...fileChardev('console', m.files.console),
     '-serial',
     'chardev:console',

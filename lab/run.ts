@@ -20,7 +20,7 @@ import { labInitramfs } from './initramfs.js';
 import { labKernel } from './kernel.js';
 import { type LabEnding, type LabOutcome, labOutcome } from './outcome.js';
 import { projectRoot } from './project.js';
-import { labTcgThread, qemuArgs } from './qemu-args.js';
+import { labCpu, labKvmAmdParams, labTcgThread, qemuArgs } from './qemu-args.js';
 import { deathSignalPrefix, type LabQemuKind, labQemuBinary } from './qemu.js';
 import { track } from './reaper.js';
 import { LAB_SCRATCH_DIRS, setupScript } from './scripts.js';
@@ -211,7 +211,7 @@ export async function runInLab(opts: LabRunOptions): Promise<LabResult> {
     };
 
     const [cmd, ...prefix] = [...deathSignalPrefix(), qemu];
-    const args = [...prefix, ...qemuArgs({ kernel, initrd, smp, memMiB, jobDir, rwShares: rw, files, append: opts.kernelArgs, tcgThread: labTcgThread() })];
+    const args = [...prefix, ...qemuArgs({ kernel, initrd, smp, memMiB, jobDir, rwShares: rw, files, append: opts.kernelArgs, tcgThread: labTcgThread(), cpu: labCpu(), kvmAmdParams: labKvmAmdParams() })];
     const spawned = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = spawned;
     track(spawned);

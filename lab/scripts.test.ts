@@ -41,6 +41,14 @@ describe('initScript', () => {
     expect(at('echo ready')).toBeLessThan(at('run_job'));
   });
 
+  it("passes a module's parameters from the kernel command line to insmod, and nothing to other modules", () => {
+    const lines = script.split('\n').filter((l) => l.startsWith('params()') || l.startsWith('load()'));
+    expect(lines).toHaveLength(2);
+    const fakes = `cat() { echo 'quiet kvm_amd.vgif=0 kvm_amd.npt=1 kvm.foo=2 kvm_amdx.y=3'; }\ninsmod() { echo "insmod $*"; }\nfail() { echo "fail $*"; }\n`;
+    const out = execFileSync('sh', ['-c', `${fakes}${lines.join('\n')}\nload kvm-amd.ko\nload virtio.ko\nload sub/kvm.ko`]).toString();
+    expect(out.split('\n')).toEqual(['insmod /lib/modules/kvm-amd.ko vgif=0 npt=1', 'insmod /lib/modules/virtio.ko', 'insmod /lib/modules/sub/kvm.ko foo=2', '']);
+  });
+
   it('mounts the host root read-only and the job share from their tags, and reports the exit code before powering off', () => {
     expect(script).toMatch(new RegExp(`mount -t 9p -o ro,[^ ]* ${LAB_TAGS.hostRoot.replace('.', '\\.')} \\$R`));
     expect(script).toContain(`${LAB_TAGS.job} /job`);

@@ -111,9 +111,23 @@ describe('fault-rate', () => {
       { ...base, stack: 'qemu', resets: 0, unrequested: 0 },
     ];
     expect(table(recs)).toEqual([
-      { stack: 'own', workload: 'irqtest', smp: 2, boots: 3, faulted: 1, faults: 1, requested: 0, otherFailures: 1, lockups: 1, notRun: 0 },
-      { stack: 'qemu', workload: 'irqtest', smp: 2, boots: 1, faulted: 0, faults: 0, requested: 0, otherFailures: 0, lockups: 0, notRun: 0 },
+      { lab: 'default', stack: 'own', workload: 'irqtest', smp: 2, boots: 3, faulted: 1, faults: 1, requested: 0, otherFailures: 1, lockups: 1, notRun: 0 },
+      { lab: 'default', stack: 'qemu', workload: 'irqtest', smp: 2, boots: 1, faulted: 0, faults: 0, requested: 0, otherFailures: 0, lockups: 0, notRun: 0 },
     ]);
-    expect(formatTable(table(recs))).toContain('| own VMM | irqtest | 2 | 3 | 1/3 | 1 | 0 | 1/3 | 1 |');
+    expect(formatTable(table(recs))).toContain('| default | own VMM | irqtest | 2 | 3 | 1/3 | 1 | 0 | 1/3 | 1 |');
+  });
+
+  it("keeps a lab run under another CPU model or kvm_amd parameters in rows of its own, named by them", () => {
+    const base = { round: 1, stack: 'own', workload: 'probe', smp: 8, status: 'until-matched', requested: 0, resets: 0 } as const;
+    const rows = table([
+      { ...base, unrequested: 1 },
+      { ...base, unrequested: 0, lab: { cpu: 'max', kvmAmd: ['vgif=0'] } },
+      { ...base, unrequested: 0, lab: { cpu: 'max,-vgif', kvmAmd: [] } },
+    ]);
+    expect(rows.map((r) => [r.lab, r.boots, r.faulted])).toEqual([
+      ['cpu max, kvm_amd vgif=0', 1, 0],
+      ['cpu max,-vgif', 1, 0],
+      ['default', 1, 1],
+    ]);
   });
 });

@@ -33,6 +33,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildDebianDiskImage } from '../guests/debian-disk/build.js';
+import { LAB_CPU, labCpu, labKvmAmdParams } from '../lab/qemu-args.js';
 import { inLab, labUnavailable } from '../lab/target.js';
 import { inner } from './fault-rate/inner.js';
 import { plan, type Stack, STACK_NAMES } from './fault-rate/records.js';
@@ -83,6 +84,9 @@ async function main(argv: string[]): Promise<number> {
   const why = labUnavailable();
   if (why) throw new Error(`the nested lab cannot start: ${why}`);
   mkdirSync(OUT_DIR, { recursive: true });
+  // A run under another lab CPU model or kvm_amd parameters (an A/B of the emulated SVM) says so in every record.
+  const lab = labCpu() !== LAB_CPU || labKvmAmdParams().length > 0 ? { cpu: labCpu(), kvmAmd: labKvmAmdParams() } : undefined;
+  if (lab) console.error(`fault-rate: lab CPU ${lab.cpu}, kvm_amd ${lab.kvmAmd.join(' ') || '(defaults)'}`);
   // The disk workload boots the debian-disk image: built (or found cached) here, its path in each plan.
   const disk = configs.some((c) => c.workload === 'disk') ? (await buildDebianDiskImage({ log: (l) => console.error(l) })).path : undefined;
   const first = Math.max(0, ...readRecords(records).map((r) => r.round)) + 1;
@@ -104,7 +108,7 @@ async function main(argv: string[]): Promise<number> {
       await new Promise((r) => setTimeout(r, 5_000));
     }
     const recs = await runRound(ROOT, OUT_DIR, plan(1, configs, stacks, round).map((p) => (p.workload === 'disk' ? { ...p, disk } : p)));
-    for (const r of recs) appendFileSync(records, `${JSON.stringify(r)}\n`);
+    for (const r of recs) appendFileSync(records, `${JSON.stringify(lab ? { ...r, lab } : r)}\n`);
     console.error(`fault-rate: round ${round} done`);
   }
   console.log(formatTable(table(readRecords(records))));

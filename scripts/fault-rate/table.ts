@@ -6,6 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { type BootRecord, type Stack, STACK_NAMES, WORKLOADS, type Workload } from './records.js';
 
 export interface Row {
+  /** The lab's configuration: `default`, or its CPU model and kvm_amd parameters (an A/B run's records say). */
+  lab: string;
   stack: Stack;
   workload: Workload;
   smp: number;
@@ -21,8 +23,9 @@ export interface Row {
 export function table(records: readonly BootRecord[]): Row[] {
   const rows = new Map<string, Row>();
   for (const r of records) {
-    const key = `${r.workload}:${r.smp}:${r.stack}`;
-    const row = rows.get(key) ?? { stack: r.stack, workload: r.workload, smp: r.smp, boots: 0, faulted: 0, faults: 0, requested: 0, otherFailures: 0, lockups: 0, notRun: 0 };
+    const lab = labLabel(r);
+    const key = `${lab}:${r.workload}:${r.smp}:${r.stack}`;
+    const row = rows.get(key) ?? { lab, stack: r.stack, workload: r.workload, smp: r.smp, boots: 0, faulted: 0, faults: 0, requested: 0, otherFailures: 0, lockups: 0, notRun: 0 };
     rows.set(key, row);
     if (r.lockup) row.lockups++;
     else if (r.status === undefined) row.notRun++;
@@ -34,20 +37,26 @@ export function table(records: readonly BootRecord[]): Row[] {
       if ((r.unrequested ?? 0) === 0 && r.failure !== undefined) row.otherFailures++;
     }
   }
-  return [...rows.values()].sort((a, b) => a.workload.localeCompare(b.workload) || a.smp - b.smp || a.stack.localeCompare(b.stack));
+  return [...rows.values()].sort((a, b) => a.lab.localeCompare(b.lab) || a.workload.localeCompare(b.workload) || a.smp - b.smp || a.stack.localeCompare(b.stack));
 }
 
 export function formatTable(rows: readonly Row[]): string {
   const lines = [
-    '| stack | workload | SMP | runs | runs with an unrequested fault | unrequested faults | requested triple faults | other failures | lab lockups |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| lab | stack | workload | SMP | runs | runs with an unrequested fault | unrequested faults | requested triple faults | other failures | lab lockups |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${STACK_NAMES[r.stack]} | ${r.workload} | ${r.smp} | ${r.boots} | ${r.faulted}/${r.boots} | ${r.faults} | ${r.requested} | ${r.otherFailures}/${r.boots} | ${r.lockups}${r.notRun ? ` (+${r.notRun} not run)` : ''} |`,
+      `| ${r.lab} | ${STACK_NAMES[r.stack]} | ${r.workload} | ${r.smp} | ${r.boots} | ${r.faulted}/${r.boots} | ${r.faults} | ${r.requested} | ${r.otherFailures}/${r.boots} | ${r.lockups}${r.notRun ? ` (+${r.notRun} not run)` : ''} |`,
     );
   }
   return lines.join('\n');
+}
+
+/** `default`, or `cpu max,-vgif, kvm_amd vgif=0` for records of a lab run with other settings. */
+export function labLabel(r: Pick<BootRecord, 'lab'>): string {
+  if (r.lab === undefined) return 'default';
+  return [`cpu ${r.lab.cpu}`, ...(r.lab.kvmAmd.length > 0 ? [`kvm_amd ${r.lab.kvmAmd.join(' ')}`] : [])].join(', ');
 }
 
 export function readRecords(file: string): BootRecord[] {
