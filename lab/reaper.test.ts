@@ -3,11 +3,11 @@
 // and the stand-in must be killed within a few seconds. Uses the built reaper from dist/.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 
 const DIST_REAPER = fileURLToPath(new URL('../dist/lab/reaper.js', import.meta.url));
 
@@ -23,6 +23,7 @@ function alive(pid: number): boolean {
 describe('lab reaper', () => {
   it.skipIf(!existsSync(DIST_REAPER))('kills its VMs when its parent goes away (orphaned worker)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bootgate-reaper-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const pids = join(dir, 'pids');
     const script = `import { spawn } from 'node:child_process'; import { writeFileSync } from 'node:fs'; import { track } from ${JSON.stringify(DIST_REAPER)};
 const vm = spawn('sleep', ['60'], { stdio: 'ignore' }); track(vm);

@@ -1,14 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { probeInitScript } from './init-script.js';
 
 describe('probe /init', () => {
   const script = probeInitScript();
   it('is valid sh (sh -n)', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'probe-init-')), 'init');
+    const scratch = mkdtempSync(join(tmpdir(), 'probe-init-'));
+    onTestFinished(() => rmSync(scratch, { recursive: true, force: true }));
+    const file = join(scratch, 'init');
     writeFileSync(file, script);
     expect(() => execFileSync('sh', ['-n', file])).not.toThrow();
   });
@@ -22,6 +24,7 @@ describe('probe /init', () => {
     expect(script).toContain(`power_off() { say '{"event":"power-off"}'; sync; poweroff -f; }`);
     // The two helpers for real, on a file standing in for /dev/nvram (114 bytes: CMOS 14..127).
     const dir = mkdtempSync(join(tmpdir(), 'probe-nvram-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const nvram = join(dir, 'nvram');
     writeFileSync(nvram, new Uint8Array(114));
     const helpers = script.slice(script.indexOf('cmos_get() {'), script.indexOf('power_off() {')).replaceAll('/dev/nvram', nvram);
@@ -56,6 +59,7 @@ describe('probe /init', () => {
     const loop = script.slice(script.indexOf('for dev in /sys/bus/pci/devices/*'));
     const body = loop.slice(0, loop.indexOf('\ndone\n') + 6);
     const root = mkdtempSync(join(tmpdir(), 'probe-pci-'));
+    onTestFinished(() => rmSync(root, { recursive: true, force: true }));
     const dev = join(root, '0000:00:05.0');
     mkdirSync(dev);
     writeFileSync(join(dev, 'vendor'), '0x1b36\n');

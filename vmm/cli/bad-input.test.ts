@@ -1,12 +1,12 @@
 // Bad input to `bootgate boot` gives one clear line naming the problem and the fix, exit code 2,
 // before any VM is built. Runs the compiled CLI (npm test builds it first); needs no accelerator.
 
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const CLI = fileURLToPath(new URL('../../dist/vmm/cli/main.js', import.meta.url));
 
@@ -17,6 +17,7 @@ async function boot(args: string[], env: Record<string, string> = {}) {
 
 /** Files of the wrong shape: a 1000-byte "disk" (not whole sectors) and a text file as a kernel. */
 const scratch = mkdtempSync(join(tmpdir(), 'bootgate-bad-input-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const ODD_DISK = join(scratch, 'odd.img');
 writeFileSync(ODD_DISK, new Uint8Array(1000));
 const NOT_A_KERNEL = fileURLToPath(import.meta.url);

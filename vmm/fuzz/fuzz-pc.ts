@@ -312,19 +312,28 @@ export class FuzzPc {
   }
 }
 
-let disk: string | undefined;
+let disk: { dir: string; path: string } | undefined;
 
 /** One small raw image per process for the IDE primary master (opened read-only; writes go to each machine's overlay). */
 function scratchDisk(): string {
   if (disk === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'bootgate-fuzz-'));
-    disk = join(dir, 'disk.raw');
+    disk = { dir, path: join(dir, 'disk.raw') };
     const image = new Uint8Array(DISK_SECTORS * 512);
     for (let i = 0; i < image.length; i++) image[i] = (i * 7) & 0xff;
-    writeFileSync(disk, image);
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(disk.path, image);
+    process.once('exit', removeScratchDisk);
   }
-  return disk;
+  return disk.path;
+}
+
+/**
+ * Removes the scratch image (a later FuzzPc makes a new one). Test files call it when they end: a
+ * test worker is not always ended through process 'exit', and its image would stay in /tmp.
+ */
+export function removeScratchDisk(): void {
+  if (disk !== undefined) rmSync(disk.dir, { recursive: true, force: true });
+  disk = undefined;
 }
 
 export function configAddress(dev: number, fn: number, reg: number): number {

@@ -1,8 +1,12 @@
 // Every sequence the fuzzer found, shrunk, kept as a fixed test: it failed before the fix named
 // in its title and must stay clean. Add new ones at the end, with the finding as the fuzzer printed it.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { removeScratchDisk } from './fuzz-pc.js';
 import type { Op } from './ops.js';
 import { runSequence } from './run.js';
+
+// The machines' scratch disk image (fuzz-pc.ts) goes with this file's tests.
+afterAll(removeScratchDisk);
 
 const cases: Array<{ title: string; layout: 'seabios' | 'ovmf'; ops: Op[] }> = [
   {

@@ -1,12 +1,15 @@
 // The fuzzer's checkers, each fed a machine with a planted defect: a fuzzer that cannot fail
 // would report "0 escapes" for any device.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { BusDevice } from '../devices/device.js';
 import { checkRead } from './checks.js';
-import { FUZZ_RAM_BELOW_4G, FuzzPc } from './fuzz-pc.js';
+import { FUZZ_RAM_BELOW_4G, FuzzPc, removeScratchDisk } from './fuzz-pc.js';
 import { DEVICE_MODELS } from './models.js';
 import { formatOps } from './ops.js';
 import { fuzzModel, runSequence } from './run.js';
+
+// The machines' scratch disk image (fuzz-pc.ts) goes with this file's tests.
+afterAll(removeScratchDisk);
 
 function device(name: string, read: BusDevice['read'], write: BusDevice['write'] = () => {}): BusDevice {
   return { name, read, write };
