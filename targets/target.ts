@@ -55,6 +55,11 @@ export interface BootRequest {
   quirks?: string[];
   timeoutS: number;
   until?: string;
+  /**
+   * Machine resets the boot may take before the own VMM ends it as a reset loop (E_GUEST);
+   * resetAllowance(req) when unset. QEMU has no such limit: its loops run to the timeout.
+   */
+  maxResets?: number;
   /** PCI test devices, one BAR list each ("mem64pref:32G,mem32:512M"). */
   pciTestDevices?: string[];
   physBits?: number;
@@ -117,3 +122,15 @@ export function needsPatchedLab(req: Pick<BootRequest, 'firmware' | 'disk' | 'sm
 
 /** Set inside a lab VM to the QEMU that runs it (lab/qemu.ts LabQemuKind): `fixture` or `patched`. */
 export const LAB_QEMU_KIND_ENV = 'BOOTGATE_LAB_QEMU';
+
+/**
+ * Resets a boot takes at most before it is a reset loop: per reboot asked for, the reboot and a
+ * firmware reset of its own (OVMF resets once more after a variable-store change; QEMU's SeaBIOS
+ * after a reboot), and three more for a firmware's first start. A guest that keeps resetting
+ * (crashing into triple faults) then ends within seconds instead of at its timeout.
+ */
+export function resetAllowance(req: Pick<BootRequest, 'reboot' | 'reboots' | 'maxResets'>): number {
+  if (req.maxResets !== undefined) return req.maxResets;
+  const reboots = req.reboot === undefined ? 0 : (req.reboots ?? 1);
+  return 2 * reboots + 3;
+}

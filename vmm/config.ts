@@ -45,6 +45,11 @@ export interface VmConfig {
   timeoutS: number;
   /** Stop successfully when the console matches. */
   until?: string;
+  /**
+   * Machine resets the run allows; one more ends it with E_GUEST (a reset loop), so a guest that
+   * keeps resetting fails at once instead of at the timeout. Undefined: no limit.
+   */
+  maxResets?: number;
   eventsFile?: string;
   /** Echo the 0x402 debug console to stderr. */
   debugcon: boolean;
@@ -85,6 +90,7 @@ export interface RawVmOptions {
   quirks?: string[];
   timeout?: number | string;
   until?: string;
+  maxResets?: number | string;
   events?: string;
   debugcon?: boolean;
   pciTestDevice?: string[];
@@ -257,6 +263,8 @@ export function validateVmConfig(raw: RawVmOptions): VmConfig {
       throw new BootgateError('E_CONFIG', `--until ${JSON.stringify(raw.until)} is not a valid regular expression`, { cause: e });
     }
   }
+  const maxResets = raw.maxResets === undefined ? undefined : intOption('--max-resets', raw.maxResets, 0);
+  if (maxResets !== undefined && maxResets < 0) throw configError('--max-resets', raw.maxResets, 'a count of 0 or more');
   for (const spec of raw.pciTestDevice ?? []) parseTestBars(spec);
   if ((raw.pciTestDevice ?? []).length > MAX_PCI_TEST_DEVICES) {
     throw configError('--pci-test-device', raw.pciTestDevice!.length, `at most ${MAX_PCI_TEST_DEVICES} devices`);
@@ -292,6 +300,7 @@ export function validateVmConfig(raw: RawVmOptions): VmConfig {
     quirks,
     timeoutS,
     until: raw.until,
+    ...(maxResets === undefined ? {} : { maxResets }),
     eventsFile: eventsOption(raw.events),
     debugcon: raw.debugcon ?? false,
     pciTestDevices: raw.pciTestDevice ?? [],

@@ -117,6 +117,8 @@ export type VmmEvent =
    * asked for it; rip: the BSP's linear address after the requesting instruction.
    */
   | { event: 'reset'; t: number; source: string; count: number; vcpu?: number; rip?: string }
+  /** A reset past --max-resets: the machine is not rebuilt and the run ends with E_GUEST (a reset loop). */
+  | { event: 'reset-refused'; t: number; source: string; count: number; max: number; vcpu?: number }
   /** A vCPU's shutdown exit (triple fault): where it was, before the machine reset. */
   | { event: 'triple-fault'; t: number; vcpu: number; registers: Record<string, string> }
   /** The guest's first MiB saved before a triple fault's reset rebuilt the machine (vmm/machine/memory-snapshot.ts). */

@@ -32,6 +32,7 @@ const SAMPLES: VmmEvent[] = [
   { event: 'reset', t: 140, source: 'cf9 0x06', count: 1, vcpu: 0, rip: '0xefaac' },
   { event: 'triple-fault', t: 150, vcpu: 1, registers: { rip: '0xfff0' } },
   { event: 'memory-snapshot', t: 150.5, reset: 2, source: 'triple-fault (vCPU 1)', gpa: 0, bytes: 0x10_0000, file: '/r/boot.jsonl.reset-2.lowmem' },
+  { event: 'reset-refused', t: 151, source: 'triple-fault (vCPU 1)', count: 4, max: 3, vcpu: 1 },
   { event: 'vcpu-fatal', t: 151, vcpu: 3 },
   { event: 'guest-misuse', t: 152, device: 'cmos', what: 'write to index 0x80' },
   { event: 'rom-write', t: 153, gpa: 0xffff_0000, count: 1 },

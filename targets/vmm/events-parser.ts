@@ -90,6 +90,7 @@ const FIELDS: { [K in VmmEventKind]: FieldsOf<K> } = {
   reset: { source: str, count: num, vcpu: opt(num), rip: opt(str) },
   'triple-fault': { vcpu: num, registers: recordOf(str, 'string') },
   'memory-snapshot': { reset: num, source: str, gpa: num, bytes: num, file: str },
+  'reset-refused': { source: str, count: num, max: num, vcpu: opt(num) },
   'vcpu-fatal': { vcpu: num },
   'guest-misuse': { device: str, what: str },
   'rom-write': { gpa: num, count: num },

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { type BootResult, parseEventStream } from '../boot-result.js';
 import { LAB_ENV } from '../../lab/target.js';
-import { type BootRequest, CANNOT_RUN_HERE, LAB_QEMU_KIND_ENV, needsPatchedLab, type Observation, type Target } from '../target.js';
+import { type BootRequest, CANNOT_RUN_HERE, LAB_QEMU_KIND_ENV, needsPatchedLab, type Observation, resetAllowance, type Target } from '../target.js';
 
 /** The built CLI, whether this module runs from the sources (vitest) or from dist/ (the bench). */
 export const OWN_CLI = fileURLToPath(new URL('../../vmm/cli/main.js', import.meta.url)).replace(/\/(?:dist\/)?vmm\/cli\/main\.js$/, '/dist/vmm/cli/main.js');
@@ -60,6 +60,7 @@ export function cliArgs(req: BootRequest, eventsFile: string): string[] {
   if (req.memMiB) args.push('--mem', String(req.memMiB));
   for (const q of req.quirks ?? []) args.push('--quirk', q);
   if (req.until) args.push('--until', req.until);
+  args.push('--max-resets', String(resetAllowance(req)));
   for (const d of req.pciTestDevices ?? []) args.push('--pci-test-device', d);
   if (req.physBits !== undefined) args.push('--phys-bits', String(req.physBits));
   if (req.pciMmio64Mb !== undefined) args.push('--pci-mmio64-mb', String(req.pciMmio64Mb));

@@ -42,6 +42,7 @@ describe.runIf(existsSync(CLI))('bootgate boot: bad input', () => {
     ['--flash-vars without --firmware-file', ['--flash-vars', fileURLToPath(import.meta.url)], {}, /E_CONFIG: --flash-vars needs --firmware-file/],
     ['--flash-vars that does not exist', ['--firmware-file', fileURLToPath(import.meta.url), '--flash-vars', '/nonexistent.fd'], {}, /E_CONFIG: --flash-vars \/nonexistent\.fd does not exist/],
     ['--timeout without its value', ['--timeout'], {}, /E_CONFIG: Option '--timeout <value>' argument missing \(fix: see bootgate boot --help\)/],
+    ['a --max-resets that is no count', ['--max-resets', 'many'], {}, /E_CONFIG: invalid --max-resets: "many"; expected an integer/],
     ['a negative --timeout', ['--timeout', '-5'], {}, /E_CONFIG: Option '--timeout' argument is ambiguous\. .*'--timeout=-XYZ'/],
     ['--timeout 0', ['--timeout', '0'], {}, /E_CONFIG: invalid --timeout: "0"; expected a positive number of seconds/],
     ['--mem above the limit', ['--mem', '99999999'], {}, /E_CONFIG: invalid --mem: "99999999"; expected at most \d+ MiB/],

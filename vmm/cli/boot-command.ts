@@ -18,12 +18,13 @@ import { pvmBootNote, pvmErrorHint } from './pvm-note.js';
 
 export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm|qemu:ACCEL|vmm:kvm@lab|qemu:ACCEL@lab] [--guest seabios|seabios-256k|debian-probe|debian-irqtest [--reboot bios|pci|kbd|acpi|triple] [--reboots N] [--irqtest MODE,COUNT,HZ]]
                     [--firmware seabios|seabios-256k|ovmf-4m|ovmf-2m|ovmf-2m-bios [--vars FILE] | --firmware-file PATH [--flash-vars VARS_IMAGE]]
-                    [--smp N] [--mem MiB] [--quirk NAME]... [--timeout S] [--until REGEX]
+                    [--smp N] [--mem MiB] [--quirk NAME]... [--timeout S] [--until REGEX] [--max-resets N]
                     [--events FILE] [--debugcon]
                     [--pci-test-device BARS]... [--phys-bits N] [--low-mem MiB] [--reserved-memory-end ADDR] [--pci-mmio64-mb MiB]
                     [--sample-rip MS] [--irq-test-device] [--kernel BZIMAGE [--initrd FILE] [--append CMDLINE]] [--disk RAW_IMAGE]
   --target vmm:kvm (default) boots in this process; qemu:ACCEL (tcg, kvm, ...) boots QEMU on the same machine,
-  without the own-VMM options --quirk --vars --debugcon --low-mem --reserved-memory-end --sample-rip --irq-test-device;
+  without the own-VMM options --quirk --vars --debugcon --low-mem --reserved-memory-end --sample-rip --irq-test-device --max-resets;
+  --max-resets N: one machine reset more ends the run (E_GUEST, a reset loop) instead of its timeout;
   --disk: the IDE primary master, copy-on-write (guest writes stay in memory; the image is never written);
   --flash-vars: boot --firmware-file as pflash CODE with (a copy of) this VARS image below it, as OVMF;
   TARGET@lab runs this command with TARGET inside the nested lab (see bootgate lab).`;
@@ -65,6 +66,7 @@ const BOOT_OPTIONS = {
   quirk: { type: 'string', multiple: true },
   timeout: { type: 'string' },
   until: { type: 'string' },
+  'max-resets': { type: 'string' },
   events: { type: 'string' },
   debugcon: { type: 'boolean' },
   'pci-test-device': { type: 'string', multiple: true },
@@ -132,6 +134,7 @@ export async function bootCommand(argv: string[]): Promise<number> {
     quirks: values.quirk,
     timeout: values.timeout,
     until: values.until,
+    maxResets: values['max-resets'],
     events: values.events,
     debugcon: values.debugcon,
     pciTestDevice: values['pci-test-device'],

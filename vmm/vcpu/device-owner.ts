@@ -249,6 +249,14 @@ export class DeviceOwner {
   /** Machine reset: pause the vCPU threads, rebuild the accelerator VM, publish it, resume. */
   private resetMachine({ source, vcpu, rip }: PendingReset): void {
     this.resets++;
+    const { maxResets } = this.data.config;
+    if (maxResets !== undefined && this.resets > maxResets) {
+      // The machine is not rebuilt: the run ends here, its resets (and any triple fault) on record.
+      this.emit({ event: 'reset-refused', source, count: this.resets, max: maxResets, ...(vcpu === undefined ? {} : { vcpu }) });
+      throw new BootgateError('E_GUEST', `reset loop: the guest asked for reset ${this.resets} (${source}${vcpu === undefined ? '' : ` on vCPU ${vcpu}`}), more than the ${maxResets} this run allows`, {
+        hint: 'see the resets before it in the event stream (a triple fault is the guest crashing); --max-resets raises the limit',
+      });
+    }
     const { eventsFile } = this.data.config;
     if (source.startsWith('triple-fault') && eventsFile !== undefined) {
       // Before anything runs again: the firmware's next run overwrites low memory.
