@@ -117,15 +117,17 @@ describe('fault-rate', () => {
     expect(formatTable(table(recs))).toContain('| default | own VMM | irqtest | 2 | 3 | 1/3 | 1 | 0 | 1/3 | 1 |');
   });
 
-  it("keeps a lab run under another CPU model or kvm_amd parameters in rows of its own, named by them", () => {
+  it("keeps a lab run under another CPU model, kvm_amd parameters or QEMU in rows of its own, named by them", () => {
     const base = { round: 1, stack: 'own', workload: 'probe', smp: 8, status: 'until-matched', requested: 0, resets: 0 } as const;
     const rows = table([
       { ...base, unrequested: 1 },
       { ...base, unrequested: 0, lab: { cpu: 'max', kvmAmd: ['vgif=0'] } },
       { ...base, unrequested: 0, lab: { cpu: 'max,-vgif', kvmAmd: [] } },
+      { ...base, unrequested: 0, lab: { cpu: 'max', kvmAmd: [], qemu: '/opt/q/qemu-system-x86_64' } },
     ]);
     expect(rows.map((r) => [r.lab, r.boots, r.faulted])).toEqual([
       ['cpu max, kvm_amd vgif=0', 1, 0],
+      ['cpu max, QEMU /opt/q/qemu-system-x86_64', 1, 0],
       ['cpu max,-vgif', 1, 0],
       ['default', 1, 1],
     ]);

@@ -56,7 +56,7 @@ export function formatTable(rows: readonly Row[]): string {
 /** `default`, or `cpu max,-vgif, kvm_amd vgif=0` for records of a lab run with other settings. */
 export function labLabel(r: Pick<BootRecord, 'lab'>): string {
   if (r.lab === undefined) return 'default';
-  return [`cpu ${r.lab.cpu}`, ...(r.lab.kvmAmd.length > 0 ? [`kvm_amd ${r.lab.kvmAmd.join(' ')}`] : [])].join(', ');
+  return [`cpu ${r.lab.cpu}`, ...(r.lab.kvmAmd.length > 0 ? [`kvm_amd ${r.lab.kvmAmd.join(' ')}`] : []), ...(r.lab.qemu ? [`QEMU ${r.lab.qemu}`] : [])].join(', ');
 }
 
 export function readRecords(file: string): BootRecord[] {
