@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { LAB_QEMU_ENV, labQemuBinary } from './qemu.js';
+import { LAB_QEMU_BINARY_ENV, labQemuBinary } from './qemu.js';
 
-describe('labQemuBinary with BOOTGATE_LAB_QEMU', () => {
-  it("takes the lab VM's QEMU from BOOTGATE_LAB_QEMU, before $QEMU and the fixture", async () => {
-    expect(await labQemuBinary(undefined, { [LAB_QEMU_ENV]: '/bin/sh', QEMU: '/nonexistent' })).toBe('/bin/sh');
+describe('labQemuBinary with BOOTGATE_LAB_QEMU_BINARY', () => {
+  it("takes the lab VM's QEMU from BOOTGATE_LAB_QEMU_BINARY, before $QEMU and the fixture", async () => {
+    expect(await labQemuBinary(undefined, { [LAB_QEMU_BINARY_ENV]: '/bin/sh', QEMU: '/nonexistent' })).toBe('/bin/sh');
   });
 
   it('refuses a relative path or a file that is not there, naming the variable', async () => {
-    await expect(labQemuBinary(undefined, { [LAB_QEMU_ENV]: 'qemu-system-x86_64' })).rejects.toThrow(/BOOTGATE_LAB_QEMU="qemu-system-x86_64" is not an executable file/);
-    await expect(labQemuBinary(undefined, { [LAB_QEMU_ENV]: '/nonexistent/qemu' })).rejects.toThrow(/is not an executable file/);
+    await expect(labQemuBinary(undefined, { [LAB_QEMU_BINARY_ENV]: 'qemu-system-x86_64' })).rejects.toThrow(/BOOTGATE_LAB_QEMU_BINARY="qemu-system-x86_64" is not an executable file/);
+    await expect(labQemuBinary(undefined, { [LAB_QEMU_BINARY_ENV]: '/nonexistent/qemu' })).rejects.toThrow(/is not an executable file/);
   });
 });

@@ -16,10 +16,10 @@ import { BootgateError } from '../vmm/errors.js';
 
 export const QEMU_ENV = 'QEMU';
 /**
- * BOOTGATE_LAB_QEMU: the lab VM's own QEMU only (an instrumented or patched build under test),
+ * BOOTGATE_LAB_QEMU_BINARY: the lab VM's own QEMU only (an instrumented or patched build under test),
  * where $QEMU would also be the QEMU the suites boot as a stack. A diagnostic; it wins over both.
  */
-export const LAB_QEMU_ENV = 'BOOTGATE_LAB_QEMU';
+export const LAB_QEMU_BINARY_ENV = 'BOOTGATE_LAB_QEMU_BINARY';
 export const DEFAULT_QEMU = 'qemu-system-x86_64';
 export const LAB_QEMU_FIXTURE = 'lab-qemu';
 
@@ -67,10 +67,10 @@ export type LabQemuKind = 'fixture' | 'patched';
  * shared library is named with the fix.
  */
 export async function labQemuBinary(log?: (line: string) => void, env: NodeJS.ProcessEnv = process.env, kind: LabQemuKind = 'fixture'): Promise<string> {
-  const own = env[LAB_QEMU_ENV];
+  const own = env[LAB_QEMU_BINARY_ENV];
   if (own) {
     if (!isAbsolute(own) || which(own, env) === undefined) {
-      throw new BootgateError('E_CONFIG', `${LAB_QEMU_ENV}=${JSON.stringify(own)} is not an executable file`, { hint: `point ${LAB_QEMU_ENV} at a qemu-system-x86_64 binary by its absolute path` });
+      throw new BootgateError('E_CONFIG', `${LAB_QEMU_BINARY_ENV}=${JSON.stringify(own)} is not an executable file`, { hint: `point ${LAB_QEMU_BINARY_ENV} at a qemu-system-x86_64 binary by its absolute path` });
     }
     return own;
   }

@@ -34,7 +34,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildDebianDiskImage } from '../guests/debian-disk/build.js';
 import { LAB_CPU, labCpu, labKvmAmdParams } from '../lab/qemu-args.js';
-import { LAB_QEMU_ENV, QEMU_ENV } from '../lab/qemu.js';
+import { LAB_QEMU_BINARY_ENV, QEMU_ENV } from '../lab/qemu.js';
 import { inLab, labUnavailable } from '../lab/target.js';
 import { inner } from './fault-rate/inner.js';
 import { plan, type Stack, STACK_NAMES } from './fault-rate/records.js';
@@ -86,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
   if (why) throw new Error(`the nested lab cannot start: ${why}`);
   mkdirSync(OUT_DIR, { recursive: true });
   // A run under another lab CPU model or kvm_amd parameters (an A/B of the emulated SVM) says so in every record.
-  const qemu = process.env[LAB_QEMU_ENV] || process.env[QEMU_ENV] || undefined;
+  const qemu = process.env[LAB_QEMU_BINARY_ENV] || process.env[QEMU_ENV] || undefined;
   const lab = labCpu() !== LAB_CPU || labKvmAmdParams().length > 0 || qemu ? { cpu: labCpu(), kvmAmd: labKvmAmdParams(), ...(qemu ? { qemu } : {}) } : undefined;
   if (lab) console.error(`fault-rate: lab CPU ${lab.cpu}, kvm_amd ${lab.kvmAmd.join(' ') || '(defaults)'}, QEMU ${lab.qemu ?? '(the lab-qemu fixture)'}`);
   // The disk workload boots the debian-disk image: built (or found cached) here, its path in each plan.
