@@ -1,6 +1,6 @@
-// The lab's patched-QEMU recipe: the cache key follows every input, the patch is the one change
-// to QEMU's code and touches only helper_write_crN's CR8 case, and a host without the build
-// packages is told which ones to install.
+// The lab's patched-QEMU recipe: the cache key follows every input, each patch changes only what
+// it says (the CR8 write's lock, the IGNNE race, VMRUN's injection and VIRQ), and a host without
+// the build packages is told which ones to install.
 
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -16,16 +16,45 @@ describe('lab QEMU recipe', () => {
     expect(real).toMatch(/^[0-9a-f]{16}$/);
   });
 
-  test('the patch takes the BQL around the one cpu_interrupt() in helper_write_crN and nothing else', () => {
-    expect(PATCHES).toEqual(['tcg-svm-cr8-bql.patch']);
-    const patch = readFileSync(patchPath(PATCHES[0]), 'utf8');
-    const files = [...patch.matchAll(/^\+\+\+ b\/(\S+)/gm)].map((m) => m[1]);
-    expect(files).toEqual(['target/i386/tcg/system/misc_helper.c']);
-    const added = patch.split('\n').filter((l) => l.startsWith('+') && !l.startsWith('+++')).join('\n');
-    expect(added).toContain('bql_lock();');
-    expect(added).toContain('bql_unlock();');
-    expect(patch.split('\n').filter((l) => l.startsWith('-') && !l.startsWith('---'))).toEqual([]); // adds only
+  const patchText = (name: string) => readFileSync(patchPath(name), 'utf8');
+  const filesOf = (patch: string) => [...patch.matchAll(/^\+\+\+ b\/(\S+)/gm)].map((m) => m[1]);
+  const added = (patch: string) => patch.split('\n').filter((l) => l.startsWith('+') && !l.startsWith('+++')).join('\n');
+  const removed = (patch: string) => patch.split('\n').filter((l) => l.startsWith('-') && !l.startsWith('---'));
+
+  test('four patches, in order, each to the one file it names', () => {
+    expect(PATCHES).toEqual(['tcg-svm-cr8-bql.patch', 'tcg-ignne-first-cpu-race.patch', 'tcg-svm-vmrun-inject-once.patch', 'tcg-svm-vmrun-virq-bql.patch']);
+    expect(PATCHES.map((p) => filesOf(patchText(p)))).toEqual([
+      ['target/i386/tcg/system/misc_helper.c'],
+      ['target/i386/tcg/system/fpu_helper.c'],
+      ['target/i386/tcg/system/svm_helper.c'],
+      ['target/i386/tcg/system/svm_helper.c'],
+    ]);
+  });
+
+  test('the CR8 patch takes the BQL around the one cpu_interrupt() in helper_write_crN and adds lines only', () => {
+    const patch = patchText('tcg-svm-cr8-bql.patch');
+    expect(added(patch)).toContain('bql_lock();');
+    expect(added(patch)).toContain('bql_unlock();');
+    expect(removed(patch)).toEqual([]);
     expect(patch).toContain(' cpu_interrupt(cs, CPU_INTERRUPT_VIRQ);');
+  });
+
+  test("the IGNNE patch replaces the first vCPU's unlocked hflags2 write with a checked atomic one, and nothing else", () => {
+    const patch = patchText('tcg-ignne-first-cpu-race.patch');
+    expect(removed(patch)).toEqual(['-    env->hflags2 &= ~HF2_IGNNE_MASK;']);
+    expect(added(patch)).toContain('qatomic_and(&env->hflags2, ~HF2_IGNNE_MASK);');
+    expect(added(patch)).toContain('if (qatomic_read(&env->hflags2) & HF2_IGNNE_MASK) {');
+  });
+
+  test('the VMRUN patches clear exception_index after the inline injection, and set VIRQ under the BQL; both add lines only', () => {
+    const once = patchText('tcg-svm-vmrun-inject-once.patch');
+    expect(removed(once)).toEqual([]);
+    expect(added(once)).toContain('cs->exception_index = -1;');
+    expect(once).toContain(' do_interrupt_x86_hardirq(env, vector, 1);');
+    const virq = patchText('tcg-svm-vmrun-virq-bql.patch');
+    expect(removed(virq)).toEqual([]);
+    expect(added(virq)).toContain('bql_lock();');
+    expect(virq).toContain(' cs->interrupt_request |= CPU_INTERRUPT_VIRQ;');
   });
 
   test('one x86_64 system target with TCG; data files found where Debian keeps them', () => {

@@ -5,7 +5,9 @@
 // assertion failed: (bql_locked())`) when a nested guest writes CR8 while its L1 KVM has a
 // virtual interrupt pending, which OVMF's interrupt return path does on every interrupt when the
 // inner VMM keeps its LAPIC in the kernel. tcg-svm-cr8-bql.patch takes the lock around that one
-// call. Everything else is the same upstream release the lab-qemu fixture ships.
+// call. Three more patches fix the emulated SVM's faults the lab showed under nested SMP 8 guests
+// (PATCHES below, docs/lab-fault-rate.md). Everything else is the same upstream release the
+// lab-qemu fixture ships.
 //
 // Pins: Debian's source tarball of that release and meson from bookworm-backports. Both come from
 // a rotating suite (bookworm-backports keeps only its newest upload), like the lab-qemu fixture
@@ -46,8 +48,17 @@ export const MESON_DEB: PinnedFile & { version: string } = {
 };
 
 const SOURCE_DIR = dirname(fileURLToPath(import.meta.url)).replace('/dist/lab/', '/lab/');
-/** Patches applied with `patch -p1` in this order. */
-export const PATCHES = ['tcg-svm-cr8-bql.patch'] as const;
+/**
+ * Patches applied with `patch -p1` in this order (docs/lab-fault-rate.md says what each fixed):
+ * - tcg-svm-cr8-bql.patch: the BQL around the CR8 write's cpu_interrupt() (an abort under OVMF);
+ * - tcg-ignne-first-cpu-race.patch: every vCPU thread's FPU-state restore wrote the first vCPU's
+ *   hflags2 unlocked, resurrecting its nested-paging flag after a #VMEXIT (the lab's faults);
+ * - tcg-svm-vmrun-inject-once.patch: an interrupt VMRUN injected stayed in exception_index and
+ *   could be delivered to the guest a second time;
+ * - tcg-svm-vmrun-virq-bql.patch: VMRUN set CPU_INTERRUPT_VIRQ without the BQL, racing the
+ *   threads that post interrupts.
+ */
+export const PATCHES = ['tcg-svm-cr8-bql.patch', 'tcg-ignne-first-cpu-race.patch', 'tcg-svm-vmrun-inject-once.patch', 'tcg-svm-vmrun-virq-bql.patch'] as const;
 
 export function patchPath(name: string): string {
   return join(SOURCE_DIR, name);
