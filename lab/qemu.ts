@@ -1,7 +1,8 @@
-// Which QEMU the lab runs: `$QEMU` when set (a path or a name on PATH), else the `lab-qemu`
-// fixture: QEMU 10.0 from bookworm-backports, unpacked, not installed. Debian 12's QEMU 7.2 TCG
-// (SVM emulation) wedged or crashed under nested SMP 2-8 guests in measured runs. The unpacked
-// binary runs on the shared libraries (libglib, libpixman, libfdt, libslirp, ...) and the
+// Which QEMU the lab runs: `BOOTGATE_LAB_QEMU_BINARY` or `$QEMU` when set, else the patched build
+// of lab/qemu-build/ (QEMU 10.0.2 with the fixes for its emulated SVM's faults,
+// docs/lab-fault-rate.md) where it is cached or can be built, else the `lab-qemu` fixture: the
+// same release from bookworm-backports, unpacked, not installed. Debian 12's QEMU 7.2 TCG (SVM
+// emulation) wedged or crashed under nested SMP 2-8 guests in measured runs. Either binary runs on the shared libraries (libglib, libpixman, libfdt, libslirp, ...) and the
 // firmware (/usr/share/qemu: bios-256k.bin, linuxboot_dma.bin) of the installed qemu-system-x86
 // 7.2, which is why the lab still needs that package (`qemuBinary`, the availability check).
 // Also `setpriv` (util-linux), used to give QEMU a parent-death signal so that a lab VM cannot
@@ -11,7 +12,8 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { ensureFixtures } from '../fixtures/fixtures.js';
-import { ensurePatchedQemu } from './qemu-build/build.js';
+import { isOffline } from '../fixtures/fetch.js';
+import { cachedPatchedQemu, cannotBuildPatchedQemu, ensurePatchedQemu } from './qemu-build/build.js';
 import { BootgateError } from '../vmm/errors.js';
 
 export const QEMU_ENV = 'QEMU';
@@ -55,18 +57,29 @@ export function qemuBinary(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * Which QEMU a lab VM runs: `fixture` (the lab-qemu fixture, most boots' lab) or `patched` (the
- * same release built with tcg-svm-cr8-bql.patch, lab/qemu-build/: the lab for the boots the
- * fixture cannot run, targets/target.ts needsPatchedLab).
+ * Which QEMU a lab VM runs: `patched` (the lab-qemu fixture's release built with the patches of
+ * lab/qemu-build/, which fix its emulated SVM's faults: every lab's QEMU where it can be had) or
+ * `fixture` (the lab-qemu fixture as shipped: the fallback where the build cannot be had, which
+ * cannot run the boots of targets/target.ts needsPatchedLab).
  */
 export type LabQemuKind = 'fixture' | 'patched';
+
+/**
+ * The lab's QEMU for a boot that does not need the patched build: the patched build when it is
+ * cached or this host can build it (docs/lab-fault-rate.md: the fixture's emulated SVM faults
+ * about one SMP 8 boot in four), else the fixture.
+ */
+export function defaultLabQemuKind(env: NodeJS.ProcessEnv = process.env, canBuild: () => boolean = () => cannotBuildPatchedQemu() === undefined): LabQemuKind {
+  if (cachedPatchedQemu(env) !== undefined) return 'patched';
+  return !isOffline(env) && canBuild() ? 'patched' : 'fixture';
+}
 
 /**
  * The QEMU binary the lab VM runs: `$QEMU`, else the lab-qemu fixture (fetched on first use) or,
  * for `patched`, the patched build (built on first use), checked to start (`--version`): a missing
  * shared library is named with the fix.
  */
-export async function labQemuBinary(log?: (line: string) => void, env: NodeJS.ProcessEnv = process.env, kind: LabQemuKind = 'fixture'): Promise<string> {
+export async function labQemuBinary(log?: (line: string) => void, env: NodeJS.ProcessEnv = process.env, kind: LabQemuKind = defaultLabQemuKind(env)): Promise<string> {
   const own = env[LAB_QEMU_BINARY_ENV];
   if (own) {
     if (!isAbsolute(own) || which(own, env) === undefined) {

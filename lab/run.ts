@@ -60,7 +60,7 @@ export interface LabRunOptions {
   log?: (line: string) => void;
   /** Extra kernel command line words, e.g. `loglevel=7` to see the whole boot on the console. */
   kernelArgs?: readonly string[];
-  /** Which QEMU runs the lab (lab/qemu.ts): the fixture (default), or the patched build (targets/target.ts needsPatchedLab). */
+  /** Which QEMU runs the lab (lab/qemu.ts): by default the patched build where it can be had (defaultLabQemuKind), else the fixture. */
   qemu?: LabQemuKind;
 }
 
@@ -171,7 +171,8 @@ export async function runInLab(opts: LabRunOptions): Promise<LabResult> {
   const rw = checkRwShares(opts.rw ?? defaultShares());
   checkCwd(cwd, rw);
 
-  const qemu = await labQemuBinary(opts.log, process.env, opts.qemu);
+  // Building the patched QEMU takes minutes: that is said on stderr even when nobody asked for progress.
+  const qemu = await labQemuBinary(opts.log ?? ((line) => process.stderr.write(`${line}\n`)), process.env, opts.qemu);
   const { kernel, initrd } = await prepareLab(opts.log);
 
   const dir = await mkdtemp(join(tmpdir(), 'bootgate-lab-'));

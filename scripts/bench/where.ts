@@ -10,7 +10,7 @@ import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import { hostKvmCapability } from '../../lab/capability.js';
 import { heartbeatWatch, lockupWatch } from '../../lab/lockup.js';
-import type { LabQemuKind } from '../../lab/qemu.js';
+import { defaultLabQemuKind, type LabQemuKind } from '../../lab/qemu.js';
 import { runInLab } from '../../lab/run.js';
 import { inLab, labUnavailable } from '../../lab/target.js';
 import { BootgateError } from '../../vmm/errors.js';
@@ -72,7 +72,8 @@ const PATCHED_LAB_COMPARISONS: readonly ComparisonName[] = ['uefi', 'disk'];
 /**
  * Runs the plan's boots where the stacks share a /dev/kvm; resolves with what was measured. In the
  * lab, the OVMF and disk comparisons run in a second lab VM under the patched QEMU (built on first
- * use, docs/uefi.md); everything else in one under the lab-qemu fixture.
+ * use, docs/uefi.md); everything else in one under the lab's default QEMU (lab/qemu.ts: the
+ * patched build too, where it can be had).
  */
 export async function measureWhereKvmRunsLinux(root: string, plan: BenchPlan, where: Where, pio: Where = where): Promise<Samples> {
   if (where === 'here') return measure(plan, realStacks(plan));
@@ -85,7 +86,7 @@ export async function measureWhereKvmRunsLinux(root: string, plan: BenchPlan, wh
   if (why) throw new BootgateError('E_CONFIG', `this host's /dev/kvm cannot run the bench's guests and the nested lab cannot start: ${why}`);
   const patched = plan.linuxRuns === 0 ? [] : all.filter((c) => PATCHED_LAB_COMPARISONS.includes(c));
   const rest = all.filter((c) => !PATCHED_LAB_COMPARISONS.includes(c));
-  const samples = { ...here, ...(rest.length > 0 ? await measureInLab(root, { ...plan, only: rest }, 'fixture') : {}) };
+  const samples = { ...here, ...(rest.length > 0 ? await measureInLab(root, { ...plan, only: rest }, defaultLabQemuKind()) : {}) };
   if (patched.length === 0) return samples;
   return { ...samples, ...(await measureInLab(root, { ...plan, only: patched }, 'patched')) };
 }

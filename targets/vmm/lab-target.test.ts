@@ -85,7 +85,7 @@ describe('labOwnVmmTarget', () => {
     expect(await t.unavailable()).toBeUndefined();
   });
 
-  it('runs OVMF boots and disk boots at SMP 2+ in a lab VM of their own under the patched QEMU, after the others', async () => {
+  it('runs every boot in one lab VM under the patched QEMU when it is built (or can be)', async () => {
     vi.stubEnv(LAB_MATRIX_ENV, 'full');
     patchedBuilt = true;
     const t = labOwnVmmTarget(new Set(['ovmf']));
@@ -94,13 +94,21 @@ describe('labOwnVmmTarget', () => {
     const disk1 = { firmware: 'seabios-256k', disk: '/img/disk.raw', smp: 1, timeoutS: 300 };
     const disk8 = { ...disk1, smp: 8 };
     await t.prefetch([ovmf, seabios, disk8, disk1, { ...ovmf, firmware: 'ovmf-2m' }]);
-    expect(batchQemu).toEqual(['fixture', 'patched']);
-    expect(batches.map((b) => b.map((x) => `${x.req.firmware}/${x.req.smp}`))).toEqual([
-      ['seabios-256k/2', 'seabios-256k/1'],
-      ['ovmf-4m/8', 'seabios-256k/8', 'ovmf-2m/8'],
-    ]);
+    expect(batchQemu).toEqual(['patched']);
+    expect(batches.map((b) => b.map((x) => `${x.req.firmware}/${x.req.smp}`))).toEqual([['ovmf-4m/8', 'seabios-256k/2', 'seabios-256k/8', 'seabios-256k/1', 'ovmf-2m/8']]);
     expect((await t.boot(ovmf)).serial).toBe('smp=8');
-    expect(batches).toHaveLength(2);
+    expect(batches).toHaveLength(1);
+  });
+
+  it('where the patched QEMU cannot be had, runs the other boots under the fixture and reports OVMF as not run here', async () => {
+    buildRefusal = "building the lab's patched QEMU needs ninja-build";
+    const t = labOwnVmmTarget(new Set(['ovmf']));
+    const seabios = { firmware: 'seabios-256k', smp: 2, timeoutS: 60 };
+    const ovmf = { firmware: 'ovmf-4m', guest: 'debian-probe', smp: 8, timeoutS: 120 };
+    expect(t.cannotBoot!(ovmf)).toMatch(/^cannot run on this host: building the lab's patched QEMU needs ninja-build/);
+    await t.prefetch([ovmf, seabios]);
+    expect(batchQemu).toEqual(['fixture']);
+    expect(batches.map((b) => b.map((x) => `${x.req.firmware}/${x.req.smp}`))).toEqual([['seabios-256k/2']]);
   });
 
   it('without the opt-in (npm test), OVMF still runs under the patched QEMU; disk boots at SMP 2+ are left out even when it is built, naming npm run conformance', async () => {

@@ -5,17 +5,18 @@
 // VM costs seconds, so a suite hands over every boot it will make (`prefetch`) and they run one
 // after another inside ONE lab VM; `boot(req)` then returns the prefetched result, or runs a
 // one-boot batch for a request nobody announced.
-// Boots the lab-qemu fixture cannot run (targets/target.ts needsPatchedLab: OVMF, whose CR8 writes
-// abort it, docs/uefi.md; the debian-disk image at SMP 2 or more, which it faults or hangs on both
-// stacks, docs/lab-fault-rate.md) run in a lab VM of their own under the lab's patched QEMU
-// (lab/qemu-build/, built once per machine; the bootstrap of npm test builds it). OVMF runs in every
-// run; the disk boots at SMP 2+, and whatever else a suite keeps out of `npm test`'s budget there
-// (labGateLeavesOut), only in the lab's full matrix (BOOTGATE_LAB_MATRIX=full: npm run
-// conformance, npm run uefi). Every other boot keeps the fixture's lab.
+// The lab's QEMU is the patched build of lab/qemu-build/ (lab/qemu.ts defaultLabQemuKind: its
+// fixes keep the emulated SVM from faulting, docs/lab-fault-rate.md; the bootstrap of npm test
+// builds it once per machine), one lab VM for all of a suite's boots. Where it cannot be had the
+// lab-qemu fixture runs the rest, and the boots it cannot run (targets/target.ts needsPatchedLab:
+// OVMF, whose CR8 writes abort it, docs/uefi.md; the debian-disk image at SMP 2 or more, which it
+// faults or hangs on) are not run here. OVMF runs in every run; the disk boots at SMP 2+, and
+// whatever else a suite keeps out of `npm test`'s budget there (labGateLeavesOut), only in the
+// lab's full matrix (BOOTGATE_LAB_MATRIX=full: npm run conformance, npm run uefi).
 
 import { existsSync } from 'node:fs';
 import { cachedPatchedQemu, cannotBuildPatchedQemu } from '../../lab/qemu-build/build.js';
-import { type LabQemuKind, QEMU_ENV } from '../../lab/qemu.js';
+import { defaultLabQemuKind, type LabQemuKind, QEMU_ENV } from '../../lab/qemu.js';
 import { inLab, labUnavailable } from '../../lab/target.js';
 import type { BootResult } from '../boot-result.js';
 import { type BootRequest, CANNOT_RUN_HERE, needsPatchedLab, type Observation, type Target } from '../target.js';
@@ -86,12 +87,14 @@ export function labBatchTarget(inner: string, observes: ReadonlySet<Observation>
     return bootBatchInLab(boots, { smp: 2, timeoutS, qemu, inner }).then((batch) => new Map(reqs.map((req, i) => [keyOf(req), batch.results.get(`boot${i}`)!])));
   };
   const cannotBoot = (req: BootRequest): string | undefined => patchedLabUnavailable(req);
-  // One lab VM per QEMU, one after the other (the lab takes both host CPUs).
+  // One lab VM per QEMU, one after the other (the lab takes both host CPUs): all in one under the
+  // patched build, which runs every boot; the fixture (where the build cannot be had) only the rest.
   const runBatch = async (reqs: readonly BootRequest[]): Promise<Map<string, BootResult>> => {
     const out = new Map<string, BootResult>();
-    const patched = reqs.filter((r) => needsPatchedLab(r) !== undefined);
-    const rest = reqs.filter((r) => needsPatchedLab(r) === undefined);
-    if (rest.length > 0) for (const [k, v] of await runGroup(rest, 'fixture')) out.set(k, v);
+    const rest = defaultLabQemuKind();
+    const patched = reqs.filter((r) => rest === 'patched' || needsPatchedLab(r) !== undefined);
+    const others = reqs.filter((r) => !patched.includes(r));
+    if (others.length > 0) for (const [k, v] of await runGroup(others, 'fixture')) out.set(k, v);
     if (patched.length > 0) for (const [k, v] of await runGroup(patched, 'patched')) out.set(k, v);
     return out;
   };

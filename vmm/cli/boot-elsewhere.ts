@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { loadManifest, resolveFixture } from '../../fixtures/fixtures.js';
 import { checkGuestRequest, type RebootMethod } from '../../guests/catalog.js';
 import { projectRoot } from '../../lab/project.js';
+import { defaultLabQemuKind } from '../../lab/qemu.js';
 import { runInLab } from '../../lab/run.js';
 import { LAB_QEMU_KIND_ENV, needsPatchedLab } from '../../targets/target.js';
 import { LAB_SCRATCH_DIRS } from '../../lab/scripts.js';
@@ -164,8 +165,9 @@ async function bootInLab(values: BootValues, tokens: readonly ArgToken[], target
   if (eventsInside) mkdirSync(dirname(eventsInside), { recursive: true });
   // OVMF, and a disk at SMP 2 or more, need the lab's patched QEMU (targets/target.ts
   // needsPatchedLab), built here on first use: one boot asked for by hand is worth the build.
+  // Other boots take it too where it can be had (lab/qemu.ts defaultLabQemuKind).
   const firmware = values.firmware ?? (await guestOf(values))?.firmware;
-  const qemu = needsPatchedLab({ firmware, disk: values.disk, smp: intOf(values.smp, 1) }) ? 'patched' : 'fixture';
+  const qemu = needsPatchedLab({ firmware, disk: values.disk, smp: intOf(values.smp, 1) }) ? 'patched' : defaultLabQemuKind();
   try {
     const lab = await runInLab({
       command: [process.execPath, CLI, 'boot', ...args],
