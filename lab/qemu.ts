@@ -2,11 +2,12 @@
 // of lab/qemu-build/ (QEMU 10.0.2 with the fixes for its emulated SVM's faults,
 // docs/lab-fault-rate.md) where it is cached or can be built, else the `lab-qemu` fixture: the
 // same release from bookworm-backports, unpacked, not installed. Debian 12's QEMU 7.2 TCG (SVM
-// emulation) wedged or crashed under nested SMP 2-8 guests in measured runs. Either binary runs on the shared libraries (libglib, libpixman, libfdt, libslirp, ...) and the
-// firmware (/usr/share/qemu: bios-256k.bin, linuxboot_dma.bin) of the installed qemu-system-x86
-// 7.2, which is why the lab still needs that package (`qemuBinary`, the availability check).
-// Also `setpriv` (util-linux), used to give QEMU a parent-death signal so that a lab VM cannot
-// outlive a bootgate process killed with SIGKILL.
+// emulation) wedged or crashed under nested SMP 2-8 guests in measured runs. Either binary runs
+// on the shared libraries (libglib, libpixman, libfdt, libslirp, ...) and the firmware
+// (/usr/share/qemu: bios-256k.bin, linuxboot_dma.bin) of the installed qemu-system-x86 7.2, which
+// is why the lab still needs that package (`qemuBinary`, the availability check). Also `setpriv`
+// (util-linux), used to give QEMU a parent-death signal so that a lab VM cannot outlive a bootgate
+// process killed with SIGKILL.
 
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';

@@ -111,10 +111,10 @@ describe('fault-rate', () => {
       { ...base, stack: 'qemu', resets: 0, unrequested: 0 },
     ];
     expect(table(recs)).toEqual([
-      { lab: 'default', stack: 'own', workload: 'irqtest', smp: 2, boots: 3, faulted: 1, faults: 1, requested: 0, otherFailures: 1, lockups: 1, notRun: 0 },
-      { lab: 'default', stack: 'qemu', workload: 'irqtest', smp: 2, boots: 1, faulted: 0, faults: 0, requested: 0, otherFailures: 0, lockups: 0, notRun: 0 },
+      { lab: 'lab-qemu fixture', stack: 'own', workload: 'irqtest', smp: 2, boots: 3, faulted: 1, faults: 1, requested: 0, otherFailures: 1, lockups: 1, notRun: 0 },
+      { lab: 'lab-qemu fixture', stack: 'qemu', workload: 'irqtest', smp: 2, boots: 1, faulted: 0, faults: 0, requested: 0, otherFailures: 0, lockups: 0, notRun: 0 },
     ]);
-    expect(formatTable(table(recs))).toContain('| default | own VMM | irqtest | 2 | 3 | 1/3 | 1 | 0 | 1/3 | 1 |');
+    expect(formatTable(table(recs))).toContain('| lab-qemu fixture | own VMM | irqtest | 2 | 3 | 1/3 | 1 | 0 | 1/3 | 1 |');
   });
 
   it("keeps a lab run under another CPU model, kvm_amd parameters or QEMU in rows of its own, named by them", () => {
@@ -129,7 +129,7 @@ describe('fault-rate', () => {
       ['cpu max, kvm_amd vgif=0', 1, 0],
       ['cpu max, QEMU /opt/q/qemu-system-x86_64', 1, 0],
       ['cpu max,-vgif', 1, 0],
-      ['default', 1, 1],
+      ['lab-qemu fixture', 1, 1],
     ]);
   });
 });

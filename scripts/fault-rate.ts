@@ -34,7 +34,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildDebianDiskImage } from '../guests/debian-disk/build.js';
 import { LAB_CPU, labCpu, labKvmAmdParams } from '../lab/qemu-args.js';
-import { LAB_QEMU_BINARY_ENV, QEMU_ENV } from '../lab/qemu.js';
+import { defaultLabQemuKind, LAB_QEMU_BINARY_ENV, QEMU_ENV } from '../lab/qemu.js';
 import { inLab, labUnavailable } from '../lab/target.js';
 import { inner } from './fault-rate/inner.js';
 import { plan, type Stack, STACK_NAMES } from './fault-rate/records.js';
@@ -48,6 +48,8 @@ const RECORDS = join(OUT_DIR, 'records.jsonl');
 const QUIET_S = 30;
 /** The same when none was seen: two looks, 5 s apart, catch a test run between two of its labs. */
 const QUIET_UNSEEN_S = 10;
+/** A record's `lab.qemu` when the lab ran the patched build of lab/qemu-build/ (lab/qemu.ts defaultLabQemuKind). */
+const PATCHED_LABEL = 'patched build (lab/qemu-build)';
 /** Touch this file to end a long run after the round in progress (its records kept). */
 const STOP_FILE = join(OUT_DIR, 'stop');
 
@@ -85,8 +87,9 @@ async function main(argv: string[]): Promise<number> {
   const why = labUnavailable();
   if (why) throw new Error(`the nested lab cannot start: ${why}`);
   mkdirSync(OUT_DIR, { recursive: true });
-  // A run under another lab CPU model or kvm_amd parameters (an A/B of the emulated SVM) says so in every record.
-  const qemu = process.env[LAB_QEMU_BINARY_ENV] || process.env[QEMU_ENV] || undefined;
+  // A run under another lab CPU model, kvm_amd parameters or QEMU (an A/B of the emulated SVM) says
+  // so in every record; records without `lab` are the lab-qemu fixture's, as every lab was once.
+  const qemu = process.env[LAB_QEMU_BINARY_ENV] || process.env[QEMU_ENV] || (defaultLabQemuKind() === 'patched' ? PATCHED_LABEL : undefined);
   const lab = labCpu() !== LAB_CPU || labKvmAmdParams().length > 0 || qemu ? { cpu: labCpu(), kvmAmd: labKvmAmdParams(), ...(qemu ? { qemu } : {}) } : undefined;
   if (lab) console.error(`fault-rate: lab CPU ${lab.cpu}, kvm_amd ${lab.kvmAmd.join(' ') || '(defaults)'}, QEMU ${lab.qemu ?? '(the lab-qemu fixture)'}`);
   // The disk workload boots the debian-disk image: built (or found cached) here, its path in each plan.

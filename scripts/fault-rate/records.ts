@@ -62,7 +62,11 @@ export interface BootRecord extends PlannedBoot {
   diagnostic?: BootResult['diagnostic'];
   /** Either stack: L1 KVM's trace of the first shutdown the boot did not ask for (lab/kvm-trace.ts), summed up, and the saved trace. */
   kvmTrace?: { summary: string; file: string };
-  /** The lab's CPU model, kvm_amd parameters and QEMU when they were not the defaults (BOOTGATE_LAB_CPU, BOOTGATE_LAB_KVM_AMD, BOOTGATE_LAB_QEMU_BINARY or $QEMU). */
+  /**
+   * The lab's CPU model, kvm_amd parameters and QEMU when they were not the lab-qemu fixture's
+   * defaults (BOOTGATE_LAB_CPU, BOOTGATE_LAB_KVM_AMD, BOOTGATE_LAB_QEMU_BINARY or $QEMU, or the
+   * patched build the lab now runs by default).
+   */
   lab?: { cpu: string; kvmAmd: readonly string[]; qemu?: string };
 }
 

@@ -53,9 +53,9 @@ export function formatTable(rows: readonly Row[]): string {
   return lines.join('\n');
 }
 
-/** `default`, or `cpu max,-vgif, kvm_amd vgif=0` for records of a lab run with other settings. */
+/** `lab-qemu fixture` (records without `lab`), or `cpu max, kvm_amd vgif=0, QEMU ...` for a lab run with other settings. */
 export function labLabel(r: Pick<BootRecord, 'lab'>): string {
-  if (r.lab === undefined) return 'default';
+  if (r.lab === undefined) return 'lab-qemu fixture';
   return [`cpu ${r.lab.cpu}`, ...(r.lab.kvmAmd.length > 0 ? [`kvm_amd ${r.lab.kvmAmd.join(' ')}`] : []), ...(r.lab.qemu ? [`QEMU ${r.lab.qemu}`] : [])].join(', ');
 }
 
