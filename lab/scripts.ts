@@ -77,7 +77,7 @@ fail() {
 mount -t proc proc /proc && mount -t sysfs sysfs /sys && mount -t devtmpfs devtmpfs /dev || fail "mounting proc, sys and dev"
 # A module's parameters come from the kernel command line (kvm_amd.vgif=0), as modprobe would take them.
 params() { for w in $(cat /proc/cmdline); do case "$w" in "$1".*=*) echo "\${w#"$1".}" ;; esac; done; }
-load() { m=\${1%.ko}; m=$(echo "\${m##*/}" | tr - _); insmod "/lib/modules/$1" $(params "$m") || fail "insmod $1 $(params "$m")"; }
+load() { m=\${1%.ko}; m=$(echo "\${m##*/}" | tr - _); p=$(params "$m"); insmod "/lib/modules/$1" $p || fail "insmod $1 $p"; }
 ${loads(modules, '')}
 # Ports appear after virtio_console's control queue says so, a little after insmod returns.
 port() {

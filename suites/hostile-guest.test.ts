@@ -36,7 +36,7 @@ const VMM_VIEW = [HOSTILE.oneReset, HOSTILE.romIntact, HOSTILE.refusals];
 
 const smpFor = (i: number) => (i % 2 === 0 ? 1 : 2);
 const request = (image: string, smp: number): BootRequest => ({ firmwareFile: image, smp, timeoutS: TIMEOUT_S, until: PORT_FUZZ_BACK });
-/** The reset-loop boot's limit, and a timeout it must never reach (its resets take milliseconds each). */
+/** The reset-loop boot's reset limit; its resets take milliseconds each, so TIMEOUT_S is never reached. */
 const LOOP_MAX_RESETS = 3;
 const loopRequest = (image: string, smp: number): BootRequest => ({ firmwareFile: image, smp, timeoutS: TIMEOUT_S, maxResets: LOOP_MAX_RESETS });
 
