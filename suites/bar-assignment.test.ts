@@ -158,6 +158,16 @@ const LINUX_SCENARIOS = {
 } satisfies Record<string, Omit<Scenario, 'name'> & { expect: LinuxVerdict[] }>;
 type LinuxScenario = keyof typeof LINUX_SCENARIOS;
 
+/** Why `target` cannot run the OVMF section, or undefined. */
+async function ovmfRuns(target: Target): Promise<string | undefined> {
+  return (await readbackUnavailable(target)) ?? (target.observes.has('ovmf') ? undefined : `${target.name} cannot boot OVMF`);
+}
+/** The OVMF section's boots on `target` (none where it cannot run them). */
+async function ovmfBootsOf(target: Target): Promise<BootRequest[]> {
+  if (await ovmfRuns(target)) return [];
+  return (Object.keys(OVMF_SCENARIOS) as OvmfScenario[]).map(ovmfRequest).filter((r) => target.cannotBoot?.(r) === undefined);
+}
+
 /** A Linux boot's timeout, native seconds (the probe boots in a few seconds natively). */
 const LINUX_TIMEOUT_S = 90;
 
@@ -174,7 +184,8 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
   describe(`BAR assignment: Linux (${LINUX_GUEST}) on ${target.name}`, () => {
     beforeAll(async () => {
       if (!target.prefetch || !target.observes.has('bar-readback') || (await target.unavailable())) return;
-      await target.prefetch(scenarios.map(linuxRequest));
+      // The OVMF section's boots join this batch: one lab VM for both (its start costs 20-30 s there).
+      await target.prefetch([...scenarios.map(linuxRequest), ...(await ovmfBootsOf(target))]);
     }, 2_000_000);
 
     async function linuxCase(id: LinuxScenario, task: { meta: TaskMeta }, skip: (note?: string) => never, extra: (failures: Failure[]) => Record<string, string | boolean> = () => ({})) {
@@ -299,11 +310,11 @@ const OVMF_PLACEMENT = 'OVMF left each BAR as the scenario states';
 
 for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
   describe(`BAR assignment: OVMF (${OVMF_FIRMWARE}) and Linux on ${target.name}`, () => {
-    const runs = async () =>
-      (await readbackUnavailable(target)) ?? (target.observes.has('ovmf') ? undefined : `${target.name} cannot boot OVMF`);
+    const runs = () => ovmfRuns(target);
     beforeAll(async () => {
       if (!target.prefetch || (await runs())) return;
-      await target.prefetch((Object.keys(OVMF_SCENARIOS) as OvmfScenario[]).map(ovmfRequest).filter((r) => target.cannotBoot?.(r) === undefined));
+      // Started with the Linux section's batch; this waits for them.
+      await target.prefetch(await ovmfBootsOf(target));
     }, 2_000_000);
 
     for (const id of Object.keys(OVMF_SCENARIOS) as OvmfScenario[]) {

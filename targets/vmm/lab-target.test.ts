@@ -15,10 +15,13 @@ const batchQemu: Array<string | undefined> = [];
 const batchInner: Array<string | undefined> = [];
 let patchedBuilt = false;
 let buildRefusal: string | undefined;
+/** When set, a batch waits for it (a lab still booting) and fails with what it rejects with. */
+let batchGate: Promise<void> | undefined;
 vi.mock('./lab-batch.js', () => ({
   OWN_VMM: 'vmm:kvm',
   bootBatchInLab: vi.fn(async (boots: LabBoot[], opts: { qemu?: string; inner?: string }): Promise<LabBatch> => {
     batches.push(boots);
+    if (batchGate) await batchGate;
     batchQemu.push(opts.qemu);
     batchInner.push(opts.inner);
     const results = new Map(boots.map((b) => [b.id, { target: 'vmm:kvm@lab', status: 'until-matched', serial: `smp=${b.req.smp}` } as unknown as BootResult]));
@@ -39,6 +42,7 @@ beforeEach(() => {
   batchInner.length = 0;
   patchedBuilt = false;
   buildRefusal = undefined;
+  batchGate = undefined;
   vi.stubEnv(LAB_MATRIX_ENV, '');
   vi.stubEnv('QEMU', '');
 });
@@ -67,6 +71,35 @@ describe('labOwnVmmTarget', () => {
     expect(batches).toHaveLength(1);
     expect(batches[0]!.map((x) => x.req.timeoutS)).toEqual([120 * LAB_TIMEOUT_SCALE, 120 * LAB_TIMEOUT_SCALE]);
     expect((await t.boot({ timeoutS: 120, smp: 8, firmware: 'seabios-256k' })).serial).toBe('smp=8');
+    expect(batches).toHaveLength(1);
+  });
+
+  it('a second prefetch of boots under way starts no batch and resolves only when they are done', async () => {
+    let release!: () => void;
+    batchGate = new Promise((resolve) => (release = resolve));
+    const t = labOwnVmmTarget(new Set());
+    const a = { firmware: 'seabios-256k', smp: 1, timeoutS: 120 };
+    const started = t.prefetch([a]);
+    let waited = false;
+    const again = t.prefetch([{ ...a }]).then(() => (waited = true));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(waited).toBe(false);
+    release();
+    await Promise.all([started, again]);
+    expect(waited).toBe(true);
+    expect(batches).toHaveLength(1);
+    expect((await t.boot({ ...a })).serial).toBe('smp=1');
+  });
+
+  it('a batch that fails rejects every prefetch waiting on it and every boot of it, with its error', async () => {
+    batchGate = Promise.reject(new Error('E_LAB: the lab VM died'));
+    const t = labOwnVmmTarget(new Set());
+    const a = { firmware: 'seabios-256k', smp: 1, timeoutS: 120 };
+    const b = { firmware: 'seabios-256k', smp: 2, timeoutS: 120 };
+    const first = t.prefetch([a, b]);
+    await expect(t.prefetch([b])).rejects.toThrow(/lab VM died/);
+    await expect(first).rejects.toThrow(/lab VM died/);
+    await expect(t.boot(a)).rejects.toThrow(/lab VM died/);
     expect(batches).toHaveLength(1);
   });
 
