@@ -3,10 +3,13 @@
 ; VARS_SIZE bytes directly below it (QEMU's pc_system_flash_map layout: CODE ends at 4 GiB).
 ; From the reset vector it enters 32-bit protected mode (flat segments), then:
 ;   1. times READS dword reads of the VARS flash in read-array mode (power-on state), after one
-;      untimed pass (first touches): `before`;
+;      untimed pass (first touches), PASSES times, and keeps the fastest pass: `before`;
 ;   2. writes the CFI command 0x70 (read status register) to the VARS flash and reads the status
 ;      (CFI01: 0x80 = ready), then 0xFF (back to read array);
-;   3. times the same READS reads again, after the same untimed pass: `after`.
+;   3. times the same READS reads again the same way, after the same untimed pass: `after`.
+; The fastest of PASSES passes, because a host that takes the CPU away from the vCPU during a pass
+; (another VM, a busy 2-core CI machine) makes that one pass look like an exit storm: seen once on
+; QEMU TCG, 21.9x for a single pass. A flash that traps is slow in every pass.
 ; In read-array mode the flash is a memory slot and a read costs what a memory read costs; a VMM
 ; that never maps the slot back after the command traps every later read (the seed's exit storm),
 ; so `after` is many times `before`. The probe prints one line on the 0x402 debug console,
@@ -21,6 +24,7 @@ org 0
 %endif
 VARS_BASE equ IMAGE_BASE - VARS_SIZE
 READS equ 1024                   ; one 4 KiB page of dwords
+PASSES equ 8                     ; timed passes; the fastest counts
 DEBUGCON equ 0x402
 DEBUG_EXIT equ 0xf4
 
@@ -36,14 +40,14 @@ start32:
     mov esp, 0x8000              ; low RAM
     mov esi, VARS_BASE
     call time_reads              ; warm-up: the first touch of a page costs the VMM a fault
-    call time_reads
+    call fastest_pass
     mov [before], eax
     mov byte [esi], 0x70         ; read status register
     mov al, [esi]
     mov [status], al
     mov byte [esi], 0xff         ; read array
     call time_reads              ; the same untimed pass: a remap costs the VMM faults again
-    call time_reads
+    call fastest_pass
     mov [after], eax
     mov ebx, IMAGE_BASE + msg_head
     call puts
@@ -68,6 +72,22 @@ start32:
 .halt:
     hlt
     jmp .halt
+
+; eax = the fewest rdtsc cycles of PASSES time_reads passes; clobbers what time_reads does
+fastest_pass:
+    push dword 0xffffffff        ; [esp + 4]: the fastest pass so far
+    push dword PASSES            ; [esp]: passes left
+.pass:
+    call time_reads
+    cmp eax, [esp + 4]
+    jae .slower
+    mov [esp + 4], eax
+.slower:
+    dec dword [esp]
+    jnz .pass
+    add esp, 4
+    pop eax
+    ret
 
 ; eax = rdtsc cycles for READS dword reads from [esi], saturated at 0xffffffff (a trapped read can
 ; cost a million cycles); clobbers ebx, ecx, edx, edi, ebp

@@ -1,6 +1,7 @@
 // ROMD remap checker: judges the flash-romd probe's line (guests/probes/flash-romd.asm) on the
 // guest's own evidence. The probe times reads of the VARS flash in read-array mode before and
-// after a CFI command (0x70 read status, then 0xFF read array). A flash mapped back as a memory
+// after a CFI command (0x70 read status, then 0xFF read array), the fastest of 8 passes each (a
+// host that preempts the vCPU slows one pass, a trap every pass). A flash mapped back as a memory
 // slot after the command reads as fast as before; one the VMM never maps back traps every read
 // (the seed's exit storm: DragonFlyBSD #3310, NVMM + QEMU), many times slower.
 
