@@ -31,7 +31,7 @@ import { parseProbeEvents, troubleLines } from './harness/probe.js';
 import { bootMeta, type CaseId, skipAs } from './harness/properties.js';
 import type { SkippedAssertion } from './harness/meta.js';
 import { CANNOT_REPRODUCE } from '../targets/qemu/args.js';
-import { type BootRequest, selectedTargets, type Target } from '../targets/index.js';
+import { type BootRequest, labGateLeavesOut, selectedTargets, type Target } from '../targets/index.js';
 
 const SUITE = 'bar-assignment';
 const GUEST = 'seabios-256k';
@@ -168,6 +168,15 @@ async function ovmfBootsOf(target: Target): Promise<BootRequest[]> {
   return (Object.keys(OVMF_SCENARIOS) as OvmfScenario[]).map(ovmfRequest).filter((r) => target.cannotBoot?.(r) === undefined);
 }
 
+/**
+ * npm test's share in the nested lab (labGateLeavesOut): the 32 GiB BAR at SMP 1 and 8. Linux
+ * reads the BARs once, on the BSP; SMP 2 is the SMP 8 boot with fewer APs coming up beside it.
+ * npm run conformance runs all three.
+ */
+const LAB_GATE_KEEPS = 'the 32 GiB BAR boots at SMP 1 and 8';
+const labGateReason = (target: { name: string }, id: LinuxScenario): string | undefined =>
+  id === 'linux 32G phys40 smp2' ? labGateLeavesOut(target, LAB_GATE_KEEPS) : undefined;
+
 /** A Linux boot's timeout, native seconds (the probe boots in a few seconds natively). */
 const LINUX_TIMEOUT_S = 90;
 
@@ -185,14 +194,14 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
     beforeAll(async () => {
       if (!target.prefetch || !target.observes.has('bar-readback') || (await target.unavailable())) return;
       // The OVMF section's boots join this batch: one lab VM for both (its start costs 20-30 s there).
-      await target.prefetch([...scenarios.map(linuxRequest), ...(await ovmfBootsOf(target))]);
+      await target.prefetch([...scenarios.filter((id) => !labGateReason(target, id)).map(linuxRequest), ...(await ovmfBootsOf(target))]);
     }, 2_000_000);
 
     async function linuxCase(id: LinuxScenario, task: { meta: TaskMeta }, skip: (note?: string) => never, extra: (failures: Failure[]) => Record<string, string | boolean> = () => ({})) {
       const s: Omit<Scenario, 'name'> & { expect: LinuxVerdict[] } = LINUX_SCENARIOS[id];
       const caseId: CaseId = { suite: SUITE, target: target.name, guest: `${LINUX_GUEST} ${id.replace(/ (small-aperture|smp\d+)$/, '')}`, smp: s.smp ?? 1, quirks: s.quirks };
       const badRun: Record<string, boolean> = s.quirks?.length ? { 'expected.failure': true } : {};
-      const why = await readbackUnavailable(target);
+      const why = (await readbackUnavailable(target)) ?? labGateReason(target, id);
       if (why) skipAs(task, caseId, skip, why, badRun);
       const r = await target.boot(linuxRequest(id));
       // A target that cannot build these devices (QEMU: only one 64-bit prefetchable BAR each) says so before starting.

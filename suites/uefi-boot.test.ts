@@ -39,14 +39,16 @@ const BOOT_TIMEOUT_S = 120;
 
 const request = (firmware: string, smp: number): BootRequest => ({ guest: GUEST, firmware, smp, timeoutS: BOOT_TIMEOUT_S });
 /**
- * npm test's share in the nested lab (labGateLeavesOut): the 2 MiB build at SMP 1 only. The two
- * builds differ in their flash layout, which the SMP 1 boot covers; bringing up 2 and 8 vCPUs is
- * the same firmware code in both, which the 4 MiB build's SMP 2 and 8 boots cover. npm run
- * conformance and npm run uefi run all six.
+ * npm test's share in the nested lab (labGateLeavesOut): the 2 MiB build at SMP 1, the 4 MiB build
+ * at SMP 1 and 8. The two builds differ in their flash layout, which the SMP 1 boot covers;
+ * bringing up more vCPUs is the same firmware code in both, and SMP 2 the same code as SMP 8 with
+ * fewer APs, which the 4 MiB build's SMP 8 boot covers (an OVMF SMP 2 boot costs about a minute
+ * there; SeaBIOS's SMP 2 boots stay in bios-reboot and interrupts). npm run conformance and npm run
+ * uefi run all six.
  */
-const LAB_GATE_KEEPS = 'the 2 MiB build boots at SMP 1, the 4 MiB build at SMP 1, 2 and 8';
+const LAB_GATE_KEEPS = 'the 2 MiB build boots at SMP 1, the 4 MiB build at SMP 1 and 8';
 const labGateReason = (target: { name: string }, firmware: string, smp: number): string | undefined =>
-  firmware === 'ovmf-2m' && smp > 1 ? labGateLeavesOut(target, LAB_GATE_KEEPS) : undefined;
+  (firmware === 'ovmf-2m' && smp > 1) || smp === 2 ? labGateLeavesOut(target, LAB_GATE_KEEPS) : undefined;
 
 /** Where a target's kept variable stores live: inside the repository, which the lab shares writable. */
 const varsFile = (target: string, name: string) => join(process.cwd(), 'reports', 'out', 'uefi-vars', target.replaceAll(':', '-'), `${name}.fd`);
