@@ -193,7 +193,7 @@ for (const target of selectedTargets().map((t) => linuxTargetOf(t))) {
   describe(`BAR assignment: Linux (${LINUX_GUEST}) on ${target.name}`, () => {
     beforeAll(async () => {
       if (!target.prefetch || !target.observes.has('bar-readback') || (await target.unavailable())) return;
-      // The OVMF section's boots join this batch: one lab VM for both (its start costs 20-30 s there).
+      // The OVMF section's boots join this batch: one lab VM for both sections.
       await target.prefetch([...scenarios.filter((id) => !labGateReason(target, id)).map(linuxRequest), ...(await ovmfBootsOf(target))]);
     }, 2_000_000);
 

@@ -86,9 +86,9 @@ export interface Target {
    * Every boot a suite will ask for, announced up front (in beforeAll) so a target that pays a
    * start-up per batch (the own VMM inside the lab) can run them together; `boot` then returns
    * the prepared result. It resolves when every result asked for is ready: a second call with
-   * boots already under way starts nothing and waits for them (a suite starts its lab batch at the
-   * file's start and waits for it in the lab target's own beforeAll). Targets that boot directly
-   * do not implement it.
+   * boots already under way starts nothing and waits for them (bar-assignment's OVMF section
+   * waits so for the boots its Linux section's batch started). Targets that boot directly do not
+   * implement it.
    */
   prefetch?(reqs: readonly BootRequest[]): Promise<void>;
   /**
