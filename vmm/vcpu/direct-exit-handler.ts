@@ -11,7 +11,7 @@ import type { ExitHandler } from './runner.js';
 import { serveMmio, servePio } from './serve-exit.js';
 
 export class DirectExitHandler implements ExitHandler {
-  readonly handedOver = false;
+  readonly handedOver: boolean = false;
   resetAsked = false;
 
   constructor(

@@ -9,7 +9,8 @@ import { VMD_RESET_CS_BASE } from '../layout.js';
 import type { QuirkName } from '../quirks.js';
 import type { ControlBlock } from './control.js';
 
-export function openRegistered(backend: VcpuBackend, control: ControlBlock, index: number, quirks: readonly QuirkName[]): Vcpu {
+/** `tid`: the thread that will enter this vCPU (this one, unless a native thread does). */
+export function openRegistered(backend: VcpuBackend, control: ControlBlock, index: number, quirks: readonly QuirkName[], tid = gettid()): Vcpu {
   const vcpu = backend.open(control.vcpuHandle(index), index);
   if (index === 0 && quirks.includes('vmd-low-bios-only')) {
     const setCsBase = (vcpu as Partial<VcpuIntrospection>).setCsBase;
@@ -19,6 +20,6 @@ export function openRegistered(backend: VcpuBackend, control: ControlBlock, inde
   if (quirks.includes('scrub-irr-live-vector') && (vcpu as Partial<VcpuIntrospection>).clearIrrVector === undefined) {
     throw new BootgateError('E_CONFIG', `the ${backend.name} backend cannot edit a vCPU's local APIC IRR`, { hint: 'drop --quirk scrub-irr-live-vector' });
   }
-  control.registerVcpu(index, gettid(), vcpu.kickAddress);
+  control.registerVcpu(index, tid, vcpu.kickAddress);
   return vcpu;
 }

@@ -70,6 +70,8 @@ export interface RunnerOptions {
 export class VcpuRunner {
   state = RunState.Running;
   vcpu: Vcpu;
+  /** The vCPU shut down or asked for a machine reset: it must not enter the guest until the reset. */
+  parked = false;
 
   constructor(private readonly o: RunnerOptions) {
     this.vcpu = o.vcpu;
@@ -77,11 +79,10 @@ export class VcpuRunner {
 
   /** Run until stopped; throws a BootgateError on an exit the machine cannot go on from. */
   run(): void {
-    const { gate, handler, acct } = this.o;
-    let parked = false;
+    const { gate, acct } = this.o;
     let tEnd = performance.now();
     for (;;) {
-      const next = gate.poll(parked);
+      const next = gate.poll(this.parked);
       if (next === RunState.Stopped) {
         this.state = RunState.Stopped;
         return;
@@ -92,57 +93,80 @@ export class VcpuRunner {
           this.state = RunState.Stopped;
           return;
         }
-        this.vcpu = this.o.reopen(this.vcpu);
+        this.reopen();
         this.state = RunState.Running;
-        parked = false;
         tEnd = performance.now();
         continue;
       }
       const vcpu = this.vcpu;
-      this.o.beforeEntry?.(vcpu);
+      this.beforeEntry();
       const kind = vcpu.run();
       const t1 = performance.now();
       acct.runMs += t1 - tEnd;
-      const exit = vcpu.exit;
-      switch (kind) {
-        case ExitKind.IoIn:
-        case ExitKind.IoOut: {
-          const value = handler.pio(exit, vcpu);
-          tEnd = performance.now();
-          if (value < 0) acct.unassignedPio++;
-          if (handler.handedOver) acct.handover(tEnd - t1, exit.port);
-          acct.pio(kind, exit.port, value, t1, tEnd);
-          parked = handler.resetAsked;
-          break;
-        }
-        case ExitKind.MmioRead:
-        case ExitKind.MmioWrite: {
-          const region = handler.mmio(exit, vcpu);
-          tEnd = performance.now();
-          if (region === 'unassigned') acct.unassigned(exit.gpa);
-          if (handler.handedOver) acct.handover(tEnd - t1, exit.gpa, true);
-          acct.mmio(kind, exit.gpa, getLE(exit.data), region, t1, tEnd);
-          parked = handler.resetAsked;
-          break;
-        }
-        case ExitKind.Interrupted:
-          vcpu.setImmediateExit(false);
-          handler.interrupted(vcpu);
-          tEnd = performance.now();
-          acct.other(kind, t1, tEnd);
-          break;
-        case ExitKind.Shutdown:
-          handler.shutdown(vcpu);
-          parked = true;
-          tEnd = performance.now();
-          acct.other(kind, t1, tEnd);
-          break;
-        default:
-          acct.other(kind, t1, performance.now());
-          throw this.fatal(kind);
-      }
-      handler.afterExit(t1);
+      tEnd = this.serveExit(kind, t1);
     }
+  }
+
+  /** What runs right before every guest entry (a quirk's step). */
+  beforeEntry(): void {
+    this.o.beforeEntry?.(this.vcpu);
+  }
+
+  /** After a machine reset rebuilt the VM: the vCPU reopened from it, not parked. */
+  reopen(): void {
+    this.vcpu = this.o.reopen(this.vcpu);
+    this.parked = false;
+  }
+
+  /**
+   * Account and serve one exit of `vcpu` (its kind as run() returned it, `t1` when it came), and
+   * set `parked`; returns when the handling ended. Throws on an exit the machine cannot go on from.
+   * A thread that enters the guest elsewhere (a native vCPU thread) calls this for each exit.
+   */
+  serveExit(kind: ExitKind, t1: number): number {
+    const { handler, acct } = this.o;
+    const vcpu = this.vcpu;
+    const exit = vcpu.exit;
+    let tEnd: number;
+    switch (kind) {
+      case ExitKind.IoIn:
+      case ExitKind.IoOut: {
+        const value = handler.pio(exit, vcpu);
+        tEnd = performance.now();
+        if (value < 0) acct.unassignedPio++;
+        if (handler.handedOver) acct.handover(tEnd - t1, exit.port);
+        acct.pio(kind, exit.port, value, t1, tEnd);
+        this.parked = handler.resetAsked;
+        break;
+      }
+      case ExitKind.MmioRead:
+      case ExitKind.MmioWrite: {
+        const region = handler.mmio(exit, vcpu);
+        tEnd = performance.now();
+        if (region === 'unassigned') acct.unassigned(exit.gpa);
+        if (handler.handedOver) acct.handover(tEnd - t1, exit.gpa, true);
+        acct.mmio(kind, exit.gpa, getLE(exit.data), region, t1, tEnd);
+        this.parked = handler.resetAsked;
+        break;
+      }
+      case ExitKind.Interrupted:
+        vcpu.setImmediateExit(false);
+        handler.interrupted(vcpu);
+        tEnd = performance.now();
+        acct.other(kind, t1, tEnd);
+        break;
+      case ExitKind.Shutdown:
+        handler.shutdown(vcpu);
+        this.parked = true;
+        tEnd = performance.now();
+        acct.other(kind, t1, tEnd);
+        break;
+      default:
+        acct.other(kind, t1, performance.now());
+        throw this.fatal(kind);
+    }
+    handler.afterExit(t1);
+    return tEnd;
   }
 
   /** Hlt (no in-kernel irqchip?), a stray Debug, system events, entry failures and internal errors end the run. */

@@ -88,9 +88,13 @@ export class KvmVcpu implements Vcpu, VcpuIntrospection {
   /** Enter the guest until the next exit; decode it into `this.exit`; return its kind. */
   run(): ExitKind {
     const rc = ioctlInt(this.fd, abi.KVM_RUN, 0);
+    return this.decode(rc, rc < 0 ? errno() : 0);
+  }
+
+  /** Decode the exit of a KVM_RUN that returned `rc` (and `e`, its errno): here, or on a native thread (native-threads.ts). */
+  decode(rc: number, e: number): ExitKind {
     const exit = this.exit;
     if (rc < 0) {
-      const e = errno();
       if (e === EINTR || e === EAGAIN) {
         exit.kind = ExitKind.Interrupted;
         return exit.kind;
