@@ -205,7 +205,8 @@ function ensureTools(profile) {
   say(`installed ${missing.join(' ')} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-// 3. TypeScript build (and typecheck), then the VMM workers' bundle (scripts/bundle-workers.mjs).
+// 3. TypeScript build (and typecheck), then the VMM workers' bundle (scripts/bundle-workers.mjs)
+// and the native vCPU threads (scripts/build-native.mjs).
 // Run tsc's own bin: `npx` adds a second of npm start-up.
 function build() {
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -213,6 +214,8 @@ function build() {
   if (status !== 0) fail(`tsc -p . failed (exit ${status}); fix the type errors above`);
   const bundled = run(process.execPath, [join(root, 'scripts', 'bundle-workers.mjs')], { inherit: true });
   if (bundled.status !== 0) fail(`bundling the VMM's workers failed (exit ${bundled.status}); see the line above`);
+  const native = run(process.execPath, [join(root, 'scripts', 'build-native.mjs')], { inherit: true });
+  if (native.status !== 0) fail(`building the native vCPU threads failed (exit ${native.status}); see the line above`);
 }
 
 // 4. Default fixtures (manifest.json `default`: firmware, kernels, headers, lab): verified when cached, fetched when not.

@@ -54,6 +54,8 @@ export interface Accelerator {
   readonly vcpuParams: VcpuBackendParams;
   /** The vCPU backend, for a thread that already loaded the accelerator (the device owner at SMP 1). */
   vcpuBackend(): VcpuBackend;
+  /** Native threads that enter this backend's vCPUs for the device owner (optional: see NativeVcpuThreads). */
+  nativeVcpuThreads?(count: number, spinUs: number): NativeVcpuThreads;
   close(): void;
 }
 
@@ -147,4 +149,41 @@ export interface VcpuIntrospection {
 export interface VcpuBackend {
   readonly name: string;
   open(handle: number, index: number): Vcpu & Partial<VcpuIntrospection>;
+}
+
+/** Where a native vCPU thread is (vcpu-loop.c's slot states). */
+export enum NativeState {
+  Idle = 0,
+  Run = 1,
+  Exited = 2,
+  Quit = 3,
+  Done = 4,
+}
+
+/**
+ * vCPU threads that are native threads of the backend, not JavaScript workers: each only enters
+ * its vCPU's guest, once per `resume`, and rings a bell when the entry ends; the thread that owns
+ * the devices (and opened every Vcpu) decodes and serves the exits. They start in microseconds where
+ * a Node worker takes most of a second in the nested lab (docs/vcpu-layer.md).
+ */
+export interface NativeVcpuThreads {
+  /** Start thread `index` (idle until its first resume). */
+  spawn(index: number): void;
+  /** Thread `index`'s kernel thread id once it runs (0 before), for kicks. */
+  tid(index: number): number;
+  state(index: number): NativeState;
+  /** Enter `vcpu` once on thread `index` (which must be idle or exited). */
+  resume(index: number, vcpu: Vcpu): void;
+  /** Leave an exited thread idle (its exit served, no entry wanted yet). */
+  idle(index: number): void;
+  /** End thread `index` after the entry it is in, if any. */
+  quit(index: number): void;
+  /** Decode the exit of thread `index`'s last entry into `vcpu.exit`; its kind and the entry's times (performance.now() ms). */
+  takeExit(index: number, vcpu: Vcpu): { kind: ExitKind; enteredMs: number; exitedMs: number };
+  /** The bell: bumped on every exit and thread start or end. */
+  readonly bell: number;
+  /** Wait (spin, then sleep up to `timeoutMs`) while the bell reads `seen`; the bell. */
+  waitBell(seen: number, timeoutMs: number): number;
+  /** Free the threads' memory (only once every thread is done; otherwise it is left). */
+  close(): void;
 }

@@ -3,8 +3,9 @@
 
 import { BootgateError } from '../../errors.js';
 import { KVM_IDENTITY_MAP_ADDR, KVM_TSS_ADDR } from '../../layout.js';
-import type { Accelerator, IrqRoute, MemoryRegion, VcpuBackend, VcpuBackendParams, Vm } from '../types.js';
+import type { Accelerator, IrqRoute, MemoryRegion, NativeVcpuThreads, VcpuBackend, VcpuBackendParams, Vm } from '../types.js';
 import { kvmVcpuBackend } from './kvm-vcpu.js';
+import { KvmNativeThreads } from './native-threads.js';
 import { CPUID_ENTRY_SIZE, cpuidForVcpu, cpuidPhysBits } from './cpuid.js';
 import { formatIoapic } from './interrupt-state.js';
 import * as abi from './kvm-abi.js';
@@ -75,6 +76,10 @@ export class KvmAccelerator implements Accelerator {
 
   vcpuBackend(): VcpuBackend {
     return kvmVcpuBackend(this.vcpuMmapSize);
+  }
+
+  nativeVcpuThreads(count: number, spinUs: number): NativeVcpuThreads {
+    return new KvmNativeThreads(count, spinUs);
   }
 
   supportedCpuid(): Uint8Array {

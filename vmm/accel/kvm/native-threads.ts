@@ -1,0 +1,145 @@
+// The KVM backend's native vCPU threads (native/vcpu-loop.c, built into
+// dist/native/libbootgate-vcpu.so by scripts/build-native.mjs), bound through koffi. The pool's
+// memory is malloc'd by the library and read here through a view: a slot is 48 bytes (state, fd,
+// tid, rc, errno, index as int32; entry and exit times as int64 ns of CLOCK_MONOTONIC; a pointer),
+// after a 32-byte header (bell, count, spin budget, KVM_RUN's request number).
+
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import koffi from 'koffi';
+import { BootgateError } from '../../errors.js';
+import type { ExitKind } from '../exit-info.js';
+import { NativeState, type NativeVcpuThreads, type Vcpu } from '../types.js';
+import { KvmVcpu } from './kvm-vcpu.js';
+import * as abi from './kvm-abi.js';
+import { viewAt } from './libc.js';
+
+const HEADER = 32;
+const SLOT = 48;
+const SLOT_STATE = 0;
+const SLOT_TID = 8;
+const SLOT_RC = 12;
+const SLOT_ERR = 16;
+const SLOT_ENTER_NS = 24;
+const SLOT_EXIT_NS = 32;
+
+/** dist/native/ from dist/vmm/accel/kvm/ (tsc) or dist/vmm/vcpu/worker-bundle/ (the workers' bundle). */
+function libraryPath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'native', 'libbootgate-vcpu.so');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new BootgateError('E_INTERNAL', 'the native vCPU threads library (dist/native/libbootgate-vcpu.so) is missing', {
+    hint: 'run npm run build (it compiles vmm/accel/kvm/native/vcpu-loop.c with gcc)',
+  });
+}
+
+interface Library {
+  poolNew(count: number, runRequest: number, spinNs: number): bigint | number | null;
+  spawn(pool: bigint, index: number): number;
+  resume(pool: bigint, index: number, fd: number): void;
+  idle(pool: bigint, index: number): void;
+  quit(pool: bigint, index: number): void;
+  waitBell(pool: bigint, seen: number, timeoutMs: number): number;
+  nowNs(): bigint | number;
+  poolFree(pool: bigint): void;
+}
+
+let library: Library | undefined;
+
+function load(): Library {
+  if (library) return library;
+  const lib = koffi.load(libraryPath());
+  library = {
+    poolNew: lib.func('uint64_t bg_pool_new(int32_t count, uint64_t run_request, int64_t spin_ns)') as Library['poolNew'],
+    spawn: lib.func('int32_t bg_spawn(uint64_t pool, int32_t index)') as Library['spawn'],
+    resume: lib.func('void bg_resume(uint64_t pool, int32_t index, int32_t fd)') as Library['resume'],
+    idle: lib.func('void bg_idle(uint64_t pool, int32_t index)') as Library['idle'],
+    quit: lib.func('void bg_quit(uint64_t pool, int32_t index)') as Library['quit'],
+    waitBell: lib.func('int32_t bg_wait_bell(uint64_t pool, int32_t seen, int32_t timeout_ms)') as Library['waitBell'],
+    nowNs: lib.func('int64_t bg_now_ns()') as Library['nowNs'],
+    poolFree: lib.func('void bg_pool_free(uint64_t pool)') as Library['poolFree'],
+  };
+  return library;
+}
+
+export class KvmNativeThreads implements NativeVcpuThreads {
+  private readonly lib: Library;
+  private readonly pool: bigint;
+  private readonly words: Int32Array;
+  private readonly view: DataView;
+  /** performance.now() minus CLOCK_MONOTONIC in ms, to put the slots' times on this thread's clock. */
+  private readonly clockShiftMs: number;
+
+  constructor(
+    private readonly count: number,
+    spinUs: number,
+  ) {
+    this.lib = load();
+    const raw = this.lib.poolNew(count, abi.KVM_RUN, Math.round(spinUs * 1000));
+    if (raw === null || raw === 0 || raw === 0n) throw new BootgateError('E_INTERNAL', 'bg_pool_new failed (out of memory)');
+    this.pool = BigInt(raw);
+    const buf = viewAt(this.pool, HEADER + count * SLOT);
+    this.words = new Int32Array(buf);
+    this.view = new DataView(buf);
+    const before = performance.now();
+    const mono = Number(this.lib.nowNs()) / 1e6;
+    this.clockShiftMs = (before + performance.now()) / 2 - mono;
+  }
+
+  spawn(index: number): void {
+    const rc = this.lib.spawn(this.pool, index);
+    if (rc !== 0) throw new BootgateError('E_INTERNAL', `cannot start the native thread of vCPU ${index}: pthread_create returned ${rc}`);
+  }
+
+  tid(index: number): number {
+    return Atomics.load(this.words, (HEADER + index * SLOT + SLOT_TID) / 4);
+  }
+
+  state(index: number): NativeState {
+    return Atomics.load(this.words, (HEADER + index * SLOT + SLOT_STATE) / 4) as NativeState;
+  }
+
+  resume(index: number, vcpu: Vcpu): void {
+    this.lib.resume(this.pool, index, (vcpu as KvmVcpu).fd);
+  }
+
+  idle(index: number): void {
+    this.lib.idle(this.pool, index);
+  }
+
+  quit(index: number): void {
+    this.lib.quit(this.pool, index);
+  }
+
+  takeExit(index: number, vcpu: Vcpu): { kind: ExitKind; enteredMs: number; exitedMs: number } {
+    const at = HEADER + index * SLOT;
+    const v = this.view;
+    const kind = (vcpu as KvmVcpu).decode(v.getInt32(at + SLOT_RC, true), v.getInt32(at + SLOT_ERR, true));
+    return {
+      kind,
+      enteredMs: Number(v.getBigInt64(at + SLOT_ENTER_NS, true)) / 1e6 + this.clockShiftMs,
+      exitedMs: Number(v.getBigInt64(at + SLOT_EXIT_NS, true)) / 1e6 + this.clockShiftMs,
+    };
+  }
+
+  get bell(): number {
+    return Atomics.load(this.words, 0);
+  }
+
+  waitBell(seen: number, timeoutMs: number): number {
+    return this.lib.waitBell(this.pool, seen, Math.max(0, Math.round(timeoutMs)));
+  }
+
+  close(): void {
+    for (let i = 0; i < this.count; i++) {
+      const s = this.state(i);
+      // A thread never started, or done: its slot is free. Any other keeps the memory alive.
+      if (s !== NativeState.Done && this.tid(i) !== 0) return;
+    }
+    this.lib.poolFree(this.pool);
+  }
+}

@@ -1,0 +1,175 @@
+/*
+ * Native vCPU threads for the KVM backend (vmm/accel/kvm/native-threads.ts loads this library).
+ *
+ * Why native: every JavaScript thread is a Node worker, a V8 isolate that bootstraps Node and
+ * compiles its own code; in the nested lab that is about 0.7 s of CPU per thread, so at SMP 8 the
+ * nine workers' start-up was most of the time to the reset vector (docs/vcpu-layer.md). A thread
+ * here starts in microseconds and runs only KVM_RUN: every exit goes back to the device owner, the
+ * one JavaScript thread that serves exits, the way a worker's exits went through its mailbox.
+ *
+ * Protocol, per vCPU slot (all words are accessed atomically; the owner reads them through a view):
+ *   IDLE    the thread waits; the owner writes fd and sets RUN
+ *   RUN     the thread enters the guest once (KVM_RUN), records rc, errno and the two times
+ *   EXITED  the thread rang the pool's bell and waits; the owner decodes kvm_run and serves it
+ *   QUIT    the owner asks the thread to end; it sets DONE and rings the bell
+ * A waiter spins first (sched_yield between polls, up to spin_ns) and then sleeps on the futex:
+ * a futex wake-up in the lab costs about half a millisecond (docs/vcpu-layer.md, the spin budget).
+ * Kicks need nothing here: the kicker sets kvm_run.immediate_exit and signals the thread's tid, and
+ * KVM_RUN returns EINTR (the process has a SIGUSR2 handler, so the signal only interrupts).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { BG_IDLE = 0, BG_RUN = 1, BG_EXITED = 2, BG_QUIT = 3, BG_DONE = 4 };
+
+/* One vCPU's slot: 48 bytes, the layout native-threads.ts reads (keep the two in step). */
+struct bg_slot {
+  int32_t state;
+  int32_t fd;
+  int32_t tid;
+  int32_t rc;
+  int32_t err;
+  int32_t index;
+  int64_t enter_ns; /* CLOCK_MONOTONIC */
+  int64_t exit_ns;
+  struct bg_pool *pool;
+};
+
+/* The pool: a header of 32 bytes, then the slots. */
+struct bg_pool {
+  int32_t bell;  /* bumped (and woken) on every exit and thread end */
+  int32_t count;
+  int64_t spin_ns;
+  uint64_t run_request; /* KVM_RUN, passed in so the ABI numbers live in one place (kvm-abi.ts) */
+  int64_t reserved;
+  struct bg_slot slot[];
+};
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static long futex(int32_t *word, int op, int32_t value, const struct timespec *timeout) {
+  return syscall(SYS_futex, word, op, value, timeout, NULL, 0);
+}
+
+/* Wait while *word == value: spin up to spin_ns, then sleep (timeout_ms < 0: no timeout). */
+static void wait_while(int32_t *word, int32_t value, int64_t spin_ns, int timeout_ms) {
+  if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != value) return;
+  if (spin_ns > 0) {
+    int64_t end = now_ns() + spin_ns;
+    do {
+      sched_yield();
+      if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != value) return;
+    } while (now_ns() < end);
+  }
+  struct timespec ts, *tp = NULL;
+  if (timeout_ms >= 0) {
+    ts.tv_sec = timeout_ms / 1000;
+    ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000;
+    tp = &ts;
+  }
+  futex(word, FUTEX_WAIT_PRIVATE, value, tp);
+}
+
+static void set_and_wake(int32_t *word, int32_t value) {
+  __atomic_store_n(word, value, __ATOMIC_RELEASE);
+  futex(word, FUTEX_WAKE_PRIVATE, 1, NULL);
+}
+
+static void ring(struct bg_pool *pool) {
+  __atomic_add_fetch(&pool->bell, 1, __ATOMIC_ACQ_REL);
+  futex(&pool->bell, FUTEX_WAKE_PRIVATE, 1, NULL);
+}
+
+static void *vcpu_thread(void *arg) {
+  struct bg_slot *s = arg;
+  struct bg_pool *pool = s->pool;
+  __atomic_store_n(&s->tid, (int32_t)gettid(), __ATOMIC_RELEASE);
+  ring(pool);
+  for (;;) {
+    int32_t state = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+    if (state == BG_IDLE || state == BG_EXITED) {
+      wait_while(&s->state, state, pool->spin_ns, -1);
+      continue;
+    }
+    if (state == BG_QUIT) break;
+    s->enter_ns = now_ns();
+    int rc = ioctl(s->fd, pool->run_request, 0);
+    s->err = rc < 0 ? errno : 0;
+    s->rc = rc;
+    s->exit_ns = now_ns();
+    /* Only RUN moves to EXITED: a QUIT that came meanwhile stands. */
+    int32_t expected = BG_RUN;
+    __atomic_compare_exchange_n(&s->state, &expected, BG_EXITED, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    ring(pool);
+  }
+  __atomic_store_n(&s->state, BG_DONE, __ATOMIC_RELEASE);
+  ring(pool);
+  return NULL;
+}
+
+/* A pool of `count` idle slots; NULL when out of memory. */
+struct bg_pool *bg_pool_new(int32_t count, uint64_t run_request, int64_t spin_ns) {
+  struct bg_pool *pool = calloc(1, sizeof *pool + (size_t)count * sizeof(struct bg_slot));
+  if (pool == NULL) return NULL;
+  pool->count = count;
+  pool->run_request = run_request;
+  pool->spin_ns = spin_ns;
+  for (int32_t i = 0; i < count; i++) {
+    pool->slot[i].index = i;
+    pool->slot[i].pool = pool;
+  }
+  return pool;
+}
+
+/* Start slot `index`'s thread (detached); 0 or an errno. */
+int32_t bg_spawn(struct bg_pool *pool, int32_t index) {
+  pthread_t t;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  int rc = pthread_create(&t, &attr, vcpu_thread, &pool->slot[index]);
+  pthread_attr_destroy(&attr);
+  return rc;
+}
+
+/* Enter the guest once on slot `index` with vCPU file `fd`. */
+void bg_resume(struct bg_pool *pool, int32_t index, int32_t fd) {
+  pool->slot[index].fd = fd;
+  set_and_wake(&pool->slot[index].state, BG_RUN);
+}
+
+/* Take an EXITED slot back to IDLE (the owner served its exit and will not resume it yet). */
+void bg_idle(struct bg_pool *pool, int32_t index) {
+  set_and_wake(&pool->slot[index].state, BG_IDLE);
+}
+
+/* Ask slot `index`'s thread to end (it ends after the entry it is in, if any). */
+void bg_quit(struct bg_pool *pool, int32_t index) {
+  set_and_wake(&pool->slot[index].state, BG_QUIT);
+}
+
+/* Wait (spin, then sleep up to timeout_ms) while the bell still reads `seen`; the bell's value. */
+int32_t bg_wait_bell(struct bg_pool *pool, int32_t seen, int32_t timeout_ms) {
+  wait_while(&pool->bell, seen, pool->spin_ns, timeout_ms);
+  return __atomic_load_n(&pool->bell, __ATOMIC_ACQUIRE);
+}
+
+/* The owner's clock for the slots' times: CLOCK_MONOTONIC in ns. */
+int64_t bg_now_ns(void) { return now_ns(); }
+
+/* The pool's memory, once every thread is DONE (a thread still running keeps it: it leaks). */
+void bg_pool_free(struct bg_pool *pool) { free(pool); }
