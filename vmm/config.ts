@@ -77,6 +77,12 @@ export interface VmConfig {
   irqTestDevice: boolean;
   /** Sample vCPU 0's instruction pointer every N ms (a guest profile, reported as `rip-samples`). */
   sampleRipMs?: number;
+  /**
+   * At SMP > 1, what enters the vCPUs: a native thread per vCPU whose exits the device owner
+   * serves (the default), or a JavaScript worker per vCPU (docs/vcpu-layer.md). SMP 1 has neither:
+   * the device owner runs vCPU 0.
+   */
+  vcpuThreads: VcpuThreads;
   /** A raw disk image for the IDE primary master, used copy-on-write (the file is never written). */
   disk?: string;
 }
@@ -99,6 +105,7 @@ export interface RawVmOptions {
   reservedMemoryEnd?: number | string;
   pciMmio64Mb?: number | string;
   sampleRip?: number | string;
+  vcpuThreads?: string;
   kernel?: string;
   initrd?: string;
   append?: string;
@@ -218,6 +225,15 @@ function linuxOptions(raw: RawVmOptions): Pick<VmConfig, 'kernel' | 'initrd' | '
   };
 }
 
+export const VCPU_THREADS = ['native', 'worker'] as const;
+export type VcpuThreads = (typeof VCPU_THREADS)[number];
+
+function vcpuThreads(raw: string | undefined): VcpuThreads {
+  if (raw === undefined) return 'native';
+  if (!(VCPU_THREADS as readonly string[]).includes(raw)) throw configError('--vcpu-threads', raw, VCPU_THREADS.join(' or '));
+  return raw as VcpuThreads;
+}
+
 function sampleRipMs(raw: number | string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const ms = intOption('--sample-rip', raw, 0);
@@ -309,6 +325,7 @@ export function validateVmConfig(raw: RawVmOptions): VmConfig {
     reservedMemoryEnd,
     pciMmio64Mb,
     sampleRipMs: sampleRipMs(raw.sampleRip),
+    vcpuThreads: vcpuThreads(raw.vcpuThreads),
     irqTestDevice: raw.irqTestDevice ?? false,
     varsFile: varsOption(raw.vars, firmware),
     flashVarsTemplate: flashVarsOption(raw.flashVars, raw.firmwareFile),

@@ -87,8 +87,10 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
   const since = (): number => Math.round((performance.timeOrigin + performance.now() - startEpochMs) * 10) / 10;
   const log = new EventLog(config.eventsFile);
   const control = ControlBlock.create(config.smp);
-  // At SMP 1 the owner runs vCPU 0 itself: no vCPU threads, no mailboxes.
-  const vcpuThreads = config.smp > 1 ? config.smp : 0;
+  // At SMP 1 the owner runs vCPU 0 itself: no vCPU threads, no mailboxes. Native vCPU threads
+  // (--vcpu-threads native) are the owner's: it posts their reports.
+  const vcpuThreads = config.smp > 1 && config.vcpuThreads === 'worker' ? config.smp : 0;
+  const nativeReports = config.smp > 1 && config.vcpuThreads === 'native' ? config.smp : 0;
   const mailboxes = Array.from({ length: vcpuThreads }, () => Mailbox.create());
   const posted = PostedWrites.create();
   const workers: Worker[] = [];
@@ -179,7 +181,7 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
       control.kickAll();
       guard.arm();
     }
-    if (reports.size >= workers.length) resolveDone();
+    if (reports.size >= workers.length + nativeReports) resolveDone();
   };
 
   const exited: Array<Promise<void>> = [];
@@ -191,14 +193,15 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
     w.on('error', (e) => {
       reports.set(vcpu, { vcpu, error: { code: 'E_INTERNAL', message: `${threadName(vcpu)} crashed: ${e.message}` } });
       stop('error', StopMode.Stop);
-      if (reports.size >= workers.length) resolveDone();
+      if (reports.size >= workers.length + nativeReports) resolveDone();
     });
     w.on('exit', () => {
       if (!reports.has(vcpu)) {
         reports.set(vcpu, { vcpu, error: { code: 'E_INTERNAL', message: `${threadName(vcpu)} exited early` } });
         stop('error', StopMode.Stop);
       }
-      if (reports.size >= workers.length) resolveDone();
+      // The owner's exit also ends the native vCPU threads' reports: none can come after it.
+      if (reports.size >= workers.length + nativeReports || (vcpu === OWNER && nativeReports > 0)) resolveDone();
     });
   };
 

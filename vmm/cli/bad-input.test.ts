@@ -52,6 +52,7 @@ describe.runIf(existsSync(CLI))('bootgate boot: bad input', () => {
     ['--pci-mmio64-mb zero', ['--pci-mmio64-mb', '0'], {}, /E_CONFIG: invalid --pci-mmio64-mb: "0"; expected 1\.\.\d+ MiB \(OVMF's 64-bit PCI aperture\)/],
     ['--reserved-memory-end not an address', ['--reserved-memory-end', 'xyz'], {}, /E_CONFIG: invalid --reserved-memory-end: "xyz"; expected an address at or above 4 GiB/],
     ['--sample-rip 0', ['--sample-rip', '0'], {}, /E_CONFIG: invalid --sample-rip: "0"; expected 1\.\.10000 milliseconds/],
+    ['--vcpu-threads green', ['--vcpu-threads', 'green'], {}, /E_CONFIG: invalid --vcpu-threads: "green"; expected native or worker/],
     ['a BAR list that is not one', ['--pci-test-device', 'foo'], {}, /E_CONFIG: invalid PCI test-device BAR "foo" \(fix: write KIND:SIZE/],
     ['more BARs than a function has', ['--pci-test-device', 'mem64:1G,mem64:1G,mem64:1G,mem64:1G'], {}, /E_CONFIG: PCI test device .* needs 8 BAR slots; a function has 6/],
     ['a BAR size that is not a power of two', ['--pci-test-device', 'mem32:3M'], {}, /E_CONFIG: PCI test-device BAR "mem32:3M": a mem32 BAR is a power of two from 16 to 2147483648 bytes/],

@@ -22,8 +22,10 @@ export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm|qemu:ACCEL|vmm
                     [--events FILE] [--debugcon]
                     [--pci-test-device BARS]... [--phys-bits N] [--low-mem MiB] [--reserved-memory-end ADDR] [--pci-mmio64-mb MiB]
                     [--sample-rip MS] [--irq-test-device] [--kernel BZIMAGE [--initrd FILE] [--append CMDLINE]] [--disk RAW_IMAGE]
+                    [--vcpu-threads native|worker]
   --target vmm:kvm (default) boots in this process; qemu:ACCEL (tcg, kvm, ...) boots QEMU on the same machine,
-  without the own-VMM options --quirk --vars --debugcon --low-mem --reserved-memory-end --sample-rip --irq-test-device --max-resets;
+  without the own-VMM options --quirk --vars --debugcon --low-mem --reserved-memory-end --sample-rip --irq-test-device --max-resets --vcpu-threads;
+  --vcpu-threads: at SMP > 1, a native thread per vCPU (default) or a JavaScript worker per vCPU;
   --max-resets N: one machine reset more ends the run (E_GUEST, a reset loop) instead of its timeout;
   --disk: the IDE primary master, copy-on-write (guest writes stay in memory; the image is never written);
   --flash-vars: boot --firmware-file as pflash CODE with (a copy of) this VARS image below it, as OVMF;
@@ -75,6 +77,7 @@ const BOOT_OPTIONS = {
   'reserved-memory-end': { type: 'string' },
   'pci-mmio64-mb': { type: 'string' },
   'sample-rip': { type: 'string' },
+  'vcpu-threads': { type: 'string' },
   guest: { type: 'string' },
   'irq-test-device': { type: 'boolean' },
   vars: { type: 'string' },
@@ -143,6 +146,7 @@ export async function bootCommand(argv: string[]): Promise<number> {
     reservedMemoryEnd: values['reserved-memory-end'],
     pciMmio64Mb: values['pci-mmio64-mb'],
     sampleRip: values['sample-rip'],
+    vcpuThreads: values['vcpu-threads'],
     kernel: values.kernel ?? guest?.kernel,
     initrd: values.initrd ?? guest?.initrd,
     append: guest ? guest.append : values.append,

@@ -44,6 +44,7 @@ describe('own-VMM options on QEMU', () => {
       'reserved-memory-end': ['--reserved-memory-end', '0x1000000000'],
       vars: ['--vars', 'vars.fd'],
       'max-resets': ['--max-resets', '3'],
+      'vcpu-threads': ['--vcpu-threads', 'worker'],
     };
     expect(Object.keys(argv).sort()).toEqual([...OWN_VMM_ONLY].sort());
     for (const [name, args] of Object.entries(argv)) {

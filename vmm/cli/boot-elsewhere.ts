@@ -43,7 +43,7 @@ export interface ArgToken {
 }
 
 /** Options only the own VMM has: quirk switches, its own devices and memory-map knobs, its OVMF store. */
-export const OWN_VMM_ONLY = ['quirk', 'irq-test-device', 'debugcon', 'sample-rip', 'low-mem', 'reserved-memory-end', 'vars', 'max-resets'] as const;
+export const OWN_VMM_ONLY = ['quirk', 'irq-test-device', 'debugcon', 'sample-rip', 'low-mem', 'reserved-memory-end', 'vars', 'max-resets', 'vcpu-threads'] as const;
 /** Options naming host files the command reads (or, --vars, writes). */
 const PATH_OPTIONS = ['firmware-file', 'flash-vars', 'kernel', 'initrd', 'vars', 'disk'] as const;
 /** The inner run's own --timeout when none is given (vmm/config.ts's default). */

@@ -24,10 +24,12 @@ import { irrScrubber } from './irr-scrubber.js';
 import { Mailbox } from './mailbox.js';
 import { OWNER, type OwnerWorkerData, postEvent, postStopped, type StoppedReport } from './messages.js';
 import { openRegistered } from './open-vcpu.js';
+import { NativeVcpus } from './native-vcpus.js';
 import { OwnerService } from './owner-service.js';
 import { PostedWrites } from './posted-writes.js';
 import { judgeResetStep, stepResetVector } from './reset-step.js';
 import { RipSampler } from './rip-sampler.js';
+import { SPIN_US } from './spin.js';
 import { releaseRunPage } from './run-page.js';
 import { type RunGate, RunState, VcpuRunner } from './runner.js';
 
@@ -44,8 +46,10 @@ export class DeviceOwner {
   private readonly clockOffset: number;
   private readonly machine: PcInstance;
   private readonly service: OwnerService;
-  /** vCPUs run by their own threads (none at SMP 1). */
+  /** vCPUs run by their own JavaScript threads (none at SMP 1, nor with native vCPU threads). */
   private readonly threadVcpus: number[];
+  /** SMP > 1 with --vcpu-threads native: every vCPU entered by a native thread, its exits served here. */
+  private native: NativeVcpus | undefined;
   private seenDoorbell = 0;
   private shadowSources: Array<{ index: number; device: BusDevice; offset: number }> = [];
   private resets = 0;
@@ -59,7 +63,7 @@ export class DeviceOwner {
     this.mailboxes = data.mailboxSabs.map((sab) => new Mailbox(sab));
     this.posted = new PostedWrites(data.postedSab);
     this.clockOffset = performance.timeOrigin - data.startEpochMs;
-    this.threadVcpus = config.smp > 1 ? Array.from({ length: config.smp }, (_, i) => i) : [];
+    this.threadVcpus = config.smp > 1 && config.vcpuThreads === 'worker' ? Array.from({ length: config.smp }, (_, i) => i) : [];
     this.machine = new PcInstance({ ...data, emit: (e) => this.emit(e) });
     this.service = new OwnerService(() => this.machine.pc.machine, {
       resetStep: (step) => this.emit(judgeResetStep(step, (gpa) => this.machine.regionAt(gpa), config.quirks)),
@@ -98,12 +102,14 @@ export class DeviceOwner {
     this.control.publishVm(vm.vcpuHandles, accel.vcpuParams.mmapSize);
     let report: StoppedReport;
     try {
-      const outcome = this.threadVcpus.length === 0 ? this.runOwnVcpu() : this.serveVcpuThreads();
+      const outcome = this.threadVcpus.length > 0 ? this.serveVcpuThreads() : config.smp > 1 ? this.serveNativeVcpus() : this.runOwnVcpu();
+      this.stopNative();
       report = this.report(outcome);
     } catch (e) {
       const err = e instanceof BootgateError ? e : new BootgateError('E_INTERNAL', (e as Error).message, { cause: e });
       this.control.requestStop(StopMode.Stop);
       this.control.kickAll();
+      this.stopNative();
       report = this.report({ status: 'error', resets: this.resets });
       report.error = { code: err.code, message: err.message, hint: err.hint };
     }
@@ -191,6 +197,79 @@ export class DeviceOwner {
     return { status: 'power-off', source: pending.source, code: pending.code, resets: this.resets };
   }
 
+  /** SMP > 1 with native vCPU threads: serve their exits (native-vcpus.ts) until the machine stops. */
+  private serveNativeVcpus(): Outcome {
+    const { config } = this.data;
+    const { pc, accel } = this.machine;
+    const threads = accel.nativeVcpuThreads?.(config.smp, SPIN_US);
+    if (threads === undefined) throw new BootgateError('E_CONFIG', `the ${accel.name} backend has no native vCPU threads`, { hint: 'use --vcpu-threads worker' });
+    const sampler = config.sampleRipMs === undefined ? undefined : new RipSampler();
+    const native = new NativeVcpus({
+      threads,
+      backend: accel.vcpuBackend(),
+      control: this.control,
+      pc,
+      count: config.smp,
+      quirks: config.quirks,
+      clockOffset: this.clockOffset,
+      emit: (e) => this.emit(e),
+      describeGpa: (gpa) => {
+        const region = this.machine.regionAt(gpa);
+        return region ? `in ${region}` : 'nothing mapped there';
+      },
+      ...(sampler ? { sampler } : {}),
+      mayRun: () => this.control.stopMode === StopMode.Running && pc.machine.pending === null,
+    });
+    this.native = native;
+    this.emit(judgeResetStep(native.start(), (gpa) => this.machine.regionAt(gpa), config.quirks));
+    native.enterAll();
+    try {
+      for (;;) {
+        if (this.control.stopMode !== StopMode.Running) return { status: 'stopped', resets: this.resets };
+        native.serve(POLL_MS);
+        const pending = this.takePending();
+        if (pending?.kind === 'power-off') return this.powerOff(pending);
+        if (pending) this.resetMachine(pending);
+        const now = performance.now();
+        pc.com1.poll(now);
+        pc.debugcon.poll(now);
+        pc.irqPath.poll();
+      }
+    } finally {
+      if (sampler) this.emit(sampler.event());
+    }
+  }
+
+  /**
+   * Native vCPU threads: take every vCPU out of the guest, end the threads, and post each vCPU's
+   * report (its accounting; registers and local APIC when diagnosing or failing), as a vCPU
+   * thread would have.
+   */
+  private stopNative(): void {
+    const native = this.native;
+    if (native === undefined) return;
+    this.native = undefined;
+    let error: StoppedReport['error'];
+    try {
+      native.pause();
+      if (!native.stop()) error = { code: 'E_ACCEL', message: 'a native vCPU thread did not end within 30 s of the stop' };
+    } catch (e) {
+      const err = e instanceof BootgateError ? e : new BootgateError('E_INTERNAL', (e as Error).message, { cause: e });
+      error = { code: err.code, message: err.message, hint: err.hint };
+    }
+    const diagnose = this.control.stopMode === StopMode.Diagnose;
+    for (let i = 0; i < native.size; i++) {
+      const r: StoppedReport = { vcpu: i, snapshot: native.accounts[i]!.snapshot() };
+      if (error && i === 0) r.error = error;
+      if (diagnose || error) {
+        const d = native.vcpu(i).diagnose();
+        r.registers = { ...d.registers, code: codeAround(this.control.ram(), d.ripGpa) };
+        r.devices = [d.lapic];
+      }
+      postStopped(r);
+    }
+  }
+
   /** SMP 1: run vCPU 0 on this thread, serving its exits directly. */
   private runOwnVcpu(): Outcome {
     const { config } = this.data;
@@ -268,6 +347,7 @@ export class DeviceOwner {
     // The epoch moves first, then who registered is read: a thread joining meanwhile either is
     // seen here (and acknowledges) or sees the pause and stays out (vcpu-thread.ts join).
     const epoch = this.control.beginPause();
+    this.native?.pause();
     const joined = this.threadVcpus.filter((i) => this.control.isRegistered(i));
     for (const i of joined) this.control.kick(i);
     for (const i of joined) {
@@ -286,6 +366,7 @@ export class DeviceOwner {
     this.publishShadows();
     this.control.publishVm(this.machine.vm.vcpuHandles, this.machine.accel.vcpuParams.mmapSize);
     this.control.resume(epoch);
+    this.native?.resumeAfterReset();
     const where = rip ?? (threadRip === undefined ? undefined : `0x${threadRip.toString(16)}`);
     this.emit({ event: 'reset', source, count: this.resets, ...(vcpu === undefined ? {} : { vcpu }), ...(where === undefined ? {} : { rip: where }) });
     this.emit({ event: 'milestone', name: 'reset', detail: source });

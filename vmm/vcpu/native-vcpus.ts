@@ -1,0 +1,184 @@
+// The device owner's side of native vCPU threads (accel/types.ts NativeVcpuThreads): at SMP > 1
+// with `--vcpu-threads native`, no vCPU has a JavaScript thread. The owner opens every vCPU, steps
+// vCPU 0 through the reset vector itself, and then serves each vCPU's exits as its native thread
+// rings the bell: one runner per vCPU (runner.ts serveExit: the same accounting and the same exit
+// kinds as every other path), the devices served in place (the direct handler), and the vCPU
+// entered again unless it is parked, a reset or power-off is pending, or the run stops. Every exit
+// is a hop between two threads, so each is counted as a hand-over (its wait: from the exit to the
+// end of its service). A machine reset pauses the threads (kicks them and serves what comes out
+// without entering again), and after the VM's rebuild reopens every vCPU from the new handles.
+
+import type { ExitKind } from '../accel/exit-info.js';
+import { NativeState, type NativeVcpuThreads, type Vcpu, type VcpuBackend } from '../accel/types.js';
+import { BootgateError } from '../errors.js';
+import type { PcBuild } from '../machine/pc-devices.js';
+import { ExitAccounting } from '../metrics/exit-accounting.js';
+import type { QuirkName } from '../quirks.js';
+import type { ControlBlock } from './control.js';
+import { DirectExitHandler } from './direct-exit-handler.js';
+import { irrScrubber } from './irr-scrubber.js';
+import { openRegistered } from './open-vcpu.js';
+import type { ResetStep } from './reset-step.js';
+import { stepResetVector } from './reset-step.js';
+import type { RipSampler } from './rip-sampler.js';
+import { releaseRunPage } from './run-page.js';
+import { RunState, VcpuRunner } from './runner.js';
+
+/** How long the threads get to start (they need microseconds; a missing one is a host fault). */
+const START_TIMEOUT_MS = 10_000;
+/** How long a paused or stopping vCPU may take to leave the guest after its kick. */
+const LEAVE_TIMEOUT_MS = 30_000;
+
+/** Every exit is served on the owner's thread after a hop: counted as a hand-over. */
+class NativeExitHandler extends DirectExitHandler {
+  override readonly handedOver = true;
+}
+
+export interface NativeVcpusOptions {
+  threads: NativeVcpuThreads;
+  backend: VcpuBackend;
+  control: ControlBlock;
+  pc: PcBuild;
+  count: number;
+  quirks: readonly QuirkName[];
+  clockOffset: number;
+  emit(event: Record<string, unknown>): void;
+  describeGpa(gpa: number): string;
+  sampler?: RipSampler;
+  /** Whether vCPUs may enter the guest now (no stop, no pending reset or power-off). */
+  mayRun(): boolean;
+}
+
+export class NativeVcpus {
+  private readonly runners: VcpuRunner[] = [];
+  readonly accounts: ExitAccounting[] = [];
+  private seen = 0;
+
+  constructor(private readonly o: NativeVcpusOptions) {}
+
+  /** Start the threads, open the vCPUs, and step vCPU 0 through the reset vector (the step, for the owner to judge). */
+  start(): ResetStep {
+    const { threads, count } = this.o;
+    for (let i = 0; i < count; i++) threads.spawn(i);
+    const deadline = performance.now() + START_TIMEOUT_MS;
+    for (let i = 0; i < count; i++) {
+      while (threads.tid(i) === 0) {
+        if (performance.now() > deadline) throw new BootgateError('E_INTERNAL', `the native thread of vCPU ${i} did not start within ${START_TIMEOUT_MS / 1000} s`);
+        threads.waitBell(threads.bell, 10);
+      }
+    }
+    const beforeEntry = irrScrubber(this.o.control, this.o.quirks);
+    for (let i = 0; i < count; i++) {
+      const acct = new ExitAccounting(i, this.o.clockOffset);
+      const handler = new NativeExitHandler(this.o.pc, this.o.emit, i === 0 ? this.o.sampler : undefined);
+      this.accounts.push(acct);
+      this.runners.push(
+        new VcpuRunner({
+          vcpu: this.open(i),
+          // The owner decides every entry itself (enter()); a runner here never runs its own loop.
+          gate: { poll: () => RunState.Stopped, awaitResume: () => RunState.Stopped },
+          handler,
+          acct,
+          ...(beforeEntry ? { beforeEntry } : {}),
+          reopen: (old) => {
+            const fresh = this.open(i);
+            releaseRunPage(this.o.control, old);
+            return fresh;
+          },
+          describeGpa: this.o.describeGpa,
+        }),
+      );
+    }
+    return stepResetVector(this.runners[0]!.vcpu);
+  }
+
+  /** Enter every vCPU (after start's step was judged). */
+  enterAll(): void {
+    for (let i = 0; i < this.runners.length; i++) this.enter(i);
+  }
+
+  /** Serve every exit that came since the last call (after waiting up to `timeoutMs` for one). */
+  serve(timeoutMs: number): void {
+    const { threads } = this.o;
+    const bell = threads.waitBell(this.seen, timeoutMs);
+    if (bell === this.seen) return;
+    this.seen = bell;
+    for (let i = 0; i < this.runners.length; i++) {
+      if (threads.state(i) !== NativeState.Exited) continue;
+      this.serveOne(i);
+      if (!this.enter(i)) threads.idle(i);
+    }
+  }
+
+  /** Kick every vCPU out of the guest and serve what comes out, entering none again. */
+  pause(): void {
+    const { threads, control } = this.o;
+    const deadline = performance.now() + LEAVE_TIMEOUT_MS;
+    for (;;) {
+      let inGuest = -1;
+      for (let i = 0; i < this.runners.length; i++) {
+        const s = threads.state(i);
+        if (s === NativeState.Exited) {
+          this.serveOne(i);
+          threads.idle(i);
+        } else if (s === NativeState.Run) inGuest = i;
+      }
+      if (inGuest < 0) return;
+      if (performance.now() > deadline) throw new BootgateError('E_ACCEL', `vCPU ${inGuest} did not leave the guest within ${LEAVE_TIMEOUT_MS / 1000} s of its kick`);
+      control.kick(inGuest);
+      this.seen = threads.waitBell(this.seen, 10);
+    }
+  }
+
+  /** After the VM's rebuild: every vCPU reopened from the published handles, not parked, and entered. */
+  resumeAfterReset(): void {
+    for (let i = 0; i < this.runners.length; i++) {
+      this.runners[i]!.reopen();
+      this.enter(i);
+    }
+  }
+
+  /** End the threads (after pause()); whether all ended within the timeout. */
+  stop(): boolean {
+    const { threads } = this.o;
+    for (let i = 0; i < this.runners.length; i++) threads.quit(i);
+    const deadline = performance.now() + LEAVE_TIMEOUT_MS;
+    for (let i = 0; i < this.runners.length; i++) {
+      while (threads.state(i) !== NativeState.Done) {
+        if (performance.now() > deadline) return false;
+        this.o.control.kick(i);
+        threads.waitBell(threads.bell, 10);
+      }
+    }
+    threads.close();
+    return true;
+  }
+
+  vcpu(i: number): Vcpu {
+    return this.runners[i]!.vcpu;
+  }
+
+  get size(): number {
+    return this.runners.length;
+  }
+
+  private open(i: number): Vcpu {
+    return openRegistered(this.o.backend, this.o.control, i, this.o.quirks, this.o.threads.tid(i));
+  }
+
+  private serveOne(i: number): void {
+    const runner = this.runners[i]!;
+    const { kind, enteredMs, exitedMs } = this.o.threads.takeExit(i, runner.vcpu);
+    this.accounts[i]!.runMs += exitedMs - enteredMs;
+    runner.serveExit(kind as ExitKind, exitedMs);
+  }
+
+  /** Enter vCPU `i` unless it is parked or no vCPU may run; whether it entered. */
+  private enter(i: number): boolean {
+    const runner = this.runners[i]!;
+    if (runner.parked || !this.o.mayRun()) return false;
+    runner.beforeEntry();
+    this.o.threads.resume(i, runner.vcpu);
+    return true;
+  }
+}
