@@ -24,7 +24,7 @@ import { irrScrubber } from './irr-scrubber.js';
 import { Mailbox } from './mailbox.js';
 import { OWNER, type OwnerWorkerData, postEvent, postStopped, type StoppedReport } from './messages.js';
 import { openRegistered } from './open-vcpu.js';
-import { NativeVcpus } from './native-vcpus.js';
+import { NativeExitHandler, NativeVcpus } from './native-vcpus.js';
 import { OwnerService } from './owner-service.js';
 import { PostedWrites } from './posted-writes.js';
 import { judgeResetStep, stepResetVector } from './reset-step.js';
@@ -208,16 +208,14 @@ export class DeviceOwner {
       threads,
       backend: accel.vcpuBackend(),
       control: this.control,
-      pc,
       count: config.smp,
       quirks: config.quirks,
       clockOffset: this.clockOffset,
-      emit: (e) => this.emit(e),
+      handlerFor: (i) => new NativeExitHandler(pc, (e) => this.emit(e), i === 0 ? sampler : undefined),
       describeGpa: (gpa) => {
         const region = this.machine.regionAt(gpa);
         return region ? `in ${region}` : 'nothing mapped there';
       },
-      ...(sampler ? { sampler } : {}),
       mayRun: () => this.control.stopMode === StopMode.Running && pc.machine.pending === null,
     });
     this.native = native;

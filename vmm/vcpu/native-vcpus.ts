@@ -11,7 +11,6 @@
 import type { ExitKind } from '../accel/exit-info.js';
 import { NativeState, type NativeVcpuThreads, type Vcpu, type VcpuBackend } from '../accel/types.js';
 import { BootgateError } from '../errors.js';
-import type { PcBuild } from '../machine/pc-devices.js';
 import { ExitAccounting } from '../metrics/exit-accounting.js';
 import type { QuirkName } from '../quirks.js';
 import type { ControlBlock } from './control.js';
@@ -20,31 +19,31 @@ import { irrScrubber } from './irr-scrubber.js';
 import { openRegistered } from './open-vcpu.js';
 import type { ResetStep } from './reset-step.js';
 import { stepResetVector } from './reset-step.js';
-import type { RipSampler } from './rip-sampler.js';
 import { releaseRunPage } from './run-page.js';
-import { RunState, VcpuRunner } from './runner.js';
+import { type ExitHandler, RunState, VcpuRunner } from './runner.js';
 
 /** How long the threads get to start (they need microseconds; a missing one is a host fault). */
 const START_TIMEOUT_MS = 10_000;
 /** How long a paused or stopping vCPU may take to leave the guest after its kick. */
 const LEAVE_TIMEOUT_MS = 30_000;
 
-/** Every exit is served on the owner's thread after a hop: counted as a hand-over. */
-class NativeExitHandler extends DirectExitHandler {
+/** The devices served in place, but every exit came through a hop: counted as a hand-over. */
+export class NativeExitHandler extends DirectExitHandler {
   override readonly handedOver = true;
 }
 
 export interface NativeVcpusOptions {
   threads: NativeVcpuThreads;
   backend: VcpuBackend;
-  control: ControlBlock;
-  pc: PcBuild;
+  control: Pick<ControlBlock, 'kick' | 'registerVcpu' | 'vcpuHandle' | 'waitNoKicks' | 'scrubVector'>;
   count: number;
   quirks: readonly QuirkName[];
   clockOffset: number;
-  emit(event: Record<string, unknown>): void;
+  /** Serves vCPU `index`'s exits (NativeExitHandler on the device owner). */
+  handlerFor(index: number): ExitHandler;
   describeGpa(gpa: number): string;
-  sampler?: RipSampler;
+  /** How long a kicked vCPU may take to leave the guest (default 30 s). */
+  leaveTimeoutMs?: number;
   /** Whether vCPUs may enter the guest now (no stop, no pending reset or power-off). */
   mayRun(): boolean;
 }
@@ -70,7 +69,7 @@ export class NativeVcpus {
     const beforeEntry = irrScrubber(this.o.control, this.o.quirks);
     for (let i = 0; i < count; i++) {
       const acct = new ExitAccounting(i, this.o.clockOffset);
-      const handler = new NativeExitHandler(this.o.pc, this.o.emit, i === 0 ? this.o.sampler : undefined);
+      const handler = this.o.handlerFor(i);
       this.accounts.push(acct);
       this.runners.push(
         new VcpuRunner({
@@ -113,7 +112,7 @@ export class NativeVcpus {
   /** Kick every vCPU out of the guest and serve what comes out, entering none again. */
   pause(): void {
     const { threads, control } = this.o;
-    const deadline = performance.now() + LEAVE_TIMEOUT_MS;
+    const deadline = performance.now() + (this.o.leaveTimeoutMs ?? LEAVE_TIMEOUT_MS);
     for (;;) {
       let inGuest = -1;
       for (let i = 0; i < this.runners.length; i++) {
@@ -124,7 +123,7 @@ export class NativeVcpus {
         } else if (s === NativeState.Run) inGuest = i;
       }
       if (inGuest < 0) return;
-      if (performance.now() > deadline) throw new BootgateError('E_ACCEL', `vCPU ${inGuest} did not leave the guest within ${LEAVE_TIMEOUT_MS / 1000} s of its kick`);
+      if (performance.now() > deadline) throw new BootgateError('E_ACCEL', `vCPU ${inGuest} did not leave the guest within ${(this.o.leaveTimeoutMs ?? LEAVE_TIMEOUT_MS) / 1000} s of its kick`);
       control.kick(inGuest);
       this.seen = threads.waitBell(this.seen, 10);
     }
@@ -142,7 +141,7 @@ export class NativeVcpus {
   stop(): boolean {
     const { threads } = this.o;
     for (let i = 0; i < this.runners.length; i++) threads.quit(i);
-    const deadline = performance.now() + LEAVE_TIMEOUT_MS;
+    const deadline = performance.now() + (this.o.leaveTimeoutMs ?? LEAVE_TIMEOUT_MS);
     for (let i = 0; i < this.runners.length; i++) {
       while (threads.state(i) !== NativeState.Done) {
         if (performance.now() > deadline) return false;

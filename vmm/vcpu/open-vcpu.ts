@@ -10,7 +10,7 @@ import type { QuirkName } from '../quirks.js';
 import type { ControlBlock } from './control.js';
 
 /** `tid`: the thread that will enter this vCPU (this one, unless a native thread does). */
-export function openRegistered(backend: VcpuBackend, control: ControlBlock, index: number, quirks: readonly QuirkName[], tid = gettid()): Vcpu {
+export function openRegistered(backend: VcpuBackend, control: Pick<ControlBlock, 'vcpuHandle' | 'registerVcpu'>, index: number, quirks: readonly QuirkName[], tid = gettid()): Vcpu {
   const vcpu = backend.open(control.vcpuHandle(index), index);
   if (index === 0 && quirks.includes('vmd-low-bios-only')) {
     const setCsBase = (vcpu as Partial<VcpuIntrospection>).setCsBase;

@@ -1,0 +1,226 @@
+import { describe, expect, it } from 'vitest';
+import { type ExitInfo, ExitKind } from '../accel/exit-info.js';
+import { NativeState, type NativeVcpuThreads, type Vcpu, type VcpuBackend } from '../accel/types.js';
+import { BootgateError } from '../errors.js';
+import { FakeVcpu, RecordingHandler } from './fake-vcpu.js';
+import { NativeVcpus } from './native-vcpus.js';
+
+type Script = Array<Partial<ExitInfo> & { kind: ExitKind }>;
+
+/**
+ * Native threads without threads: `resume` marks a slot Run; the test (or a kick) ends the entry
+ * with `exit`, which rings the bell; `takeExit` replays the vCPU's next scripted exit.
+ */
+class FakeThreads implements NativeVcpuThreads {
+  bell = 0;
+  states: NativeState[];
+  tids: number[];
+  resumes: number[] = [];
+  /** Slots that ignore kicks and quits (a thread stuck in the accelerator). */
+  stuck = new Set<number>();
+  closed = false;
+  constructor(count: number) {
+    this.states = Array.from({ length: count }, () => NativeState.Idle);
+    this.tids = Array.from({ length: count }, () => 0);
+  }
+  spawn(index: number): void {
+    this.tids[index] = 100 + index;
+    this.bell++;
+  }
+  tid(index: number): number {
+    return this.tids[index]!;
+  }
+  state(index: number): NativeState {
+    return this.states[index]!;
+  }
+  resume(index: number): void {
+    this.resumes.push(index);
+    this.states[index] = NativeState.Run;
+  }
+  idle(index: number): void {
+    this.states[index] = NativeState.Idle;
+  }
+  quit(index: number): void {
+    if (!this.stuck.has(index)) this.states[index] = NativeState.Done;
+  }
+  exit(index: number): void {
+    if (this.states[index] !== NativeState.Run || this.stuck.has(index)) return;
+    this.states[index] = NativeState.Exited;
+    this.bell++;
+  }
+  takeExit(_index: number, vcpu: Vcpu): { kind: ExitKind; enteredMs: number; exitedMs: number } {
+    return { kind: vcpu.run(), enteredMs: 10, exitedMs: 13 };
+  }
+  waitBell(): number {
+    return this.bell;
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+function setup(count: number, scripts: Script[], opts: { mayRun?: () => boolean } = {}) {
+  const threads = new FakeThreads(count);
+  const opened: FakeVcpu[] = [];
+  const registered: Array<[number, number]> = [];
+  const kicked: number[] = [];
+  /** Per vCPU, the scripts of the vCPUs its opens return, in order (the first is the one before any reset). */
+  const queue = scripts.map((s) => [s]);
+  const backend: VcpuBackend = {
+    name: 'fake',
+    open: (_handle, index) => {
+      const vcpu = new FakeVcpu(index, queue[index]!.shift() ?? [{ kind: ExitKind.IoOut, port: 0x80 }]);
+      opened.push(vcpu);
+      return vcpu;
+    },
+  };
+  const handlers = Array.from({ length: count }, () => Object.assign(new RecordingHandler(), { handedOver: true }));
+  const native = new NativeVcpus({
+    threads,
+    backend,
+    control: {
+      kick: (i) => {
+        kicked.push(i);
+        threads.exit(i);
+      },
+      registerVcpu: (i, tid) => registered.push([i, tid]),
+      vcpuHandle: (i) => i,
+      waitNoKicks: () => true,
+      scrubVector: 0,
+    },
+    count,
+    quirks: [],
+    clockOffset: 0,
+    handlerFor: (i) => handlers[i]!,
+    describeGpa: () => 'nothing mapped there',
+    mayRun: opts.mayRun ?? (() => true),
+    leaveTimeoutMs: 50,
+  });
+  return { threads, native, opened, registered, kicked, handlers, queue };
+}
+
+/** vCPU 0's script starts with its reset-vector step. */
+const STEP = { kind: ExitKind.Debug };
+const OUT80 = { kind: ExitKind.IoOut, port: 0x80 };
+
+describe('native vCPU threads, served by the device owner', () => {
+  it('start: every thread spawned, every vCPU registered with its thread id, vCPU 0 stepped; enterAll enters them all', () => {
+    const { threads, native, registered } = setup(3, [[STEP], [], []]);
+    const step = native.start();
+    expect(step).toMatchObject({ stepped: true, exit: 'Debug' });
+    expect(registered).toEqual([
+      [0, 100],
+      [1, 101],
+      [2, 102],
+    ]);
+    expect(threads.resumes).toEqual([]);
+    native.enterAll();
+    expect(threads.resumes).toEqual([0, 1, 2]);
+  });
+
+  it('serves an exit and enters the vCPU again; the hop counts as a hand-over, the entry as guest time', () => {
+    const { threads, native, handlers } = setup(2, [[STEP, OUT80], [OUT80, OUT80]]);
+    native.start();
+    native.enterAll();
+    threads.exit(1);
+    native.serve(0);
+    expect(handlers[1]!.seen).toEqual(['pio 80', 'after']);
+    expect(threads.state(1)).toBe(NativeState.Run);
+    expect(threads.state(0)).toBe(NativeState.Run);
+    const snap = native.accounts[1]!.snapshot();
+    expect(snap.runMs).toBe(3);
+    expect(snap.handovers).toBe(1);
+    expect(native.accounts[0]!.snapshot().handovers ?? 0).toBe(0);
+  });
+
+  it('a vCPU whose access asked for a reset, or that shut down, stays out of the guest; the others run on', () => {
+    const { threads, native, handlers } = setup(3, [[STEP, { kind: ExitKind.Shutdown }], [{ kind: ExitKind.IoOut, port: 0xcf9 }], [OUT80]]);
+    handlers[1]!.askResetOnPort = 0xcf9;
+    native.start();
+    native.enterAll();
+    threads.exit(0);
+    threads.exit(1);
+    threads.exit(2);
+    native.serve(0);
+    expect(handlers[0]!.seen[0]).toBe('shutdown 0');
+    expect([threads.state(0), threads.state(1), threads.state(2)]).toEqual([NativeState.Idle, NativeState.Idle, NativeState.Run]);
+  });
+
+  it('enters no vCPU while a reset or power-off is pending, or the run stops', () => {
+    let may = true;
+    const { threads, native } = setup(2, [[STEP, OUT80], [OUT80]], { mayRun: () => may });
+    native.start();
+    native.enterAll();
+    may = false;
+    threads.exit(0);
+    threads.exit(1);
+    native.serve(0);
+    expect([threads.state(0), threads.state(1)]).toEqual([NativeState.Idle, NativeState.Idle]);
+  });
+
+  it('a fatal exit ends the run with E_GUEST naming the vCPU', () => {
+    const { threads, native } = setup(2, [[STEP], [{ kind: ExitKind.Hlt }]]);
+    native.start();
+    native.enterAll();
+    threads.exit(1);
+    expect(() => native.serve(0)).toThrowError(/vCPU 1 stopped with exit Hlt/);
+  });
+
+  it('pause kicks the vCPUs in the guest and serves what comes out without entering any again', () => {
+    const { threads, native, kicked, handlers } = setup(3, [[STEP, { kind: ExitKind.Interrupted }], [OUT80], [{ kind: ExitKind.Interrupted }]]);
+    native.start();
+    native.enterAll();
+    threads.exit(1); // an exit already waiting when the pause begins
+    native.pause();
+    expect(kicked.sort()).toEqual([0, 2]);
+    expect(handlers[1]!.seen).toEqual(['pio 80', 'after']);
+    expect(handlers[0]!.seen).toEqual(['interrupted', 'after']);
+    expect([0, 1, 2].map((i) => threads.state(i))).toEqual([NativeState.Idle, NativeState.Idle, NativeState.Idle]);
+  });
+
+  it('a vCPU that does not leave the guest after its kick fails the pause with E_ACCEL', () => {
+    const { threads, native } = setup(2, [[STEP], []]);
+    native.start();
+    native.enterAll();
+    threads.stuck.add(1);
+    let err: unknown;
+    try {
+      native.pause();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BootgateError);
+    expect((err as BootgateError).code).toBe('E_ACCEL');
+    expect((err as Error).message).toMatch(/vCPU 1 did not leave the guest/);
+  });
+
+  it('after the rebuild every vCPU is reopened (the old one released), unparked and entered', () => {
+    const { threads, native, opened, queue } = setup(2, [[STEP, { kind: ExitKind.Shutdown }], [{ kind: ExitKind.Interrupted }]]);
+    queue[0]!.push([OUT80]);
+    queue[1]!.push([OUT80]);
+    native.start();
+    native.enterAll();
+    threads.exit(0);
+    native.serve(0);
+    expect(threads.state(0)).toBe(NativeState.Idle);
+    native.pause();
+    const before = native.vcpu(0);
+    native.resumeAfterReset();
+    expect(native.vcpu(0)).not.toBe(before);
+    expect((before as FakeVcpu).closed).toBe(true);
+    expect(opened).toHaveLength(4);
+    expect([threads.state(0), threads.state(1)]).toEqual([NativeState.Run, NativeState.Run]);
+  });
+
+  it('stop ends every thread and frees the pool; a thread that does not end is reported', () => {
+    const a = setup(2, [[STEP], []]);
+    a.native.start();
+    expect(a.native.stop()).toBe(true);
+    expect(a.threads.closed).toBe(true);
+    const b = setup(2, [[STEP], []]);
+    b.native.start();
+    b.threads.stuck.add(1);
+    expect(b.native.stop()).toBe(false);
+    expect(b.threads.closed).toBe(false);
+  });
+});
