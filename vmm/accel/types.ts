@@ -180,6 +180,18 @@ export interface NativeVcpuThreads {
   quit(index: number): void;
   /** Decode the exit of thread `index`'s last entry into `vcpu.exit`; its kind and the entry's times (performance.now() ms). */
   takeExit(index: number, vcpu: Vcpu): { kind: ExitKind; enteredMs: number; exitedMs: number };
+  /** Thread `index`'s time in the guest so far, every entry (ms). */
+  runMs(index: number): number;
+  /**
+   * The port writes a thread queues in `postedRing` and re-enters the guest after, instead of
+   * handing them over: (port, span, kind) with kind a device.ts SyncKind (PostedWrite: a write of
+   * exactly `span` bytes at `port`; PostCode and Debugcon: byte writes in [port, port + span)).
+   */
+  setPostable(entries: ReadonlyArray<{ port: number; span: number; kind: number }>): void;
+  /** The ring the threads queue postable writes in (vmm/vcpu/posted-writes.ts's layout). */
+  readonly postedRing: ArrayBuffer;
+  /** A queued write's time (its slot's fourth word, µs since the threads' epoch) as performance.now() ms. */
+  postedAtMs(us: number): number;
   /** The bell: bumped on every exit and thread start or end. */
   readonly bell: number;
   /** Wait (spin, then sleep up to `timeoutMs`) while the bell reads `seen`; the bell. */

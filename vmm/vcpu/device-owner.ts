@@ -26,7 +26,7 @@ import { OWNER, type OwnerWorkerData, postEvent, postStopped, type StoppedReport
 import { openRegistered } from './open-vcpu.js';
 import { NativeExitHandler, NativeVcpus } from './native-vcpus.js';
 import { OwnerService } from './owner-service.js';
-import { PostedWrites } from './posted-writes.js';
+import { type PostedWrite, PostedWrites } from './posted-writes.js';
 import { judgeResetStep, stepResetVector } from './reset-step.js';
 import { RipSampler } from './rip-sampler.js';
 import { SPIN_US } from './spin.js';
@@ -42,7 +42,9 @@ type Outcome = NonNullable<StoppedReport['outcome']>;
 export class DeviceOwner {
   private readonly control: ControlBlock;
   private readonly mailboxes: Mailbox[];
-  private readonly posted: PostedWrites;
+  /** The posted-write ring: shared with the JavaScript vCPU threads, or the native threads'. */
+  private posted: PostedWrites;
+  private applyPosted = (w: PostedWrite): void => this.service.applyPosted(w);
   private readonly clockOffset: number;
   private readonly machine: PcInstance;
   private readonly service: OwnerService;
@@ -161,12 +163,13 @@ export class DeviceOwner {
   }
 
   private drainPosted(stopping = false): void {
-    if (this.posted.pending && this.posted.drain((w) => this.service.applyPosted(w), stopping) > 0) this.publishShadows();
+    if (this.posted.pending && this.posted.drain(this.applyPosted, stopping) > 0) this.publishShadows();
   }
 
   /** Publish where the sync registers are, and which ShadowRead values come from which device. */
   private publishSyncTable(ranges: SyncPortRange[]): void {
     this.control.publishSyncPorts(ranges);
+    this.native?.setSyncTable(ranges);
     this.shadowSources = ranges.flatMap((r, index) =>
       r.kind === SyncKind.ShadowRead && r.device.shadowRead !== undefined ? [{ index, device: r.device, offset: r.offset }] : [],
     );
@@ -212,6 +215,10 @@ export class DeviceOwner {
       quirks: config.quirks,
       clockOffset: this.clockOffset,
       handlerFor: (i) => new NativeExitHandler(pc, (e) => this.emit(e), i === 0 ? sampler : undefined),
+      drainPosted: () => this.drainPosted(),
+      applyOwnerPosted: (w) => this.service.applyPosted(w),
+      pmTimerEpochMs: this.data.startEpochMs,
+      emit: (e) => this.emit(e),
       describeGpa: (gpa) => {
         const region = this.machine.regionAt(gpa);
         return region ? `in ${region}` : 'nothing mapped there';
@@ -219,6 +226,9 @@ export class DeviceOwner {
       mayRun: () => this.control.stopMode === StopMode.Running && pc.machine.pending === null,
     });
     this.native = native;
+    this.posted = new PostedWrites(threads.postedRing);
+    this.applyPosted = (w) => native.applyPosted(w);
+    native.setSyncTable(pc.machine.pio.syncRanges());
     this.emit(judgeResetStep(native.start(), (gpa) => this.machine.regionAt(gpa), config.quirks));
     native.enterAll();
     try {

@@ -4,6 +4,8 @@ import { NativeState, type NativeVcpuThreads, type Vcpu, type VcpuBackend } from
 import { BootgateError } from '../errors.js';
 import { FakeVcpu, RecordingHandler } from './fake-vcpu.js';
 import { NativeVcpus } from './native-vcpus.js';
+import type { PostedWrite } from './posted-writes.js';
+import { SyncKind } from '../devices/device.js';
 
 type Script = Array<Partial<ExitInfo> & { kind: ExitKind }>;
 
@@ -54,12 +56,23 @@ class FakeThreads implements NativeVcpuThreads {
   waitBell(): number {
     return this.bell;
   }
+  runMs(index: number): number {
+    return 3 * (index + 1);
+  }
+  postable: Array<{ port: number; span: number; kind: number }> = [];
+  setPostable(entries: ReadonlyArray<{ port: number; span: number; kind: number }>): void {
+    this.postable = [...entries];
+  }
+  readonly postedRing = new ArrayBuffer(16);
+  postedAtMs(us: number): number {
+    return us / 1000;
+  }
   close(): void {
     this.closed = true;
   }
 }
 
-function setup(count: number, scripts: Script[], opts: { mayRun?: () => boolean } = {}) {
+function setup(count: number, scripts: Script[], opts: { mayRun?: () => boolean; drainPosted?: () => void } = {}) {
   const threads = new FakeThreads(count);
   const opened: FakeVcpu[] = [];
   const registered: Array<[number, number]> = [];
@@ -75,6 +88,8 @@ function setup(count: number, scripts: Script[], opts: { mayRun?: () => boolean 
     },
   };
   const handlers = Array.from({ length: count }, () => Object.assign(new RecordingHandler(), { handedOver: true }));
+  const ownerPosted: PostedWrite[] = [];
+  const events: Array<Record<string, unknown>> = [];
   const native = new NativeVcpus({
     threads,
     backend,
@@ -95,8 +110,12 @@ function setup(count: number, scripts: Script[], opts: { mayRun?: () => boolean 
     describeGpa: () => 'nothing mapped there',
     mayRun: opts.mayRun ?? (() => true),
     leaveTimeoutMs: 50,
+    drainPosted: opts.drainPosted ?? (() => {}),
+    applyOwnerPosted: (w) => ownerPosted.push(w),
+    pmTimerEpochMs: 0,
+    emit: (e) => events.push(e),
   });
-  return { threads, native, opened, registered, kicked, handlers, queue };
+  return { threads, native, opened, registered, kicked, handlers, queue, ownerPosted, events };
 }
 
 /** vCPU 0's script starts with its reset-vector step. */
@@ -128,9 +147,55 @@ describe('native vCPU threads, served by the device owner', () => {
     expect(threads.state(1)).toBe(NativeState.Run);
     expect(threads.state(0)).toBe(NativeState.Run);
     const snap = native.accounts[1]!.snapshot();
-    expect(snap.runMs).toBe(3);
+    expect(snap.runMs).toBe(6);
     expect(snap.handovers).toBe(1);
     expect(native.accounts[0]!.snapshot().handovers ?? 0).toBe(0);
+  });
+
+  it('drains the queued writes before it serves any exit', () => {
+    const order: string[] = [];
+    const { threads, native, handlers } = setup(2, [[STEP, OUT80], [OUT80]], { drainPosted: () => order.push('drain') });
+    native.start();
+    native.enterAll();
+    handlers[1]!.afterExit = () => order.push('served 1');
+    threads.exit(1);
+    native.serve(0);
+    expect(order).toEqual(['drain', 'drain', 'served 1']);
+  });
+
+  it('postable writes: the table goes to the threads; debug-console bytes go through each vCPU\'s own instance, the rest to the owner; each is counted', () => {
+    const { threads, native, ownerPosted, events } = setup(2, [[STEP], []]);
+    native.start();
+    native.setSyncTable([
+      { kind: SyncKind.PmTimer, port: 0x608, span: 4 },
+      { kind: SyncKind.Debugcon, port: 0x402, span: 1 },
+      { kind: SyncKind.PostedWrite, port: 0x3f8, span: 1 },
+      { kind: SyncKind.ShadowRead, port: 0x3fd, span: 1 },
+    ]);
+    expect(threads.postable).toEqual([
+      { kind: SyncKind.Debugcon, port: 0x402, span: 1 },
+      { kind: SyncKind.PostedWrite, port: 0x3f8, span: 1 },
+    ]);
+    const write = (vcpu: number, port: number, ch: string) => native.applyPosted({ vcpu, port, size: 1, value: ch.charCodeAt(0), atUs: 5000 });
+    write(0, 0x402, 'a');
+    write(1, 0x402, 'x');
+    write(0, 0x402, 'b');
+    write(0, 0x402, '\n');
+    write(1, 0x3f8, 'y');
+    expect(ownerPosted).toEqual([{ vcpu: 1, port: 0x3f8, size: 1, value: 0x79, atUs: 5000 }]);
+    expect(native.stop()).toBe(true);
+    const lines = events.filter((e) => e.event === 'serial').map((e) => e.data);
+    expect(lines).toEqual(['ab\n', 'x']);
+    const ports = (vcpu: number) =>
+      native.accounts[vcpu]!.snapshot()
+        .ports.map(([port, count]) => [port, count])
+        .sort((a, b) => b[0]! - a[0]!);
+    expect(ports(0)).toEqual([[0x402, 3]]);
+    expect(ports(1)).toEqual([
+      [0x402, 1],
+      [0x3f8, 1],
+    ]);
+    expect(native.accounts[0]!.snapshot().ports[0]![3]).toBe(5);
   });
 
   it('a vCPU whose access asked for a reset, or that shut down, stays out of the guest; the others run on', () => {

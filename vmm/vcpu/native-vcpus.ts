@@ -5,10 +5,16 @@
 // kinds as every other path), the devices served in place (the direct handler), and the vCPU
 // entered again unless it is parked, a reset or power-off is pending, or the run stops. Every exit
 // is a hop between two threads, so each is counted as a hand-over (its wait: from the exit to the
-// end of its service). A machine reset pauses the threads (kicks them and serves what comes out
+// end of its service). The exception is a postable port write (posted-writes.ts; and byte writes
+// to the POST code and debug console ports, which a JavaScript vCPU thread served itself): the
+// native thread queues it and re-enters; the owner applies it before serving anything else, the
+// POST code and debug console writes through the vCPU's own instances (so one vCPU's debug lines
+// never mix with another's), and counts it in that vCPU's profile. A machine reset pauses the threads (kicks them and serves what comes out
 // without entering again), and after the VM's rebuild reopens every vCPU from the new handles.
 
-import type { ExitKind } from '../accel/exit-info.js';
+import { ExitKind } from '../accel/exit-info.js';
+import { SyncKind } from '../devices/device.js';
+import { type SyncMapping, SyncPortMap } from '../devices/sync-devices.js';
 import { NativeState, type NativeVcpuThreads, type Vcpu, type VcpuBackend } from '../accel/types.js';
 import { BootgateError } from '../errors.js';
 import { ExitAccounting } from '../metrics/exit-accounting.js';
@@ -17,6 +23,7 @@ import type { ControlBlock } from './control.js';
 import { DirectExitHandler } from './direct-exit-handler.js';
 import { irrScrubber } from './irr-scrubber.js';
 import { openRegistered } from './open-vcpu.js';
+import type { PostedWrite } from './posted-writes.js';
 import type { ResetStep } from './reset-step.js';
 import { stepResetVector } from './reset-step.js';
 import { releaseRunPage } from './run-page.js';
@@ -46,14 +53,41 @@ export interface NativeVcpusOptions {
   leaveTimeoutMs?: number;
   /** Whether vCPUs may enter the guest now (no stop, no pending reset or power-off). */
   mayRun(): boolean;
+  /** Apply every queued write, in order (the owner's drain of `threads.postedRing`): before any exit is served. */
+  drainPosted(): void;
+  /** Apply a queued write to the owner's devices (OwnerService.applyPosted). */
+  applyOwnerPosted(write: PostedWrite): void;
+  /** For the vCPUs' own POST code and debug console instances. */
+  pmTimerEpochMs: number;
+  emit(event: Record<string, unknown>): void;
 }
 
 export class NativeVcpus {
   private readonly runners: VcpuRunner[] = [];
   readonly accounts: ExitAccounting[] = [];
   private seen = 0;
+  /** Per vCPU: its own instances of the sync devices a JavaScript vCPU thread served itself. */
+  private readonly syncMaps: SyncPortMap[];
+  private readonly postedData = new Uint8Array(4);
 
-  constructor(private readonly o: NativeVcpusOptions) {}
+  constructor(private readonly o: NativeVcpusOptions) {
+    this.syncMaps = Array.from({ length: o.count }, () => new SyncPortMap({ pmTimerEpochMs: o.pmTimerEpochMs, emit: o.emit }));
+  }
+
+  /** Where the sync registers are now (the owner's bus moved one): the vCPUs' instances and the threads' postable table. */
+  setSyncTable(mappings: readonly SyncMapping[]): void {
+    for (const m of this.syncMaps) m.update(mappings);
+    this.o.threads.setPostable(mappings.filter((m) => m.kind === SyncKind.PostedWrite || m.kind === SyncKind.PostCode || m.kind === SyncKind.Debugcon));
+  }
+
+  /** A write a thread queued: through the vCPU's own instance when it has one for the port, else the owner's devices; counted in its profile. */
+  applyPosted(w: PostedWrite): void {
+    const data = this.postedData.subarray(0, w.size);
+    for (let i = 0; i < w.size; i++) data[i] = (w.value >>> (8 * i)) & 0xff;
+    if (!this.syncMaps[w.vcpu]!.serve(false, w.port, w.size, 1, data)) this.o.applyOwnerPosted(w);
+    const t = this.o.threads.postedAtMs(w.atUs ?? 0);
+    this.accounts[w.vcpu]?.pio(ExitKind.IoOut, w.port, w.value, t, t);
+  }
 
   /** Start the threads, open the vCPUs, and step vCPU 0 through the reset vector (the step, for the owner to judge). */
   start(): ResetStep {
@@ -102,8 +136,11 @@ export class NativeVcpus {
     const bell = threads.waitBell(this.seen, timeoutMs);
     if (bell === this.seen) return;
     this.seen = bell;
+    this.o.drainPosted();
     for (let i = 0; i < this.runners.length; i++) {
       if (threads.state(i) !== NativeState.Exited) continue;
+      // A write another vCPU queued before this exit is in the ring by now (posted-writes.ts).
+      this.o.drainPosted();
       this.serveOne(i);
       if (!this.enter(i)) threads.idle(i);
     }
@@ -115,14 +152,19 @@ export class NativeVcpus {
     const deadline = performance.now() + (this.o.leaveTimeoutMs ?? LEAVE_TIMEOUT_MS);
     for (;;) {
       let inGuest = -1;
+      this.o.drainPosted();
       for (let i = 0; i < this.runners.length; i++) {
         const s = threads.state(i);
         if (s === NativeState.Exited) {
+          this.o.drainPosted();
           this.serveOne(i);
           threads.idle(i);
         } else if (s === NativeState.Run) inGuest = i;
       }
-      if (inGuest < 0) return;
+      if (inGuest < 0) {
+        this.o.drainPosted();
+        return;
+      }
       if (performance.now() > deadline) throw new BootgateError('E_ACCEL', `vCPU ${inGuest} did not leave the guest within ${(this.o.leaveTimeoutMs ?? LEAVE_TIMEOUT_MS) / 1000} s of its kick`);
       control.kick(inGuest);
       this.seen = threads.waitBell(this.seen, 10);
@@ -149,6 +191,8 @@ export class NativeVcpus {
         threads.waitBell(threads.bell, 10);
       }
     }
+    for (let i = 0; i < this.runners.length; i++) this.accounts[i]!.runMs = threads.runMs(i);
+    for (const m of this.syncMaps) m.flush();
     threads.close();
     return true;
   }
@@ -167,9 +211,9 @@ export class NativeVcpus {
 
   private serveOne(i: number): void {
     const runner = this.runners[i]!;
-    const { kind, enteredMs, exitedMs } = this.o.threads.takeExit(i, runner.vcpu);
-    this.accounts[i]!.runMs += exitedMs - enteredMs;
-    runner.serveExit(kind as ExitKind, exitedMs);
+    const { kind, exitedMs } = this.o.threads.takeExit(i, runner.vcpu);
+    this.accounts[i]!.runMs = this.o.threads.runMs(i);
+    runner.serveExit(kind, exitedMs);
   }
 
   /** Enter vCPU `i` unless it is parked or no vCPU may run; whether it entered. */

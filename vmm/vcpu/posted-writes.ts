@@ -30,6 +30,8 @@ const SLOT_WORDS = 4;
 const STAMP = 0;
 const WHERE = 1; // port | size << 16 | vcpu << 20
 const VALUE = 2;
+/** When the write was queued, µs since the producer's epoch (native vCPU threads; 0 from a JavaScript thread). */
+const AT_US = 3;
 
 /** How long the consumer waits for a producer to stamp its slot before calling it a bug. */
 const STAMP_WAIT_MS = 5_000;
@@ -40,13 +42,22 @@ export interface PostedWrite {
   size: number;
   /** The written value, little-endian (size bytes). */
   value: number;
+  /** Native vCPU threads: when it was queued (µs since their epoch, NativeVcpuThreads.postedAtMs). */
+  atUs?: number;
 }
 
 export class PostedWrites {
   readonly words: Int32Array;
 
-  constructor(readonly sab: SharedArrayBuffer) {
-    this.words = new Int32Array(sab);
+  /** `buffer`: shared with JavaScript vCPU threads, or the native threads' ring (an ArrayBuffer over their memory). */
+  constructor(buffer: SharedArrayBuffer | ArrayBuffer) {
+    this.words = new Int32Array(buffer);
+  }
+
+  /** The ring's SharedArrayBuffer, for JavaScript vCPU threads (created by `create`). */
+  get sab(): SharedArrayBuffer {
+    if (!(this.words.buffer instanceof SharedArrayBuffer)) throw new Error('this posted-write ring is not shared with JavaScript threads');
+    return this.words.buffer;
   }
 
   static create(): PostedWrites {
@@ -95,7 +106,7 @@ export class PostedWrites {
       const ready = (head + 1) | 0;
       if (Atomics.load(w, slot + STAMP) !== ready && !this.awaitStamp(slot, ready, stopping)) break;
       const where = w[slot + WHERE]!;
-      const write = { port: where & 0xffff, size: (where >>> 16) & 0xf, vcpu: where >>> 20, value: w[slot + VALUE]! >>> 0 };
+      const write = { port: where & 0xffff, size: (where >>> 16) & 0xf, vcpu: where >>> 20, value: w[slot + VALUE]! >>> 0, atUs: w[slot + AT_US]! >>> 0 };
       head = (head + 1) | 0;
       Atomics.store(w, HEAD, head);
       applied++;

@@ -1,8 +1,9 @@
 // The KVM backend's native vCPU threads (native/vcpu-loop.c, built into
 // dist/native/libbootgate-vcpu.so by scripts/build-native.mjs), bound through koffi. The pool's
-// memory is malloc'd by the library and read here through a view: a slot is 48 bytes (state, fd,
-// tid, rc, errno, index as int32; entry and exit times as int64 ns of CLOCK_MONOTONIC; a pointer),
-// after a 32-byte header (bell, count, spin budget, KVM_RUN's request number).
+// memory is malloc'd by the library and read here through a view: a slot is 64 bytes (state, fd,
+// tid, rc, errno, index as int32; entry and exit times and the time in the guest as int64 ns of
+// CLOCK_MONOTONIC; two pointers), after a 320-byte header (bell, count, spin budget, KVM_RUN's
+// request number, the epoch, the table of postable ports, the posted-write ring's address).
 
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,14 +16,20 @@ import { KvmVcpu } from './kvm-vcpu.js';
 import * as abi from './kvm-abi.js';
 import { viewAt } from './libc.js';
 
-const HEADER = 32;
-const SLOT = 48;
+const HEADER = 320;
+const HEADER_EPOCH_NS = 24;
+const SLOT = 64;
 const SLOT_STATE = 0;
 const SLOT_TID = 8;
 const SLOT_RC = 12;
 const SLOT_ERR = 16;
 const SLOT_ENTER_NS = 24;
 const SLOT_EXIT_NS = 32;
+const SLOT_RUN_NS = 40;
+/** posted-writes.ts's ring: 4 header words and 256 slots of 4 words. */
+const RING_BYTES = (4 + 256 * 4) * 4;
+/** vcpu-loop.c's BG_SYNC_ENTRIES. */
+const POSTABLE_ENTRIES = 16;
 
 /** dist/native/ from dist/vmm/accel/kvm/ (tsc) or dist/vmm/vcpu/worker-bundle/ (the workers' bundle). */
 function libraryPath(): string {
@@ -40,7 +47,9 @@ function libraryPath(): string {
 interface Library {
   poolNew(count: number, runRequest: number, spinNs: number): bigint | number | null;
   spawn(pool: bigint, index: number): number;
-  resume(pool: bigint, index: number, fd: number): void;
+  resume(pool: bigint, index: number, fd: number, run: bigint): void;
+  setSync(pool: bigint, entries: Int32Array, n: number): void;
+  ring(pool: bigint): bigint | number;
   idle(pool: bigint, index: number): void;
   quit(pool: bigint, index: number): void;
   waitBell(pool: bigint, seen: number, timeoutMs: number): number;
@@ -56,7 +65,9 @@ function load(): Library {
   library = {
     poolNew: lib.func('uint64_t bg_pool_new(int32_t count, uint64_t run_request, int64_t spin_ns)') as Library['poolNew'],
     spawn: lib.func('int32_t bg_spawn(uint64_t pool, int32_t index)') as Library['spawn'],
-    resume: lib.func('void bg_resume(uint64_t pool, int32_t index, int32_t fd)') as Library['resume'],
+    resume: lib.func('void bg_resume(uint64_t pool, int32_t index, int32_t fd, uint64_t run)') as Library['resume'],
+    setSync: lib.func('void bg_set_sync(uint64_t pool, const int32_t *entries, int32_t n)') as Library['setSync'],
+    ring: lib.func('uint64_t bg_ring(uint64_t pool)') as Library['ring'],
     idle: lib.func('void bg_idle(uint64_t pool, int32_t index)') as Library['idle'],
     quit: lib.func('void bg_quit(uint64_t pool, int32_t index)') as Library['quit'],
     waitBell: lib.func('int32_t bg_wait_bell(uint64_t pool, int32_t seen, int32_t timeout_ms)') as Library['waitBell'],
@@ -73,6 +84,9 @@ export class KvmNativeThreads implements NativeVcpuThreads {
   private readonly view: DataView;
   /** performance.now() minus CLOCK_MONOTONIC in ms, to put the slots' times on this thread's clock. */
   private readonly clockShiftMs: number;
+  readonly postedRing: ArrayBuffer;
+  /** The pool's epoch on this thread's clock (performance.now() ms). */
+  private readonly epochMs: number;
 
   constructor(
     private readonly count: number,
@@ -88,6 +102,8 @@ export class KvmNativeThreads implements NativeVcpuThreads {
     const before = performance.now();
     const mono = Number(this.lib.nowNs()) / 1e6;
     this.clockShiftMs = (before + performance.now()) / 2 - mono;
+    this.epochMs = Number(this.view.getBigInt64(HEADER_EPOCH_NS, true)) / 1e6 + this.clockShiftMs;
+    this.postedRing = viewAt(BigInt(this.lib.ring(this.pool)), RING_BYTES);
   }
 
   spawn(index: number): void {
@@ -104,7 +120,8 @@ export class KvmNativeThreads implements NativeVcpuThreads {
   }
 
   resume(index: number, vcpu: Vcpu): void {
-    this.lib.resume(this.pool, index, (vcpu as KvmVcpu).fd);
+    const kvm = vcpu as KvmVcpu;
+    this.lib.resume(this.pool, index, kvm.fd, kvm.runAddress);
   }
 
   idle(index: number): void {
@@ -124,6 +141,20 @@ export class KvmNativeThreads implements NativeVcpuThreads {
       enteredMs: Number(v.getBigInt64(at + SLOT_ENTER_NS, true)) / 1e6 + this.clockShiftMs,
       exitedMs: Number(v.getBigInt64(at + SLOT_EXIT_NS, true)) / 1e6 + this.clockShiftMs,
     };
+  }
+
+  runMs(index: number): number {
+    return Number(this.view.getBigInt64(HEADER + index * SLOT + SLOT_RUN_NS, true)) / 1e6;
+  }
+
+  setPostable(entries: ReadonlyArray<{ port: number; span: number; kind: number }>): void {
+    if (entries.length > POSTABLE_ENTRIES) throw new BootgateError('E_INTERNAL', `${entries.length} postable port ranges; the native threads take ${POSTABLE_ENTRIES}`);
+    const words = new Int32Array(entries.flatMap((e) => [e.port, e.span, e.kind]));
+    this.lib.setSync(this.pool, words, entries.length);
+  }
+
+  postedAtMs(us: number): number {
+    return this.epochMs + us / 1000;
   }
 
   get bell(): number {

@@ -16,9 +16,17 @@
  * a futex wake-up in the lab costs about half a millisecond (docs/vcpu-layer.md, the spin budget).
  * Kicks need nothing here: the kicker sets kvm_run.immediate_exit and signals the thread's tid, and
  * KVM_RUN returns EINTR (the process has a SIGUSR2 handler, so the signal only interrupts).
+ *
+ * One exception to "every exit goes to the owner": a port write the owner's table names as
+ * postable (vmm/vcpu/posted-writes.ts: a register declared PostedWrite, or a byte write to the POST
+ * code or debug console ports, which a JavaScript vCPU thread served itself) is queued in the
+ * posted-write ring, in the layout posted-writes.ts reads, and the thread enters the guest again
+ * at once. The owner applies queued writes in ticket order before it serves any exit. A full ring,
+ * or a table being changed, sends the write to the owner as any other exit.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/kvm.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
@@ -32,7 +40,17 @@
 
 enum { BG_IDLE = 0, BG_RUN = 1, BG_EXITED = 2, BG_QUIT = 3, BG_DONE = 4 };
 
-/* One vCPU's slot: 48 bytes, the layout native-threads.ts reads (keep the two in step). */
+/* device.ts SyncKind values a native thread posts (byte writes for the two sync devices). */
+enum { SYNC_POST_CODE = 2, SYNC_DEBUGCON = 3, SYNC_POSTED_WRITE = 4 };
+#define BG_SYNC_ENTRIES 16
+/* posted-writes.ts: header words, slots (a power of two), words per slot. */
+#define RING_TAIL 0
+#define RING_HEAD 1
+#define RING_SLOTS_AT 4
+#define RING_SLOTS 256
+#define RING_SLOT_WORDS 4
+
+/* One vCPU's slot: 64 bytes, the layout native-threads.ts reads (keep the two in step). */
 struct bg_slot {
   int32_t state;
   int32_t fd;
@@ -40,17 +58,32 @@ struct bg_slot {
   int32_t rc;
   int32_t err;
   int32_t index;
-  int64_t enter_ns; /* CLOCK_MONOTONIC */
+  int64_t enter_ns; /* CLOCK_MONOTONIC, of the last entry the owner sees */
   int64_t exit_ns;
+  int64_t run_ns;   /* time in KVM_RUN, every entry */
   struct bg_pool *pool;
+  struct kvm_run *run;
 };
 
-/* The pool: a header of 32 bytes, then the slots. */
+struct bg_sync {
+  int32_t port;
+  int32_t span; /* SYNC_POSTED_WRITE: the one access size that may be posted */
+  int32_t kind;
+  int32_t pad;
+};
+
+/* The pool: a header of 320 bytes, then the slots. */
 struct bg_pool {
-  int32_t bell;  /* bumped (and woken) on every exit and thread end */
+  int32_t bell;  /* bumped (and woken) on every exit, posted write and thread end */
   int32_t count;
   int64_t spin_ns;
   uint64_t run_request; /* KVM_RUN, passed in so the ABI numbers live in one place (kvm-abi.ts) */
+  int64_t epoch_ns;     /* the pool's creation: posted writes carry their time as µs since */
+  int32_t sync_version; /* odd while the owner rewrites the table */
+  int32_t sync_count;
+  int32_t pad[2];
+  struct bg_sync sync[BG_SYNC_ENTRIES];
+  int32_t *ring;
   int64_t reserved;
   struct bg_slot slot[];
 };
@@ -94,6 +127,36 @@ static void ring(struct bg_pool *pool) {
   futex(&pool->bell, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
+/* The exit just taken, if the table says it may be posted: queued, and 1; else 0 (the owner serves it). */
+static int try_post(struct bg_pool *pool, struct bg_slot *s) {
+  struct kvm_run *run = s->run;
+  if (run == NULL || run->exit_reason != KVM_EXIT_IO || run->io.direction != KVM_EXIT_IO_OUT || run->io.count != 1) return 0;
+  int32_t port = run->io.port, size = run->io.size;
+  int32_t version = __atomic_load_n(&pool->sync_version, __ATOMIC_ACQUIRE);
+  if (version & 1) return 0;
+  int ok = 0;
+  int32_t n = pool->sync_count;
+  for (int32_t i = 0; i < n && i < BG_SYNC_ENTRIES && !ok; i++) {
+    const struct bg_sync *e = &pool->sync[i];
+    if (e->kind == SYNC_POSTED_WRITE) ok = port == e->port && size == e->span;
+    else if (e->kind == SYNC_POST_CODE || e->kind == SYNC_DEBUGCON) ok = port >= e->port && port < e->port + e->span && size == 1;
+  }
+  if (!ok || __atomic_load_n(&pool->sync_version, __ATOMIC_ACQUIRE) != version) return 0;
+  uint32_t value = 0;
+  memcpy(&value, (uint8_t *)run + run->io.data_offset, (size_t)size);
+  int32_t *ring = pool->ring;
+  int32_t ticket = __atomic_load_n(&ring[RING_TAIL], __ATOMIC_ACQUIRE);
+  do {
+    if ((int32_t)((uint32_t)ticket - (uint32_t)__atomic_load_n(&ring[RING_HEAD], __ATOMIC_ACQUIRE)) >= RING_SLOTS) return 0;
+  } while (!__atomic_compare_exchange_n(&ring[RING_TAIL], &ticket, (int32_t)((uint32_t)ticket + 1), 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+  int32_t *slot = &ring[RING_SLOTS_AT + (ticket & (RING_SLOTS - 1)) * RING_SLOT_WORDS];
+  slot[1] = (port & 0xffff) | ((size & 0xf) << 16) | (s->index << 20);
+  slot[2] = (int32_t)value;
+  slot[3] = (int32_t)(uint32_t)((s->exit_ns - pool->epoch_ns) / 1000);
+  __atomic_store_n(&slot[0], (int32_t)((uint32_t)ticket + 1), __ATOMIC_RELEASE);
+  return 1;
+}
+
 static void *vcpu_thread(void *arg) {
   struct bg_slot *s = arg;
   struct bg_pool *pool = s->pool;
@@ -106,11 +169,19 @@ static void *vcpu_thread(void *arg) {
       continue;
     }
     if (state == BG_QUIT) break;
-    s->enter_ns = now_ns();
+    int64_t enter = now_ns();
     int rc = ioctl(s->fd, pool->run_request, 0);
-    s->err = rc < 0 ? errno : 0;
+    int err = rc < 0 ? errno : 0;
+    int64_t exit = now_ns();
+    s->run_ns += exit - enter;
+    s->exit_ns = exit;
+    if (rc == 0 && try_post(pool, s)) {
+      ring(pool);
+      continue;
+    }
+    s->enter_ns = enter;
+    s->err = err;
     s->rc = rc;
-    s->exit_ns = now_ns();
     /* Only RUN moves to EXITED: a QUIT that came meanwhile stands. */
     int32_t expected = BG_RUN;
     __atomic_compare_exchange_n(&s->state, &expected, BG_EXITED, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
@@ -128,6 +199,12 @@ struct bg_pool *bg_pool_new(int32_t count, uint64_t run_request, int64_t spin_ns
   pool->count = count;
   pool->run_request = run_request;
   pool->spin_ns = spin_ns;
+  pool->epoch_ns = now_ns();
+  pool->ring = calloc(RING_SLOTS_AT + RING_SLOTS * RING_SLOT_WORDS, sizeof(int32_t));
+  if (pool->ring == NULL) {
+    free(pool);
+    return NULL;
+  }
   for (int32_t i = 0; i < count; i++) {
     pool->slot[i].index = i;
     pool->slot[i].pool = pool;
@@ -146,9 +223,10 @@ int32_t bg_spawn(struct bg_pool *pool, int32_t index) {
   return rc;
 }
 
-/* Enter the guest once on slot `index` with vCPU file `fd`. */
-void bg_resume(struct bg_pool *pool, int32_t index, int32_t fd) {
+/* Enter the guest on slot `index` with vCPU file `fd` (kvm_run mapped at `run`) until an exit the owner must serve. */
+void bg_resume(struct bg_pool *pool, int32_t index, int32_t fd, struct kvm_run *run) {
   pool->slot[index].fd = fd;
+  pool->slot[index].run = run;
   set_and_wake(&pool->slot[index].state, BG_RUN);
 }
 
@@ -168,8 +246,27 @@ int32_t bg_wait_bell(struct bg_pool *pool, int32_t seen, int32_t timeout_ms) {
   return __atomic_load_n(&pool->bell, __ATOMIC_ACQUIRE);
 }
 
+/* Replace the table of postable ports: `n` triples of (port, span, kind). */
+void bg_set_sync(struct bg_pool *pool, const int32_t *entries, int32_t n) {
+  if (n > BG_SYNC_ENTRIES) n = BG_SYNC_ENTRIES;
+  __atomic_add_fetch(&pool->sync_version, 1, __ATOMIC_ACQ_REL);
+  for (int32_t i = 0; i < n; i++) {
+    pool->sync[i].port = entries[3 * i];
+    pool->sync[i].span = entries[3 * i + 1];
+    pool->sync[i].kind = entries[3 * i + 2];
+  }
+  pool->sync_count = n;
+  __atomic_add_fetch(&pool->sync_version, 1, __ATOMIC_ACQ_REL);
+}
+
+/* The posted-write ring (posted-writes.ts's layout). */
+int32_t *bg_ring(struct bg_pool *pool) { return pool->ring; }
+
 /* The owner's clock for the slots' times: CLOCK_MONOTONIC in ns. */
 int64_t bg_now_ns(void) { return now_ns(); }
 
 /* The pool's memory, once every thread is DONE (a thread still running keeps it: it leaks). */
-void bg_pool_free(struct bg_pool *pool) { free(pool); }
+void bg_pool_free(struct bg_pool *pool) {
+  free(pool->ring);
+  free(pool);
+}
