@@ -10,7 +10,7 @@ function drained(ring: PostedWrites, stopping = false): PostedWrite[] {
 }
 
 describe('posted writes', () => {
-  it('come out in the order they were queued, with port, size, value and vCPU intact', () => {
+  it('come out in the order they were queued, with port, size, value and vCPU intact (a JavaScript producer stamps no time)', () => {
     const ring = PostedWrites.create();
     expect(ring.pending).toBe(false);
     expect(ring.post({ vcpu: 7, port: 0xcf8, size: 4, value: 0x8000_f8fc }, running)).toBe(true);
@@ -18,9 +18,9 @@ describe('posted writes', () => {
     expect(ring.post({ vcpu: 3, port: 0x70, size: 1, value: 0x8f }, running)).toBe(true);
     expect(ring.pending).toBe(true);
     expect(drained(ring)).toEqual([
-      { vcpu: 7, port: 0xcf8, size: 4, value: 0x8000_f8fc },
-      { vcpu: 0, port: 0x3f8, size: 1, value: 0x41 },
-      { vcpu: 3, port: 0x70, size: 1, value: 0x8f },
+      { vcpu: 7, port: 0xcf8, size: 4, value: 0x8000_f8fc, atUs: 0 },
+      { vcpu: 0, port: 0x3f8, size: 1, value: 0x41, atUs: 0 },
+      { vcpu: 3, port: 0x70, size: 1, value: 0x8f, atUs: 0 },
     ]);
     expect(ring.pending).toBe(false);
     expect(drained(ring)).toEqual([]);
