@@ -77,12 +77,8 @@ export interface VmConfig {
   irqTestDevice: boolean;
   /** Sample vCPU 0's instruction pointer every N ms (a guest profile, reported as `rip-samples`). */
   sampleRipMs?: number;
-  /**
-   * At SMP > 1, what enters the vCPUs: a native thread per vCPU whose exits the device owner
-   * serves (the default), or a JavaScript worker per vCPU (docs/vcpu-layer.md). SMP 1 has neither:
-   * the device owner runs vCPU 0.
-   */
-  vcpuThreads: VcpuThreads;
+  /** --vcpu-threads as given (undefined: the default, vcpuRunners). */
+  vcpuThreads?: VcpuThreads;
   /** A raw disk image for the IDE primary master, used copy-on-write (the file is never written). */
   disk?: string;
 }
@@ -228,8 +224,20 @@ function linuxOptions(raw: RawVmOptions): Pick<VmConfig, 'kernel' | 'initrd' | '
 export const VCPU_THREADS = ['native', 'worker'] as const;
 export type VcpuThreads = (typeof VCPU_THREADS)[number];
 
-function vcpuThreads(raw: string | undefined): VcpuThreads {
-  if (raw === undefined) return 'native';
+/**
+ * What enters the vCPUs (docs/vcpu-layer.md): 'native', a native thread per vCPU whose exits the
+ * device owner serves (the default at SMP > 1, and at SMP 1 when asked for); 'worker', a
+ * JavaScript worker per vCPU (SMP > 1 only, when asked for); 'owner', the device owner runs vCPU 0
+ * itself (the default at SMP 1).
+ */
+export function vcpuRunners(config: Pick<VmConfig, 'smp' | 'vcpuThreads'>): 'native' | 'worker' | 'owner' {
+  if (config.vcpuThreads === 'native') return 'native';
+  if (config.smp === 1) return 'owner';
+  return config.vcpuThreads ?? 'native';
+}
+
+function vcpuThreads(raw: string | undefined): VcpuThreads | undefined {
+  if (raw === undefined) return undefined;
   if (!(VCPU_THREADS as readonly string[]).includes(raw)) throw configError('--vcpu-threads', raw, VCPU_THREADS.join(' or '));
   return raw as VcpuThreads;
 }
@@ -325,7 +333,7 @@ export function validateVmConfig(raw: RawVmOptions): VmConfig {
     reservedMemoryEnd,
     pciMmio64Mb,
     sampleRipMs: sampleRipMs(raw.sampleRip),
-    vcpuThreads: vcpuThreads(raw.vcpuThreads),
+    ...(raw.vcpuThreads === undefined ? {} : { vcpuThreads: vcpuThreads(raw.vcpuThreads) }),
     irqTestDevice: raw.irqTestDevice ?? false,
     varsFile: varsOption(raw.vars, firmware),
     flashVarsTemplate: flashVarsOption(raw.flashVars, raw.firmwareFile),

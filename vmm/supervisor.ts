@@ -6,7 +6,7 @@
 
 import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { VmConfig } from './config.js';
+import { type VmConfig, vcpuRunners } from './config.js';
 import { BootgateError } from './errors.js';
 import type { Diagnostic, ExitProfile, VmmEvent } from './events.js';
 import { emptySnapshot, mergeProfile } from './metrics/exit-accounting.js';
@@ -89,8 +89,9 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
   const control = ControlBlock.create(config.smp);
   // At SMP 1 the owner runs vCPU 0 itself: no vCPU threads, no mailboxes. Native vCPU threads
   // (--vcpu-threads native) are the owner's: it posts their reports.
-  const vcpuThreads = config.smp > 1 && config.vcpuThreads === 'worker' ? config.smp : 0;
-  const nativeReports = config.smp > 1 && config.vcpuThreads === 'native' ? config.smp : 0;
+  const runners = vcpuRunners(config);
+  const vcpuThreads = runners === 'worker' ? config.smp : 0;
+  const nativeReports = runners === 'native' ? config.smp : 0;
   const mailboxes = Array.from({ length: vcpuThreads }, () => Mailbox.create());
   const posted = PostedWrites.create();
   const workers: Worker[] = [];

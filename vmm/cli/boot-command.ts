@@ -25,7 +25,8 @@ export const BOOT_USAGE = `usage: bootgate boot [--target vmm:kvm|qemu:ACCEL|vmm
                     [--vcpu-threads native|worker]
   --target vmm:kvm (default) boots in this process; qemu:ACCEL (tcg, kvm, ...) boots QEMU on the same machine,
   without the own-VMM options --quirk --vars --debugcon --low-mem --reserved-memory-end --sample-rip --irq-test-device --max-resets --vcpu-threads;
-  --vcpu-threads: at SMP > 1, a native thread per vCPU (default) or a JavaScript worker per vCPU;
+  --vcpu-threads: a native thread per vCPU (the default at SMP > 1; at SMP 1 the device owner runs vCPU 0 unless
+  native is asked for) or, at SMP > 1, a JavaScript worker per vCPU;
   --max-resets N: one machine reset more ends the run (E_GUEST, a reset loop) instead of its timeout;
   --disk: the IDE primary master, copy-on-write (guest writes stay in memory; the image is never written);
   --flash-vars: boot --firmware-file as pflash CODE with (a copy of) this VARS image below it, as OVMF;

@@ -77,7 +77,6 @@ export class FuzzPc {
       debugcon: false,
       pciTestDevices: FUZZ_TEST_DEVICES,
       irqTestDevice: true,
-    vcpuThreads: 'worker',
       disk,
     };
     this.pc = buildPc({

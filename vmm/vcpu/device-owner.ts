@@ -11,6 +11,7 @@
 import type { Vcpu } from '../accel/types.js';
 import type { SyncPortRange } from '../bus/bus.js';
 import { type BusDevice, SyncKind } from '../devices/device.js';
+import { vcpuRunners } from '../config.js';
 import { BootgateError } from '../errors.js';
 import { emitFinalReports, flushMachine } from '../machine/final-reports.js';
 import type { PendingAction, PendingReset } from '../machine/machine.js';
@@ -65,7 +66,7 @@ export class DeviceOwner {
     this.mailboxes = data.mailboxSabs.map((sab) => new Mailbox(sab));
     this.posted = new PostedWrites(data.postedSab);
     this.clockOffset = performance.timeOrigin - data.startEpochMs;
-    this.threadVcpus = config.smp > 1 && config.vcpuThreads === 'worker' ? Array.from({ length: config.smp }, (_, i) => i) : [];
+    this.threadVcpus = vcpuRunners(config) === 'worker' ? Array.from({ length: config.smp }, (_, i) => i) : [];
     this.machine = new PcInstance({ ...data, emit: (e) => this.emit(e) });
     this.service = new OwnerService(() => this.machine.pc.machine, {
       resetStep: (step) => this.emit(judgeResetStep(step, (gpa) => this.machine.regionAt(gpa), config.quirks)),
@@ -104,7 +105,8 @@ export class DeviceOwner {
     this.control.publishVm(vm.vcpuHandles, accel.vcpuParams.mmapSize);
     let report: StoppedReport;
     try {
-      const outcome = this.threadVcpus.length > 0 ? this.serveVcpuThreads() : config.smp > 1 ? this.serveNativeVcpus() : this.runOwnVcpu();
+      const runners = vcpuRunners(config);
+      const outcome = runners === 'worker' ? this.serveVcpuThreads() : runners === 'native' ? this.serveNativeVcpus() : this.runOwnVcpu();
       this.stopNative();
       report = this.report(outcome);
     } catch (e) {
