@@ -192,6 +192,13 @@ export interface NativeVcpuThreads {
   readonly postedRing: ArrayBuffer;
   /** A queued write's time (its slot's fourth word, µs since the threads' epoch) as performance.now() ms. */
   postedAtMs(us: number): number;
+  /**
+   * The 4 KiB pages (page numbers) no device claims, whose MMIO accesses the threads answer
+   * themselves as the bus would (reads all ones, writes dropped); replaces the table (at most 64).
+   */
+  setEmptyPages(pages: readonly number[]): void;
+  /** Thread `index`'s accesses answered in the table's entry `entry` since the last call (read and reset). */
+  takeEmptyHits(index: number, entry: number): { reads: number; writes: number };
   /** The bell: bumped on every exit and thread start or end. */
   readonly bell: number;
   /** Wait (spin, then sleep up to `timeoutMs`) while the bell reads `seen`; the bell. */

@@ -31,6 +31,7 @@ import { type PostedWrite, PostedWrites } from './posted-writes.js';
 import { judgeResetStep, stepResetVector } from './reset-step.js';
 import { RipSampler } from './rip-sampler.js';
 import { SPIN_US } from './spin.js';
+import { UNASSIGNED_PAGE_SIZE } from './unassigned-pages.js';
 import { releaseRunPage } from './run-page.js';
 import { type RunGate, RunState, VcpuRunner } from './runner.js';
 
@@ -98,7 +99,10 @@ export class DeviceOwner {
     });
     this.control.publishRam({ hostAddress: ram.address, below4G: pc.machine.ramBelow4G, above4G: pc.machine.ramAbove4G });
     pc.machine.pio.onSyncChange = (ranges) => this.publishSyncTable(ranges);
-    pc.machine.mmio.onMapChange = () => this.control.bumpMmioMap();
+    pc.machine.mmio.onMapChange = () => {
+      this.control.bumpMmioMap();
+      this.native?.forgetEmptyPages();
+    };
     if (this.threadVcpus.length > 0) pc.irqPath.beforeInterrupt = () => this.publishShadows();
     if (config.quirks.includes('scrub-irr-live-vector')) pc.irqPath.onScrubVector = (vector) => this.control.publishScrubVector(vector);
     this.publishSyncTable(pc.machine.pio.syncRanges());
@@ -216,7 +220,11 @@ export class DeviceOwner {
       count: config.smp,
       quirks: config.quirks,
       clockOffset: this.clockOffset,
-      handlerFor: (i) => new NativeExitHandler(pc, (e) => this.emit(e), i === 0 ? sampler : undefined),
+      handlerFor: (i) =>
+        Object.assign(new NativeExitHandler(pc, (e) => this.emit(e), i === 0 ? sampler : undefined), {
+          onUnassigned: (gpa: number, size: number) => this.native?.learnUnassigned(gpa, size),
+        }),
+      isEmptyPage: (base) => pc.machine.mmio.isEmpty(base, UNASSIGNED_PAGE_SIZE),
       drainPosted: () => this.drainPosted(),
       applyOwnerPosted: (w) => this.service.applyPosted(w),
       pmTimerEpochMs: this.data.startEpochMs,
@@ -257,27 +265,8 @@ export class DeviceOwner {
    */
   private stopNative(): void {
     const native = this.native;
-    if (native === undefined) return;
     this.native = undefined;
-    let error: StoppedReport['error'];
-    try {
-      native.pause();
-      if (!native.stop()) error = { code: 'E_ACCEL', message: 'a native vCPU thread did not end within 30 s of the stop' };
-    } catch (e) {
-      const err = e instanceof BootgateError ? e : new BootgateError('E_INTERNAL', (e as Error).message, { cause: e });
-      error = { code: err.code, message: err.message, hint: err.hint };
-    }
-    const diagnose = this.control.stopMode === StopMode.Diagnose;
-    for (let i = 0; i < native.size; i++) {
-      const r: StoppedReport = { vcpu: i, snapshot: native.accounts[i]!.snapshot() };
-      if (error && i === 0) r.error = error;
-      if (diagnose || error) {
-        const d = native.vcpu(i).diagnose();
-        r.registers = { ...d.registers, code: codeAround(this.control.ram(), d.ripGpa) };
-        r.devices = [d.lapic];
-      }
-      postStopped(r);
-    }
+    for (const r of native?.finish(this.control.stopMode === StopMode.Diagnose, this.control.ram()) ?? []) postStopped(r);
   }
 
   /** SMP 1: run vCPU 0 on this thread, serving its exits directly. */
@@ -358,6 +347,7 @@ export class DeviceOwner {
     // seen here (and acknowledges) or sees the pause and stays out (vcpu-thread.ts join).
     const epoch = this.control.beginPause();
     this.native?.pause();
+    this.native?.forgetEmptyPages();
     const joined = this.threadVcpus.filter((i) => this.control.isRegistered(i));
     for (const i of joined) this.control.kick(i);
     for (const i of joined) {

@@ -64,6 +64,17 @@ class FakeThreads implements NativeVcpuThreads {
     this.postable = [...entries];
   }
   readonly postedRing = new ArrayBuffer(16);
+  emptyPages: number[] = [];
+  /** Per vCPU, per table entry: [reads, writes] the thread answered. */
+  emptyHits = new Map<string, [number, number]>();
+  setEmptyPages(pages: readonly number[]): void {
+    this.emptyPages = [...pages];
+  }
+  takeEmptyHits(index: number, entry: number): { reads: number; writes: number } {
+    const [reads, writes] = this.emptyHits.get(`${index}:${entry}`) ?? [0, 0];
+    this.emptyHits.delete(`${index}:${entry}`);
+    return { reads, writes };
+  }
   postedAtMs(us: number): number {
     return us / 1000;
   }
@@ -72,7 +83,7 @@ class FakeThreads implements NativeVcpuThreads {
   }
 }
 
-function setup(count: number, scripts: Script[], opts: { mayRun?: () => boolean; drainPosted?: () => void } = {}) {
+function setup(count: number, scripts: Script[], opts: { mayRun?: () => boolean; drainPosted?: () => void; isEmptyPage?: (base: number) => boolean } = {}) {
   const threads = new FakeThreads(count);
   const opened: FakeVcpu[] = [];
   const registered: Array<[number, number]> = [];
@@ -113,6 +124,7 @@ function setup(count: number, scripts: Script[], opts: { mayRun?: () => boolean;
     drainPosted: opts.drainPosted ?? (() => {}),
     applyOwnerPosted: (w) => ownerPosted.push(w),
     pmTimerEpochMs: 0,
+    isEmptyPage: opts.isEmptyPage ?? (() => true),
     emit: (e) => events.push(e),
   });
   return { threads, native, opened, registered, kicked, handlers, queue, ownerPosted, events };
@@ -196,6 +208,24 @@ describe('native vCPU threads, served by the device owner', () => {
       [0x3f8, 1],
     ]);
     expect(native.accounts[0]!.snapshot().ports[0]![3]).toBe(5);
+  });
+
+  it('empty pages: learnt only when the whole page is empty, folded into the profiles, forgotten when the map changes', () => {
+    const { threads, native } = setup(2, [[STEP], []], { isEmptyPage: (base) => base !== 0xa0000 });
+    native.start();
+    native.learnUnassigned(0xb8010, 2);
+    native.learnUnassigned(0xb8ffe, 4); // crosses into the next page: not learnt
+    native.learnUnassigned(0xa0000, 1); // a device claims part of that page
+    native.learnUnassigned(0xb8020, 4); // already known
+    expect(threads.emptyPages).toEqual([0xb8]);
+    threads.emptyHits.set('1:0', [3, 1]);
+    native.forgetEmptyPages();
+    expect(threads.emptyPages).toEqual([]);
+    const snap = native.accounts[1]!.snapshot();
+    expect(snap.unassignedMmio).toBe(4);
+    expect(snap.unassignedPages).toEqual([[0xb8000, 4]]);
+    expect(snap.regions).toEqual([['unassigned', 4, 0]]);
+    expect(native.accounts[0]!.snapshot().unassignedMmio).toBe(0);
   });
 
   it('a vCPU whose access asked for a reset, or that shut down, stays out of the guest; the others run on', () => {

@@ -9,26 +9,34 @@
 // to the POST code and debug console ports, which a JavaScript vCPU thread served itself): the
 // native thread queues it and re-enters; the owner applies it before serving anything else, the
 // POST code and debug console writes through the vCPU's own instances (so one vCPU's debug lines
-// never mix with another's), and counts it in that vCPU's profile. A machine reset pauses the threads (kicks them and serves what comes out
+// never mix with another's), and counts it in that vCPU's profile. Likewise an MMIO access in a
+// page the owner found empty (unassigned-pages.ts): once the owner has answered one access there
+// with no device in the whole page, the threads answer that page themselves until the MMIO map
+// changes; their counts are folded into the profiles. A machine reset pauses the threads (kicks them and serves what comes out
 // without entering again), and after the VM's rebuild reopens every vCPU from the new handles.
 
-import { ExitKind } from '../accel/exit-info.js';
+import { type ExitInfo, ExitKind } from '../accel/exit-info.js';
 import { SyncKind } from '../devices/device.js';
 import { type SyncMapping, SyncPortMap } from '../devices/sync-devices.js';
 import { NativeState, type NativeVcpuThreads, type Vcpu, type VcpuBackend } from '../accel/types.js';
 import { BootgateError } from '../errors.js';
 import { ExitAccounting } from '../metrics/exit-accounting.js';
 import type { QuirkName } from '../quirks.js';
-import type { ControlBlock } from './control.js';
+import type { ControlBlock, GuestRamPlace } from './control.js';
 import { DirectExitHandler } from './direct-exit-handler.js';
 import { irrScrubber } from './irr-scrubber.js';
 import { openRegistered } from './open-vcpu.js';
+import { codeAround } from './code-dump.js';
+import type { StoppedReport } from './messages.js';
 import type { PostedWrite } from './posted-writes.js';
+import { UNASSIGNED_PAGE_SIZE } from './unassigned-pages.js';
 import type { ResetStep } from './reset-step.js';
 import { stepResetVector } from './reset-step.js';
 import { releaseRunPage } from './run-page.js';
 import { type ExitHandler, RunState, VcpuRunner } from './runner.js';
 
+/** The threads' empty-page table's size (vcpu-loop.c BG_EMPTY_PAGES). */
+const EMPTY_PAGES_MAX = 64;
 /** How long the threads get to start (they need microseconds; a missing one is a host fault). */
 const START_TIMEOUT_MS = 10_000;
 /** How long a paused or stopping vCPU may take to leave the guest after its kick. */
@@ -37,6 +45,14 @@ const LEAVE_TIMEOUT_MS = 30_000;
 /** The devices served in place, but every exit came through a hop: counted as a hand-over. */
 export class NativeExitHandler extends DirectExitHandler {
   override readonly handedOver = true;
+  /** Called with an MMIO access no device claimed (the owner may then let the threads answer its page). */
+  onUnassigned?: (gpa: number, size: number) => void;
+
+  override mmio(exit: ExitInfo, vcpu: Vcpu): string {
+    const region = super.mmio(exit, vcpu);
+    if (region === 'unassigned') this.onUnassigned?.(exit.gpa, exit.size);
+    return region;
+  }
 }
 
 export interface NativeVcpusOptions {
@@ -57,6 +73,8 @@ export interface NativeVcpusOptions {
   drainPosted(): void;
   /** Apply a queued write to the owner's devices (OwnerService.applyPosted). */
   applyOwnerPosted(write: PostedWrite): void;
+  /** Whether no device claims any byte of the 4 KiB page at `base` (the owner's MMIO bus). */
+  isEmptyPage(base: number): boolean;
   /** For the vCPUs' own POST code and debug console instances. */
   pmTimerEpochMs: number;
   emit(event: Record<string, unknown>): void;
@@ -69,6 +87,8 @@ export class NativeVcpus {
   /** Per vCPU: its own instances of the sync devices a JavaScript vCPU thread served itself. */
   private readonly syncMaps: SyncPortMap[];
   private readonly postedData = new Uint8Array(4);
+  /** The threads' empty-page table (page numbers), in its order. */
+  private emptyPages: number[] = [];
 
   constructor(private readonly o: NativeVcpusOptions) {
     this.syncMaps = Array.from({ length: o.count }, () => new SyncPortMap({ pmTimerEpochMs: o.pmTimerEpochMs, emit: o.emit }));
@@ -78,6 +98,39 @@ export class NativeVcpus {
   setSyncTable(mappings: readonly SyncMapping[]): void {
     for (const m of this.syncMaps) m.update(mappings);
     this.o.threads.setPostable(mappings.filter((m) => m.kind === SyncKind.PostedWrite || m.kind === SyncKind.PostCode || m.kind === SyncKind.Debugcon));
+  }
+
+  /** An access no device claimed: if its whole page is empty, the threads answer that page from now on (at most EMPTY_PAGES). */
+  learnUnassigned(gpa: number, size: number): void {
+    const page = Math.floor(gpa / UNASSIGNED_PAGE_SIZE);
+    if (Math.floor((gpa + size - 1) / UNASSIGNED_PAGE_SIZE) !== page || this.emptyPages.includes(page)) return;
+    if (this.emptyPages.length >= EMPTY_PAGES_MAX || !this.o.isEmptyPage(page * UNASSIGNED_PAGE_SIZE)) return;
+    this.emptyPages.push(page);
+    this.o.threads.setEmptyPages(this.emptyPages);
+  }
+
+  /** The MMIO map changed (or the VM was rebuilt): the threads answer no page themselves any more. */
+  forgetEmptyPages(): void {
+    if (this.emptyPages.length === 0) return;
+    this.foldEmptyHits();
+    this.emptyPages = [];
+    this.o.threads.setEmptyPages([]);
+  }
+
+  /** Count the accesses the threads answered in empty pages into their vCPUs' profiles. */
+  private foldEmptyHits(): void {
+    const t = performance.now();
+    for (let i = 0; i < this.accounts.length; i++) {
+      const acct = this.accounts[i]!;
+      for (let e = 0; e < this.emptyPages.length; e++) {
+        const { reads, writes } = this.o.threads.takeEmptyHits(i, e);
+        const gpa = this.emptyPages[e]! * UNASSIGNED_PAGE_SIZE;
+        for (let n = 0; n < reads + writes; n++) {
+          acct.mmio(n < reads ? ExitKind.MmioRead : ExitKind.MmioWrite, gpa, 0, 'unassigned', t, t);
+          acct.unassigned(gpa);
+        }
+      }
+    }
   }
 
   /** A write a thread queued: through the vCPU's own instance when it has one for the port, else the owner's devices; counted in its profile. */
@@ -192,9 +245,36 @@ export class NativeVcpus {
       }
     }
     for (let i = 0; i < this.runners.length; i++) this.accounts[i]!.runMs = threads.runMs(i);
+    this.foldEmptyHits();
     for (const m of this.syncMaps) m.flush();
     threads.close();
     return true;
+  }
+
+  /**
+   * At the run's end: every vCPU out of the guest, the threads ended, and each vCPU's report (its
+   * exit profile; registers, the code at rip and its local APIC when diagnosing or when ending
+   * failed, whose error vCPU 0's report carries). `ram`: guest RAM, for the code dump.
+   */
+  finish(diagnose: boolean, ram: GuestRamPlace | undefined): StoppedReport[] {
+    let error: StoppedReport['error'];
+    try {
+      this.pause();
+      if (!this.stop()) error = { code: 'E_ACCEL', message: `a native vCPU thread did not end within ${(this.o.leaveTimeoutMs ?? LEAVE_TIMEOUT_MS) / 1000} s of the stop` };
+    } catch (e) {
+      const err = e instanceof BootgateError ? e : new BootgateError('E_INTERNAL', (e as Error).message, { cause: e });
+      error = { code: err.code, message: err.message, hint: err.hint };
+    }
+    return this.runners.map((runner, i) => {
+      const r: StoppedReport = { vcpu: i, snapshot: this.accounts[i]!.snapshot() };
+      if (error && i === 0) r.error = error;
+      if (diagnose || error) {
+        const d = runner.vcpu.diagnose();
+        r.registers = { ...d.registers, code: codeAround(ram, d.ripGpa) };
+        r.devices = [d.lapic];
+      }
+      return r;
+    });
   }
 
   vcpu(i: number): Vcpu {

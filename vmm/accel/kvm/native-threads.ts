@@ -1,9 +1,10 @@
 // The KVM backend's native vCPU threads (native/vcpu-loop.c, built into
 // dist/native/libbootgate-vcpu.so by scripts/build-native.mjs), bound through koffi. The pool's
-// memory is malloc'd by the library and read here through a view: a slot is 64 bytes (state, fd,
+// memory is malloc'd by the library and read here through a view: a slot is 576 bytes (state, fd,
 // tid, rc, errno, index as int32; entry and exit times and the time in the guest as int64 ns of
-// CLOCK_MONOTONIC; two pointers), after a 320-byte header (bell, count, spin budget, KVM_RUN's
-// request number, the epoch, the table of postable ports, the posted-write ring's address).
+// CLOCK_MONOTONIC; two pointers; reads and writes answered in empty pages, 64 int32 each), after
+// an 840-byte header (bell, count, spin budget, KVM_RUN's request number, the epoch, the table of
+// postable ports, the posted-write ring's address, the table of empty pages).
 
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,9 +17,9 @@ import { KvmVcpu } from './kvm-vcpu.js';
 import * as abi from './kvm-abi.js';
 import { viewAt } from './libc.js';
 
-const HEADER = 320;
+const HEADER = 840;
 const HEADER_EPOCH_NS = 24;
-const SLOT = 64;
+const SLOT = 576;
 const SLOT_STATE = 0;
 const SLOT_TID = 8;
 const SLOT_RC = 12;
@@ -26,6 +27,10 @@ const SLOT_ERR = 16;
 const SLOT_ENTER_NS = 24;
 const SLOT_EXIT_NS = 32;
 const SLOT_RUN_NS = 40;
+const SLOT_EMPTY_READS = 64;
+const SLOT_EMPTY_WRITES = 320;
+/** vcpu-loop.c's BG_EMPTY_PAGES. */
+export const EMPTY_PAGES = 64;
 /** posted-writes.ts's ring: 4 header words and 256 slots of 4 words. */
 const RING_BYTES = (4 + 256 * 4) * 4;
 /** vcpu-loop.c's BG_SYNC_ENTRIES. */
@@ -50,6 +55,7 @@ interface Library {
   resume(pool: bigint, index: number, fd: number, run: bigint): void;
   setSync(pool: bigint, entries: Int32Array, n: number): void;
   ring(pool: bigint): bigint | number;
+  setEmptyPages(pool: bigint, pages: BigInt64Array, n: number): void;
   idle(pool: bigint, index: number): void;
   quit(pool: bigint, index: number): void;
   waitBell(pool: bigint, seen: number, timeoutMs: number): number;
@@ -68,6 +74,7 @@ function load(): Library {
     resume: lib.func('void bg_resume(uint64_t pool, int32_t index, int32_t fd, uint64_t run)') as Library['resume'],
     setSync: lib.func('void bg_set_sync(uint64_t pool, const int32_t *entries, int32_t n)') as Library['setSync'],
     ring: lib.func('uint64_t bg_ring(uint64_t pool)') as Library['ring'],
+    setEmptyPages: lib.func('void bg_set_empty_pages(uint64_t pool, const int64_t *pages, int32_t n)') as Library['setEmptyPages'],
     idle: lib.func('void bg_idle(uint64_t pool, int32_t index)') as Library['idle'],
     quit: lib.func('void bg_quit(uint64_t pool, int32_t index)') as Library['quit'],
     waitBell: lib.func('int32_t bg_wait_bell(uint64_t pool, int32_t seen, int32_t timeout_ms)') as Library['waitBell'],
@@ -151,6 +158,19 @@ export class KvmNativeThreads implements NativeVcpuThreads {
     if (entries.length > POSTABLE_ENTRIES) throw new BootgateError('E_INTERNAL', `${entries.length} postable port ranges; the native threads take ${POSTABLE_ENTRIES}`);
     const words = new Int32Array(entries.flatMap((e) => [e.port, e.span, e.kind]));
     this.lib.setSync(this.pool, words, entries.length);
+  }
+
+  setEmptyPages(pages: readonly number[]): void {
+    if (pages.length > EMPTY_PAGES) throw new BootgateError('E_INTERNAL', `${pages.length} empty pages; the native threads take ${EMPTY_PAGES}`);
+    this.lib.setEmptyPages(this.pool, BigInt64Array.from(pages, (p) => BigInt(p)), pages.length);
+  }
+
+  takeEmptyHits(index: number, entry: number): { reads: number; writes: number } {
+    const at = (HEADER + index * SLOT) / 4;
+    return {
+      reads: Atomics.exchange(this.words, at + SLOT_EMPTY_READS / 4 + entry, 0),
+      writes: Atomics.exchange(this.words, at + SLOT_EMPTY_WRITES / 4 + entry, 0),
+    };
   }
 
   postedAtMs(us: number): number {

@@ -23,6 +23,11 @@
  * posted-write ring, in the layout posted-writes.ts reads, and the thread enters the guest again
  * at once. The owner applies queued writes in ticket order before it serves any exit. A full ring,
  * or a table being changed, sends the write to the owner as any other exit.
+ *
+ * And an MMIO access inside a 4 KiB page the owner's table names as empty (no device claims any of
+ * it: vmm/vcpu/unassigned-pages.ts) is answered here as the owner's bus would answer it (reads all
+ * ones, writes dropped) and counted per page in the slot; the owner folds the counts into the
+ * vCPU's exit profile and clears the table whenever its MMIO map changes.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -43,6 +48,7 @@ enum { BG_IDLE = 0, BG_RUN = 1, BG_EXITED = 2, BG_QUIT = 3, BG_DONE = 4 };
 /* device.ts SyncKind values a native thread posts (byte writes for the two sync devices). */
 enum { SYNC_POST_CODE = 2, SYNC_DEBUGCON = 3, SYNC_POSTED_WRITE = 4 };
 #define BG_SYNC_ENTRIES 16
+#define BG_EMPTY_PAGES 64
 /* posted-writes.ts: header words, slots (a power of two), words per slot. */
 #define RING_TAIL 0
 #define RING_HEAD 1
@@ -50,7 +56,7 @@ enum { SYNC_POST_CODE = 2, SYNC_DEBUGCON = 3, SYNC_POSTED_WRITE = 4 };
 #define RING_SLOTS 256
 #define RING_SLOT_WORDS 4
 
-/* One vCPU's slot: 64 bytes, the layout native-threads.ts reads (keep the two in step). */
+/* One vCPU's slot: 576 bytes, the layout native-threads.ts reads (keep the two in step). */
 struct bg_slot {
   int32_t state;
   int32_t fd;
@@ -63,6 +69,8 @@ struct bg_slot {
   int64_t run_ns;   /* time in KVM_RUN, every entry */
   struct bg_pool *pool;
   struct kvm_run *run;
+  int32_t empty_reads[BG_EMPTY_PAGES]; /* accesses answered here, by the empty-page table's index */
+  int32_t empty_writes[BG_EMPTY_PAGES];
 };
 
 struct bg_sync {
@@ -72,7 +80,7 @@ struct bg_sync {
   int32_t pad;
 };
 
-/* The pool: a header of 320 bytes, then the slots. */
+/* The pool: a header of 840 bytes, then the slots. */
 struct bg_pool {
   int32_t bell;  /* bumped (and woken) on every exit, posted write and thread end */
   int32_t count;
@@ -85,6 +93,9 @@ struct bg_pool {
   struct bg_sync sync[BG_SYNC_ENTRIES];
   int32_t *ring;
   int64_t reserved;
+  int32_t empty_version; /* odd while the owner rewrites the empty-page table */
+  int32_t empty_count;
+  int64_t empty_pages[BG_EMPTY_PAGES]; /* page numbers (gpa >> 12) */
   struct bg_slot slot[];
 };
 
@@ -157,6 +168,30 @@ static int try_post(struct bg_pool *pool, struct bg_slot *s) {
   return 1;
 }
 
+/* An MMIO exit inside a page the table names as empty: answered (reads all ones), counted, and 1. */
+static int try_empty_page(struct bg_pool *pool, struct bg_slot *s) {
+  struct kvm_run *run = s->run;
+  if (run == NULL || run->exit_reason != KVM_EXIT_MMIO || run->mmio.len == 0 || run->mmio.len > 8) return 0;
+  uint64_t gpa = run->mmio.phys_addr;
+  int64_t page = (int64_t)(gpa >> 12);
+  if ((int64_t)((gpa + run->mmio.len - 1) >> 12) != page) return 0;
+  int32_t version = __atomic_load_n(&pool->empty_version, __ATOMIC_ACQUIRE);
+  if (version & 1) return 0;
+  int32_t n = pool->empty_count, hit = -1;
+  for (int32_t i = 0; i < n && i < BG_EMPTY_PAGES; i++)
+    if (pool->empty_pages[i] == page) {
+      hit = i;
+      break;
+    }
+  if (hit < 0 || __atomic_load_n(&pool->empty_version, __ATOMIC_ACQUIRE) != version) return 0;
+  if (run->mmio.is_write) __atomic_add_fetch(&s->empty_writes[hit], 1, __ATOMIC_RELAXED);
+  else {
+    memset(run->mmio.data, 0xff, run->mmio.len);
+    __atomic_add_fetch(&s->empty_reads[hit], 1, __ATOMIC_RELAXED);
+  }
+  return 1;
+}
+
 static void *vcpu_thread(void *arg) {
   struct bg_slot *s = arg;
   struct bg_pool *pool = s->pool;
@@ -179,6 +214,7 @@ static void *vcpu_thread(void *arg) {
       ring(pool);
       continue;
     }
+    if (rc == 0 && try_empty_page(pool, s)) continue;
     s->enter_ns = enter;
     s->err = err;
     s->rc = rc;
@@ -257,6 +293,15 @@ void bg_set_sync(struct bg_pool *pool, const int32_t *entries, int32_t n) {
   }
   pool->sync_count = n;
   __atomic_add_fetch(&pool->sync_version, 1, __ATOMIC_ACQ_REL);
+}
+
+/* Replace the table of empty pages (page numbers); the owner reads and resets the counts first. */
+void bg_set_empty_pages(struct bg_pool *pool, const int64_t *pages, int32_t n) {
+  if (n > BG_EMPTY_PAGES) n = BG_EMPTY_PAGES;
+  __atomic_add_fetch(&pool->empty_version, 1, __ATOMIC_ACQ_REL);
+  for (int32_t i = 0; i < n; i++) pool->empty_pages[i] = pages[i];
+  pool->empty_count = n;
+  __atomic_add_fetch(&pool->empty_version, 1, __ATOMIC_ACQ_REL);
 }
 
 /* The posted-write ring (posted-writes.ts's layout). */
