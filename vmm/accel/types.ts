@@ -185,7 +185,8 @@ export interface NativeVcpuThreads {
   /**
    * The port writes a thread queues in `postedRing` and re-enters the guest after, instead of
    * handing them over: (port, span, kind) with kind a device.ts SyncKind (PostedWrite: a write of
-   * exactly `span` bytes at `port`; PostCode and Debugcon: byte writes in [port, port + span)).
+   * exactly `span` bytes at `port`; Debugcon: byte writes in [port, port + span); PostCode: writes
+   * in that range, only counted, see postCodes).
    */
   setPostable(entries: ReadonlyArray<{ port: number; span: number; kind: number }>): void;
   /** The ring the threads queue postable writes in (vmm/vcpu/posted-writes.ts's layout). */
@@ -197,6 +198,11 @@ export interface NativeVcpuThreads {
    * themselves as the bus would (reads all ones, writes dropped); replaces the table (at most 64).
    */
   setEmptyPages(pages: readonly number[]): void;
+  /**
+   * The POST code writes thread `index` answered itself (the table's PostCode entry: counted, never
+   * queued), with the first and last times (performance.now() ms), the port and the last value.
+   */
+  postCodes(index: number): { count: number; firstMs: number; lastMs: number; port: number; value: number };
   /** Thread `index`'s accesses answered in the table's entry `entry` since the last call (read and reset). */
   takeEmptyHits(index: number, entry: number): { reads: number; writes: number };
   /** The bell: bumped on every exit and thread start or end. */

@@ -96,6 +96,21 @@ export class ExitAccounting {
   }
 
   /**
+   * Port exits another thread served and counted (native vCPU threads: POST code writes), folded in
+   * at once: `count` of them, the first and last at `firstMs` and `lastMs` (this clock), no handling time.
+   */
+  pioFolded(kind: ExitKind, port: number, count: number, firstMs: number, lastMs: number, lastValue: number): void {
+    if (count <= 0) return;
+    this.kindCount[kind]! += count;
+    const first = firstMs + this.clockOffsetMs;
+    const last = lastMs + this.clockOffsetMs;
+    if (this.portCount[port] === 0 || first < this.portFirst[port]!) this.portFirst[port] = first;
+    if (this.portCount[port] === 0 || last > this.portLast[port]!) this.portLast[port] = last;
+    this.portCount[port]! += count;
+    this.remember(kind, port, lastValue);
+  }
+
+  /**
    * An exit an AP handed to the device owner, answered after `ms`: a port (0-0xffff) or an MMIO
    * address (counted by its 4 KiB page).
    */

@@ -64,6 +64,11 @@ class FakeThreads implements NativeVcpuThreads {
     this.postable = [...entries];
   }
   readonly postedRing = new ArrayBuffer(16);
+  /** Per vCPU: the POST code writes its thread counted. */
+  posts = new Map<number, { count: number; firstMs: number; lastMs: number; port: number; value: number }>();
+  postCodes(index: number): { count: number; firstMs: number; lastMs: number; port: number; value: number } {
+    return this.posts.get(index) ?? { count: 0, firstMs: 0, lastMs: 0, port: 0, value: 0 };
+  }
   emptyPages: number[] = [];
   /** Per vCPU, per table entry: [reads, writes] the thread answered. */
   emptyHits = new Map<string, [number, number]>();
@@ -226,6 +231,22 @@ describe('native vCPU threads, served by the device owner', () => {
     expect(snap.unassignedPages).toEqual([[0xb8000, 4]]);
     expect(snap.regions).toEqual([['unassigned', 4, 0]]);
     expect(native.accounts[0]!.snapshot().unassignedMmio).toBe(0);
+  });
+
+  it('the POST code writes a thread counted are folded into its profile at the end, first and last times kept', () => {
+    const INTR = { kind: ExitKind.Interrupted };
+    const { threads, native } = setup(2, [[STEP, OUT80, INTR], [INTR]]);
+    native.start();
+    native.enterAll();
+    threads.exit(0); // one write to 0x80 handed over (at 13 ms), before the table said otherwise
+    native.serve(0);
+    threads.posts.set(0, { count: 999, firstMs: 20, lastMs: 1018, port: 0x80, value: 0x42 });
+    native.pause();
+    expect(native.stop()).toBe(true);
+    const snap = native.accounts[0]!.snapshot();
+    const [, count, , firstMs, lastMs] = snap.ports.find(([port]) => port === 0x80)!;
+    expect([count, firstMs, lastMs]).toEqual([1000, 13, 1018]);
+    expect(native.accounts[1]!.snapshot().ports).toEqual([]);
   });
 
   it('a vCPU whose access asked for a reset, or that shut down, stays out of the guest; the others run on', () => {

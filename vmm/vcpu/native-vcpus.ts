@@ -8,8 +8,9 @@
 // end of its service). The exception is a postable port write (posted-writes.ts; and byte writes
 // to the POST code and debug console ports, which a JavaScript vCPU thread served itself): the
 // native thread queues it and re-enters; the owner applies it before serving anything else, the
-// POST code and debug console writes through the vCPU's own instances (so one vCPU's debug lines
-// never mix with another's), and counts it in that vCPU's profile. Likewise an MMIO access in a
+// debug console bytes through the vCPU's own instance (so one vCPU's debug lines never mix with
+// another's), and counts it in that vCPU's profile. A POST code write is only counted by the
+// thread (a latch no read returns), and folded into the profile at the end. Likewise an MMIO access in a
 // page the owner found empty (unassigned-pages.ts): once the owner has answered one access there
 // with no device in the whole page, the threads answer that page themselves until the MMIO map
 // changes; their counts are folded into the profiles. A machine reset pauses the threads (kicks them and serves what comes out
@@ -244,7 +245,12 @@ export class NativeVcpus {
         threads.waitBell(threads.bell, 10);
       }
     }
-    for (let i = 0; i < this.runners.length; i++) this.accounts[i]!.runMs = threads.runMs(i);
+    for (let i = 0; i < this.runners.length; i++) {
+      const acct = this.accounts[i]!;
+      acct.runMs = threads.runMs(i);
+      const p = threads.postCodes(i);
+      acct.pioFolded(ExitKind.IoOut, p.port, p.count, p.firstMs, p.lastMs, p.value);
+    }
     this.foldEmptyHits();
     for (const m of this.syncMaps) m.flush();
     threads.close();

@@ -1,8 +1,9 @@
 // The KVM backend's native vCPU threads (native/vcpu-loop.c, built into
 // dist/native/libbootgate-vcpu.so by scripts/build-native.mjs), bound through koffi. The pool's
-// memory is malloc'd by the library and read here through a view: a slot is 576 bytes (state, fd,
+// memory is malloc'd by the library and read here through a view: a slot is 608 bytes (state, fd,
 // tid, rc, errno, index as int32; entry and exit times and the time in the guest as int64 ns of
-// CLOCK_MONOTONIC; two pointers; reads and writes answered in empty pages, 64 int32 each), after
+// CLOCK_MONOTONIC; two pointers; reads and writes answered in empty pages, 64 int32 each; the
+// POST code writes answered, with their first and last times, port and last value), after
 // an 840-byte header (bell, count, spin budget, KVM_RUN's request number, the epoch, the table of
 // postable ports, the posted-write ring's address, the table of empty pages).
 
@@ -19,7 +20,12 @@ import { viewAt } from './libc.js';
 
 const HEADER = 840;
 const HEADER_EPOCH_NS = 24;
-const SLOT = 576;
+const SLOT = 608;
+const SLOT_POST_COUNT = 580;
+const SLOT_POST_FIRST_NS = 584;
+const SLOT_POST_LAST_NS = 592;
+const SLOT_POST_PORT = 600;
+const SLOT_POST_VALUE = 604;
 const SLOT_STATE = 0;
 const SLOT_TID = 8;
 const SLOT_RC = 12;
@@ -170,6 +176,18 @@ export class KvmNativeThreads implements NativeVcpuThreads {
     return {
       reads: Atomics.exchange(this.words, at + SLOT_EMPTY_READS / 4 + entry, 0),
       writes: Atomics.exchange(this.words, at + SLOT_EMPTY_WRITES / 4 + entry, 0),
+    };
+  }
+
+  postCodes(index: number): { count: number; firstMs: number; lastMs: number; port: number; value: number } {
+    const at = HEADER + index * SLOT;
+    const v = this.view;
+    return {
+      count: v.getInt32(at + SLOT_POST_COUNT, true),
+      firstMs: Number(v.getBigInt64(at + SLOT_POST_FIRST_NS, true)) / 1e6 + this.clockShiftMs,
+      lastMs: Number(v.getBigInt64(at + SLOT_POST_LAST_NS, true)) / 1e6 + this.clockShiftMs,
+      port: v.getInt32(at + SLOT_POST_PORT, true),
+      value: v.getInt32(at + SLOT_POST_VALUE, true) >>> 0,
     };
   }
 

@@ -18,10 +18,11 @@
  * KVM_RUN returns EINTR (the process has a SIGUSR2 handler, so the signal only interrupts).
  *
  * One exception to "every exit goes to the owner": a port write the owner's table names as
- * postable (vmm/vcpu/posted-writes.ts: a register declared PostedWrite, or a byte write to the POST
- * code or debug console ports, which a JavaScript vCPU thread served itself) is queued in the
- * posted-write ring, in the layout posted-writes.ts reads, and the thread enters the guest again
- * at once. The owner applies queued writes in ticket order before it serves any exit. A full ring,
+ * postable (vmm/vcpu/posted-writes.ts: a register declared PostedWrite, or a byte write to the
+ * debug console port, which a JavaScript vCPU thread served itself) is queued in the posted-write
+ * ring, in the layout posted-writes.ts reads, and the thread enters the guest again at once. A
+ * write to the POST code port (a latch no read returns: reads are all ones, and Linux writes it as
+ * an I/O delay) is only counted here, with the first and last times and the last value. The owner applies queued writes in ticket order before it serves any exit. A full ring,
  * or a table being changed, sends the write to the owner as any other exit.
  *
  * And an MMIO access inside a 4 KiB page the owner's table names as empty (no device claims any of
@@ -56,7 +57,7 @@ enum { SYNC_POST_CODE = 2, SYNC_DEBUGCON = 3, SYNC_POSTED_WRITE = 4 };
 #define RING_SLOTS 256
 #define RING_SLOT_WORDS 4
 
-/* One vCPU's slot: 576 bytes, the layout native-threads.ts reads (keep the two in step). */
+/* One vCPU's slot: 608 bytes, the layout native-threads.ts reads (keep the two in step). */
 struct bg_slot {
   int32_t state;
   int32_t fd;
@@ -71,6 +72,12 @@ struct bg_slot {
   struct kvm_run *run;
   int32_t empty_reads[BG_EMPTY_PAGES]; /* accesses answered here, by the empty-page table's index */
   int32_t empty_writes[BG_EMPTY_PAGES];
+  int32_t sleeping; /* the thread sleeps in the futex on `state` (a waker must wake it) */
+  int32_t post_count; /* POST code writes answered here (a latch nobody reads back), and the last */
+  int64_t post_first_ns;
+  int64_t post_last_ns;
+  int32_t post_port;
+  int32_t post_value;
 };
 
 struct bg_sync {
@@ -89,7 +96,8 @@ struct bg_pool {
   int64_t epoch_ns;     /* the pool's creation: posted writes carry their time as µs since */
   int32_t sync_version; /* odd while the owner rewrites the table */
   int32_t sync_count;
-  int32_t pad[2];
+  int32_t owner_sleeping; /* the owner sleeps in the futex on `bell` */
+  int32_t pad;
   struct bg_sync sync[BG_SYNC_ENTRIES];
   int32_t *ring;
   int64_t reserved;
@@ -109,8 +117,14 @@ static long futex(int32_t *word, int op, int32_t value, const struct timespec *t
   return syscall(SYS_futex, word, op, value, timeout, NULL, 0);
 }
 
-/* Wait while *word == value: spin up to spin_ns, then sleep (timeout_ms < 0: no timeout). */
-static void wait_while(int32_t *word, int32_t value, int64_t spin_ns, int timeout_ms) {
+/*
+ * Wait while *word == value: spin up to spin_ns, then sleep (timeout_ms < 0: no timeout) with
+ * *sleeping set, so that a waker makes the futex system call only when someone sleeps: in the lab a
+ * system call costs tens of microseconds, and most waits end while spinning. Both sides use
+ * sequentially consistent operations, so a waker either sees *sleeping or the sleeper sees the
+ * new value before it sleeps (and the futex itself refuses to sleep on a changed word).
+ */
+static void wait_while(int32_t *word, int32_t value, int64_t spin_ns, int timeout_ms, int32_t *sleeping) {
   if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != value) return;
   if (spin_ns > 0) {
     int64_t end = now_ns() + spin_ns;
@@ -125,17 +139,19 @@ static void wait_while(int32_t *word, int32_t value, int64_t spin_ns, int timeou
     ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000;
     tp = &ts;
   }
-  futex(word, FUTEX_WAIT_PRIVATE, value, tp);
+  __atomic_store_n(sleeping, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(word, __ATOMIC_SEQ_CST) == value) futex(word, FUTEX_WAIT_PRIVATE, value, tp);
+  __atomic_store_n(sleeping, 0, __ATOMIC_SEQ_CST);
 }
 
-static void set_and_wake(int32_t *word, int32_t value) {
-  __atomic_store_n(word, value, __ATOMIC_RELEASE);
-  futex(word, FUTEX_WAKE_PRIVATE, 1, NULL);
+static void set_and_wake(int32_t *word, int32_t value, int32_t *sleeping) {
+  __atomic_store_n(word, value, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(sleeping, __ATOMIC_SEQ_CST)) futex(word, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
 static void ring(struct bg_pool *pool) {
-  __atomic_add_fetch(&pool->bell, 1, __ATOMIC_ACQ_REL);
-  futex(&pool->bell, FUTEX_WAKE_PRIVATE, 1, NULL);
+  __atomic_add_fetch(&pool->bell, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&pool->owner_sleeping, __ATOMIC_SEQ_CST)) futex(&pool->bell, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
 /* The exit just taken, if the table says it may be posted: queued, and 1; else 0 (the owner serves it). */
@@ -150,7 +166,7 @@ static int try_post(struct bg_pool *pool, struct bg_slot *s) {
   for (int32_t i = 0; i < n && i < BG_SYNC_ENTRIES && !ok; i++) {
     const struct bg_sync *e = &pool->sync[i];
     if (e->kind == SYNC_POSTED_WRITE) ok = port == e->port && size == e->span;
-    else if (e->kind == SYNC_POST_CODE || e->kind == SYNC_DEBUGCON) ok = port >= e->port && port < e->port + e->span && size == 1;
+    else if (e->kind == SYNC_DEBUGCON) ok = port >= e->port && port < e->port + e->span && size == 1;
   }
   if (!ok || __atomic_load_n(&pool->sync_version, __ATOMIC_ACQUIRE) != version) return 0;
   uint32_t value = 0;
@@ -165,6 +181,30 @@ static int try_post(struct bg_pool *pool, struct bg_slot *s) {
   slot[2] = (int32_t)value;
   slot[3] = (int32_t)(uint32_t)((s->exit_ns - pool->epoch_ns) / 1000);
   __atomic_store_n(&slot[0], (int32_t)((uint32_t)ticket + 1), __ATOMIC_RELEASE);
+  return 1;
+}
+
+/* A write to the POST code port: counted (the latch's last value kept), and 1. */
+static int try_post_code(struct bg_pool *pool, struct bg_slot *s) {
+  struct kvm_run *run = s->run;
+  if (run == NULL || run->exit_reason != KVM_EXIT_IO || run->io.direction != KVM_EXIT_IO_OUT || run->io.count != 1) return 0;
+  int32_t port = run->io.port, size = run->io.size;
+  int32_t version = __atomic_load_n(&pool->sync_version, __ATOMIC_ACQUIRE);
+  if (version & 1) return 0;
+  int ok = 0;
+  int32_t n = pool->sync_count;
+  for (int32_t i = 0; i < n && i < BG_SYNC_ENTRIES && !ok; i++) {
+    const struct bg_sync *e = &pool->sync[i];
+    ok = e->kind == SYNC_POST_CODE && port >= e->port && port + size <= e->port + e->span;
+  }
+  if (!ok || __atomic_load_n(&pool->sync_version, __ATOMIC_ACQUIRE) != version) return 0;
+  uint32_t value = 0;
+  memcpy(&value, (uint8_t *)run + run->io.data_offset, (size_t)size);
+  if (s->post_count == 0) s->post_first_ns = s->exit_ns;
+  s->post_last_ns = s->exit_ns;
+  s->post_port = port;
+  s->post_value = (int32_t)value;
+  __atomic_add_fetch(&s->post_count, 1, __ATOMIC_RELEASE);
   return 1;
 }
 
@@ -197,14 +237,17 @@ static void *vcpu_thread(void *arg) {
   struct bg_pool *pool = s->pool;
   __atomic_store_n(&s->tid, (int32_t)gettid(), __ATOMIC_RELEASE);
   ring(pool);
+  int64_t reentry = 0;
   for (;;) {
     int32_t state = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
     if (state == BG_IDLE || state == BG_EXITED) {
-      wait_while(&s->state, state, pool->spin_ns, -1);
+      wait_while(&s->state, state, pool->spin_ns, -1, &s->sleeping);
       continue;
     }
     if (state == BG_QUIT) break;
-    int64_t enter = now_ns();
+    /* After a posted write the last exit's time stands for this entry's (one clock read per exit, as the C loop). */
+    int64_t enter = reentry != 0 ? reentry : now_ns();
+    reentry = 0;
     int rc = ioctl(s->fd, pool->run_request, 0);
     int err = rc < 0 ? errno : 0;
     int64_t exit = now_ns();
@@ -212,9 +255,13 @@ static void *vcpu_thread(void *arg) {
     s->exit_ns = exit;
     if (rc == 0 && try_post(pool, s)) {
       ring(pool);
+      reentry = exit;
       continue;
     }
-    if (rc == 0 && try_empty_page(pool, s)) continue;
+    if (rc == 0 && (try_post_code(pool, s) || try_empty_page(pool, s))) {
+      reentry = exit;
+      continue;
+    }
     s->enter_ns = enter;
     s->err = err;
     s->rc = rc;
@@ -263,22 +310,22 @@ int32_t bg_spawn(struct bg_pool *pool, int32_t index) {
 void bg_resume(struct bg_pool *pool, int32_t index, int32_t fd, struct kvm_run *run) {
   pool->slot[index].fd = fd;
   pool->slot[index].run = run;
-  set_and_wake(&pool->slot[index].state, BG_RUN);
+  set_and_wake(&pool->slot[index].state, BG_RUN, &pool->slot[index].sleeping);
 }
 
 /* Take an EXITED slot back to IDLE (the owner served its exit and will not resume it yet). */
 void bg_idle(struct bg_pool *pool, int32_t index) {
-  set_and_wake(&pool->slot[index].state, BG_IDLE);
+  set_and_wake(&pool->slot[index].state, BG_IDLE, &pool->slot[index].sleeping);
 }
 
 /* Ask slot `index`'s thread to end (it ends after the entry it is in, if any). */
 void bg_quit(struct bg_pool *pool, int32_t index) {
-  set_and_wake(&pool->slot[index].state, BG_QUIT);
+  set_and_wake(&pool->slot[index].state, BG_QUIT, &pool->slot[index].sleeping);
 }
 
 /* Wait (spin, then sleep up to timeout_ms) while the bell still reads `seen`; the bell's value. */
 int32_t bg_wait_bell(struct bg_pool *pool, int32_t seen, int32_t timeout_ms) {
-  wait_while(&pool->bell, seen, pool->spin_ns, timeout_ms);
+  wait_while(&pool->bell, seen, pool->spin_ns, timeout_ms, &pool->owner_sleeping);
   return __atomic_load_n(&pool->bell, __ATOMIC_ACQUIRE);
 }
 
