@@ -60,6 +60,8 @@ export interface BootRequest {
    * resetAllowance(req) when unset. QEMU has no such limit: its loops run to the timeout.
    */
   maxResets?: number;
+  /** Own VMM only: what enters the vCPUs (--vcpu-threads; unset: the VMM's default). QEMU ignores it. */
+  vcpuThreads?: 'native' | 'worker';
   /** PCI test devices, one BAR list each ("mem64pref:32G,mem32:512M"). */
   pciTestDevices?: string[];
   physBits?: number;

@@ -20,7 +20,7 @@ function fakeTarget(name: string, log: string[], fail?: (req: BootRequest) => st
     },
     async boot(req) {
       const what = req.disk ? 'disk' : req.linux ? (req.firmware === 'ovmf-4m' ? 'linux-ovmf' : 'linux') : req.timeResetVector ? 'seabios' : 'pio';
-      log.push(`${name} ${what} smp${req.smp}`);
+      log.push(`${name} ${what} smp${req.smp}${req.vcpuThreads ? ` ${req.vcpuThreads}` : ''}`);
       const why = fail?.(req);
       if (why) throw new Error(why);
       const r: BootResult = { target: name, status: what === 'pio' ? 'power-off' : 'until-matched', exitCode: 0, serial: '', debugcon: '', milestones: {}, resets: 0, wallMs: 1, events: [], stderr: '' };
@@ -75,7 +75,7 @@ describe('measure', () => {
     const saved: Samples[] = [];
     const s = await measure(plan(), stacks(log), (x) => saved.push(structuredClone(x)));
     expect(log).toEqual([
-      'c /n/loop /g/pio.bin', 'own pio smp1', 'c /n/loop /g/pio.bin', 'own pio smp1',
+      'c /n/loop /g/pio.bin', 'own pio smp1', 'own pio smp1 native', 'c /n/loop /g/pio.bin', 'own pio smp1', 'own pio smp1 native',
       'own seabios smp1', 'qemu seabios smp1', 'own seabios smp8', 'qemu seabios smp8',
       'own seabios smp1', 'qemu seabios smp1', 'own seabios smp8', 'qemu seabios smp8',
       'own linux smp1', 'qemu linux smp1', 'own linux smp8', 'qemu linux smp8',

@@ -76,8 +76,13 @@ function runnerOf(key: SeriesKey, plan: BenchPlan, stacks: BenchStacks): Run | s
       if (!plan.cLoop || !plan.pioImage) return 'no C loop or PIO guest image';
       return async () => cLoopRoundTripUs(await stacks.runCLoop(plan.cLoop!, plan.pioImage!), plan.iterations);
     case 'pio.own':
+    case 'pio.own.native':
       if (!plan.pioImage) return 'no PIO guest image';
-      return async () => pioRoundTripUs(await boot(stacks.own, { firmwareFile: plan.pioImage, smp: 1, timeoutS: PIO_TIMEOUT_S }), plan.iterations);
+      return async () =>
+        pioRoundTripUs(
+          await boot(stacks.own, { firmwareFile: plan.pioImage, smp: 1, timeoutS: PIO_TIMEOUT_S, ...(key === 'pio.own.native' ? { vcpuThreads: 'native' as const } : {}) }),
+          plan.iterations,
+        );
     case 'resetVector.own.smp1':
     case 'resetVector.own.smp8':
       return async () => resetVectorMs(await boot(stacks.own, seabios(key.endsWith('8') ? 8 : 1)), label);

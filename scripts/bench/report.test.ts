@@ -19,6 +19,7 @@ function complete(): Samples {
   return {
     'pio.c': of([90, 100, 110]),
     'pio.own': of([100, 105, 120]),
+    'pio.own.native': of([95, 99, 101]),
     'resetVector.own.smp1': of([300, 320, 310]),
     'resetVector.qemu.smp1': of([200, 210, 205]),
     'resetVector.own.smp8': of([3000, 3100, 3050]),

@@ -87,6 +87,7 @@ const side = (samples: Samples, key: SeriesKey) => ({ label: SERIES[key].label, 
 /** The ratio figures: name, label, the two series, target, least samples. */
 const RATIOS: Array<{ name: string; label: string; over: SeriesKey; under: SeriesKey; target?: number; minSamples?: number }> = [
   { name: 'ratio.pio.ownOverC', label: 'PIO exit round trip, own VMM / C loop', over: 'pio.own', under: 'pio.c', target: TARGETS.pio },
+  { name: 'ratio.pio.ownNativeOverC', label: 'PIO exit round trip, own VMM on a native vCPU thread / C loop', over: 'pio.own.native', under: 'pio.c', target: TARGETS.pio },
   { name: 'ratio.resetVector.smp1.ownOverQemu', label: 'VMM start to reset vector SMP 1, own VMM / QEMU', over: 'resetVector.own.smp1', under: 'resetVector.qemu.smp1' },
   { name: 'ratio.resetVector.smp8.ownOverQemu', label: 'VMM start to reset vector SMP 8, own VMM / QEMU', over: 'resetVector.own.smp8', under: 'resetVector.qemu.smp8' },
   { name: 'ratio.linux.smp1.ownOverQemu', label: 'Debian reset to init SMP 1, own VMM / QEMU', over: 'linux.own.smp1', under: 'linux.qemu.smp1', target: TARGETS.linuxSmp1, minSamples: LINUX_MIN_SAMPLES },

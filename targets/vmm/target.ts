@@ -65,6 +65,7 @@ export function cliArgs(req: BootRequest, eventsFile: string): string[] {
   if (req.physBits !== undefined) args.push('--phys-bits', String(req.physBits));
   if (req.pciMmio64Mb !== undefined) args.push('--pci-mmio64-mb', String(req.pciMmio64Mb));
   if (req.disk !== undefined) args.push('--disk', req.disk);
+  if (req.vcpuThreads !== undefined) args.push('--vcpu-threads', req.vcpuThreads);
   return args;
 }
 
