@@ -154,58 +154,53 @@ static void ring(struct bg_pool *pool) {
   if (__atomic_load_n(&pool->owner_sleeping, __ATOMIC_SEQ_CST)) futex(&pool->bell, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
-/* The exit just taken, if the table says it may be posted: queued, and 1; else 0 (the owner serves it). */
-static int try_post(struct bg_pool *pool, struct bg_slot *s) {
-  struct kvm_run *run = s->run;
+/*
+ * The kind of table entry the exit just taken matches (a one-element port write to a postable
+ * register, a debug-console byte or a POST code write), with the written value; 0 when none does
+ * or the table is being rewritten (the owner then serves it).
+ */
+static int32_t postable_write(struct bg_pool *pool, const struct kvm_run *run, uint32_t *value) {
   if (run == NULL || run->exit_reason != KVM_EXIT_IO || run->io.direction != KVM_EXIT_IO_OUT || run->io.count != 1) return 0;
   int32_t port = run->io.port, size = run->io.size;
   int32_t version = __atomic_load_n(&pool->sync_version, __ATOMIC_ACQUIRE);
   if (version & 1) return 0;
-  int ok = 0;
+  int32_t kind = 0;
   int32_t n = pool->sync_count;
-  for (int32_t i = 0; i < n && i < BG_SYNC_ENTRIES && !ok; i++) {
+  for (int32_t i = 0; i < n && i < BG_SYNC_ENTRIES && kind == 0; i++) {
     const struct bg_sync *e = &pool->sync[i];
-    if (e->kind == SYNC_POSTED_WRITE) ok = port == e->port && size == e->span;
-    else if (e->kind == SYNC_DEBUGCON) ok = port >= e->port && port < e->port + e->span && size == 1;
+    int inside = port >= e->port && port + size <= e->port + e->span;
+    if ((e->kind == SYNC_POSTED_WRITE && port == e->port && size == e->span) || (e->kind == SYNC_DEBUGCON && inside && size == 1) ||
+        (e->kind == SYNC_POST_CODE && inside))
+      kind = e->kind;
   }
-  if (!ok || __atomic_load_n(&pool->sync_version, __ATOMIC_ACQUIRE) != version) return 0;
-  uint32_t value = 0;
-  memcpy(&value, (uint8_t *)run + run->io.data_offset, (size_t)size);
+  if (kind == 0 || __atomic_load_n(&pool->sync_version, __ATOMIC_ACQUIRE) != version) return 0;
+  *value = 0;
+  memcpy(value, (const uint8_t *)run + run->io.data_offset, (size_t)size);
+  return kind;
+}
+
+/* Queue the port write just taken in the posted-write ring: 1, or 0 when the ring is full. */
+static int post(struct bg_pool *pool, struct bg_slot *s, uint32_t value) {
   int32_t *ring = pool->ring;
   int32_t ticket = __atomic_load_n(&ring[RING_TAIL], __ATOMIC_ACQUIRE);
   do {
     if ((int32_t)((uint32_t)ticket - (uint32_t)__atomic_load_n(&ring[RING_HEAD], __ATOMIC_ACQUIRE)) >= RING_SLOTS) return 0;
   } while (!__atomic_compare_exchange_n(&ring[RING_TAIL], &ticket, (int32_t)((uint32_t)ticket + 1), 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
   int32_t *slot = &ring[RING_SLOTS_AT + (ticket & (RING_SLOTS - 1)) * RING_SLOT_WORDS];
-  slot[1] = (port & 0xffff) | ((size & 0xf) << 16) | (s->index << 20);
+  slot[1] = (s->run->io.port & 0xffff) | ((s->run->io.size & 0xf) << 16) | (s->index << 20);
   slot[2] = (int32_t)value;
   slot[3] = (int32_t)(uint32_t)((s->exit_ns - pool->epoch_ns) / 1000);
   __atomic_store_n(&slot[0], (int32_t)((uint32_t)ticket + 1), __ATOMIC_RELEASE);
   return 1;
 }
 
-/* A write to the POST code port: counted (the latch's last value kept), and 1. */
-static int try_post_code(struct bg_pool *pool, struct bg_slot *s) {
-  struct kvm_run *run = s->run;
-  if (run == NULL || run->exit_reason != KVM_EXIT_IO || run->io.direction != KVM_EXIT_IO_OUT || run->io.count != 1) return 0;
-  int32_t port = run->io.port, size = run->io.size;
-  int32_t version = __atomic_load_n(&pool->sync_version, __ATOMIC_ACQUIRE);
-  if (version & 1) return 0;
-  int ok = 0;
-  int32_t n = pool->sync_count;
-  for (int32_t i = 0; i < n && i < BG_SYNC_ENTRIES && !ok; i++) {
-    const struct bg_sync *e = &pool->sync[i];
-    ok = e->kind == SYNC_POST_CODE && port >= e->port && port + size <= e->port + e->span;
-  }
-  if (!ok || __atomic_load_n(&pool->sync_version, __ATOMIC_ACQUIRE) != version) return 0;
-  uint32_t value = 0;
-  memcpy(&value, (uint8_t *)run + run->io.data_offset, (size_t)size);
+/* Count a POST code write (the latch's last value kept). */
+static void count_post_code(struct bg_slot *s, uint32_t value) {
   if (s->post_count == 0) s->post_first_ns = s->exit_ns;
   s->post_last_ns = s->exit_ns;
-  s->post_port = port;
+  s->post_port = s->run->io.port;
   s->post_value = (int32_t)value;
   __atomic_add_fetch(&s->post_count, 1, __ATOMIC_RELEASE);
-  return 1;
 }
 
 /* An MMIO exit inside a page the table names as empty: answered (reads all ones), counted, and 1. */
@@ -253,14 +248,23 @@ static void *vcpu_thread(void *arg) {
     int64_t exit = now_ns();
     s->run_ns += exit - enter;
     s->exit_ns = exit;
-    if (rc == 0 && try_post(pool, s)) {
-      ring(pool);
-      reentry = exit;
-      continue;
-    }
-    if (rc == 0 && (try_post_code(pool, s) || try_empty_page(pool, s))) {
-      reentry = exit;
-      continue;
+    if (rc == 0) {
+      uint32_t value;
+      int32_t kind = postable_write(pool, s->run, &value);
+      int served = 0;
+      if (kind == SYNC_POST_CODE) {
+        count_post_code(s, value);
+        served = 1;
+      } else if (kind != 0) {
+        served = post(pool, s, value);
+        if (served) ring(pool);
+      } else {
+        served = try_empty_page(pool, s);
+      }
+      if (served) {
+        reentry = exit;
+        continue;
+      }
     }
     s->enter_ns = enter;
     s->err = err;
