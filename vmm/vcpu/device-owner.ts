@@ -132,20 +132,30 @@ export class DeviceOwner {
 
   /** SMP > 1: serve the vCPU threads until the machine stops (the guest starts as vCPU 0's thread joins). */
   private serveVcpuThreads(): Outcome {
-    const { pc } = this.machine;
     for (;;) {
       if (this.control.stopMode !== StopMode.Running) return { status: 'stopped', resets: this.resets };
       const rang = this.serveMailboxes();
-      const pending = this.takePending();
-      if (pending?.kind === 'power-off') return this.powerOff(pending);
-      if (pending) this.resetMachine(pending);
-      const now = performance.now();
-      pc.com1.poll(now);
-      pc.debugcon.poll(now);
-      pc.irqPath.poll();
+      const end = this.afterServing();
+      if (end) return end;
       this.publishShadows();
       this.control.waitDoorbell(this.seenDoorbell, POLL_MS, rang);
     }
+  }
+
+  /**
+   * After a round of service at SMP > 1: a pending power-off ends the run (its outcome), a pending
+   * reset is carried out, and the consoles and the interrupt path are polled.
+   */
+  private afterServing(): Outcome | undefined {
+    const { pc } = this.machine;
+    const pending = this.takePending();
+    if (pending?.kind === 'power-off') return this.powerOff(pending);
+    if (pending) this.resetMachine(pending);
+    const now = performance.now();
+    pc.com1.poll(now);
+    pc.debugcon.poll(now);
+    pc.irqPath.poll();
+    return undefined;
   }
 
   /**
@@ -245,13 +255,8 @@ export class DeviceOwner {
       for (;;) {
         if (this.control.stopMode !== StopMode.Running) return { status: 'stopped', resets: this.resets };
         native.serve(POLL_MS);
-        const pending = this.takePending();
-        if (pending?.kind === 'power-off') return this.powerOff(pending);
-        if (pending) this.resetMachine(pending);
-        const now = performance.now();
-        pc.com1.poll(now);
-        pc.debugcon.poll(now);
-        pc.irqPath.poll();
+        const end = this.afterServing();
+        if (end) return end;
       }
     } finally {
       if (sampler) this.emit(sampler.event());
