@@ -1,40 +1,39 @@
-// The device owner's side of native vCPU threads (accel/types.ts NativeVcpuThreads): at SMP > 1
-// with `--vcpu-threads native`, no vCPU has a JavaScript thread. The owner opens every vCPU, steps
-// vCPU 0 through the reset vector itself, and then serves each vCPU's exits as its native thread
-// rings the bell: one runner per vCPU (runner.ts serveExit: the same accounting and the same exit
-// kinds as every other path), the devices served in place (the direct handler), and the vCPU
-// entered again unless it is parked, a reset or power-off is pending, or the run stops. Every exit
-// is a hop between two threads, so each is counted as a hand-over (its wait: from the exit to the
-// end of its service). The exception is a postable port write (posted-writes.ts; and byte writes
-// to the POST code and debug console ports, which a JavaScript vCPU thread served itself): the
-// native thread queues it and re-enters; the owner applies it before serving anything else, the
-// debug console bytes through the vCPU's own instance (so one vCPU's debug lines never mix with
-// another's), and counts it in that vCPU's profile. A POST code write is only counted by the
-// thread (a latch no read returns), and folded into the profile at the end. Likewise an MMIO access in a
-// page the owner found empty (unassigned-pages.ts): once the owner has answered one access there
-// with no device in the whole page, the threads answer that page themselves until the MMIO map
-// changes; their counts are folded into the profiles. A machine reset pauses the threads (kicks them and serves what comes out
-// without entering again), and after the VM's rebuild reopens every vCPU from the new handles.
+// The device owner's side of native vCPU threads (accel/types.ts NativeVcpuThreads), the default at
+// SMP > 1 (and SMP 1 with `--vcpu-threads native`): no vCPU has a JavaScript thread. The owner
+// opens every vCPU, steps vCPU 0 through the reset vector itself, and then serves each vCPU's exits
+// as its native thread rings the bell: one runner per vCPU (runner.ts serveExit: the same
+// accounting and exit kinds as every other path), the devices served in place (the direct
+// handler), and the vCPU entered again unless it is parked, a reset or power-off is pending, or the
+// run stops. Every exit the owner serves is a hop between two threads, so each is counted as a
+// hand-over (its wait: from the exit to the end of its service).
+//
+// What a thread does not hand over (vcpu-loop.c): a postable port write (posted-writes.ts) or a
+// debug-console byte it queues and re-enters; the owner applies the queue before serving anything
+// else, debug-console bytes through the vCPU's own instance (one vCPU's debug lines never mix with
+// another's), and counts each in that vCPU's profile. A POST code write it only counts (a latch no
+// read returns); an MMIO access in a page the owner found empty (unassigned-pages.ts) it answers
+// as the bus would, until the MMIO map changes. Both counts are folded into the profiles. A machine
+// reset pauses the threads (kicks them and serves what comes out without entering again), and
+// after the VM's rebuild reopens every vCPU from the new handles.
 
 import { type ExitInfo, ExitKind } from '../accel/exit-info.js';
+import { NativeState, type NativeVcpuThreads, type Vcpu, type VcpuBackend } from '../accel/types.js';
 import { SyncKind } from '../devices/device.js';
 import { type SyncMapping, SyncPortMap } from '../devices/sync-devices.js';
-import { NativeState, type NativeVcpuThreads, type Vcpu, type VcpuBackend } from '../accel/types.js';
 import { BootgateError } from '../errors.js';
 import { ExitAccounting } from '../metrics/exit-accounting.js';
 import type { QuirkName } from '../quirks.js';
+import { codeAround } from './code-dump.js';
 import type { ControlBlock, GuestRamPlace } from './control.js';
 import { DirectExitHandler } from './direct-exit-handler.js';
 import { irrScrubber } from './irr-scrubber.js';
-import { openRegistered } from './open-vcpu.js';
-import { codeAround } from './code-dump.js';
 import type { StoppedReport } from './messages.js';
+import { openRegistered } from './open-vcpu.js';
 import type { PostedWrite } from './posted-writes.js';
-import { UNASSIGNED_PAGE_SIZE } from './unassigned-pages.js';
-import type { ResetStep } from './reset-step.js';
-import { stepResetVector } from './reset-step.js';
+import { type ResetStep, stepResetVector } from './reset-step.js';
 import { releaseRunPage } from './run-page.js';
 import { type ExitHandler, RunState, VcpuRunner } from './runner.js';
+import { UNASSIGNED_PAGE_SIZE } from './unassigned-pages.js';
 
 /** The threads' empty-page table's size (vcpu-loop.c BG_EMPTY_PAGES). */
 const EMPTY_PAGES_MAX = 64;
@@ -285,10 +284,6 @@ export class NativeVcpus {
 
   vcpu(i: number): Vcpu {
     return this.runners[i]!.vcpu;
-  }
-
-  get size(): number {
-    return this.runners.length;
   }
 
   private open(i: number): Vcpu {
