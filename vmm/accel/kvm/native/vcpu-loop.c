@@ -4,12 +4,13 @@
  * Why native: every JavaScript thread is a Node worker, a V8 isolate that bootstraps Node and
  * compiles its own code; in the nested lab that is about 0.7 s of CPU per thread, so at SMP 8 the
  * nine workers' start-up was most of the time to the reset vector (docs/vcpu-layer.md). A thread
- * here starts in microseconds and runs only KVM_RUN: every exit goes back to the device owner, the
- * one JavaScript thread that serves exits, the way a worker's exits went through its mailbox.
+ * here starts in microseconds and runs KVM_RUN; it hands every exit to the device owner, the one
+ * JavaScript thread that serves exits, except the three kinds below.
  *
  * Protocol, per vCPU slot (all words are accessed atomically; the owner reads them through a view):
  *   IDLE    the thread waits; the owner writes fd and sets RUN
- *   RUN     the thread enters the guest once (KVM_RUN), records rc, errno and the two times
+ *   RUN     the thread enters the guest (again after each exit it keeps) until an exit for the
+ *           owner, and records rc, errno and that entry's times
  *   EXITED  the thread rang the pool's bell and waits; the owner decodes kvm_run and serves it
  *   QUIT    the owner asks the thread to end; it sets DONE and rings the bell
  * A waiter spins first (sched_yield between polls, up to spin_ns) and then sleeps on the futex:
@@ -17,18 +18,18 @@
  * Kicks need nothing here: the kicker sets kvm_run.immediate_exit and signals the thread's tid, and
  * KVM_RUN returns EINTR (the process has a SIGUSR2 handler, so the signal only interrupts).
  *
- * One exception to "every exit goes to the owner": a port write the owner's table names as
- * postable (vmm/vcpu/posted-writes.ts: a register declared PostedWrite, or a byte write to the
- * debug console port, which a JavaScript vCPU thread served itself) is queued in the posted-write
- * ring, in the layout posted-writes.ts reads, and the thread enters the guest again at once. A
- * write to the POST code port (a latch no read returns: reads are all ones, and Linux writes it as
- * an I/O delay) is only counted here, with the first and last times and the last value. The owner applies queued writes in ticket order before it serves any exit. A full ring,
- * or a table being changed, sends the write to the owner as any other exit.
- *
- * And an MMIO access inside a 4 KiB page the owner's table names as empty (no device claims any of
- * it: vmm/vcpu/unassigned-pages.ts) is answered here as the owner's bus would answer it (reads all
- * ones, writes dropped) and counted per page in the slot; the owner folds the counts into the
- * vCPU's exit profile and clears the table whenever its MMIO map changes.
+ * The exits a thread keeps:
+ * - a port write the owner's table names as postable (vmm/vcpu/posted-writes.ts: a register
+ *   declared PostedWrite, or a byte to the debug console port, which a JavaScript vCPU thread
+ *   served itself) is queued in the posted-write ring, in the layout posted-writes.ts reads; the
+ *   owner applies queued writes in ticket order before it serves any exit. A full ring, or a table
+ *   being changed, sends the write to the owner as any other exit;
+ * - a write to the POST code port (a latch no read returns: reads are all ones, and Linux writes
+ *   it as an I/O delay) is only counted, with the first and last times and the last value;
+ * - an MMIO access inside a 4 KiB page the owner's table names as empty (no device claims any of
+ *   it: vmm/vcpu/unassigned-pages.ts) is answered as the owner's bus would answer it (reads all
+ *   ones, writes dropped) and counted per page; the owner folds the counts into the vCPU's exit
+ *   profile and clears the table whenever its MMIO map changes.
  */
 #define _GNU_SOURCE
 #include <errno.h>
