@@ -26,6 +26,8 @@ const SLOTS_AT = 4;
 /** Slots in the ring (a power of two). */
 export const POSTED_SLOTS = 256;
 const SLOT_WORDS = 4;
+/** The ring's size in bytes (the native vCPU threads allocate one of this layout, vcpu-loop.c). */
+export const POSTED_RING_BYTES = (SLOTS_AT + POSTED_SLOTS * SLOT_WORDS) * 4;
 // slot words
 const STAMP = 0;
 const WHERE = 1; // port | size << 16 | vcpu << 20
@@ -61,7 +63,7 @@ export class PostedWrites {
   }
 
   static create(): PostedWrites {
-    return new PostedWrites(new SharedArrayBuffer((SLOTS_AT + POSTED_SLOTS * SLOT_WORDS) * 4));
+    return new PostedWrites(new SharedArrayBuffer(POSTED_RING_BYTES));
   }
 
   // ---- vCPU side ----

@@ -17,6 +17,7 @@ import { NativeState, type NativeVcpuThreads, type Vcpu } from '../types.js';
 import { KvmVcpu } from './kvm-vcpu.js';
 import * as abi from './kvm-abi.js';
 import { viewAt } from './libc.js';
+import { POSTED_RING_BYTES } from '../../vcpu/posted-writes.js';
 
 const HEADER = 840;
 const HEADER_EPOCH_NS = 24;
@@ -37,8 +38,6 @@ const SLOT_EMPTY_READS = 64;
 const SLOT_EMPTY_WRITES = 320;
 /** vcpu-loop.c's BG_EMPTY_PAGES. */
 export const EMPTY_PAGES = 64;
-/** posted-writes.ts's ring: 4 header words and 256 slots of 4 words. */
-const RING_BYTES = (4 + 256 * 4) * 4;
 /** vcpu-loop.c's BG_SYNC_ENTRIES. */
 const POSTABLE_ENTRIES = 16;
 
@@ -116,7 +115,7 @@ export class KvmNativeThreads implements NativeVcpuThreads {
     const mono = Number(this.lib.nowNs()) / 1e6;
     this.clockShiftMs = (before + performance.now()) / 2 - mono;
     this.epochMs = Number(this.view.getBigInt64(HEADER_EPOCH_NS, true)) / 1e6 + this.clockShiftMs;
-    this.postedRing = viewAt(BigInt(this.lib.ring(this.pool)), RING_BYTES);
+    this.postedRing = viewAt(BigInt(this.lib.ring(this.pool)), POSTED_RING_BYTES);
   }
 
   spawn(index: number): void {
