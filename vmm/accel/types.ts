@@ -178,8 +178,8 @@ export interface NativeVcpuThreads {
   idle(index: number): void;
   /** End thread `index` after the entry it is in, if any. */
   quit(index: number): void;
-  /** Decode the exit of thread `index`'s last entry into `vcpu.exit`; its kind and the entry's times (performance.now() ms). */
-  takeExit(index: number, vcpu: Vcpu): { kind: ExitKind; enteredMs: number; exitedMs: number };
+  /** Decode the exit of thread `index`'s last entry into `vcpu.exit`; its kind and when it came (performance.now() ms). */
+  takeExit(index: number, vcpu: Vcpu): { kind: ExitKind; exitedMs: number };
   /** Thread `index`'s time in the guest so far, every entry (ms). */
   runMs(index: number): number;
   /**

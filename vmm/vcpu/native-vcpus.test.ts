@@ -50,8 +50,8 @@ class FakeThreads implements NativeVcpuThreads {
     this.states[index] = NativeState.Exited;
     this.bell++;
   }
-  takeExit(_index: number, vcpu: Vcpu): { kind: ExitKind; enteredMs: number; exitedMs: number } {
-    return { kind: vcpu.run(), enteredMs: 10, exitedMs: 13 };
+  takeExit(_index: number, vcpu: Vcpu): { kind: ExitKind; exitedMs: number } {
+    return { kind: vcpu.run(), exitedMs: 13 };
   }
   waitBell(): number {
     return this.bell;

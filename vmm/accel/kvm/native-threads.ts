@@ -31,7 +31,6 @@ const SLOT_STATE = 0;
 const SLOT_TID = 8;
 const SLOT_RC = 12;
 const SLOT_ERR = 16;
-const SLOT_ENTER_NS = 24;
 const SLOT_EXIT_NS = 32;
 const SLOT_RUN_NS = 40;
 const SLOT_EMPTY_READS = 64;
@@ -144,13 +143,12 @@ export class KvmNativeThreads implements NativeVcpuThreads {
     this.lib.quit(this.pool, index);
   }
 
-  takeExit(index: number, vcpu: Vcpu): { kind: ExitKind; enteredMs: number; exitedMs: number } {
+  takeExit(index: number, vcpu: Vcpu): { kind: ExitKind; exitedMs: number } {
     const at = HEADER + index * SLOT;
     const v = this.view;
     const kind = (vcpu as KvmVcpu).decode(v.getInt32(at + SLOT_RC, true), v.getInt32(at + SLOT_ERR, true));
     return {
       kind,
-      enteredMs: Number(v.getBigInt64(at + SLOT_ENTER_NS, true)) / 1e6 + this.clockShiftMs,
       exitedMs: Number(v.getBigInt64(at + SLOT_EXIT_NS, true)) / 1e6 + this.clockShiftMs,
     };
   }
