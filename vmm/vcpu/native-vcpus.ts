@@ -202,7 +202,7 @@ export class NativeVcpus {
   /** Kick every vCPU out of the guest and serve what comes out, entering none again. */
   pause(): void {
     const { threads, control } = this.o;
-    const deadline = performance.now() + (this.o.leaveTimeoutMs ?? LEAVE_TIMEOUT_MS);
+    const deadline = performance.now() + this.leaveTimeoutMs;
     for (;;) {
       let inGuest = -1;
       this.o.drainPosted();
@@ -218,7 +218,7 @@ export class NativeVcpus {
         this.o.drainPosted();
         return;
       }
-      if (performance.now() > deadline) throw new BootgateError('E_ACCEL', `vCPU ${inGuest} did not leave the guest within ${(this.o.leaveTimeoutMs ?? LEAVE_TIMEOUT_MS) / 1000} s of its kick`);
+      if (performance.now() > deadline) throw new BootgateError('E_ACCEL', `vCPU ${inGuest} did not leave the guest within ${this.leaveTimeoutMs / 1000} s of its kick`);
       control.kick(inGuest);
       this.seen = threads.waitBell(this.seen, 10);
     }
@@ -236,7 +236,7 @@ export class NativeVcpus {
   stop(): boolean {
     const { threads } = this.o;
     for (let i = 0; i < this.runners.length; i++) threads.quit(i);
-    const deadline = performance.now() + (this.o.leaveTimeoutMs ?? LEAVE_TIMEOUT_MS);
+    const deadline = performance.now() + this.leaveTimeoutMs;
     for (let i = 0; i < this.runners.length; i++) {
       while (threads.state(i) !== NativeState.Done) {
         if (performance.now() > deadline) return false;
@@ -265,7 +265,7 @@ export class NativeVcpus {
     let error: StoppedReport['error'];
     try {
       this.pause();
-      if (!this.stop()) error = { code: 'E_ACCEL', message: `a native vCPU thread did not end within ${(this.o.leaveTimeoutMs ?? LEAVE_TIMEOUT_MS) / 1000} s of the stop` };
+      if (!this.stop()) error = { code: 'E_ACCEL', message: `a native vCPU thread did not end within ${this.leaveTimeoutMs / 1000} s of the stop` };
     } catch (e) {
       const err = e instanceof BootgateError ? e : new BootgateError('E_INTERNAL', (e as Error).message, { cause: e });
       error = { code: err.code, message: err.message, hint: err.hint };
@@ -280,6 +280,10 @@ export class NativeVcpus {
       }
       return r;
     });
+  }
+
+  private get leaveTimeoutMs(): number {
+    return this.o.leaveTimeoutMs ?? LEAVE_TIMEOUT_MS;
   }
 
   vcpu(i: number): Vcpu {
