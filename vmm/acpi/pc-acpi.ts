@@ -16,7 +16,7 @@ import { PIIX4_SCI_IRQ } from '../devices/pci/piix4-pm.js';
 import { KiB, type PciWindow32, type PciWindow64 } from '../layout.js';
 import { buildPcDsdt, PCI_LINK_IRQS } from './dsdt.js';
 import { buildFacs, buildFadt, buildMadt, buildRsdp, buildRsdt } from './tables.js';
-import { encodeLoaderCommands, type LinkResult, linkTables, LoaderZone } from './table-loader.js';
+import { encodeLoaderCommands, type LinkedTable, type LinkResult, linkTables, LoaderZone } from './table-loader.js';
 
 export const ACPI_TABLES_FILE = 'etc/acpi/tables';
 export const ACPI_RSDP_FILE = 'etc/acpi/rsdp';
@@ -55,11 +55,19 @@ export interface PcAcpiBuild extends LinkResult {
   loader: Uint8Array;
 }
 
-/** Build all three files for one PMBASE (exported for tests and tools; the machine uses installPcAcpi). */
-export function buildPcAcpi(inputs: PcAcpiInputs, pmBase: number): PcAcpiBuild {
-  const sciIrq = inputs.sciGsi ?? PIIX4_SCI_IRQ;
+/** The DSDT for these inputs: it does not depend on PMBASE, so a machine builds it once. */
+export function buildInputsDsdt(inputs: PcAcpiInputs): LinkedTable {
   const { cpus, pci32Window, pci64Window, pciSlots } = inputs;
-  const dsdt = buildPcDsdt({ cpus, sciIrq, pci32Window, pci64Window, pciSlots });
+  return buildPcDsdt({ cpus, sciIrq: inputs.sciGsi ?? PIIX4_SCI_IRQ, pci32Window, pci64Window, pciSlots });
+}
+
+/**
+ * Build all three files for one PMBASE (exported for tests and tools; the machine uses
+ * installPcAcpi). `dsdt`: the inputs' DSDT if already built (buildInputsDsdt).
+ */
+export function buildPcAcpi(inputs: PcAcpiInputs, pmBase: number, dsdt: LinkedTable = buildInputsDsdt(inputs)): PcAcpiBuild {
+  const sciIrq = inputs.sciGsi ?? PIIX4_SCI_IRQ;
+  const { cpus } = inputs;
   const fadt = buildFadt({ revision: inputs.fadtRevision, pmBase, sciIrq, cpus });
   const madt = buildMadt({ cpus, levelIrqs: [...PCI_LINK_IRQS, sciIrq] });
   // QEMU's order: FACS first (64-aligned), then DSDT, FADT, MADT, RSDT.
@@ -73,11 +81,15 @@ export function buildPcAcpi(inputs: PcAcpiInputs, pmBase: number): PcAcpiBuild {
 
 /**
  * Register etc/acpi/rsdp, etc/acpi/tables and etc/table-loader on `fw` as lazy files of fixed
- * size. Inputs are checked now (a bad one throws here, not when the guest reads).
+ * size. Inputs are checked now (a bad one throws here, not when the guest reads). The DSDT, the
+ * one costly table, is built here once; the three files the firmware reads one after the other
+ * come from one build per PMBASE (in the nested lab a build of the JavaScript took tens of
+ * milliseconds of the firmware's time, three times over).
  */
 export function installPcAcpi(fw: FwCfg, inputs: PcAcpiInputs): void {
   if (typeof inputs.pmBase !== 'function') throw new TypeError(`installPcAcpi pmBase: expected a function, got ${typeof inputs.pmBase}`);
-  const probe = buildPcAcpi(inputs, 0);
+  const dsdt = buildInputsDsdt(inputs);
+  const probe = buildPcAcpi(inputs, 0, dsdt);
   const tablesSize = probe.files.get(ACPI_TABLES_FILE)!.length;
   if (tablesSize > ACPI_TABLES_FILE_SIZE || probe.loader.length > TABLE_LOADER_FILE_SIZE) {
     throw new TypeError(
@@ -85,11 +97,12 @@ export function installPcAcpi(fw: FwCfg, inputs: PcAcpiInputs): void {
         `the files hold ${ACPI_TABLES_FILE_SIZE} and ${TABLE_LOADER_FILE_SIZE}`,
     );
   }
+  let last: PcAcpiBuild | undefined;
   const build = (file: string) => () => {
     const pmBase = inputs.pmBase();
     if (file === ACPI_TABLES_FILE) inputs.onTablesBuilt?.(pmBase);
-    const built = buildPcAcpi(inputs, pmBase ?? 0);
-    return file === TABLE_LOADER_FILE ? built.loader : built.files.get(file)!;
+    if (last?.pmBase !== (pmBase ?? 0)) last = buildPcAcpi(inputs, pmBase ?? 0, dsdt);
+    return file === TABLE_LOADER_FILE ? last.loader : last.files.get(file)!;
   };
   // In name order, as QEMU sorts its fw_cfg directory.
   fw.addFile(ACPI_RSDP_FILE, build(ACPI_RSDP_FILE), ACPI_RSDP_FILE_SIZE);
