@@ -65,6 +65,12 @@ export async function buildBaseline(root: string, ref: string, log: (line: strin
       const b = await execa(process.execPath, [bundler], { reject: false, timeout: TSC_TIMEOUT_MS, stdin: 'ignore', all: true });
       if (b.exitCode !== 0) throw new BootgateError('E_CONFIG', `bundling --baseline ${ref}'s VMM workers failed (exit ${b.exitCode}): ${(b.all ?? '').slice(-1500)}`);
     }
+    // Trees since native vCPU threads load them from dist/native (scripts/build-native.mjs).
+    const native = join(dir, 'scripts', 'build-native.mjs');
+    if (existsSync(native)) {
+      const n = await execa(process.execPath, [native], { reject: false, timeout: TSC_TIMEOUT_MS, stdin: 'ignore', all: true });
+      if (n.exitCode !== 0) throw new BootgateError('E_CONFIG', `building --baseline ${ref}'s native vCPU threads failed (exit ${n.exitCode}): ${(n.all ?? '').slice(-1500)}`);
+    }
     log(`bench: --baseline ${ref}: built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     return { ref, commit, dir, cli, remove };
   } catch (err) {
