@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { BusDevice } from '../devices/device.js';
+import { type BusDevice, SyncKind } from '../devices/device.js';
 import { MmioBus, PioBus } from './bus.js';
 
 function recorder(name: string) {
@@ -103,14 +103,36 @@ describe('MmioBus', () => {
     expect(bus.isEmpty(0x1_0000_0000, 0x1000)).toBe(true); // past every range
   });
 
-  it('tells the map listener of every insert and remove (a move is both)', () => {
+  it('tells the map listener of every insert, move and remove once, and of nothing that changed nothing', () => {
     const bus = new MmioBus();
-    let changes = 0;
-    bus.onMapChange = () => changes++;
+    const seen: string[] = [];
+    bus.onMapChange = () => seen.push(bus.list().map((r) => r.base.toString(16)).join(',') || 'empty');
     const dev = recorder('bar').dev;
     bus.insert(0xfe00_0000, 0x1000, dev);
     bus.move(dev, 0xfd00_0000, 0x1000);
+    bus.move(dev, null, 0x1000);
+    bus.move(dev, null, 0x1000); // not mapped: nothing to tell
+    bus.remove(dev); // nor here
+    bus.move(dev, 0xfc00_0000, 0x1000);
     bus.remove(dev);
-    expect(changes).toBe(4);
+    // Each notice sees the bus as the change left it (a move: at its new place, never half done).
+    expect(seen).toEqual(['fe000000', 'fd000000', 'empty', 'fc000000', 'empty']);
+  });
+});
+
+describe('PioBus sync registers', () => {
+  it('republishes where sync registers are only when a device that declares some moved', () => {
+    const bus = new PioBus();
+    const published: string[] = [];
+    bus.onSyncChange = (ranges) => published.push(ranges.map((r) => `${r.kind}@${r.port.toString(16)}`).join(',') || 'none');
+    const plain = recorder('plain').dev;
+    const uart = { ...recorder('uart').dev, syncRegisters: [{ kind: SyncKind.PostedWrite, offset: 0, span: 1 }] };
+    bus.insert(0x3f8, 8, uart);
+    bus.insert(0xc000, 0x10, plain);
+    bus.move(plain, 0xc100, 0x10);
+    bus.remove(plain);
+    bus.move(uart, 0x2f8, 8);
+    bus.remove(uart);
+    expect(published).toEqual([`${SyncKind.PostedWrite}@3f8`, `${SyncKind.PostedWrite}@2f8`, 'none']);
   });
 });

@@ -30,6 +30,12 @@ abstract class RangeBus {
   ) {}
 
   insert(base: number, span: number, device: BusDevice): void {
+    this.place(base, span, device);
+    this.changed(device);
+  }
+
+  /** Add the range without telling anyone (insert and move tell once). */
+  private place(base: number, span: number, device: BusDevice): void {
     if (!Number.isInteger(base) || !Number.isInteger(span) || span <= 0) {
       throw new BootgateError('E_BUS', `${this.name}: ${device.name} has an empty or invalid range ${hex(base)}+${span}`);
     }
@@ -48,23 +54,35 @@ abstract class RangeBus {
     this.ranges.push(range);
     this.ranges.sort((a, b) => a.base - b.base);
     this.onInsert(range);
-    this.onChange();
-    this.onMapChange?.();
   }
 
   remove(device: BusDevice): void {
-    const removed = this.ranges.filter((r) => r.device === device);
-    if (removed.length === 0) return;
-    this.ranges = this.ranges.filter((r) => r.device !== device);
-    for (const r of removed) this.onRemove(r);
-    this.onChange();
-    this.onMapChange?.();
+    if (this.unplace(device)) this.changed(device);
   }
 
-  /** Move every range of `device` to start at `base` (a relocated BAR or PMBASE); null removes. */
+  /** Drop the device's ranges without telling anyone; whether it had any. */
+  private unplace(device: BusDevice): boolean {
+    const removed = this.ranges.filter((r) => r.device === device);
+    if (removed.length === 0) return false;
+    this.ranges = this.ranges.filter((r) => r.device !== device);
+    for (const r of removed) this.onRemove(r);
+    return true;
+  }
+
+  /**
+   * Move every range of `device` to start at `base` (a relocated BAR or PMBASE); null removes.
+   * Listeners hear of a move once, with the device at its new place (a guest's BAR writes make
+   * many moves, and each notice republishes tables to the vCPU threads).
+   */
   move(device: BusDevice, base: number | null, span: number): void {
-    this.remove(device);
-    if (base !== null) this.insert(base, span, device);
+    const had = this.unplace(device);
+    if (base !== null) this.place(base, span, device);
+    if (had || base !== null) this.changed(device);
+  }
+
+  private changed(device: BusDevice): void {
+    this.onChange(device);
+    this.onMapChange?.();
   }
 
   list(): readonly BusRange[] {
@@ -74,8 +92,8 @@ abstract class RangeBus {
   /** A range was added or removed (lookup structures update only what it covers). */
   protected onInsert(_range: BusRange): void {}
   protected onRemove(_range: BusRange): void {}
-  /** After any insert or remove. */
-  protected onChange(): void {}
+  /** After any insert, remove or move, with the device whose ranges changed. */
+  protected onChange(_device: BusDevice): void {}
 
   abstract find(addr: number): BusRange | undefined;
 
@@ -139,8 +157,9 @@ export class PioBus extends RangeBus {
     this.indexOf.fill(0, r.base, r.base + r.span);
   }
 
-  protected override onChange(): void {
-    this.onSyncChange?.(this.syncRanges());
+  // Only a device that declares sync registers can change where they are.
+  protected override onChange(device: BusDevice): void {
+    if (device.syncRegisters?.length) this.onSyncChange?.(this.syncRanges());
   }
 
   /** Where the sync registers of the inserted devices are now. */
