@@ -17,7 +17,7 @@ import { stopDeadline } from './vcpu/stop-deadline.js';
 import { describeThread } from './vcpu/stuck-thread.js';
 import { impossibleReason, impossibleStates } from './vcpu/impossible-state.js';
 import { PostedWrites } from './vcpu/posted-writes.js';
-import { OWNER, type OwnerWorkerData, type StoppedReport, type VcpuWorkerData, type WorkerMessage } from './vcpu/messages.js';
+import { OWNER, type OwnerWorkerData, type StampedEvent, type StoppedReport, type VcpuWorkerData, type WorkerMessage } from './vcpu/messages.js';
 
 const STOP_GRACE_MS = 3_000;
 /**
@@ -143,34 +143,37 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
   };
 
   let untilGrace: NodeJS.Timeout | undefined;
-  const onMessage = (msg: WorkerMessage): void => {
-    if (msg.type === 'event') {
-      const ev = msg.event;
-      if (ev.event === 'serial') {
-        const text = String(ev.data);
-        if (ev.port === 'com1') {
-          serial = (serial + text).slice(-64 * 1024);
-          io.console?.(text);
-        } else io.debugcon?.(text);
-        for (const m of matcher.feed(String(ev.port), text)) {
-          log.write({ event: 'milestone', t: ev.t, name: m.name, detail: m.line });
-        }
-        log.write(ev as VmmEvent);
-        if (matcher.panic !== undefined && stopReason === null) {
-          firmwarePanic = matcher.panic;
-          log.write({ event: 'firmware-panic', t: ev.t, ...matcher.panic });
-          stop('error', StopMode.Stop);
-        } else if (matcher.untilMatched && stopReason === null) {
-          // Stop at the end of the matched line (its milestones whole), or after a grace for a line that never ends (a prompt).
-          if (matcher.untilLineEnded()) stop('until-matched', StopMode.Stop);
-          else
-            untilGrace ??= setTimeout(() => {
-              if (stopReason === null) stop('until-matched', StopMode.Stop);
-            }, UNTIL_LINE_GRACE_MS).unref();
-        }
-        return;
+  const onEvent = (ev: StampedEvent): void => {
+    if (ev.event === 'serial') {
+      const text = String(ev.data);
+      if (ev.port === 'com1') {
+        serial = (serial + text).slice(-64 * 1024);
+        io.console?.(text);
+      } else io.debugcon?.(text);
+      for (const m of matcher.feed(String(ev.port), text)) {
+        log.write({ event: 'milestone', t: ev.t, name: m.name, detail: m.line });
       }
       log.write(ev as VmmEvent);
+      if (matcher.panic !== undefined && stopReason === null) {
+        firmwarePanic = matcher.panic;
+        log.write({ event: 'firmware-panic', t: ev.t, ...matcher.panic });
+        stop('error', StopMode.Stop);
+      } else if (matcher.untilMatched && stopReason === null) {
+        // Stop at the end of the matched line (its milestones whole), or after a grace for a line that never ends (a prompt).
+        if (matcher.untilLineEnded()) stop('until-matched', StopMode.Stop);
+        else
+          untilGrace ??= setTimeout(() => {
+            if (stopReason === null) stop('until-matched', StopMode.Stop);
+          }, UNTIL_LINE_GRACE_MS).unref();
+      }
+      return;
+    }
+    log.write(ev as VmmEvent);
+  };
+  const onMessage = (msg: WorkerMessage): void => {
+    if (msg.type === 'event') return onEvent(msg.event);
+    if (msg.type === 'events') {
+      for (const ev of msg.events) onEvent(ev);
       return;
     }
     const key = msg.report.outcome ? OWNER : msg.report.vcpu;

@@ -23,7 +23,7 @@ import { ControlBlock, NO_SHADOW, StopMode } from './control.js';
 import { DirectExitHandler } from './direct-exit-handler.js';
 import { irrScrubber } from './irr-scrubber.js';
 import { Mailbox } from './mailbox.js';
-import { OWNER, type OwnerWorkerData, postEvent, postStopped, type StoppedReport } from './messages.js';
+import { OWNER, type OwnerWorkerData, postEvent, postEvents, postStopped, type StampedEvent, stampEvent, type StoppedReport } from './messages.js';
 import { openRegistered } from './open-vcpu.js';
 import { NativeExitHandler, NativeVcpus } from './native-vcpus.js';
 import { OwnerService } from './owner-service.js';
@@ -60,6 +60,8 @@ export class DeviceOwner {
   /** SMP 1: the vCPU this thread runs, and its accounting. */
   private ownVcpu: Vcpu | undefined;
   private ownAcct: ExitAccounting | undefined;
+  /** Events stamped but not posted yet (native vCPU threads running: emit). */
+  private queuedEvents: StampedEvent[] | undefined;
 
   constructor(private readonly data: OwnerWorkerData) {
     const { config } = data;
@@ -81,8 +83,22 @@ export class DeviceOwner {
     });
   }
 
+  /**
+   * Stamp `event` now and post it, or, while native vCPU threads run, queue it until the serving
+   * pass has resumed every vCPU it served (flushEvents): a vCPU then waits for its exit's device
+   * work, not for the owner to post the console lines the posted-write ring carried (in the
+   * nested lab each post cost about a millisecond of the hop it came in).
+   */
   private emit(event: Record<string, unknown>): void {
-    postEvent(event, this.clockOffset);
+    if (this.queuedEvents) this.queuedEvents.push(stampEvent(event, this.clockOffset));
+    else postEvent(event, this.clockOffset);
+  }
+
+  private flushEvents(): void {
+    const queued = this.queuedEvents;
+    if (!queued || queued.length === 0) return;
+    this.queuedEvents = [];
+    postEvents(queued);
   }
 
   start(): void {
@@ -251,14 +267,18 @@ export class DeviceOwner {
     native.setSyncTable(pc.machine.pio.syncRanges());
     this.emit(judgeResetStep(native.start(), (gpa) => this.machine.regionAt(gpa), config.quirks));
     native.enterAll();
+    this.queuedEvents = [];
     try {
       for (;;) {
         if (this.control.stopMode !== StopMode.Running) return { status: 'stopped', resets: this.resets };
         native.serve(POLL_MS);
         const end = this.afterServing();
+        this.flushEvents();
         if (end) return end;
       }
     } finally {
+      this.flushEvents();
+      this.queuedEvents = undefined;
       if (sampler) this.emit(sampler.event());
     }
   }

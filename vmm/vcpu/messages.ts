@@ -53,13 +53,30 @@ export interface StoppedReport {
   error?: { code: string; message: string; hint?: string };
 }
 
+/** A VMM event as a worker posts it: stamped with its time in ms since VMM start. */
+export type StampedEvent = Record<string, unknown> & { event: string; t: number };
+
 export type WorkerMessage =
-  | { type: 'event'; event: Record<string, unknown> & { event: string; t: number } }
+  | { type: 'event'; event: StampedEvent }
+  /** Several events in the order they happened (a device owner that posts after resuming its vCPUs). */
+  | { type: 'events'; events: StampedEvent[] }
   | { type: 'stopped'; report: StoppedReport };
 
-/** Post a VMM event from a worker thread, stamped in ms since VMM start (`clockOffsetMs` = timeOrigin - startEpochMs). */
+/** `event` stamped now, in ms since VMM start (`clockOffsetMs` = timeOrigin - startEpochMs). */
+export function stampEvent(event: Record<string, unknown>, clockOffsetMs: number): StampedEvent {
+  return { ...event, event: String(event.event), t: Math.round((performance.now() + clockOffsetMs) * 10) / 10 };
+}
+
+/** Post a VMM event from a worker thread, stamped now (stampEvent). */
 export function postEvent(event: Record<string, unknown>, clockOffsetMs: number): void {
-  const msg: WorkerMessage = { type: 'event', event: { ...event, event: String(event.event), t: Math.round((performance.now() + clockOffsetMs) * 10) / 10 } };
+  const msg: WorkerMessage = { type: 'event', event: stampEvent(event, clockOffsetMs) };
+  parentPort!.postMessage(msg);
+}
+
+/** Post events stamped earlier, as one message. */
+export function postEvents(events: StampedEvent[]): void {
+  if (events.length === 0) return;
+  const msg: WorkerMessage = { type: 'events', events };
   parentPort!.postMessage(msg);
 }
 
