@@ -55,7 +55,7 @@ export interface Accelerator {
   /** The vCPU backend, for a thread that already loaded the accelerator (the device owner at SMP 1). */
   vcpuBackend(): VcpuBackend;
   /** Native threads that enter this backend's vCPUs for the device owner (optional: see NativeVcpuThreads). */
-  nativeVcpuThreads?(count: number, spinUs: number): NativeVcpuThreads;
+  nativeVcpuThreads?(count: number, spin: SpinBudget): NativeVcpuThreads;
   close(): void;
 }
 
@@ -166,6 +166,14 @@ export enum NativeState {
  * the devices (and opened every Vcpu) decodes and serves the exits. They start in microseconds where
  * a Node worker takes most of a second in the nested lab (docs/vcpu-layer.md).
  */
+/** How long each side polls before it sleeps in the futex, in µs (vcpu/spin.ts). */
+export interface SpinBudget {
+  /** A vCPU thread waiting for the owner's answer. */
+  vcpuUs: number;
+  /** The owner waiting for the next exit. */
+  ownerUs: number;
+}
+
 export interface NativeVcpuThreads {
   /** Start thread `index` (idle until its first resume). */
   spawn(index: number): void;

@@ -30,7 +30,7 @@ import { OwnerService } from './owner-service.js';
 import { type PostedWrite, PostedWrites } from './posted-writes.js';
 import { judgeResetStep, stepResetVector } from './reset-step.js';
 import { RipSampler } from './rip-sampler.js';
-import { SPIN_US } from './spin.js';
+import { OWNER_SPIN_US, SPIN_US } from './spin.js';
 import { UNASSIGNED_PAGE_SIZE } from './unassigned-pages.js';
 import { releaseRunPage } from './run-page.js';
 import { type RunGate, RunState, VcpuRunner } from './runner.js';
@@ -236,7 +236,7 @@ export class DeviceOwner {
   private serveNativeVcpus(): Outcome {
     const { config } = this.data;
     const { pc, accel } = this.machine;
-    const threads = accel.nativeVcpuThreads?.(config.smp, SPIN_US);
+    const threads = accel.nativeVcpuThreads?.(config.smp, { vcpuUs: SPIN_US, ownerUs: OWNER_SPIN_US });
     if (threads === undefined) throw new BootgateError('E_CONFIG', `the ${accel.name} backend has no native vCPU threads`, { hint: 'use --vcpu-threads worker' });
     const sampler = config.sampleRipMs === undefined ? undefined : new RipSampler();
     const native = new NativeVcpus({

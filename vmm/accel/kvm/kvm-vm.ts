@@ -3,7 +3,7 @@
 
 import { BootgateError } from '../../errors.js';
 import { KVM_IDENTITY_MAP_ADDR, KVM_TSS_ADDR } from '../../layout.js';
-import type { Accelerator, IrqRoute, MemoryRegion, NativeVcpuThreads, VcpuBackend, VcpuBackendParams, Vm } from '../types.js';
+import type { Accelerator, IrqRoute, MemoryRegion, NativeVcpuThreads, SpinBudget, VcpuBackend, VcpuBackendParams, Vm } from '../types.js';
 import { kvmVcpuBackend } from './kvm-vcpu.js';
 import { KvmNativeThreads } from './native-threads.js';
 import { CPUID_ENTRY_SIZE, cpuidForVcpu, cpuidPhysBits } from './cpuid.js';
@@ -78,8 +78,8 @@ export class KvmAccelerator implements Accelerator {
     return kvmVcpuBackend(this.vcpuMmapSize);
   }
 
-  nativeVcpuThreads(count: number, spinUs: number): NativeVcpuThreads {
-    return new KvmNativeThreads(count, spinUs);
+  nativeVcpuThreads(count: number, spin: SpinBudget): NativeVcpuThreads {
+    return new KvmNativeThreads(count, spin);
   }
 
   supportedCpuid(): Uint8Array {

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
 import { BootgateError } from '../../errors.js';
 import type { ExitKind } from '../exit-info.js';
-import { NativeState, type NativeVcpuThreads, type Vcpu } from '../types.js';
+import { NativeState, type NativeVcpuThreads, type SpinBudget, type Vcpu } from '../types.js';
 import { KvmVcpu } from './kvm-vcpu.js';
 import * as abi from './kvm-abi.js';
 import { viewAt } from './libc.js';
@@ -54,7 +54,7 @@ function libraryPath(): string {
 }
 
 interface Library {
-  poolNew(count: number, runRequest: number, spinNs: number): bigint | number | null;
+  poolNew(count: number, runRequest: number, spinNs: number, ownerSpinNs: number): bigint | number | null;
   spawn(pool: bigint, index: number): number;
   resume(pool: bigint, index: number, fd: number, run: bigint): void;
   setSync(pool: bigint, entries: Int32Array, n: number): void;
@@ -73,7 +73,7 @@ function load(): Library {
   if (library) return library;
   const lib = koffi.load(libraryPath());
   library = {
-    poolNew: lib.func('uint64_t bg_pool_new(int32_t count, uint64_t run_request, int64_t spin_ns)') as Library['poolNew'],
+    poolNew: lib.func('uint64_t bg_pool_new(int32_t count, uint64_t run_request, int64_t spin_ns, int64_t owner_spin_ns)') as Library['poolNew'],
     spawn: lib.func('int32_t bg_spawn(uint64_t pool, int32_t index)') as Library['spawn'],
     resume: lib.func('void bg_resume(uint64_t pool, int32_t index, int32_t fd, uint64_t run)') as Library['resume'],
     setSync: lib.func('void bg_set_sync(uint64_t pool, const int32_t *entries, int32_t n)') as Library['setSync'],
@@ -101,10 +101,10 @@ export class KvmNativeThreads implements NativeVcpuThreads {
 
   constructor(
     private readonly count: number,
-    spinUs: number,
+    spin: SpinBudget,
   ) {
     this.lib = load();
-    const raw = this.lib.poolNew(count, abi.KVM_RUN, Math.round(spinUs * 1000));
+    const raw = this.lib.poolNew(count, abi.KVM_RUN, Math.round(spin.vcpuUs * 1000), Math.round(spin.ownerUs * 1000));
     if (raw === null || raw === 0 || raw === 0n) throw new BootgateError('E_INTERNAL', 'bg_pool_new failed (out of memory)');
     this.pool = BigInt(raw);
     const buf = viewAt(this.pool, HEADER + count * SLOT);

@@ -101,7 +101,7 @@ struct bg_pool {
   int32_t pad;
   struct bg_sync sync[BG_SYNC_ENTRIES];
   int32_t *ring;
-  int64_t reserved;
+  int64_t owner_spin_ns; /* the owner's poll budget while it waits for the bell */
   int32_t empty_version; /* odd while the owner rewrites the empty-page table */
   int32_t empty_count;
   int64_t empty_pages[BG_EMPTY_PAGES]; /* page numbers (gpa >> 12) */
@@ -281,12 +281,13 @@ static void *vcpu_thread(void *arg) {
 }
 
 /* A pool of `count` idle slots; NULL when out of memory. */
-struct bg_pool *bg_pool_new(int32_t count, uint64_t run_request, int64_t spin_ns) {
+struct bg_pool *bg_pool_new(int32_t count, uint64_t run_request, int64_t spin_ns, int64_t owner_spin_ns) {
   struct bg_pool *pool = calloc(1, sizeof *pool + (size_t)count * sizeof(struct bg_slot));
   if (pool == NULL) return NULL;
   pool->count = count;
   pool->run_request = run_request;
   pool->spin_ns = spin_ns;
+  pool->owner_spin_ns = owner_spin_ns;
   pool->epoch_ns = now_ns();
   pool->ring = calloc(RING_SLOTS_AT + RING_SLOTS * RING_SLOT_WORDS, sizeof(int32_t));
   if (pool->ring == NULL) {
@@ -330,7 +331,7 @@ void bg_quit(struct bg_pool *pool, int32_t index) {
 
 /* Wait (spin, then sleep up to timeout_ms) while the bell still reads `seen`; the bell's value. */
 int32_t bg_wait_bell(struct bg_pool *pool, int32_t seen, int32_t timeout_ms) {
-  wait_while(&pool->bell, seen, pool->spin_ns, timeout_ms, &pool->owner_sleeping);
+  wait_while(&pool->bell, seen, pool->owner_spin_ns, timeout_ms, &pool->owner_sleeping);
   return __atomic_load_n(&pool->bell, __ATOMIC_ACQUIRE);
 }
 
