@@ -4,10 +4,9 @@
 // (kicking vCPUs out of the guest), and writes the final event with the merged exit profile and a
 // diagnostic when the run failed. Nothing is left running: workers are terminated on every path.
 
-import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { type VmConfig, vcpuRunners } from './config.js';
-import { BootgateError } from './errors.js';
 import type { Diagnostic, ExitProfile, VmmEvent } from './events.js';
 import { emptySnapshot, mergeProfile } from './metrics/exit-accounting.js';
 import { ConsoleMatcher, SEABIOS_MILESTONES } from './metrics/milestones.js';
@@ -17,6 +16,8 @@ import { stopDeadline } from './vcpu/stop-deadline.js';
 import { describeThread } from './vcpu/stuck-thread.js';
 import { impossibleReason, impossibleStates } from './vcpu/impossible-state.js';
 import { PostedWrites } from './vcpu/posted-writes.js';
+import { takePrewarmedOwner } from './owner-prewarm.js';
+import { workerEntry } from './worker-entry.js';
 import { OWNER, type OwnerWorkerData, type StampedEvent, type StoppedReport, type VcpuWorkerData, type WorkerMessage } from './vcpu/messages.js';
 
 const STOP_GRACE_MS = 3_000;
@@ -65,20 +66,6 @@ class EventLog {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
-}
-
-/**
- * The workers' entry, bundled after tsc (scripts/bundle-workers.mjs): a worker then loads a handful
- * of files instead of its ~40-90 modules, which is most of a vCPU thread's start in the lab.
- */
-export function workerEntry(): URL {
-  const url = new URL('./vcpu/worker-bundle/worker-main.js', import.meta.url);
-  if (!existsSync(url)) {
-    throw new BootgateError('E_INTERNAL', `the VMM's worker bundle ${url.pathname} is missing`, {
-      hint: 'run npm run build (tsc, then scripts/bundle-workers.mjs)',
-    });
-  }
-  return url;
 }
 
 export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = {}, varsTemplatePath?: string): Promise<RunResult> {
@@ -219,7 +206,7 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
     mailboxSabs: mailboxes.map((m) => m.sab),
     postedSab: posted.sab,
   };
-  attach(new Worker(workerUrl, { workerData: owner }), OWNER);
+  attach(takePrewarmedOwner(owner) ?? new Worker(workerUrl, { workerData: owner }), OWNER);
   for (let i = 0; i < vcpuThreads; i++) {
     const data: VcpuWorkerData = {
       role: 'vcpu',

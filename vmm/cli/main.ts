@@ -16,11 +16,23 @@ async function usage(): Promise<string> {
   return `${COMMANDS}\n${boot.BOOT_USAGE}\n${lab.LAB_USAGE}\n${doctor.DOCTOR_USAGE}`;
 }
 
+/**
+ * Whether `boot` with these words boots the own VMM in this process (no --target, or vmm:kvm), so
+ * that its device owner's worker may start while the boot command's modules load
+ * (owner-prewarm.ts). Anything unclear says no: the boot then starts the worker itself.
+ */
+export function bootsHere(words: readonly string[]): boolean {
+  if (words.some((w) => w === '--help' || w === '-h')) return false;
+  const targets = words.flatMap((w, i) => (w === '--target' ? [words[i + 1]] : w.startsWith('--target=') ? [w.slice('--target='.length)] : []));
+  return targets.every((t) => t === 'vmm:kvm');
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case 'boot':
+        if (bootsHere(rest)) (await import('../owner-prewarm.js')).prewarmOwner();
         return await (await import('./boot-command.js')).bootCommand(rest);
       case 'lab':
         return await (await import('./lab-command.js')).labCommand(rest);

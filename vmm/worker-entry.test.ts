@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { BootgateError } from './errors.js';
-import { workerEntry } from './supervisor.js';
+import { workerEntry } from './worker-entry.js';
 
 describe('workerEntry', () => {
-  // Under vitest the supervisor runs from its TypeScript source, next to which no bundle is ever built.
+  // Under vitest this module runs from its TypeScript source, next to which no bundle is ever built.
   it('refuses to start without the worker bundle, naming it and the command that builds it', () => {
     let thrown: unknown;
     try {
