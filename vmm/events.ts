@@ -90,7 +90,8 @@ export type FinalStatus = 'power-off' | 'until-matched' | 'timeout' | 'error' | 
  */
 export type VmmEvent =
   /** The run's configuration as validated (supervisor.ts), and the quirks switched on. */
-  | { event: 'config'; t: number; config: Record<string, unknown>; quirks: string[] }
+  /** processMs: ms from the Node process's start to the VMM's (runVm), which every other `t` counts from. */
+  | { event: 'config'; t: number; config: Record<string, unknown>; quirks: string[]; processMs?: number }
   /**
    * A milestone (MilestoneName). `reset-vector` also carries the single-stepped first instruction:
    * where it was fetched (`gpa`, served by `region`), the architectural `expected` address, and

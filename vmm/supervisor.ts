@@ -70,7 +70,9 @@ class EventLog {
 
 export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = {}, varsTemplatePath?: string): Promise<RunResult> {
   const workerUrl = workerEntry();
-  const startEpochMs = performance.timeOrigin + performance.now();
+  // Node's start-up and the CLI's loading come before this; the config event says how long they took.
+  const processMs = performance.now();
+  const startEpochMs = performance.timeOrigin + processMs;
   const since = (): number => Math.round((performance.timeOrigin + performance.now() - startEpochMs) * 10) / 10;
   const log = new EventLog(config.eventsFile);
   const control = ControlBlock.create(config.smp);
@@ -92,7 +94,7 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
   let firmwarePanic = undefined as { port: string; line: string } | undefined;
   const keepAlive = (): void => {};
   process.on('SIGUSR2', keepAlive); // kicks must not kill the process
-  log.write({ event: 'config', t: since(), config: { ...config, firmwarePath }, quirks: config.quirks });
+  log.write({ event: 'config', t: since(), config: { ...config, firmwarePath }, quirks: config.quirks, processMs: Math.round(processMs * 10) / 10 });
   log.write({ event: 'milestone', t: 0, name: 'vmm-start' });
 
   let resolveDone!: () => void;

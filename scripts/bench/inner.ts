@@ -16,7 +16,7 @@ import { ownVmmTargetAt } from '../../targets/vmm/target.js';
 import { BootgateError } from '../../vmm/errors.js';
 import { alternate, describeError, type Series } from './figures.js';
 import { LOGIN_PROMPT } from '../../guests/debian-disk/spec.js';
-import { cLoopRoundTripUs, outsideGuestMs, pioRoundTripUs, resetToInitMs, resetToLoginMs, resetVectorMs, type Sample } from './measures.js';
+import { cLoopRoundTripUs, outsideGuestMs, pioRoundTripUs, processStartMs, resetToInitMs, resetToLoginMs, resetVectorMs, type Sample } from './measures.js';
 import { type BenchPlan, COMPARISONS, type ComparisonName, runsOf, type Samples, SERIES, type SeriesKey } from './plan.js';
 
 /** The OVMF build the uefi comparison boots (pflash CODE + VARS, the same fixture on both stacks). */
@@ -85,7 +85,12 @@ function runnerOf(key: SeriesKey, plan: BenchPlan, stacks: BenchStacks): Run | s
         );
     case 'resetVector.own.smp1':
     case 'resetVector.own.smp8':
-      return async () => resetVectorMs(await boot(stacks.own, seabios(key.endsWith('8') ? 8 : 1)), label);
+      return async () => {
+        const r = await boot(stacks.own, seabios(key.endsWith('8') ? 8 : 1));
+        const s = resetVectorMs(r, label);
+        const processMs = processStartMs(r);
+        return processMs === undefined ? s : { ...s, processMs };
+      };
     case 'resetVector.qemu.smp1':
     case 'resetVector.qemu.smp8':
       return async () => resetVectorMs(await boot(stacks.qemu, seabios(key.endsWith('8') ? 8 : 1)), label);

@@ -15,6 +15,8 @@ export interface Sample {
   handover?: { count: number; medianMs?: number; maxMs: number };
   /** Own VMM, SMP 1: the part of `value` its threads spent outside KVM_RUN. */
   outsideGuestMs?: number;
+  /** Own VMM: ms from the Node process's start to the VMM's (its config event's processMs). */
+  processMs?: number;
 }
 
 function ended(r: BootResult): string {
@@ -58,6 +60,13 @@ export function resetToLoginMs(r: BootResult, prompt: string, what: string): Sam
     throw new BootgateError('E_INTERNAL', `${what}: no serial event with "${prompt}", or neither a reset-vector milestone nor a guest-start event`);
   }
   return { value: login - start };
+}
+
+/** The own VMM's processMs (Node's start-up and the CLI's loading), from its config event. */
+export function processStartMs(r: BootResult): number | undefined {
+  const config = r.events.find((e) => e.event === 'config');
+  const ms = config && 'processMs' in config ? config.processMs : undefined;
+  return typeof ms === 'number' && Number.isFinite(ms) ? ms : undefined;
 }
 
 /** The own VMM at SMP 1: from the first instruction to the stop, minus the time vCPU 0 spent in the guest. */

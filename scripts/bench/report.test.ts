@@ -20,9 +20,9 @@ function complete(): Samples {
     'pio.c': of([90, 100, 110]),
     'pio.own': of([100, 105, 120]),
     'pio.own.native': of([95, 99, 101]),
-    'resetVector.own.smp1': of([300, 320, 310]),
+    'resetVector.own.smp1': of([300, 320, 310], { processMs: 1_000 }),
     'resetVector.qemu.smp1': of([200, 210, 205]),
-    'resetVector.own.smp8': of([3000, 3100, 3050]),
+    'resetVector.own.smp8': of([3000, 3100, 3050], { processMs: 1_000 }),
     'resetVector.qemu.smp8': of([400, 410, 405]),
     'linux.own.smp1': { samples: [16_000, 18_000, 17_000].map((value) => ({ value, outsideGuestMs: 2_000 })) },
     'linux.qemu.smp1': of([20_000, 20_000, 20_000]),
@@ -53,6 +53,21 @@ describe('benchFigures', () => {
     expect(byName(figures, 'disk.own.smp1.resetToLogin.median')).toMatchObject({ value: 105_000, unit: 'ms' });
     expect(byName(figures, 'ratio.disk.smp1.ownOverQemu')).toMatchObject({ value: 105_000 / 80_000, target: null });
     expect(byName(figures, 'ratio.disk.own.smp8OverSmp1')).toMatchObject({ value: 150_000 / 105_000, target: 1.5 });
+  });
+
+  it("counts the own VMM's reset vector from its process's start too, against QEMU's from its spawn", () => {
+    expect(byName(figures, 'resetVector.own.smp8.fromProcess.median')).toMatchObject({ value: 4050, unit: 'ms' });
+    expect(byName(figures, 'ratio.resetVector.smp8.ownFromProcessOverQemu')).toMatchObject({ value: 4050 / 405 });
+    expect(byName(figures, 'ratio.resetVector.smp1.ownFromProcessOverQemu')).toMatchObject({ value: 1310 / 205 });
+  });
+
+  it('an own reset-vector boot whose config event lacks processMs is a failure line, not a smaller median', () => {
+    const s = complete();
+    s['resetVector.own.smp8'] = { samples: [{ value: 3000, processMs: 1_000 }, { value: 3100 }] };
+    const r = benchFigures(s, opts, 10_000);
+    expect(byName(r.figures, 'resetVector.own.smp8.fromProcess.median')).toBeUndefined();
+    expect(r.failures).toContainEqual({ what: "VMM start to reset vector SMP 8, own VMM from its process's start", reason: "1 of 2 boots' config events carry no processMs" });
+    expect(allFailures(promisedFigures(opts), r).map((f) => f.what)).toContain('figure resetVector.own.smp8.fromProcess.median');
   });
 
   it('disk SMP 8 not measured (the nested lab) is a failure line per series and per missing figure', () => {

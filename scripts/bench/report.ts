@@ -69,6 +69,35 @@ function handoverFigures(samples: Samples, key: keyof typeof HANDOVER, who: stri
   return { figures, failures };
 }
 
+/**
+ * The own VMM's reset vector counted from its process's start, as QEMU's is from its spawn: Node's
+ * start-up and the CLI's loading, with the device owner's worker started meanwhile
+ * (vmm/owner-prewarm.ts), are in it. The series' own figure counts from runVm.
+ */
+const FROM_PROCESS = {
+  'resetVector.own.smp1': { qemu: 'resetVector.qemu.smp1', smp: 1 },
+  'resetVector.own.smp8': { qemu: 'resetVector.qemu.smp8', smp: 8 },
+} as const;
+
+function fromProcessFigures(samples: Samples): Part {
+  const figures: Figure[] = [];
+  const failures: Failure[] = [];
+  for (const [key, { qemu, smp }] of Object.entries(FROM_PROCESS) as Array<[keyof typeof FROM_PROCESS, (typeof FROM_PROCESS)[keyof typeof FROM_PROCESS]]>) {
+    const got = samples[key]?.samples ?? [];
+    if (got.length === 0) continue;
+    const totals = got.flatMap((s) => (s.processMs === undefined ? [] : [s.value + s.processMs]));
+    if (totals.length < got.length) {
+      failures.push({ what: `VMM start to reset vector SMP ${smp}, own VMM from its process's start`, reason: `${got.length - totals.length} of ${got.length} boots' config events carry no processMs` });
+      continue;
+    }
+    const m = median(totals);
+    figures.push(fig(`${key}.fromProcess.median`, `VMM start to reset vector, own VMM, SMP ${smp}, from the process's start (Node and the CLI counted), median`, m, 'ms'));
+    const q = values(samples, qemu);
+    if (q.length > 0) figures.push(fig(`ratio.resetVector.smp${smp}.ownFromProcessOverQemu`, `VMM start to reset vector SMP ${smp}, own VMM from its process's start / QEMU from its spawn`, m / median(q), 'ratio'));
+  }
+  return { figures, failures };
+}
+
 function outsideGuest(samples: Samples): Figure[] {
   const outside = (samples['linux.own.smp1']?.samples ?? []).flatMap((s) => (s.outsideGuestMs === undefined ? [] : [s.outsideGuestMs]));
   const own = values(samples, 'linux.own.smp1');
@@ -127,6 +156,7 @@ export function benchFigures(samples: Samples, opts: { runs: number; linuxRuns: 
       if (over && under) figures.push(fig(`ratio.handover.${stat}.ownOverBaseline`, `AP hand-over wait (${stat === 'medianMs' ? 'median' : 'longest'} per boot), own VMM / --baseline`, over.value / under.value, 'ratio'));
     }
   }
+  add(fromProcessFigures(samples));
   figures.push(...outsideGuest(samples));
   return { figures, failures };
 }
@@ -145,6 +175,11 @@ export function promisedFigures(opts: { runs: number; linuxRuns: number; baselin
     names.push(...seriesNames(`${prefix}.medianMs`, opts.linuxRuns), ...seriesNames(`${prefix}.maxMs`, opts.linuxRuns), `${prefix}.maxMs.max`);
   }
   if (keys.includes('linux.base.smp8')) names.push('ratio.handover.medianMs.ownOverBaseline', 'ratio.handover.maxMs.ownOverBaseline');
+  for (const [key, { qemu, smp }] of Object.entries(FROM_PROCESS)) {
+    if (!keys.includes(key as SeriesKey)) continue;
+    names.push(`${key}.fromProcess.median`);
+    if (keys.includes(qemu)) names.push(`ratio.resetVector.smp${smp}.ownFromProcessOverQemu`);
+  }
   if (only === null) names.push(...seriesNames(LAB_PREFIX, opts.runs), LAB_RATIO);
   return names;
 }

@@ -74,7 +74,7 @@ const MILESTONE_NAMES: Record<MilestoneName, true> = {
 type FieldsOf<K extends VmmEventKind> = { [F in Exclude<keyof Extract<VmmEvent, { event: K }>, 'event' | 't'>]-?: Check };
 
 const FIELDS: { [K in VmmEventKind]: FieldsOf<K> } = {
-  config: { config: obj, quirks: arr },
+  config: { config: obj, quirks: arr, processMs: opt(num) },
   milestone: {
     name: oneOf(Object.keys(MILESTONE_NAMES)),
     detail: opt(str),
