@@ -2,3 +2,5 @@
 // the worker's entry does not load the module that starts workers.
 
 export const PREWARM_ROLE = 'owner-prewarm';
+/** What such a worker posts once its code is loaded (or failed to load): ending it is safe from then on. */
+export const PREWARMED_MESSAGE = 'prewarmed';

@@ -3,15 +3,20 @@
 // start-up"), while the CLI's own modules load on the main thread for longer than that: started
 // first, the worker loads its code meanwhile, on the other CPU, and waits for the VM's
 // description (OwnerWorkerData) in a message. runVm takes it if there is one and starts a worker
-// as before if not. Until taken it is unref'd, so a CLI that ends early (a bad option) is not
-// kept alive by it, and the process's end ends it.
+// as before if not. A boot that ends before runVm (a bad option) releases it: waits until its
+// code is loaded and then ends it. Ending the process while the worker still loads its native
+// addon (koffi) aborts Node (a fatal error in napi_throw, seen on this host), so no exit path may
+// skip the release.
 
 import { Worker } from 'node:worker_threads';
-import { PREWARM_ROLE } from './owner-prewarm-role.js';
+import { PREWARM_ROLE, PREWARMED_MESSAGE } from './owner-prewarm-role.js';
 import type { OwnerWorkerData } from './vcpu/messages.js';
 import { workerEntry } from './worker-entry.js';
 
-let waiting: Worker | undefined;
+let waiting: { worker: Worker; loaded: Promise<void> } | undefined;
+
+/** How long a release waits for the code to load before it ends the worker anyway. */
+const LOAD_WAIT_MS = 60_000;
 
 /** Start the owner's worker now, once (a missing bundle is left for runVm to report). */
 export function prewarmOwner(entry?: URL): void {
@@ -24,13 +29,30 @@ export function prewarmOwner(entry?: URL): void {
   }
   const w = new Worker(url, { workerData: { role: PREWARM_ROLE } });
   w.unref();
+  const loaded = new Promise<void>((resolve) => {
+    w.on('message', (m: { type?: string }) => {
+      if (m?.type === PREWARMED_MESSAGE) resolve();
+    });
+    w.once('exit', () => resolve());
+  });
   // One that failed before it was taken is dropped; runVm starts its own.
   const drop = (): void => {
-    if (waiting === w) waiting = undefined;
+    if (waiting?.worker === w) waiting = undefined;
   };
   w.once('error', drop);
   w.once('exit', drop);
-  waiting = w;
+  waiting = { worker: w, loaded };
+}
+
+/** End a worker prewarmOwner started that nobody took, once its code has loaded (see the header). */
+export async function releasePrewarmedOwner(): Promise<void> {
+  const w = waiting;
+  if (!w) return;
+  waiting = undefined;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([w.loaded, new Promise<void>((r) => (timer = setTimeout(r, LOAD_WAIT_MS)))]);
+  clearTimeout(timer);
+  await w.worker.terminate();
 }
 
 /** Whether a worker started early waits to be taken (tests, diagnostics). */
@@ -40,7 +62,7 @@ export function ownerWaiting(): boolean {
 
 /** The worker prewarmOwner started, handed `data` and kept alive from now on; undefined if none is waiting. */
 export function takePrewarmedOwner(data: OwnerWorkerData): Worker | undefined {
-  const w = waiting;
+  const w = waiting?.worker;
   if (!w) return undefined;
   waiting = undefined;
   w.ref();

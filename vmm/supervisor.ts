@@ -161,6 +161,7 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
   };
   const onMessage = (msg: WorkerMessage): void => {
     if (msg.type === 'event') return onEvent(msg.event);
+    if (msg.type === 'prewarmed') return;
     if (msg.type === 'events') {
       for (const ev of msg.events) onEvent(ev);
       return;

@@ -27,13 +27,24 @@ export function bootsHere(words: readonly string[]): boolean {
   return targets.every((t) => t === 'vmm:kvm');
 }
 
+/** `boot` with the device owner's worker started first, and released if the boot never took it. */
+async function bootWithEarlyOwner(words: string[]): Promise<number> {
+  const prewarm = await import('../owner-prewarm.js');
+  prewarm.prewarmOwner();
+  try {
+    return await (await import('./boot-command.js')).bootCommand(words);
+  } finally {
+    await prewarm.releasePrewarmedOwner();
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case 'boot':
-        if (bootsHere(rest)) (await import('../owner-prewarm.js')).prewarmOwner();
-        return await (await import('./boot-command.js')).bootCommand(rest);
+        if (!bootsHere(rest)) return await (await import('./boot-command.js')).bootCommand(rest);
+        return await bootWithEarlyOwner(rest);
       case 'lab':
         return await (await import('./lab-command.js')).labCommand(rest);
       case 'doctor':

@@ -60,7 +60,9 @@ export type WorkerMessage =
   | { type: 'event'; event: StampedEvent }
   /** Several events in the order they happened (a device owner that posts after resuming its vCPUs). */
   | { type: 'events'; events: StampedEvent[] }
-  | { type: 'stopped'; report: StoppedReport };
+  | { type: 'stopped'; report: StoppedReport }
+  /** A device owner started early has loaded its code (owner-prewarm.ts); nothing to do here. */
+  | { type: 'prewarmed' };
 
 /** `event` stamped now, in ms since VMM start (`clockOffsetMs` = timeOrigin - startEpochMs). */
 export function stampEvent(event: Record<string, unknown>, clockOffsetMs: number): StampedEvent {

@@ -7,7 +7,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { BootgateError } from '../errors.js';
-import { PREWARM_ROLE } from '../owner-prewarm-role.js';
+import { PREWARM_ROLE, PREWARMED_MESSAGE } from '../owner-prewarm-role.js';
 import { OWNER, type OwnerWorkerData, postStopped, type WorkerData } from './messages.js';
 
 function reportFailure(e: unknown, vcpu: number): void {
@@ -23,7 +23,11 @@ const data = workerData as WorkerData | { role: typeof PREWARM_ROLE };
 if (data.role === PREWARM_ROLE) {
   // Loading can fail too (a missing native library): then the failure is this owner's report.
   const loaded = import('./device-owner.js');
-  loaded.catch(() => {});
+  // Loaded (or failed): the process may end this worker safely from now on (owner-prewarm.ts).
+  loaded.then(
+    () => parentPort!.postMessage({ type: PREWARMED_MESSAGE }),
+    () => parentPort!.postMessage({ type: PREWARMED_MESSAGE }),
+  );
   parentPort!.once('message', (owner: OwnerWorkerData) => {
     loaded.then(
       ({ DeviceOwner }) => {
