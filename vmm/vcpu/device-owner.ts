@@ -272,6 +272,8 @@ export class DeviceOwner {
       for (;;) {
         if (this.control.stopMode !== StopMode.Running) return { status: 'stopped', resets: this.resets };
         native.serve(POLL_MS);
+        // The pass resumed its vCPUs: post now, before a reset in afterServing can hold the owner.
+        this.flushEvents();
         const end = this.afterServing();
         this.flushEvents();
         if (end) return end;
