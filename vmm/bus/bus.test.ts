@@ -118,6 +118,17 @@ describe('MmioBus', () => {
     // Each notice sees the bus as the change left it (a move: at its new place, never half done).
     expect(seen).toEqual(['fe000000', 'fd000000', 'empty', 'fc000000', 'empty']);
   });
+
+  it('tells of a move refused for an overlap: the device left its old place', () => {
+    const bus = new MmioBus();
+    const seen: string[] = [];
+    const dev = recorder('bar').dev;
+    bus.insert(0xfe00_0000, 0x1000, dev);
+    bus.insert(0xfd00_0000, 0x1000, recorder('other').dev);
+    bus.onMapChange = () => seen.push(bus.list().map((r) => r.device.name).join(','));
+    expect(() => bus.move(dev, 0xfd00_0000, 0x1000)).toThrow(/overlaps other/);
+    expect(seen).toEqual(['other']);
+  });
 });
 
 describe('PioBus sync registers', () => {

@@ -76,8 +76,12 @@ abstract class RangeBus {
    */
   move(device: BusDevice, base: number | null, span: number): void {
     const had = this.unplace(device);
-    if (base !== null) this.place(base, span, device);
-    if (had || base !== null) this.changed(device);
+    try {
+      if (base !== null) this.place(base, span, device);
+    } finally {
+      // A refused place (an overlap) still removed the device: that is told too.
+      if (had || base !== null) this.changed(device);
+    }
   }
 
   private changed(device: BusDevice): void {
