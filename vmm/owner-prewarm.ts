@@ -29,10 +29,14 @@ export function prewarmOwner(entry?: URL): void {
   }
   const w = new Worker(url, { workerData: { role: PREWARM_ROLE } });
   w.unref();
+  // The listener goes once the code is loaded: every event message the owner posts later would pass it.
   const loaded = new Promise<void>((resolve) => {
-    w.on('message', (m: { type?: string }) => {
-      if (m?.type === PREWARMED_MESSAGE) resolve();
-    });
+    const onMessage = (m: { type?: string }): void => {
+      if (m?.type !== PREWARMED_MESSAGE) return;
+      w.off('message', onMessage);
+      resolve();
+    };
+    w.on('message', onMessage);
     w.once('exit', () => resolve());
   });
   // One that failed before it was taken is dropped; runVm starts its own.
