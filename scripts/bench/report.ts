@@ -79,6 +79,9 @@ const FROM_PROCESS = {
   'resetVector.own.smp8': { qemu: 'resetVector.qemu.smp8', smp: 8 },
 } as const;
 
+/** The figure names of one FROM_PROCESS entry: its median and its ratio over QEMU. */
+const fromProcessNames = (key: string, smp: number) => ({ median: `${key}.fromProcess.median`, ratio: `ratio.resetVector.smp${smp}.ownFromProcessOverQemu` });
+
 function fromProcessFigures(samples: Samples): Part {
   const figures: Figure[] = [];
   const failures: Failure[] = [];
@@ -91,9 +94,10 @@ function fromProcessFigures(samples: Samples): Part {
       continue;
     }
     const m = median(totals);
-    figures.push(fig(`${key}.fromProcess.median`, `VMM start to reset vector, own VMM, SMP ${smp}, from the process's start (Node and the CLI counted), median`, m, 'ms'));
+    const names = fromProcessNames(key, smp);
+    figures.push(fig(names.median, `VMM start to reset vector, own VMM, SMP ${smp}, from the process's start (Node and the CLI counted), median`, m, 'ms'));
     const q = values(samples, qemu);
-    if (q.length > 0) figures.push(fig(`ratio.resetVector.smp${smp}.ownFromProcessOverQemu`, `VMM start to reset vector SMP ${smp}, own VMM from its process's start / QEMU from its spawn`, m / median(q), 'ratio'));
+    if (q.length > 0) figures.push(fig(names.ratio, `VMM start to reset vector SMP ${smp}, own VMM from its process's start / QEMU from its spawn`, m / median(q), 'ratio'));
   }
   return { figures, failures };
 }
@@ -177,8 +181,9 @@ export function promisedFigures(opts: { runs: number; linuxRuns: number; baselin
   if (keys.includes('linux.base.smp8')) names.push('ratio.handover.medianMs.ownOverBaseline', 'ratio.handover.maxMs.ownOverBaseline');
   for (const [key, { qemu, smp }] of Object.entries(FROM_PROCESS)) {
     if (!keys.includes(key as SeriesKey)) continue;
-    names.push(`${key}.fromProcess.median`);
-    if (keys.includes(qemu)) names.push(`ratio.resetVector.smp${smp}.ownFromProcessOverQemu`);
+    const n = fromProcessNames(key, smp);
+    names.push(n.median);
+    if (keys.includes(qemu)) names.push(n.ratio);
   }
   if (only === null) names.push(...seriesNames(LAB_PREFIX, opts.runs), LAB_RATIO);
   return names;
