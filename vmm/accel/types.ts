@@ -191,12 +191,24 @@ export interface NativeVcpuThreads {
   /** Thread `index`'s time in the guest so far, every entry (ms). */
   runMs(index: number): number;
   /**
-   * The port writes a thread queues in `postedRing` and re-enters the guest after, instead of
-   * handing them over: (port, span, kind) with kind a device.ts SyncKind (PostedWrite: a write of
-   * exactly `span` bytes at `port`; Debugcon: byte writes in [port, port + span); PostCode: writes
-   * in that range, only counted, see postCodes).
+   * The sync registers (the owner's bus's table, in its order: an entry's index names it in
+   * publishShadow and takeLocalReads), as (port, span, kind) with kind a device.ts SyncKind. The
+   * port writes a thread queues in `postedRing` and re-enters the guest after, instead of handing
+   * them over: PostedWrite (a write of exactly `span` bytes at `port`), Debugcon (byte writes in
+   * [port, port + span)); PostCode writes in that range it only counts (postCodes). The reads it
+   * answers itself: PmTimer (from its clock and the PM epoch), ShadowRead (a byte read, from the
+   * value published for the entry). Replacing the table unpublishes every shadow value.
    */
-  setPostable(entries: ReadonlyArray<{ port: number; span: number; kind: number }>): void;
+  setSyncTable(entries: ReadonlyArray<{ port: number; span: number; kind: number }>): void;
+  /** Publish table entry `index`'s ShadowRead value: a byte, or -1 (a read goes to the owner). */
+  publishShadow(index: number, value: number): void;
+  /** Where the PM timer the threads answer counted 0 (performance.now() ms); before the first entry. */
+  setPmEpoch(epochMs: number): void;
+  /**
+   * The PmTimer and ShadowRead reads thread `index` answered for table entry `entry` since the last
+   * call (read and reset), with the first and last times (performance.now() ms) and the last value.
+   */
+  takeLocalReads(index: number, entry: number): { count: number; firstMs: number; lastMs: number; value: number };
   /** The ring the threads queue postable writes in (vmm/vcpu/posted-writes.ts's layout). */
   readonly postedRing: ArrayBuffer;
   /** A queued write's time (its slot's fourth word, µs since the threads' epoch) as performance.now() ms. */

@@ -119,7 +119,7 @@ export class DeviceOwner {
       this.control.bumpMmioMap();
       this.native?.forgetEmptyPages();
     };
-    if (this.threadVcpus.length > 0) pc.irqPath.beforeInterrupt = () => this.publishShadows();
+    if (vcpuRunners(config) !== 'owner') pc.irqPath.beforeInterrupt = () => this.publishShadows();
     if (config.quirks.includes('scrub-irr-live-vector')) pc.irqPath.onScrubVector = (vector) => this.control.publishScrubVector(vector);
     this.publishSyncTable(pc.machine.pio.syncRanges());
     this.control.publishVm(vm.vcpuHandles, accel.vcpuParams.mmapSize);
@@ -210,12 +210,17 @@ export class DeviceOwner {
 
   /**
    * Publish every ShadowRead value (device.ts): after each request is carried out and before its
-   * reply, after posted writes, polls and resets, and before any interrupt goes toward KVM. At SMP 1
-   * no vCPU thread reads them.
+   * reply (for native threads: before the vCPU enters again), after posted writes, polls and
+   * resets, and before any interrupt goes toward KVM. At SMP 1 no vCPU thread reads them.
    */
   private publishShadows(): void {
-    if (this.threadVcpus.length === 0) return;
-    for (const s of this.shadowSources) this.control.publishShadow(s.index, s.device.shadowRead!(s.offset) ?? NO_SHADOW);
+    const native = this.native;
+    if (this.threadVcpus.length === 0 && native === undefined) return;
+    for (const s of this.shadowSources) {
+      const value = s.device.shadowRead!(s.offset) ?? NO_SHADOW;
+      if (native) native.publishShadow(s.index, value);
+      else this.control.publishShadow(s.index, value);
+    }
   }
 
   private takePending(): PendingAction | null {
@@ -252,6 +257,7 @@ export class DeviceOwner {
         }),
       isEmptyPage: (base) => pc.machine.mmio.isEmpty(base, UNASSIGNED_PAGE_SIZE),
       drainPosted: () => this.drainPosted(),
+      publishShadows: () => this.publishShadows(),
       applyOwnerPosted: (w) => this.service.applyPosted(w),
       pmTimerEpochMs: this.data.startEpochMs,
       emit: (e) => this.emit(e),
@@ -265,6 +271,7 @@ export class DeviceOwner {
     this.posted = new PostedWrites(threads.postedRing);
     this.applyPosted = (w) => native.applyPosted(w);
     native.setSyncTable(pc.machine.pio.syncRanges());
+    this.publishShadows();
     this.emit(judgeResetStep(native.start(), (gpa) => this.machine.regionAt(gpa), config.quirks));
     native.enterAll();
     this.queuedEvents = [];

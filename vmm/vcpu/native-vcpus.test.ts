@@ -59,9 +59,25 @@ class FakeThreads implements NativeVcpuThreads {
   runMs(index: number): number {
     return 3 * (index + 1);
   }
-  postable: Array<{ port: number; span: number; kind: number }> = [];
-  setPostable(entries: ReadonlyArray<{ port: number; span: number; kind: number }>): void {
-    this.postable = [...entries];
+  table: Array<{ port: number; span: number; kind: number }> = [];
+  setSyncTable(entries: ReadonlyArray<{ port: number; span: number; kind: number }>): void {
+    this.table = [...entries];
+    this.shadows = entries.map(() => -1);
+  }
+  shadows: number[] = [];
+  publishShadow(index: number, value: number): void {
+    this.shadows[index] = value;
+  }
+  pmEpochMs: number | undefined;
+  setPmEpoch(epochMs: number): void {
+    this.pmEpochMs = epochMs;
+  }
+  /** Per vCPU, per table entry: the reads its thread answered. */
+  localReads = new Map<string, { count: number; firstMs: number; lastMs: number; value: number }>();
+  takeLocalReads(index: number, entry: number): { count: number; firstMs: number; lastMs: number; value: number } {
+    const r = this.localReads.get(`${index}:${entry}`) ?? { count: 0, firstMs: 0, lastMs: 0, value: 0 };
+    this.localReads.delete(`${index}:${entry}`);
+    return r;
   }
   readonly postedRing = new ArrayBuffer(16);
   /** Per vCPU: the POST code writes its thread counted. */
@@ -88,7 +104,11 @@ class FakeThreads implements NativeVcpuThreads {
   }
 }
 
-function setup(count: number, scripts: Script[], opts: { mayRun?: () => boolean; drainPosted?: () => void; isEmptyPage?: (base: number) => boolean } = {}) {
+function setup(
+  count: number,
+  scripts: Script[],
+  opts: { mayRun?: () => boolean; drainPosted?: () => void; publishShadows?: () => void; isEmptyPage?: (base: number) => boolean; pmTimerEpochMs?: number } = {},
+) {
   const threads = new FakeThreads(count);
   const opened: FakeVcpu[] = [];
   const registered: Array<[number, number]> = [];
@@ -127,8 +147,9 @@ function setup(count: number, scripts: Script[], opts: { mayRun?: () => boolean;
     mayRun: opts.mayRun ?? (() => true),
     leaveTimeoutMs: 50,
     drainPosted: opts.drainPosted ?? (() => {}),
+    publishShadows: opts.publishShadows ?? (() => {}),
     applyOwnerPosted: (w) => ownerPosted.push(w),
-    pmTimerEpochMs: 0,
+    pmTimerEpochMs: opts.pmTimerEpochMs ?? 0,
     isEmptyPage: opts.isEmptyPage ?? (() => true),
     emit: (e) => events.push(e),
   });
@@ -183,16 +204,15 @@ describe('native vCPU threads, served by the device owner', () => {
   it('postable writes: the table goes to the threads; debug-console bytes go through each vCPU\'s own instance, the rest to the owner; each is counted', () => {
     const { threads, native, ownerPosted, events } = setup(2, [[STEP], []]);
     native.start();
-    native.setSyncTable([
+    const table = [
       { kind: SyncKind.PmTimer, port: 0x608, span: 4 },
       { kind: SyncKind.Debugcon, port: 0x402, span: 1 },
       { kind: SyncKind.PostedWrite, port: 0x3f8, span: 1 },
       { kind: SyncKind.ShadowRead, port: 0x3fd, span: 1 },
-    ]);
-    expect(threads.postable).toEqual([
-      { kind: SyncKind.Debugcon, port: 0x402, span: 1 },
-      { kind: SyncKind.PostedWrite, port: 0x3f8, span: 1 },
-    ]);
+    ];
+    native.setSyncTable(table);
+    // The whole table, in the bus's order: an entry's index is the owner's shadow index.
+    expect(threads.table).toEqual(table);
     const write = (vcpu: number, port: number, ch: string) => native.applyPosted({ vcpu, port, size: 1, value: ch.charCodeAt(0), atUs: 5000 });
     write(0, 0x402, 'a');
     write(1, 0x402, 'x');
@@ -213,6 +233,53 @@ describe('native vCPU threads, served by the device owner', () => {
       [0x3f8, 1],
     ]);
     expect(native.accounts[0]!.snapshot().ports[0]![3]).toBe(5);
+  });
+
+  it('the PM timer epoch goes to the threads on this thread\'s clock (performance.now() ms)', () => {
+    const { threads } = setup(1, [[STEP]], { pmTimerEpochMs: performance.timeOrigin + 1234 });
+    expect(threads.pmEpochMs).toBeCloseTo(1234, 3);
+  });
+
+  it('publishes the shadow values after serving an exit and before the vCPU enters again', () => {
+    const order: string[] = [];
+    const { threads, native, handlers } = setup(2, [[STEP, OUT80], [OUT80, OUT80]], { publishShadows: () => order.push(`publish (vCPU 1 ${threads.state(1)})`) });
+    native.start();
+    native.enterAll();
+    handlers[1]!.afterExit = () => order.push('served 1');
+    threads.exit(1);
+    native.serve(0);
+    expect(order).toEqual(['served 1', `publish (vCPU 1 ${NativeState.Exited})`]);
+    expect(threads.state(1)).toBe(NativeState.Run);
+    native.publishShadow(0, 0x60);
+    expect(threads.shadows[0]).toBe(0x60);
+  });
+
+  it('PM timer and shadow reads the threads answered: folded under the old table\'s ports when it changes, and at the end', () => {
+    const { threads, native } = setup(2, [[STEP], []]);
+    native.start();
+    native.setSyncTable([
+      { kind: SyncKind.PostedWrite, port: 0x3f8, span: 1 },
+      { kind: SyncKind.PmTimer, port: 0x608, span: 4 },
+      { kind: SyncKind.ShadowRead, port: 0x3fd, span: 1 },
+    ]);
+    threads.localReads.set('0:1', { count: 40, firstMs: 7, lastMs: 90, value: 0x123456 });
+    threads.localReads.set('1:2', { count: 3, firstMs: 8, lastMs: 9, value: 0x60 });
+    threads.localReads.set('1:0', { count: 5, firstMs: 1, lastMs: 2, value: 0 }); // a posted register: never a read count
+    // The firmware moves PMBASE: the counts so far belong to 0x608.
+    native.setSyncTable([
+      { kind: SyncKind.PostedWrite, port: 0x3f8, span: 1 },
+      { kind: SyncKind.PmTimer, port: 0xb008, span: 4 },
+      { kind: SyncKind.ShadowRead, port: 0x3fd, span: 1 },
+    ]);
+    threads.localReads.set('0:1', { count: 2, firstMs: 100, lastMs: 110, value: 0x1 });
+    expect(native.stop()).toBe(true);
+    const ports = (vcpu: number) => native.accounts[vcpu]!.snapshot().ports.map(([port, count, , firstMs, lastMs]) => [port, count, firstMs, lastMs]);
+    expect(ports(0)).toEqual([
+      [0x608, 40, 7, 90],
+      [0xb008, 2, 100, 110],
+    ]);
+    expect(ports(1)).toEqual([[0x3fd, 3, 8, 9]]);
+    expect(native.accounts[0]!.snapshot().kindCount[ExitKind.IoIn]).toBe(42);
   });
 
   it('empty pages: learnt only when the whole page is empty, folded into the profiles, forgotten when the map changes', () => {

@@ -12,7 +12,10 @@
 // else, debug-console bytes through the vCPU's own instance (one vCPU's debug lines never mix with
 // another's), and counts each in that vCPU's profile. A POST code write it only counts (a latch no
 // read returns); an MMIO access in a page the owner found empty (unassigned-pages.ts) it answers
-// as the bus would, until the MMIO map changes. Both counts are folded into the profiles. A machine
+// as the bus would, until the MMIO map changes. A PM timer read it answers from its own clock (the
+// owner sets the PM epoch once: every guest read then comes from one clock), and a byte read of a
+// ShadowRead register from the value the owner published (publishShadows: after each exit it
+// serves, before the vCPU enters again). The counts are folded into the profiles. A machine
 // reset pauses the threads (kicks them and serves what comes out without entering again), and
 // after the VM's rebuild reopens every vCPU from the new handles.
 
@@ -75,7 +78,9 @@ export interface NativeVcpusOptions {
   applyOwnerPosted(write: PostedWrite): void;
   /** Whether no device claims any byte of the 4 KiB page at `base` (the owner's MMIO bus). */
   isEmptyPage(base: number): boolean;
-  /** For the vCPUs' own POST code and debug console instances. */
+  /** Publish every ShadowRead value (the owner's devices' current ones) through publishShadow. */
+  publishShadows(): void;
+  /** The PM timer's epoch (PmTimer epochMs: performance.timeOrigin-based ms), for the threads' PM timer and the vCPUs' own instances. */
   pmTimerEpochMs: number;
   emit(event: Record<string, unknown>): void;
 }
@@ -89,15 +94,41 @@ export class NativeVcpus {
   private readonly postedData = new Uint8Array(4);
   /** The threads' empty-page table (page numbers), in its order. */
   private emptyPages: number[] = [];
+  /** The threads' sync-register table, in its order (an entry's index names its read counts). */
+  private syncTable: readonly SyncMapping[] = [];
 
   constructor(private readonly o: NativeVcpusOptions) {
     this.syncMaps = Array.from({ length: o.count }, () => new SyncPortMap({ pmTimerEpochMs: o.pmTimerEpochMs, emit: o.emit }));
+    o.threads.setPmEpoch(o.pmTimerEpochMs - performance.timeOrigin);
   }
 
-  /** Where the sync registers are now (the owner's bus moved one): the vCPUs' instances and the threads' postable table. */
+  /**
+   * Where the sync registers are now (the owner's bus moved one): the vCPUs' instances and the
+   * threads' table, in the bus's order (the owner's shadow indices). The reads the threads
+   * answered under the old table are counted first, under its ports.
+   */
   setSyncTable(mappings: readonly SyncMapping[]): void {
+    this.foldLocalReads();
     for (const m of this.syncMaps) m.update(mappings);
-    this.o.threads.setPostable(mappings.filter((m) => m.kind === SyncKind.PostedWrite || m.kind === SyncKind.PostCode || m.kind === SyncKind.Debugcon));
+    this.syncTable = mappings.map((m) => ({ kind: m.kind, port: m.port, span: m.span }));
+    this.o.threads.setSyncTable(this.syncTable);
+  }
+
+  /** Publish table entry `index`'s ShadowRead value (a byte, or -1: reads go to the owner). */
+  publishShadow(index: number, value: number): void {
+    this.o.threads.publishShadow(index, value);
+  }
+
+  /** Count the PM timer and shadow reads the threads answered into their vCPUs' profiles (at the entry's port). */
+  private foldLocalReads(): void {
+    for (let e = 0; e < this.syncTable.length; e++) {
+      const { kind, port } = this.syncTable[e]!;
+      if (kind !== SyncKind.PmTimer && kind !== SyncKind.ShadowRead) continue;
+      for (let i = 0; i < this.accounts.length; i++) {
+        const r = this.o.threads.takeLocalReads(i, e);
+        this.accounts[i]!.pioFolded(ExitKind.IoIn, port, r.count, r.firstMs, r.lastMs, r.value);
+      }
+    }
   }
 
   /** An access no device claimed: if its whole page is empty, the threads answer that page from now on (at most EMPTY_PAGES). */
@@ -195,6 +226,8 @@ export class NativeVcpus {
       // A write another vCPU queued before this exit is in the ring by now (posted-writes.ts).
       this.o.drainPosted();
       this.serveOne(i);
+      // Before the vCPU enters again: it must not read a shadow older than the exit just served.
+      this.o.publishShadows();
       if (!this.enter(i)) threads.idle(i);
     }
   }
@@ -251,6 +284,7 @@ export class NativeVcpus {
       acct.pioFolded(ExitKind.IoOut, p.port, p.count, p.firstMs, p.lastMs, p.value);
     }
     this.foldEmptyHits();
+    this.foldLocalReads();
     for (const m of this.syncMaps) m.flush();
     threads.close();
     return true;

@@ -1,11 +1,13 @@
 // The KVM backend's native vCPU threads (native/vcpu-loop.c, built into
 // dist/native/libbootgate-vcpu.so by scripts/build-native.mjs), bound through koffi. The pool's
-// memory is malloc'd by the library and read here through a view: a slot is 608 bytes (state, fd,
+// memory is malloc'd by the library and read here through a view: a slot is 992 bytes (state, fd,
 // tid, rc, errno, index as int32; entry and exit times and the time in the guest as int64 ns of
 // CLOCK_MONOTONIC; two pointers; reads and writes answered in empty pages, 64 int32 each; the
-// POST code writes answered, with their first and last times, port and last value), after
-// an 840-byte header (bell, count, spin budget, KVM_RUN's request number, the epoch, the table of
-// postable ports, the posted-write ring's address, the table of empty pages).
+// POST code writes answered, with their first and last times, port and last value; per sync
+// table entry the reads answered, 24 bytes each), after a 912-byte header (bell, count, spin
+// budget, KVM_RUN's request number, the epoch, the sync-register table, the posted-write ring's
+// address, the table of empty pages, the shadow values, the PM timer's epoch). The library reports
+// its layout (bg_layout) and one that differs from these numbers is refused.
 
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -19,9 +21,12 @@ import * as abi from './kvm-abi.js';
 import { viewAt } from './libc.js';
 import { POSTED_RING_BYTES } from '../../vcpu/posted-writes.js';
 
-const HEADER = 840;
+const HEADER = 912;
 const HEADER_EPOCH_NS = 24;
-const SLOT = 608;
+const SLOT = 992;
+/** A slot's reads answered per table entry: count, last value (int32), first and last times (int64 ns). */
+const SLOT_LOCAL_READS = 608;
+const LOCAL_READS_BYTES = 24;
 const SLOT_POST_COUNT = 580;
 const SLOT_POST_FIRST_NS = 584;
 const SLOT_POST_LAST_NS = 592;
@@ -38,7 +43,7 @@ const SLOT_EMPTY_WRITES = 320;
 /** vcpu-loop.c's BG_EMPTY_PAGES. */
 export const EMPTY_PAGES = 64;
 /** vcpu-loop.c's BG_SYNC_ENTRIES. */
-const POSTABLE_ENTRIES = 16;
+const SYNC_TABLE_ENTRIES = 16;
 
 /** dist/native/ from dist/vmm/accel/kvm/ (tsc) or dist/vmm/vcpu/worker-bundle/ (the workers' bundle). */
 function libraryPath(): string {
@@ -59,6 +64,9 @@ interface Library {
   resume(pool: bigint, index: number, fd: number, run: bigint): void;
   setSync(pool: bigint, entries: Int32Array, n: number): void;
   ring(pool: bigint): bigint | number;
+  shadows(pool: bigint): bigint | number;
+  setPmEpoch(pool: bigint, epochNs: bigint): void;
+  layout(out: Int32Array): void;
   setEmptyPages(pool: bigint, pages: BigInt64Array, n: number): void;
   idle(pool: bigint, index: number): void;
   quit(pool: bigint, index: number): void;
@@ -78,6 +86,9 @@ function load(): Library {
     resume: lib.func('void bg_resume(uint64_t pool, int32_t index, int32_t fd, uint64_t run)') as Library['resume'],
     setSync: lib.func('void bg_set_sync(uint64_t pool, const int32_t *entries, int32_t n)') as Library['setSync'],
     ring: lib.func('uint64_t bg_ring(uint64_t pool)') as Library['ring'],
+    shadows: lib.func('uint64_t bg_shadows(uint64_t pool)') as Library['shadows'],
+    setPmEpoch: lib.func('void bg_set_pm_epoch(uint64_t pool, int64_t epoch_ns)') as Library['setPmEpoch'],
+    layout: lib.func('void bg_layout(int32_t *out)') as Library['layout'],
     setEmptyPages: lib.func('void bg_set_empty_pages(uint64_t pool, const int64_t *pages, int32_t n)') as Library['setEmptyPages'],
     idle: lib.func('void bg_idle(uint64_t pool, int32_t index)') as Library['idle'],
     quit: lib.func('void bg_quit(uint64_t pool, int32_t index)') as Library['quit'],
@@ -85,7 +96,20 @@ function load(): Library {
     nowNs: lib.func('int64_t bg_now_ns()') as Library['nowNs'],
     poolFree: lib.func('void bg_pool_free(uint64_t pool)') as Library['poolFree'],
   };
+  checkLayout(library);
   return library;
+}
+
+/** Refuse a library whose pool layout is not the one this file reads (built from another vcpu-loop.c). */
+function checkLayout(lib: Library): void {
+  const got = new Int32Array(5);
+  lib.layout(got);
+  const want = [HEADER, SLOT, SLOT_LOCAL_READS, LOCAL_READS_BYTES, SYNC_TABLE_ENTRIES];
+  if (want.some((w, i) => got[i] !== w)) {
+    throw new BootgateError('E_INTERNAL', `the native vCPU threads library lays its pool out as [${[...got].join(', ')}], this code reads [${want.join(', ')}]`, {
+      hint: 'rebuild it: npm run build (dist/native/libbootgate-vcpu.so is older or newer than vmm/accel/kvm/native/vcpu-loop.c)',
+    });
+  }
 }
 
 export class KvmNativeThreads implements NativeVcpuThreads {
@@ -96,6 +120,8 @@ export class KvmNativeThreads implements NativeVcpuThreads {
   /** performance.now() minus CLOCK_MONOTONIC in ms, to put the slots' times on this thread's clock. */
   private readonly clockShiftMs: number;
   readonly postedRing: ArrayBuffer;
+  /** The shadow values, one per sync table entry. */
+  private readonly shadowWords: Int32Array;
   /** The pool's epoch on this thread's clock (performance.now() ms). */
   private readonly epochMs: number;
 
@@ -115,6 +141,7 @@ export class KvmNativeThreads implements NativeVcpuThreads {
     this.clockShiftMs = (before + performance.now()) / 2 - mono;
     this.epochMs = Number(this.view.getBigInt64(HEADER_EPOCH_NS, true)) / 1e6 + this.clockShiftMs;
     this.postedRing = viewAt(BigInt(this.lib.ring(this.pool)), POSTED_RING_BYTES);
+    this.shadowWords = new Int32Array(viewAt(BigInt(this.lib.shadows(this.pool)), SYNC_TABLE_ENTRIES * 4));
   }
 
   spawn(index: number): void {
@@ -157,10 +184,30 @@ export class KvmNativeThreads implements NativeVcpuThreads {
     return Number(this.view.getBigInt64(HEADER + index * SLOT + SLOT_RUN_NS, true)) / 1e6;
   }
 
-  setPostable(entries: ReadonlyArray<{ port: number; span: number; kind: number }>): void {
-    if (entries.length > POSTABLE_ENTRIES) throw new BootgateError('E_INTERNAL', `${entries.length} postable port ranges; the native threads take ${POSTABLE_ENTRIES}`);
+  setSyncTable(entries: ReadonlyArray<{ port: number; span: number; kind: number }>): void {
+    // Dropping entries silently would turn sync registers into hand-overs, and shift the shadow indices.
+    if (entries.length > SYNC_TABLE_ENTRIES) throw new BootgateError('E_INTERNAL', `${entries.length} sync registers; the native threads take ${SYNC_TABLE_ENTRIES}`);
     const words = new Int32Array(entries.flatMap((e) => [e.port, e.span, e.kind]));
     this.lib.setSync(this.pool, words, entries.length);
+  }
+
+  publishShadow(index: number, value: number): void {
+    Atomics.store(this.shadowWords, index, value);
+  }
+
+  setPmEpoch(epochMs: number): void {
+    this.lib.setPmEpoch(this.pool, BigInt(Math.round((epochMs - this.clockShiftMs) * 1e6)));
+  }
+
+  takeLocalReads(index: number, entry: number): { count: number; firstMs: number; lastMs: number; value: number } {
+    const at = HEADER + index * SLOT + SLOT_LOCAL_READS + entry * LOCAL_READS_BYTES;
+    const v = this.view;
+    return {
+      count: Atomics.exchange(this.words, at / 4, 0),
+      value: v.getInt32(at + 4, true) >>> 0,
+      firstMs: Number(v.getBigInt64(at + 8, true)) / 1e6 + this.clockShiftMs,
+      lastMs: Number(v.getBigInt64(at + 16, true)) / 1e6 + this.clockShiftMs,
+    };
   }
 
   setEmptyPages(pages: readonly number[]): void {

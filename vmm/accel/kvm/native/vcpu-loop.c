@@ -5,7 +5,7 @@
  * compiles its own code; in the nested lab that is about 0.7 s of CPU per thread, so at SMP 8 the
  * nine workers' start-up was most of the time to the reset vector (docs/vcpu-layer.md). A thread
  * here starts in microseconds and runs KVM_RUN; it hands every exit to the device owner, the one
- * JavaScript thread that serves exits, except the three kinds below.
+ * JavaScript thread that serves exits, except the kinds below.
  *
  * Protocol, per vCPU slot (all words are accessed atomically; the owner reads them through a view):
  *   IDLE    the thread waits; the owner writes fd and sets RUN
@@ -29,10 +29,23 @@
  * - an MMIO access inside a 4 KiB page the owner's table names as empty (no device claims any of
  *   it: vmm/vcpu/unassigned-pages.ts) is answered as the owner's bus would answer it (reads all
  *   ones, writes dropped) and counted per page; the owner folds the counts into the vCPU's exit
- *   profile and clears the table whenever its MMIO map changes.
+ *   profile and clears the table whenever its MMIO map changes;
+ * - a read of the ACPI PM timer (the table's PmTimer entry: 24 bits at 3.579545 MHz, ACPI 6.x
+ *   §4.8.3.3) is answered from CLOCK_MONOTONIC and the pool's PM epoch. The owner never answers
+ *   one while the threads run (a read that meets the table being rewritten waits for the
+ *   rewrite), so every read the guest makes comes from this one clock and the count never runs
+ *   backwards, which a 24-bit counter would show as a wrap;
+ * - a byte read of a ShadowRead register (device.ts SyncKind.ShadowRead: a UART's LSR, an IDE
+ *   channel's status) is answered from the value the owner published for that table entry, unless
+ *   the owner published none (-1: a read now would change the device). The owner publishes after
+ *   serving each exit and before entering its vCPU again, and before any interrupt goes toward
+ *   KVM, so a thread never reads a value older than its own last hand-over or an interrupt it took.
+ * Reads answered here are counted per table entry in the slot (count, first and last times, last
+ * value); the owner folds them into the vCPU's exit profile before it replaces the table and at the end.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <linux/kvm.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -47,8 +60,13 @@
 
 enum { BG_IDLE = 0, BG_RUN = 1, BG_EXITED = 2, BG_QUIT = 3, BG_DONE = 4 };
 
-/* device.ts SyncKind values a native thread posts (byte writes for the two sync devices). */
-enum { SYNC_POST_CODE = 2, SYNC_DEBUGCON = 3, SYNC_POSTED_WRITE = 4 };
+/* device.ts SyncKind values a native thread serves or posts. */
+enum { SYNC_PM_TIMER = 1, SYNC_POST_CODE = 2, SYNC_DEBUGCON = 3, SYNC_POSTED_WRITE = 4, SYNC_SHADOW_READ = 5 };
+/* ACPI PM_TMR: its rate and width (vmm/devices/pci/pm-timer.ts). */
+#define PM_TIMER_HZ 3579545
+#define PM_TIMER_MASK 0xffffff
+/* How many times a read that meets the table being rewritten looks again before it goes to the owner. */
+#define TABLE_RETRIES 1000
 #define BG_SYNC_ENTRIES 16
 #define BG_EMPTY_PAGES 64
 /* posted-writes.ts: header words, slots (a power of two), words per slot. */
@@ -58,7 +76,15 @@ enum { SYNC_POST_CODE = 2, SYNC_DEBUGCON = 3, SYNC_POSTED_WRITE = 4 };
 #define RING_SLOTS 256
 #define RING_SLOT_WORDS 4
 
-/* One vCPU's slot: 608 bytes, the layout native-threads.ts reads (keep the two in step). */
+/* Reads a thread answered for one table entry (24 bytes). */
+struct bg_local_reads {
+  int32_t count; /* the owner reads and resets it */
+  int32_t last_value;
+  int64_t first_ns;
+  int64_t last_ns;
+};
+
+/* One vCPU's slot: 992 bytes, the layout native-threads.ts reads (bg_layout() gives the sizes, checked there). */
 struct bg_slot {
   int32_t state;
   int32_t fd;
@@ -79,6 +105,7 @@ struct bg_slot {
   int64_t post_last_ns;
   int32_t post_port;
   int32_t post_value;
+  struct bg_local_reads local[BG_SYNC_ENTRIES]; /* PM timer and shadow reads answered here, by table entry */
 };
 
 struct bg_sync {
@@ -88,7 +115,7 @@ struct bg_sync {
   int32_t pad;
 };
 
-/* The pool: a header of 840 bytes, then the slots. */
+/* The pool: a header of 912 bytes, then the slots. */
 struct bg_pool {
   int32_t bell;  /* bumped (and woken) on every exit, posted write and thread end */
   int32_t count;
@@ -105,6 +132,8 @@ struct bg_pool {
   int32_t empty_version; /* odd while the owner rewrites the empty-page table */
   int32_t empty_count;
   int64_t empty_pages[BG_EMPTY_PAGES]; /* page numbers (gpa >> 12) */
+  int32_t shadow[BG_SYNC_ENTRIES];     /* ShadowRead values by table entry: a byte, or -1 (ask the owner) */
+  int64_t pm_epoch_ns;                 /* CLOCK_MONOTONIC when PM_TMR counted 0 */
   struct bg_slot slot[];
 };
 
@@ -156,28 +185,80 @@ static void ring(struct bg_pool *pool) {
 }
 
 /*
- * The kind of table entry the exit just taken matches (a one-element port write to a postable
- * register, a debug-console byte or a POST code write), with the written value; 0 when none does
- * or the table is being rewritten (the owner then serves it).
+ * The table entry a one-element port access of the exit just taken may be served by, and its
+ * index: a write to a postable register, a debug-console byte, a POST code write, a PM timer read
+ * or a byte read of a ShadowRead register; 0 when none is (the owner serves it). A read that meets
+ * the table being rewritten looks again (the owner is a few stores from done), so that no PM timer
+ * read goes to the owner's clock; a write then goes to the owner.
  */
-static int32_t postable_write(struct bg_pool *pool, const struct kvm_run *run, uint32_t *value) {
-  if (run == NULL || run->exit_reason != KVM_EXIT_IO || run->io.direction != KVM_EXIT_IO_OUT || run->io.count != 1) return 0;
+static int32_t table_entry(struct bg_pool *pool, const struct kvm_run *run, int32_t *index) {
+  if (run == NULL || run->exit_reason != KVM_EXIT_IO || run->io.count != 1) return 0;
+  int is_out = run->io.direction == KVM_EXIT_IO_OUT;
   int32_t port = run->io.port, size = run->io.size;
-  int32_t version = __atomic_load_n(&pool->sync_version, __ATOMIC_ACQUIRE);
-  if (version & 1) return 0;
-  int32_t kind = 0;
-  int32_t n = pool->sync_count;
-  for (int32_t i = 0; i < n && i < BG_SYNC_ENTRIES && kind == 0; i++) {
-    const struct bg_sync *e = &pool->sync[i];
-    int inside = port >= e->port && port + size <= e->port + e->span;
-    if ((e->kind == SYNC_POSTED_WRITE && port == e->port && size == e->span) || (e->kind == SYNC_DEBUGCON && inside && size == 1) ||
-        (e->kind == SYNC_POST_CODE && inside))
-      kind = e->kind;
+  for (int attempt = 0; attempt < TABLE_RETRIES; attempt++) {
+    int32_t version = __atomic_load_n(&pool->sync_version, __ATOMIC_ACQUIRE);
+    if (version & 1) {
+      if (is_out) return 0;
+      sched_yield();
+      continue;
+    }
+    int32_t kind = 0, hit = -1;
+    int32_t n = pool->sync_count;
+    for (int32_t i = 0; i < n && i < BG_SYNC_ENTRIES && kind == 0; i++) {
+      const struct bg_sync *e = &pool->sync[i];
+      int inside = port >= e->port && port + size <= e->port + e->span;
+      int match = is_out ? (e->kind == SYNC_POSTED_WRITE && port == e->port && size == e->span) || (e->kind == SYNC_DEBUGCON && inside && size == 1) ||
+                               (e->kind == SYNC_POST_CODE && inside)
+                         : (e->kind == SYNC_PM_TIMER && inside) || (e->kind == SYNC_SHADOW_READ && inside && size == 1);
+      if (match) {
+        kind = e->kind;
+        hit = i;
+      }
+    }
+    if (__atomic_load_n(&pool->sync_version, __ATOMIC_ACQUIRE) != version) continue;
+    *index = hit;
+    return kind;
   }
-  if (kind == 0 || __atomic_load_n(&pool->sync_version, __ATOMIC_ACQUIRE) != version) return 0;
-  *value = 0;
-  memcpy(value, (const uint8_t *)run + run->io.data_offset, (size_t)size);
-  return kind;
+  return 0;
+}
+
+/* The bytes a port write just taken carries. */
+static uint32_t written_value(const struct kvm_run *run) {
+  uint32_t value = 0;
+  memcpy(&value, (const uint8_t *)run + run->io.data_offset, (size_t)run->io.size);
+  return value;
+}
+
+/* PM_TMR at `now`: ticks of 3.579545 MHz since the pool's PM epoch, low 24 bits. */
+static uint32_t pm_timer_at(const struct bg_pool *pool, int64_t now) {
+  int64_t ns = now - pool->pm_epoch_ns;
+  if (ns < 0) ns = 0;
+  /* In two parts, so that the product stays within 64 bits for any run length. */
+  uint64_t ticks = (uint64_t)(ns / 1000000000) * PM_TIMER_HZ + (uint64_t)(ns % 1000000000) * PM_TIMER_HZ / 1000000000;
+  return (uint32_t)(ticks & PM_TIMER_MASK);
+}
+
+/*
+ * Answer the port read just taken from table entry `index` (a PM timer or a published shadow
+ * value), counted in the slot; 0 when it must go to the owner (no shadow value published).
+ */
+static int answer_read(struct bg_pool *pool, struct bg_slot *s, int32_t kind, int32_t index) {
+  struct kvm_run *run = s->run;
+  uint32_t value;
+  if (kind == SYNC_PM_TIMER) {
+    value = pm_timer_at(pool, s->exit_ns) >> (8 * (run->io.port - pool->sync[index].port));
+  } else {
+    int32_t shadow = __atomic_load_n(&pool->shadow[index], __ATOMIC_ACQUIRE);
+    if (shadow < 0) return 0;
+    value = (uint32_t)shadow;
+  }
+  memcpy((uint8_t *)run + run->io.data_offset, &value, (size_t)run->io.size);
+  struct bg_local_reads *r = &s->local[index];
+  if (__atomic_load_n(&r->count, __ATOMIC_ACQUIRE) == 0) r->first_ns = s->exit_ns;
+  r->last_ns = s->exit_ns;
+  r->last_value = (int32_t)value;
+  __atomic_add_fetch(&r->count, 1, __ATOMIC_RELEASE);
+  return 1;
 }
 
 /* Queue the port write just taken in the posted-write ring: 1, or 0 when the ring is full. */
@@ -250,15 +331,17 @@ static void *vcpu_thread(void *arg) {
     s->run_ns += exit - enter;
     s->exit_ns = exit;
     if (rc == 0) {
-      uint32_t value;
-      int32_t kind = postable_write(pool, s->run, &value);
+      int32_t index = -1;
+      int32_t kind = table_entry(pool, s->run, &index);
       int served = 0;
       if (kind == SYNC_POST_CODE) {
-        count_post_code(s, value);
+        count_post_code(s, written_value(s->run));
         served = 1;
-      } else if (kind != 0) {
-        served = post(pool, s, value);
+      } else if (kind == SYNC_POSTED_WRITE || kind == SYNC_DEBUGCON) {
+        served = post(pool, s, written_value(s->run));
         if (served) ring(pool);
+      } else if (kind == SYNC_PM_TIMER || kind == SYNC_SHADOW_READ) {
+        served = answer_read(pool, s, kind, index);
       } else {
         served = try_empty_page(pool, s);
       }
@@ -289,6 +372,8 @@ struct bg_pool *bg_pool_new(int32_t count, uint64_t run_request, int64_t spin_ns
   pool->spin_ns = spin_ns;
   pool->owner_spin_ns = owner_spin_ns;
   pool->epoch_ns = now_ns();
+  pool->pm_epoch_ns = pool->epoch_ns;
+  for (int32_t i = 0; i < BG_SYNC_ENTRIES; i++) pool->shadow[i] = -1;
   pool->ring = calloc(RING_SLOTS_AT + RING_SLOTS * RING_SLOT_WORDS, sizeof(int32_t));
   if (pool->ring == NULL) {
     free(pool);
@@ -335,10 +420,15 @@ int32_t bg_wait_bell(struct bg_pool *pool, int32_t seen, int32_t timeout_ms) {
   return __atomic_load_n(&pool->bell, __ATOMIC_ACQUIRE);
 }
 
-/* Replace the table of postable ports: `n` triples of (port, span, kind). */
+/*
+ * Replace the table of sync registers: `n` triples of (port, span, kind), kinds the threads do
+ * not serve left to the owner. Every shadow value goes back to -1 until the owner publishes again;
+ * the owner folds the slots' read counts of the old table first.
+ */
 void bg_set_sync(struct bg_pool *pool, const int32_t *entries, int32_t n) {
   if (n > BG_SYNC_ENTRIES) n = BG_SYNC_ENTRIES;
   __atomic_add_fetch(&pool->sync_version, 1, __ATOMIC_ACQ_REL);
+  for (int32_t i = 0; i < BG_SYNC_ENTRIES; i++) __atomic_store_n(&pool->shadow[i], -1, __ATOMIC_RELEASE);
   for (int32_t i = 0; i < n; i++) {
     pool->sync[i].port = entries[3 * i];
     pool->sync[i].span = entries[3 * i + 1];
@@ -346,6 +436,25 @@ void bg_set_sync(struct bg_pool *pool, const int32_t *entries, int32_t n) {
   }
   pool->sync_count = n;
   __atomic_add_fetch(&pool->sync_version, 1, __ATOMIC_ACQ_REL);
+}
+
+/* Where PM_TMR counted 0, on CLOCK_MONOTONIC (set before the first entry). */
+void bg_set_pm_epoch(struct bg_pool *pool, int64_t epoch_ns) { pool->pm_epoch_ns = epoch_ns; }
+
+/* The shadow values, one int32 per table entry (the owner stores into them through a view). */
+int32_t *bg_shadows(struct bg_pool *pool) { return pool->shadow; }
+
+/*
+ * The layout native-threads.ts reads, so that a library built from another version of this file
+ * is refused instead of misread: header bytes, slot bytes, the offset of a slot's read counts, the
+ * size of one count record, and the table's entries.
+ */
+void bg_layout(int32_t *out) {
+  out[0] = (int32_t)offsetof(struct bg_pool, slot);
+  out[1] = (int32_t)sizeof(struct bg_slot);
+  out[2] = (int32_t)offsetof(struct bg_slot, local);
+  out[3] = (int32_t)sizeof(struct bg_local_reads);
+  out[4] = BG_SYNC_ENTRIES;
 }
 
 /* Replace the table of empty pages (page numbers); the owner reads and resets the counts first. */
