@@ -1,0 +1,17 @@
+// The sync-reads probe (probes/sync-reads.asm), assembled once into guests/build/: a 64 KiB
+// firmware image that reads the ACPI PM timer and COM1's LSR back to back, checks what it read and
+// prints one line per register (suites/harness/sync-reads-check.ts reads them).
+
+import { assemble } from './nasm.js';
+
+/** The line the probe prints last; boots end on it (--until). */
+export const SYNC_READS_DONE = 'sync-reads: done';
+/** How many reads of each register the probe makes (its READS define). */
+export const SYNC_READS = 4000;
+/** Where the probe puts the PM block (PMBASE) and so PM_TMR, and COM1's LSR. */
+export const SYNC_READS_PM_TMR = 0x608;
+export const SYNC_READS_LSR = 0x3fd;
+
+export function syncReadsProbe(): Promise<string> {
+  return assemble('probes/sync-reads.asm', { READS: SYNC_READS });
+}
