@@ -21,6 +21,8 @@ export const QUIRKS = {
     'unmap the VARS flash on its first command and never map it back on return to read-array: every later access traps (seed: the incomplete fix, an exit storm)',
   'scrub-irr-live-vector':
     "before every guest entry, clear from the vCPU's local APIC IRR the vector the guest programmed for IOAPIC pin 14 (the IDE disk): a disk interrupt that reached the IRR while the vCPU was out of the guest never arrives (seed: a scrubber for stale firmware vectors that cleared vector 0x20, which Linux had given ATA IRQ 14)",
+  'pm-timer-two-clocks':
+    "answer the ACPI PM timer from two clocks 2 ms apart: with native vCPU threads (SMP > 1) each thread hands every other read to the device owner and answers the rest from an epoch 2 ms after the owner's, so the 24-bit count steps back (the bug of a VMM whose threads each keep their own timer instance)",
 } as const;
 
 export type QuirkName = keyof typeof QUIRKS;

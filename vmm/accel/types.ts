@@ -202,8 +202,12 @@ export interface NativeVcpuThreads {
   setSyncTable(entries: ReadonlyArray<{ port: number; span: number; kind: number }>): void;
   /** Publish table entry `index`'s ShadowRead value: a byte, or -1 (a read goes to the owner). */
   publishShadow(index: number, value: number): void;
-  /** Where the PM timer the threads answer counted 0 (performance.now() ms); before the first entry. */
-  setPmEpoch(epochMs: number): void;
+  /**
+   * Where the PM timer the threads answer counted 0 (performance.now() ms); before the first entry.
+   * `ownerEvery` > 0 (the pm-timer-two-clocks quirk only) hands every ownerEvery-th read of each
+   * thread to the owner.
+   */
+  setPmEpoch(epochMs: number, ownerEvery?: number): void;
   /**
    * The PmTimer and ShadowRead reads thread `index` answered for table entry `entry` since the last
    * call (read and reset), with the first and last times (performance.now() ms) and the last value.

@@ -6,6 +6,7 @@ import { FakeVcpu, RecordingHandler } from './fake-vcpu.js';
 import { NativeVcpus } from './native-vcpus.js';
 import type { PostedWrite } from './posted-writes.js';
 import { SyncKind } from '../devices/device.js';
+import type { QuirkName } from '../quirks.js';
 
 type Script = Array<Partial<ExitInfo> & { kind: ExitKind }>;
 
@@ -69,8 +70,10 @@ class FakeThreads implements NativeVcpuThreads {
     this.shadows[index] = value;
   }
   pmEpochMs: number | undefined;
-  setPmEpoch(epochMs: number): void {
+  pmOwnerEvery: number | undefined;
+  setPmEpoch(epochMs: number, ownerEvery = 0): void {
     this.pmEpochMs = epochMs;
+    this.pmOwnerEvery = ownerEvery;
   }
   /** Per vCPU, per table entry: the reads its thread answered. */
   localReads = new Map<string, { count: number; firstMs: number; lastMs: number; value: number }>();
@@ -107,7 +110,14 @@ class FakeThreads implements NativeVcpuThreads {
 function setup(
   count: number,
   scripts: Script[],
-  opts: { mayRun?: () => boolean; drainPosted?: () => void; publishShadows?: () => void; isEmptyPage?: (base: number) => boolean; pmTimerEpochMs?: number } = {},
+  opts: {
+    mayRun?: () => boolean;
+    drainPosted?: () => void;
+    publishShadows?: () => void;
+    isEmptyPage?: (base: number) => boolean;
+    pmTimerEpochMs?: number;
+    quirks?: QuirkName[];
+  } = {},
 ) {
   const threads = new FakeThreads(count);
   const opened: FakeVcpu[] = [];
@@ -140,7 +150,7 @@ function setup(
       scrubVector: 0,
     },
     count,
-    quirks: [],
+    quirks: opts.quirks ?? [],
     clockOffset: 0,
     handlerFor: (i) => handlers[i]!,
     describeGpa: () => 'nothing mapped there',
@@ -235,9 +245,16 @@ describe('native vCPU threads, served by the device owner', () => {
     expect(native.accounts[0]!.snapshot().ports[0]![3]).toBe(5);
   });
 
-  it('the PM timer epoch goes to the threads on this thread\'s clock (performance.now() ms)', () => {
+  it('the PM timer epoch goes to the threads on this thread\'s clock (performance.now() ms), every read theirs', () => {
     const { threads } = setup(1, [[STEP]], { pmTimerEpochMs: performance.timeOrigin + 1234 });
     expect(threads.pmEpochMs).toBeCloseTo(1234, 3);
+    expect(threads.pmOwnerEvery).toBe(0);
+  });
+
+  it('pm-timer-two-clocks: the threads\' epoch 2 ms after the owner\'s, every other read handed to the owner', () => {
+    const { threads } = setup(2, [[STEP], []], { pmTimerEpochMs: performance.timeOrigin + 1234, quirks: ['pm-timer-two-clocks'] });
+    expect(threads.pmEpochMs).toBeCloseTo(1236, 3);
+    expect(threads.pmOwnerEvery).toBe(2);
   });
 
   it('publishes the shadow values after serving an exit and before the vCPU enters again', () => {

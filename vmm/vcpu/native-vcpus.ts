@@ -40,6 +40,8 @@ import { UNASSIGNED_PAGE_SIZE } from './unassigned-pages.js';
 
 /** The threads' empty-page table's size (vcpu-loop.c BG_EMPTY_PAGES). */
 const EMPTY_PAGES_MAX = 64;
+/** The pm-timer-two-clocks quirk: how far the threads' PM epoch is after the owner's (7,159 ticks). */
+const TWO_CLOCKS_SKEW_MS = 2;
 /** How long the threads get to start (they need microseconds; a missing one is a host fault). */
 const START_TIMEOUT_MS = 10_000;
 /** How long a paused or stopping vCPU may take to leave the guest after its kick. */
@@ -99,7 +101,8 @@ export class NativeVcpus {
 
   constructor(private readonly o: NativeVcpusOptions) {
     this.syncMaps = Array.from({ length: o.count }, () => new SyncPortMap({ pmTimerEpochMs: o.pmTimerEpochMs, emit: o.emit }));
-    o.threads.setPmEpoch(o.pmTimerEpochMs - performance.timeOrigin);
+    const twoClocks = o.quirks.includes('pm-timer-two-clocks');
+    o.threads.setPmEpoch(o.pmTimerEpochMs - performance.timeOrigin + (twoClocks ? TWO_CLOCKS_SKEW_MS : 0), twoClocks ? 2 : 0);
   }
 
   /**

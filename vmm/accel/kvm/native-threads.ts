@@ -1,12 +1,12 @@
 // The KVM backend's native vCPU threads (native/vcpu-loop.c, built into
 // dist/native/libbootgate-vcpu.so by scripts/build-native.mjs), bound through koffi. The pool's
-// memory is malloc'd by the library and read here through a view: a slot is 992 bytes (state, fd,
+// memory is malloc'd by the library and read here through a view: a slot is 1000 bytes (state, fd,
 // tid, rc, errno, index as int32; entry and exit times and the time in the guest as int64 ns of
 // CLOCK_MONOTONIC; two pointers; reads and writes answered in empty pages, 64 int32 each; the
 // POST code writes answered, with their first and last times, port and last value; per sync
-// table entry the reads answered, 24 bytes each), after a 912-byte header (bell, count, spin
+// table entry the reads answered, 24 bytes each; the PM timer reads taken), after a 920-byte header (bell, count, spin
 // budget, KVM_RUN's request number, the epoch, the sync-register table, the posted-write ring's
-// address, the table of empty pages, the shadow values, the PM timer's epoch). The library reports
+// address, the table of empty pages, the shadow values, the PM timer's epoch and the quirk that splits its reads). The library reports
 // its layout (bg_layout) and one that differs from these numbers is refused.
 
 import { existsSync } from 'node:fs';
@@ -21,9 +21,9 @@ import * as abi from './kvm-abi.js';
 import { viewAt } from './libc.js';
 import { POSTED_RING_BYTES } from '../../vcpu/posted-writes.js';
 
-const HEADER = 912;
+const HEADER = 920;
 const HEADER_EPOCH_NS = 24;
-const SLOT = 992;
+const SLOT = 1000;
 /** A slot's reads answered per table entry: count, last value (int32), first and last times (int64 ns). */
 const SLOT_LOCAL_READS = 608;
 const LOCAL_READS_BYTES = 24;
@@ -65,7 +65,7 @@ interface Library {
   setSync(pool: bigint, entries: Int32Array, n: number): void;
   ring(pool: bigint): bigint | number;
   shadows(pool: bigint): bigint | number;
-  setPmEpoch(pool: bigint, epochNs: bigint): void;
+  setPmEpoch(pool: bigint, epochNs: bigint, ownerEvery: number): void;
   layout(out: Int32Array): void;
   setEmptyPages(pool: bigint, pages: BigInt64Array, n: number): void;
   idle(pool: bigint, index: number): void;
@@ -87,7 +87,7 @@ function load(): Library {
     setSync: lib.func('void bg_set_sync(uint64_t pool, const int32_t *entries, int32_t n)') as Library['setSync'],
     ring: lib.func('uint64_t bg_ring(uint64_t pool)') as Library['ring'],
     shadows: lib.func('uint64_t bg_shadows(uint64_t pool)') as Library['shadows'],
-    setPmEpoch: lib.func('void bg_set_pm_epoch(uint64_t pool, int64_t epoch_ns)') as Library['setPmEpoch'],
+    setPmEpoch: lib.func('void bg_set_pm_epoch(uint64_t pool, int64_t epoch_ns, int32_t owner_every)') as Library['setPmEpoch'],
     layout: lib.func('void bg_layout(int32_t *out)') as Library['layout'],
     setEmptyPages: lib.func('void bg_set_empty_pages(uint64_t pool, const int64_t *pages, int32_t n)') as Library['setEmptyPages'],
     idle: lib.func('void bg_idle(uint64_t pool, int32_t index)') as Library['idle'],
@@ -195,8 +195,8 @@ export class KvmNativeThreads implements NativeVcpuThreads {
     Atomics.store(this.shadowWords, index, value);
   }
 
-  setPmEpoch(epochMs: number): void {
-    this.lib.setPmEpoch(this.pool, BigInt(Math.round((epochMs - this.clockShiftMs) * 1e6)));
+  setPmEpoch(epochMs: number, ownerEvery = 0): void {
+    this.lib.setPmEpoch(this.pool, BigInt(Math.round((epochMs - this.clockShiftMs) * 1e6)), ownerEvery);
   }
 
   takeLocalReads(index: number, entry: number): { count: number; firstMs: number; lastMs: number; value: number } {

@@ -34,7 +34,8 @@
  *   §4.8.3.3) is answered from CLOCK_MONOTONIC and the pool's PM epoch. The owner never answers
  *   one while the threads run (a read that meets the table being rewritten waits for the
  *   rewrite), so every read the guest makes comes from this one clock and the count never runs
- *   backwards, which a 24-bit counter would show as a wrap;
+ *   backwards, which a 24-bit counter would show as a wrap (the pm-timer-two-clocks quirk breaks
+ *   exactly that, for the sync-reads suite to catch);
  * - a byte read of a ShadowRead register (device.ts SyncKind.ShadowRead: a UART's LSR, an IDE
  *   channel's status) is answered from the value the owner published for that table entry, unless
  *   the owner published none (-1: a read now would change the device). The owner publishes after
@@ -84,7 +85,7 @@ struct bg_local_reads {
   int64_t last_ns;
 };
 
-/* One vCPU's slot: 992 bytes, the layout native-threads.ts reads (bg_layout() gives the sizes, checked there). */
+/* One vCPU's slot: 1000 bytes, the layout native-threads.ts reads (bg_layout() gives the sizes, checked there). */
 struct bg_slot {
   int32_t state;
   int32_t fd;
@@ -106,6 +107,8 @@ struct bg_slot {
   int32_t post_port;
   int32_t post_value;
   struct bg_local_reads local[BG_SYNC_ENTRIES]; /* PM timer and shadow reads answered here, by table entry */
+  int32_t pm_reads; /* PM timer reads this thread took (the pm-timer-two-clocks quirk alternates on it) */
+  int32_t pad;
 };
 
 struct bg_sync {
@@ -115,7 +118,7 @@ struct bg_sync {
   int32_t pad;
 };
 
-/* The pool: a header of 912 bytes, then the slots. */
+/* The pool: a header of 920 bytes, then the slots. */
 struct bg_pool {
   int32_t bell;  /* bumped (and woken) on every exit, posted write and thread end */
   int32_t count;
@@ -134,6 +137,8 @@ struct bg_pool {
   int64_t empty_pages[BG_EMPTY_PAGES]; /* page numbers (gpa >> 12) */
   int32_t shadow[BG_SYNC_ENTRIES];     /* ShadowRead values by table entry: a byte, or -1 (ask the owner) */
   int64_t pm_epoch_ns;                 /* CLOCK_MONOTONIC when PM_TMR counted 0 */
+  int32_t pm_owner_every;              /* quirk pm-timer-two-clocks: 2 hands every other PM timer read to the owner; 0 none */
+  int32_t pad2;
   struct bg_slot slot[];
 };
 
@@ -246,6 +251,7 @@ static int answer_read(struct bg_pool *pool, struct bg_slot *s, int32_t kind, in
   struct kvm_run *run = s->run;
   uint32_t value;
   if (kind == SYNC_PM_TIMER) {
+    if (pool->pm_owner_every > 0 && ++s->pm_reads % pool->pm_owner_every == 0) return 0;
     value = pm_timer_at(pool, s->exit_ns) >> (8 * (run->io.port - pool->sync[index].port));
   } else {
     int32_t shadow = __atomic_load_n(&pool->shadow[index], __ATOMIC_ACQUIRE);
@@ -438,8 +444,15 @@ void bg_set_sync(struct bg_pool *pool, const int32_t *entries, int32_t n) {
   __atomic_add_fetch(&pool->sync_version, 1, __ATOMIC_ACQ_REL);
 }
 
-/* Where PM_TMR counted 0, on CLOCK_MONOTONIC (set before the first entry). */
-void bg_set_pm_epoch(struct bg_pool *pool, int64_t epoch_ns) { pool->pm_epoch_ns = epoch_ns; }
+/*
+ * Where PM_TMR counted 0, on CLOCK_MONOTONIC (set before the first entry); `owner_every` > 0 hands
+ * every owner_every-th PM timer read of each thread to the owner (the pm-timer-two-clocks quirk
+ * only: the owner then answers from its own clock).
+ */
+void bg_set_pm_epoch(struct bg_pool *pool, int64_t epoch_ns, int32_t owner_every) {
+  pool->pm_epoch_ns = epoch_ns;
+  pool->pm_owner_every = owner_every;
+}
 
 /* The shadow values, one int32 per table entry (the owner stores into them through a view). */
 int32_t *bg_shadows(struct bg_pool *pool) { return pool->shadow; }
