@@ -5,7 +5,12 @@
 ;   1. 32-bit flat protected mode (flat32-rom.inc), COM1 8N1 without interrupts;
 ;   2. the PIIX4 PM I/O block at PMBASE 0x600, through PCI configuration of 00:01.3 (PMBASE at
 ;      0x40, then PMREGMISC 0x80 bit 0, PMIOSE), as SeaBIOS programs it on QEMU's pc and the own VMM;
-;   3. PM_TMR (PMBASE + 8, ACPI 6.x 4.8.3.3: 24 bits, 3.579545 MHz) READS times: every step from one
+;   3. PCI configuration reads: PMBASE read back at once (0x601: what was just written, with the I/O
+;      space bit), then every bus-0 function's first dword (vendor and device IDs) in two passes,
+;      each folded into a checksum; the passes must agree and at least two functions be there:
+;        sync-reads: pci pmbase PPPPPPPP scans AAAAAAAA BBBBBBBB present NNNNNNNN
+;      (a VMM that answers CONFIG_DATA from a copy of configuration space must keep the copy current);
+;   4. PM_TMR (PMBASE + 8, ACPI 6.x 4.8.3.3: 24 bits, 3.579545 MHz) READS times: every step from one
 ;      read to the next, modulo 2^24, must be below half the range (a step back reads as a step of
 ;      nearly the whole range), and the count must move. One line:
 ;        sync-reads: pm-timer monotonic: AAAAAAAA ticks in RRRRRRRR reads
@@ -13,12 +18,12 @@
 ;        sync-reads: pm-timer went back at read NNNNNNNN: from XXXXXXXX to YYYYYYYY
 ;      or, when the count never moved:
 ;        sync-reads: pm-timer stuck at XXXXXXXX
-;   4. LSR (COM1 + 5) once it reads THRE | TEMT (0x60: nothing received, nothing being sent), READS
+;   5. LSR (COM1 + 5) once it reads THRE | TEMT (0x60: nothing received, nothing being sent), READS
 ;      more times, all 0x60 (this guest sends nothing meanwhile and nobody sends it anything):
 ;        sync-reads: lsr 00000060 in RRRRRRRR reads
 ;      or, at the first other value:
 ;        sync-reads: lsr read NNNNNNNN was XXXXXXXX
-;   5. "sync-reads: done", and halts. A harness boots it with --until on that line
+;   6. "sync-reads: done", and halts. A harness boots it with --until on that line
 ;      (suites/harness/sync-reads-check.ts reads the lines).
 ; Interrupts stay disabled; the stack at 0x8000 is low RAM.
 bits 16
@@ -65,6 +70,38 @@ start32:
     mov dx, PCI_DATA
     mov al, 1
     out dx, al
+
+; PCI configuration: PMBASE back, then two scans of bus 0.
+    mov dx, PCI_ADDRESS
+    mov eax, PM_FUNCTION | 0x40
+    out dx, eax
+    mov dx, PCI_DATA
+    in eax, dx
+    push eax                     ; [esp + 12] PMBASE as read
+    call pci_scan
+    push ebx                     ; [esp + 8] functions present
+    push eax                     ; [esp + 4] the first scan's checksum
+    call pci_scan
+    push eax                     ; [esp] the second's
+    mov ebx, IMAGE_BASE + msg_pci
+    call puts
+    mov eax, [esp + 12]
+    call puthex8
+    mov ebx, IMAGE_BASE + msg_scans
+    call puts
+    mov eax, [esp + 4]
+    call puthex8
+    mov ebx, IMAGE_BASE + msg_space
+    call puts
+    mov eax, [esp]
+    call puthex8
+    mov ebx, IMAGE_BASE + msg_present
+    call puts
+    mov eax, [esp + 8]
+    call puthex8
+    mov ebx, IMAGE_BASE + msg_eol
+    call puts
+    add esp, 16
 
 ; PM_TMR: esi = the last count, edi = reads done, ebp = ticks advanced.
     mov dx, PM_TMR
@@ -177,6 +214,33 @@ done:
     hlt
     jmp .halt
 
+; Read the first dword of every bus-0 function (devfn 0-255): eax = a checksum of them all (rotate,
+; add), ebx = how many read other than all ones. Clobbers ecx, edx, edi, ebp.
+pci_scan:
+    xor ebp, ebp
+    xor edi, edi                 ; present
+    xor ecx, ecx                 ; devfn
+.next:
+    mov eax, ecx
+    shl eax, 8
+    or eax, 0x80000000
+    mov dx, PCI_ADDRESS
+    out dx, eax
+    mov dx, PCI_DATA
+    in eax, dx
+    rol ebp, 5
+    add ebp, eax
+    cmp eax, 0xffffffff
+    je .absent
+    inc edi
+.absent:
+    inc ecx
+    cmp ecx, 256
+    jb .next
+    mov ebx, edi
+    mov eax, ebp
+    ret
+
 ; COM1 8N1, no loopback, no interrupts, FIFOs on and cleared
 init_com1:
     mov dx, COM1 + 3
@@ -228,6 +292,10 @@ puthex8:
     ret
 
 hexdigits: db "0123456789abcdef"
+msg_pci: db "sync-reads: pci pmbase ", 0
+msg_scans: db " scans ", 0
+msg_space: db " ", 0
+msg_present: db " present ", 0
 msg_pm_ok: db "sync-reads: pm-timer monotonic: ", 0
 msg_ticks_in: db " ticks in ", 0
 msg_reads_eol: db " reads", 13, 10, 0

@@ -195,11 +195,20 @@ export interface NativeVcpuThreads {
    * publishShadow and takeLocalReads), as (port, span, kind) with kind a device.ts SyncKind. The
    * port writes a thread queues in `postedRing` and re-enters the guest after, instead of handing
    * them over: PostedWrite (a write of exactly `span` bytes at `port`), Debugcon (byte writes in
-   * [port, port + span)); PostCode writes in that range it only counts (postCodes). The reads it
-   * answers itself: PmTimer (from its clock and the PM epoch), ShadowRead (a byte read, from the
-   * value published for the entry). Replacing the table unpublishes every shadow value.
+   * [port, port + span), ConfigAddress (as PostedWrite, and it keeps the value as the threads'
+   * latch); PostCode writes in that range it only counts (postCodes). The reads it answers itself:
+   * PmTimer (from its clock and the PM epoch), ShadowRead (a byte read, from the value published
+   * for the entry), ConfigData (from publishPciImage's image). Replacing the table unpublishes
+   * every shadow value.
    */
   setSyncTable(entries: ReadonlyArray<{ port: number; span: number; kind: number }>): void;
+  /**
+   * Rewrite the PCI configuration image the threads answer CONFIG_DATA reads from (the table's
+   * ConfigData entry): for each entry, bus-0 function `devfn`'s 256 bytes of configuration space,
+   * or none there (its reads are all ones). Until the first call every such read goes to the owner.
+   * `latch`: CONFIG_ADDRESS as the threads see it from now on (after a reset).
+   */
+  publishPciImage(functions: ReadonlyArray<{ devfn: number; config: Uint8Array | undefined }>, latch?: number): void;
   /** Publish table entry `index`'s ShadowRead value: a byte, or -1 (a read goes to the owner). */
   publishShadow(index: number, value: number): void;
   /**

@@ -30,6 +30,18 @@ export enum SyncKind {
    * sees a value older than the last access it made or an interrupt it took.
    */
   ShadowRead = 5,
+  /**
+   * PCI configuration mechanism #1's CONFIG_ADDRESS: a PostedWrite whose value the threads also
+   * keep as their latch, to answer ConfigData reads with.
+   */
+  ConfigAddress = 6,
+  /**
+   * CONFIG_DATA: a read may be answered from the configuration-space image the owner publishes
+   * (PciHost.onConfigChange: after each configuration write it serves, and at a reset), for the
+   * function the latch selects; configuration reads have no side effects. Writes go to the owner.
+   * Native vCPU threads only.
+   */
+  ConfigData = 7,
 }
 
 export interface SyncRegister {

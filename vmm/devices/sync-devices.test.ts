@@ -81,8 +81,21 @@ describe('posted-write registers', () => {
     bus.insert(0xcf8, 1, pci.addressPort);
     bus.insert(0xcfc, 4, pci.dataPort);
     bus.insert(0x70, 2, new CmosRtc(services, { ramBelow4G: 128 * 1024 * 1024, ramAbove4G: 0, cpus: 1 }));
-    const posted = bus.syncRanges().filter((r) => r.kind === SyncKind.PostedWrite).map((r) => `${r.port.toString(16)}+${r.span}`);
+    const posted = bus.syncRanges().filter((r) => r.kind === SyncKind.PostedWrite || r.kind === SyncKind.ConfigAddress).map((r) => `${r.port.toString(16)}+${r.span}`);
     expect(posted.sort()).toEqual(['3f8+1', '70+1', 'cf8+4']);
+    // CONFIG_DATA reads come from the owner's image (native threads); none of its writes is posted.
+    expect(bus.syncRanges().filter((r) => r.kind === SyncKind.ConfigData).map((r) => `${r.port.toString(16)}+${r.span}`)).toEqual(['cfc+4']);
+  });
+
+  it('a JavaScript thread posts CONFIG_ADDRESS writes as any posted register, and leaves CONFIG_DATA to the owner', () => {
+    const map = new SyncPortMap({ pmTimerEpochMs: 0 });
+    map.update([
+      { kind: SyncKind.ConfigAddress, port: 0xcf8, span: 4 },
+      { kind: SyncKind.ConfigData, port: 0xcfc, span: 4 },
+    ]);
+    expect(map.posts(0xcf8, 4, 1)).toBe(true);
+    expect(map.posts(0xcf8, 1, 1)).toBe(false);
+    expect(map.serve(true, 0xcfc, 4, 1, new Uint8Array(4))).toBe(false);
   });
 });
 

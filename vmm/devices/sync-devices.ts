@@ -109,7 +109,7 @@ export class SyncPortMap {
     this.posted.clear();
     this.shadows.clear();
     for (const [index, m] of mappings.entries()) {
-      if (m.kind === SyncKind.PostedWrite) {
+      if (m.kind === SyncKind.PostedWrite || m.kind === SyncKind.ConfigAddress) {
         this.posted.set(m.port, m.span);
         continue;
       }

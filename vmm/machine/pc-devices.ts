@@ -98,6 +98,8 @@ export interface PcBuild {
   fwcfg: FwCfg;
   postCode: PostCode;
   pm: PmIo;
+  /** The PCI host (configuration mechanism #1): native vCPU threads read configuration space from its image. */
+  pci: PciHost;
   com1: ConsoleBuffer;
   /** COM1's UART itself (its interrupt state goes into a timeout diagnostic). */
   uart: Uart16550;
@@ -267,7 +269,7 @@ export function buildPc(o: PcOptions): PcBuild {
   if (config.reservedMemoryEnd !== undefined) fwcfg.addFile('etc/reserved-memory-end', u64le(config.reservedMemoryEnd));
   if (config.pciMmio64Mb !== undefined) fwcfg.addFile(OVMF_PCI_MMIO64_FILE, encodePciMmio64Mb(config.pciMmio64Mb));
 
-  return { machine, flash, irqPath, irqTest, ide, disk, testDevices, memoryMap, fwcfg, postCode, pm, com1, uart, debugcon };
+  return { machine, flash, irqPath, irqTest, ide, disk, testDevices, memoryMap, fwcfg, postCode, pm, pci, com1, uart, debugcon };
 }
 
 /**

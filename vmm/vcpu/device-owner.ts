@@ -272,6 +272,9 @@ export class DeviceOwner {
     this.applyPosted = (w) => native.applyPosted(w);
     native.setSyncTable(pc.machine.pio.syncRanges());
     this.publishShadows();
+    // CONFIG_DATA reads from the image from now on; each configuration write and reset copies again.
+    pc.pci.onConfigChange = (devfn) => this.native?.publishPciImage(pc.pci.configImage(devfn), devfn === undefined ? pc.pci.configAddress : undefined);
+    native.publishPciImage(pc.pci.configImage(), pc.pci.configAddress);
     this.emit(judgeResetStep(native.start(), (gpa) => this.machine.regionAt(gpa), config.quirks));
     native.enterAll();
     this.queuedEvents = [];

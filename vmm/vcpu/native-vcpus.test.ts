@@ -65,6 +65,12 @@ class FakeThreads implements NativeVcpuThreads {
     this.table = [...entries];
     this.shadows = entries.map(() => -1);
   }
+  pciImage = new Map<number, Uint8Array | undefined>();
+  pciLatch: number | undefined;
+  publishPciImage(functions: ReadonlyArray<{ devfn: number; config: Uint8Array | undefined }>, latch?: number): void {
+    for (const f of functions) this.pciImage.set(f.devfn, f.config && Uint8Array.from(f.config));
+    if (latch !== undefined) this.pciLatch = latch;
+  }
   shadows: number[] = [];
   publishShadow(index: number, value: number): void {
     this.shadows[index] = value;

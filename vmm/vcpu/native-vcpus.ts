@@ -13,9 +13,11 @@
 // another's), and counts each in that vCPU's profile. A POST code write it only counts (a latch no
 // read returns); an MMIO access in a page the owner found empty (unassigned-pages.ts) it answers
 // as the bus would, until the MMIO map changes. A PM timer read it answers from its own clock (the
-// owner sets the PM epoch once: every guest read then comes from one clock), and a byte read of a
+// owner sets the PM epoch once: every guest read then comes from one clock), a byte read of a
 // ShadowRead register from the value the owner published (publishShadows: after each exit it
-// serves, before the vCPU enters again). The counts are folded into the profiles. A machine
+// serves, before the vCPU enters again), and a CONFIG_DATA read from the PCI configuration image
+// the owner keeps (publishPciImage: after each configuration write, and at a reset). The counts
+// are folded into the profiles. A machine
 // reset pauses the threads (kicks them and serves what comes out without entering again), and
 // after the VM's rebuild reopens every vCPU from the new handles.
 
@@ -117,16 +119,21 @@ export class NativeVcpus {
     this.o.threads.setSyncTable(this.syncTable);
   }
 
+  /** Copy these functions' configuration space into the threads' PCI image (and the latch, after a reset). */
+  publishPciImage(functions: ReadonlyArray<{ devfn: number; config: Uint8Array | undefined }>, latch?: number): void {
+    this.o.threads.publishPciImage(functions, latch);
+  }
+
   /** Publish table entry `index`'s ShadowRead value (a byte, or -1: reads go to the owner). */
   publishShadow(index: number, value: number): void {
     this.o.threads.publishShadow(index, value);
   }
 
-  /** Count the PM timer and shadow reads the threads answered into their vCPUs' profiles (at the entry's port). */
+  /** Count the PM timer, shadow and CONFIG_DATA reads the threads answered into their vCPUs' profiles (at the entry's first port). */
   private foldLocalReads(): void {
     for (let e = 0; e < this.syncTable.length; e++) {
       const { kind, port } = this.syncTable[e]!;
-      if (kind !== SyncKind.PmTimer && kind !== SyncKind.ShadowRead) continue;
+      if (kind !== SyncKind.PmTimer && kind !== SyncKind.ShadowRead && kind !== SyncKind.ConfigData) continue;
       for (let i = 0; i < this.accounts.length; i++) {
         const r = this.o.threads.takeLocalReads(i, e);
         this.accounts[i]!.pioFolded(ExitKind.IoIn, port, r.count, r.firstMs, r.lastMs, r.value);

@@ -4,9 +4,9 @@
 // tid, rc, errno, index as int32; entry and exit times and the time in the guest as int64 ns of
 // CLOCK_MONOTONIC; two pointers; reads and writes answered in empty pages, 64 int32 each; the
 // POST code writes answered, with their first and last times, port and last value; per sync
-// table entry the reads answered, 24 bytes each; the PM timer reads taken), after a 920-byte header (bell, count, spin
+// table entry the reads answered, 24 bytes each; the PM timer reads taken), after a 936-byte header (bell, count, spin
 // budget, KVM_RUN's request number, the epoch, the sync-register table, the posted-write ring's
-// address, the table of empty pages, the shadow values, the PM timer's epoch and the quirk that splits its reads). The library reports
+// address, the table of empty pages, the shadow values, the PM timer's epoch and the quirk that splits its reads, the PCI latch, the PCI image's sequence count and address). The library reports
 // its layout (bg_layout) and one that differs from these numbers is refused.
 
 import { existsSync } from 'node:fs';
@@ -21,7 +21,11 @@ import * as abi from './kvm-abi.js';
 import { viewAt } from './libc.js';
 import { POSTED_RING_BYTES } from '../../vcpu/posted-writes.js';
 
-const HEADER = 920;
+const HEADER = 936;
+/** The PCI configuration image's sequence count in the header, and the image: 256 functions x 256 bytes, then 256 present flags. */
+const HEADER_PCI_VERSION = 920;
+const PCI_IMAGE_BYTES = 256 * 256 + 256;
+const PCI_PRESENT_AT = 256 * 256;
 const HEADER_EPOCH_NS = 24;
 const SLOT = 1000;
 /** A slot's reads answered per table entry: count, last value (int32), first and last times (int64 ns). */
@@ -65,6 +69,8 @@ interface Library {
   setSync(pool: bigint, entries: Int32Array, n: number): void;
   ring(pool: bigint): bigint | number;
   shadows(pool: bigint): bigint | number;
+  pciImage(pool: bigint): bigint | number;
+  setPciLatch(pool: bigint, latch: number): void;
   setPmEpoch(pool: bigint, epochNs: bigint, ownerEvery: number): void;
   layout(out: Int32Array): void;
   setEmptyPages(pool: bigint, pages: BigInt64Array, n: number): void;
@@ -87,6 +93,8 @@ function load(): Library {
     setSync: lib.func('void bg_set_sync(uint64_t pool, const int32_t *entries, int32_t n)') as Library['setSync'],
     ring: lib.func('uint64_t bg_ring(uint64_t pool)') as Library['ring'],
     shadows: lib.func('uint64_t bg_shadows(uint64_t pool)') as Library['shadows'],
+    pciImage: lib.func('uint64_t bg_pci_image(uint64_t pool)') as Library['pciImage'],
+    setPciLatch: lib.func('void bg_set_pci_latch(uint64_t pool, int32_t latch)') as Library['setPciLatch'],
     setPmEpoch: lib.func('void bg_set_pm_epoch(uint64_t pool, int64_t epoch_ns, int32_t owner_every)') as Library['setPmEpoch'],
     layout: lib.func('void bg_layout(int32_t *out)') as Library['layout'],
     setEmptyPages: lib.func('void bg_set_empty_pages(uint64_t pool, const int64_t *pages, int32_t n)') as Library['setEmptyPages'],
@@ -102,9 +110,9 @@ function load(): Library {
 
 /** Refuse a library whose pool layout is not the one this file reads (built from another vcpu-loop.c). */
 function checkLayout(lib: Library): void {
-  const got = new Int32Array(5);
+  const got = new Int32Array(7);
   lib.layout(got);
-  const want = [HEADER, SLOT, SLOT_LOCAL_READS, LOCAL_READS_BYTES, SYNC_TABLE_ENTRIES];
+  const want = [HEADER, SLOT, SLOT_LOCAL_READS, LOCAL_READS_BYTES, SYNC_TABLE_ENTRIES, HEADER_PCI_VERSION, PCI_IMAGE_BYTES];
   if (want.some((w, i) => got[i] !== w)) {
     throw new BootgateError('E_INTERNAL', `the native vCPU threads library lays its pool out as [${[...got].join(', ')}], this code reads [${want.join(', ')}]`, {
       hint: 'rebuild it: npm run build (dist/native/libbootgate-vcpu.so is older or newer than vmm/accel/kvm/native/vcpu-loop.c)',
@@ -122,6 +130,8 @@ export class KvmNativeThreads implements NativeVcpuThreads {
   readonly postedRing: ArrayBuffer;
   /** The shadow values, one per sync table entry. */
   private readonly shadowWords: Int32Array;
+  /** The PCI configuration image the threads read CONFIG_DATA from. */
+  private readonly pciImage: Uint8Array;
   /** The pool's epoch on this thread's clock (performance.now() ms). */
   private readonly epochMs: number;
 
@@ -142,6 +152,7 @@ export class KvmNativeThreads implements NativeVcpuThreads {
     this.epochMs = Number(this.view.getBigInt64(HEADER_EPOCH_NS, true)) / 1e6 + this.clockShiftMs;
     this.postedRing = viewAt(BigInt(this.lib.ring(this.pool)), POSTED_RING_BYTES);
     this.shadowWords = new Int32Array(viewAt(BigInt(this.lib.shadows(this.pool)), SYNC_TABLE_ENTRIES * 4));
+    this.pciImage = new Uint8Array(viewAt(BigInt(this.lib.pciImage(this.pool)), PCI_IMAGE_BYTES));
   }
 
   spawn(index: number): void {
@@ -189,6 +200,18 @@ export class KvmNativeThreads implements NativeVcpuThreads {
     if (entries.length > SYNC_TABLE_ENTRIES) throw new BootgateError('E_INTERNAL', `${entries.length} sync registers; the native threads take ${SYNC_TABLE_ENTRIES}`);
     const words = new Int32Array(entries.flatMap((e) => [e.port, e.span, e.kind]));
     this.lib.setSync(this.pool, words, entries.length);
+  }
+
+  publishPciImage(functions: ReadonlyArray<{ devfn: number; config: Uint8Array | undefined }>, latch?: number): void {
+    // A sequence count around the writes (odd meanwhile): a thread reading then retries; Atomics.add is sequentially consistent.
+    const version = HEADER_PCI_VERSION / 4;
+    Atomics.add(this.words, version, 1);
+    for (const { devfn, config } of functions) {
+      if (config) this.pciImage.set(config.subarray(0, 256), devfn * 256);
+      this.pciImage[PCI_PRESENT_AT + devfn] = config ? 1 : 0;
+    }
+    if (latch !== undefined) this.lib.setPciLatch(this.pool, latch | 0);
+    Atomics.add(this.words, version, 1);
   }
 
   publishShadow(index: number, value: number): void {

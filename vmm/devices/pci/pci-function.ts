@@ -230,6 +230,11 @@ export class PciFunction {
     return b === undefined ? undefined : { ...b };
   }
 
+  /** The live 256 bytes of configuration space, for a copy (the native threads' image); never written through. */
+  configBytes(): Uint8Array {
+    return this.config;
+  }
+
   /** Read `size` (1, 2 or 4) bytes at `offset`, little-endian. Bytes past 0xFF read as 0xFF. */
   readConfig(offset: number, size: number): number {
     let v = 0;

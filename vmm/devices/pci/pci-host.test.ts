@@ -124,3 +124,33 @@ describe('PciHost functions', () => {
     expect(pci.readb(bdfOf(0, 1, 0), 0x60)).toBe(0x80);
   });
 });
+
+describe('PciHost configuration image (native vCPU threads answer CONFIG_DATA reads from it)', () => {
+  it('tells which function a CONFIG_DATA write changed, and every function after a reset; reads tell nothing', () => {
+    const { host, io } = pcBus();
+    const told: Array<number | undefined> = [];
+    host.onConfigChange = (devfn) => told.push(devfn);
+    io.outl(configAddress(0, 1, 3, 0x40), PORT_PCI_CMD);
+    io.outl(0x0601, PORT_PCI_DATA);
+    io.inl(PORT_PCI_DATA);
+    io.outl(configAddress(0, 9, 0, 0x04), PORT_PCI_CMD); // nobody there: nothing changed
+    io.outw(0x0007, PORT_PCI_DATA);
+    host.reset();
+    expect(told).toEqual([(1 << 3) | 3, undefined]);
+  });
+
+  it('the image holds what CONFIG_DATA reads: each present function\'s 256 bytes, none where nothing is', () => {
+    const { host, io } = pcBus();
+    io.outl(configAddress(0, 1, 3, 0x40), PORT_PCI_CMD);
+    io.outl(0x0601, PORT_PCI_DATA);
+    const image = host.configImage();
+    expect(image).toHaveLength(256);
+    const pm = image[(1 << 3) | 3]!.config!;
+    for (let reg = 0; reg < 256; reg += 4) {
+      io.outl(configAddress(0, 1, 3, reg), PORT_PCI_CMD);
+      expect(new DataView(pm.buffer, pm.byteOffset).getUint32(reg, true)).toBe(io.inl(PORT_PCI_DATA));
+    }
+    expect(image[(9 << 3) | 0]!.config).toBeUndefined();
+    expect(host.configImage((1 << 3) | 3)).toEqual([{ devfn: (1 << 3) | 3, config: pm }]);
+  });
+});

@@ -10,9 +10,13 @@
 // Byte/word accesses at 0xCF8 are not the latch (real chipsets pass them on as plain IO cycles):
 // writes are ignored and reads return all ones.
 // Posted writes: a dword write to CONFIG_ADDRESS only sets the latch, so vCPU threads may queue it
-// for the owner (device.ts SyncKind.PostedWrite); the CONFIG_DATA access that follows goes to the
-// owner, which applies queued writes first. CONFIG_DATA writes are never posted: they move BARs and
-// PAM, which the guest's next memory access must see.
+// for the owner (device.ts SyncKind.ConfigAddress, a PostedWrite the threads also keep as their
+// latch). CONFIG_DATA reads have no side effects, so native vCPU threads answer them from an image
+// of every function's configuration space (SyncKind.ConfigData): `onConfigChange` tells the owner
+// which function to copy again after each CONFIG_DATA write, and every function after a reset
+// (`configImage`). A JavaScript vCPU thread sends them to the owner, which applies queued writes
+// first. CONFIG_DATA writes are never posted: they move BARs and PAM, which the guest's next memory
+// access must see.
 // Left out: type-1 cycles to other buses, PCIe ECAM (q35), special cycles.
 
 import { BootgateError, configError } from '../../errors.js';
@@ -40,7 +44,7 @@ export class PciHost {
   constructor() {
     this.addressPort = {
       name: 'pci-conf-idx',
-      syncRegisters: [{ offset: 0, span: 4, kind: SyncKind.PostedWrite }],
+      syncRegisters: [{ offset: 0, span: 4, kind: SyncKind.ConfigAddress }],
       read: (offset, data) => {
         if (offset === 0 && data.length === 4) setLE(data, this.latch);
         else data.fill(0xff);
@@ -51,15 +55,31 @@ export class PciHost {
     };
     this.dataPort = {
       name: 'pci-conf-data',
+      syncRegisters: [{ offset: 0, span: 4, kind: SyncKind.ConfigData }],
       read: (offset, data) => {
         const fn = this.target();
         if (fn === undefined) data.fill(0xff);
         else setLE(data, fn.readConfig((this.latch & 0xfc) + offset, data.length));
       },
       write: (offset, data) => {
-        this.target()?.writeConfig((this.latch & 0xfc) + offset, data.length, getLE(data));
+        const fn = this.target();
+        if (fn === undefined) return;
+        fn.writeConfig((this.latch & 0xfc) + offset, data.length, getLE(data));
+        this.onConfigChange?.((this.latch >>> 8) & 0xff);
       },
     };
+  }
+
+  /**
+   * Told after a CONFIG_DATA write changed function `devfn`'s configuration space, and after a reset
+   * (undefined: every function, and the latch): whoever answers reads from an image copies again.
+   */
+  onConfigChange: ((devfn: number | undefined) => void) | undefined;
+
+  /** Function `devfn`'s configuration space (undefined: none there), or every bus-0 devfn's. */
+  configImage(devfn?: number): Array<{ devfn: number; config: Uint8Array | undefined }> {
+    const one = (d: number) => ({ devfn: d, config: this.slots[d]?.configBytes() });
+    return devfn === undefined ? this.slots.map((_, d) => one(d)) : [one(devfn)];
   }
 
   /** Attach a function; its BDF must be on bus 0 and free. */
@@ -90,6 +110,7 @@ export class PciHost {
   reset(): void {
     this.latch = 0;
     for (const fn of this.slots) fn?.reset();
+    this.onConfigChange?.(undefined);
   }
 
   private target(): PciFunction | undefined {

@@ -41,6 +41,13 @@
  *   the owner published none (-1: a read now would change the device). The owner publishes after
  *   serving each exit and before entering its vCPU again, and before any interrupt goes toward
  *   KVM, so a thread never reads a value older than its own last hand-over or an interrupt it took.
+ * - a CONFIG_DATA read (PCI configuration mechanism #1) is answered from the configuration image
+ *   the owner publishes (every bus-0 function's 256 bytes; it rewrites a function's after each
+ *   configuration write it serves, all of them at a reset) for the function and register the
+ *   threads' latch selects; the latch is the last dword any thread wrote to CONFIG_ADDRESS (a
+ *   posted write, stored when it is queued) or the owner's after a reset. A guest that keeps
+ *   CONFIG_ADDRESS and CONFIG_DATA together under a lock, as Linux and SeaBIOS do, reads what the
+ *   owner would answer.
  * Reads answered here are counted per table entry in the slot (count, first and last times, last
  * value); the owner folds them into the vCPU's exit profile before it replaces the table and at the end.
  */
@@ -62,7 +69,13 @@
 enum { BG_IDLE = 0, BG_RUN = 1, BG_EXITED = 2, BG_QUIT = 3, BG_DONE = 4 };
 
 /* device.ts SyncKind values a native thread serves or posts. */
-enum { SYNC_PM_TIMER = 1, SYNC_POST_CODE = 2, SYNC_DEBUGCON = 3, SYNC_POSTED_WRITE = 4, SYNC_SHADOW_READ = 5 };
+enum { SYNC_PM_TIMER = 1, SYNC_POST_CODE = 2, SYNC_DEBUGCON = 3, SYNC_POSTED_WRITE = 4, SYNC_SHADOW_READ = 5, SYNC_CONFIG_ADDRESS = 6, SYNC_CONFIG_DATA = 7 };
+/* The PCI configuration image (vmm/devices/pci/pci-host.ts): 256 bus-0 functions of 256 bytes, then a present flag per function. */
+#define PCI_FUNCTIONS 256
+#define PCI_CONFIG_BYTES 256
+#define PCI_PRESENT_AT (PCI_FUNCTIONS * PCI_CONFIG_BYTES)
+#define PCI_IMAGE_BYTES (PCI_PRESENT_AT + PCI_FUNCTIONS)
+#define PCI_CONFIG_ENABLE 0x80000000u
 /* ACPI PM_TMR: its rate and width (vmm/devices/pci/pm-timer.ts). */
 #define PM_TIMER_HZ 3579545
 #define PM_TIMER_MASK 0xffffff
@@ -118,7 +131,7 @@ struct bg_sync {
   int32_t pad;
 };
 
-/* The pool: a header of 920 bytes, then the slots. */
+/* The pool: a header of 936 bytes, then the slots. */
 struct bg_pool {
   int32_t bell;  /* bumped (and woken) on every exit, posted write and thread end */
   int32_t count;
@@ -138,7 +151,10 @@ struct bg_pool {
   int32_t shadow[BG_SYNC_ENTRIES];     /* ShadowRead values by table entry: a byte, or -1 (ask the owner) */
   int64_t pm_epoch_ns;                 /* CLOCK_MONOTONIC when PM_TMR counted 0 */
   int32_t pm_owner_every;              /* quirk pm-timer-two-clocks: 2 hands every other PM timer read to the owner; 0 none */
+  int32_t pci_latch;                   /* CONFIG_ADDRESS as the threads see it (the last dword written there) */
+  int32_t pci_version;                 /* the image's sequence count: 0 never published, odd while the owner writes it */
   int32_t pad2;
+  uint8_t *pci_image;                  /* PCI_IMAGE_BYTES */
   struct bg_slot slot[];
 };
 
@@ -191,10 +207,11 @@ static void ring(struct bg_pool *pool) {
 
 /*
  * The table entry a one-element port access of the exit just taken may be served by, and its
- * index: a write to a postable register, a debug-console byte, a POST code write, a PM timer read
- * or a byte read of a ShadowRead register; 0 when none is (the owner serves it). A read that meets
- * the table being rewritten looks again (the owner is a few stores from done), so that no PM timer
- * read goes to the owner's clock; a write then goes to the owner.
+ * index: a write to a postable register (CONFIG_ADDRESS among them), a debug-console byte, a POST
+ * code write, a PM timer read, a byte read of a ShadowRead register or a CONFIG_DATA read; 0 when
+ * none is (the owner serves it). An access that meets the table being rewritten looks again (the
+ * owner is a few stores from done): no PM timer read may go to the owner's clock, and no
+ * CONFIG_ADDRESS write may pass the threads' latch by.
  */
 static int32_t table_entry(struct bg_pool *pool, const struct kvm_run *run, int32_t *index) {
   if (run == NULL || run->exit_reason != KVM_EXIT_IO || run->io.count != 1) return 0;
@@ -203,7 +220,6 @@ static int32_t table_entry(struct bg_pool *pool, const struct kvm_run *run, int3
   for (int attempt = 0; attempt < TABLE_RETRIES; attempt++) {
     int32_t version = __atomic_load_n(&pool->sync_version, __ATOMIC_ACQUIRE);
     if (version & 1) {
-      if (is_out) return 0;
       sched_yield();
       continue;
     }
@@ -212,9 +228,10 @@ static int32_t table_entry(struct bg_pool *pool, const struct kvm_run *run, int3
     for (int32_t i = 0; i < n && i < BG_SYNC_ENTRIES && kind == 0; i++) {
       const struct bg_sync *e = &pool->sync[i];
       int inside = port >= e->port && port + size <= e->port + e->span;
-      int match = is_out ? (e->kind == SYNC_POSTED_WRITE && port == e->port && size == e->span) || (e->kind == SYNC_DEBUGCON && inside && size == 1) ||
-                               (e->kind == SYNC_POST_CODE && inside)
-                         : (e->kind == SYNC_PM_TIMER && inside) || (e->kind == SYNC_SHADOW_READ && inside && size == 1);
+      int posted = (e->kind == SYNC_POSTED_WRITE || e->kind == SYNC_CONFIG_ADDRESS) && port == e->port && size == e->span;
+      int match = is_out ? posted || (e->kind == SYNC_DEBUGCON && inside && size == 1) || (e->kind == SYNC_POST_CODE && inside)
+                         : (e->kind == SYNC_PM_TIMER && inside) || (e->kind == SYNC_SHADOW_READ && inside && size == 1) ||
+                               (e->kind == SYNC_CONFIG_DATA && inside);
       if (match) {
         kind = e->kind;
         hit = i;
@@ -244,8 +261,41 @@ static uint32_t pm_timer_at(const struct bg_pool *pool, int64_t now) {
 }
 
 /*
- * Answer the port read just taken from table entry `index` (a PM timer or a published shadow
- * value), counted in the slot; 0 when it must go to the owner (no shadow value published).
+ * A CONFIG_DATA read of `size` bytes at `offset` in the data window, from the image under its
+ * sequence count: the function CONFIG_ADDRESS selects, register (latch & 0xfc) + offset, as
+ * PciHost reads it (all ones with the enable bit clear, another bus, or no function there).
+ * 0 when the owner never published the image (the read goes to it).
+ */
+static int config_read(struct bg_pool *pool, int32_t offset, int32_t size, uint32_t *value) {
+  for (int attempt = 0; attempt < TABLE_RETRIES; attempt++) {
+    int32_t version = __atomic_load_n(&pool->pci_version, __ATOMIC_ACQUIRE);
+    if (version == 0) return 0;
+    if (version & 1) {
+      sched_yield();
+      continue;
+    }
+    uint32_t latch = (uint32_t)__atomic_load_n(&pool->pci_latch, __ATOMIC_ACQUIRE);
+    uint32_t v = 0xffffffffu;
+    if ((latch & PCI_CONFIG_ENABLE) != 0 && ((latch >> 16) & 0xff) == 0) {
+      uint32_t devfn = (latch >> 8) & 0xff;
+      if (__atomic_load_n(&pool->pci_image[PCI_PRESENT_AT + devfn], __ATOMIC_RELAXED)) {
+        const uint8_t *config = pool->pci_image + devfn * PCI_CONFIG_BYTES + (latch & 0xfc) + (uint32_t)offset;
+        v = 0;
+        for (int32_t i = size - 1; i >= 0; i--) v = (v << 8) | __atomic_load_n(&config[i], __ATOMIC_RELAXED);
+      }
+    }
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&pool->pci_version, __ATOMIC_RELAXED) != version) continue;
+    *value = v;
+    return 1;
+  }
+  return 0;
+}
+
+/*
+ * Answer the port read just taken from table entry `index` (a PM timer, a published shadow value
+ * or the PCI configuration image), counted in the slot; 0 when it must go to the owner (no shadow
+ * value or image published).
  */
 static int answer_read(struct bg_pool *pool, struct bg_slot *s, int32_t kind, int32_t index) {
   struct kvm_run *run = s->run;
@@ -253,6 +303,8 @@ static int answer_read(struct bg_pool *pool, struct bg_slot *s, int32_t kind, in
   if (kind == SYNC_PM_TIMER) {
     if (pool->pm_owner_every > 0 && ++s->pm_reads % pool->pm_owner_every == 0) return 0;
     value = pm_timer_at(pool, s->exit_ns) >> (8 * (run->io.port - pool->sync[index].port));
+  } else if (kind == SYNC_CONFIG_DATA) {
+    if (!config_read(pool, run->io.port - pool->sync[index].port, run->io.size, &value)) return 0;
   } else {
     int32_t shadow = __atomic_load_n(&pool->shadow[index], __ATOMIC_ACQUIRE);
     if (shadow < 0) return 0;
@@ -343,10 +395,13 @@ static void *vcpu_thread(void *arg) {
       if (kind == SYNC_POST_CODE) {
         count_post_code(s, written_value(s->run));
         served = 1;
-      } else if (kind == SYNC_POSTED_WRITE || kind == SYNC_DEBUGCON) {
-        served = post(pool, s, written_value(s->run));
+      } else if (kind == SYNC_POSTED_WRITE || kind == SYNC_DEBUGCON || kind == SYNC_CONFIG_ADDRESS) {
+        uint32_t value = written_value(s->run);
+        /* The latch first: even a write the ring has no room for (the owner then applies it) selects what CONFIG_DATA reads next. */
+        if (kind == SYNC_CONFIG_ADDRESS) __atomic_store_n(&pool->pci_latch, (int32_t)value, __ATOMIC_RELEASE);
+        served = post(pool, s, value);
         if (served) ring(pool);
-      } else if (kind == SYNC_PM_TIMER || kind == SYNC_SHADOW_READ) {
+      } else if (kind == SYNC_PM_TIMER || kind == SYNC_SHADOW_READ || kind == SYNC_CONFIG_DATA) {
         served = answer_read(pool, s, kind, index);
       } else {
         served = try_empty_page(pool, s);
@@ -381,7 +436,10 @@ struct bg_pool *bg_pool_new(int32_t count, uint64_t run_request, int64_t spin_ns
   pool->pm_epoch_ns = pool->epoch_ns;
   for (int32_t i = 0; i < BG_SYNC_ENTRIES; i++) pool->shadow[i] = -1;
   pool->ring = calloc(RING_SLOTS_AT + RING_SLOTS * RING_SLOT_WORDS, sizeof(int32_t));
-  if (pool->ring == NULL) {
+  pool->pci_image = calloc(1, PCI_IMAGE_BYTES);
+  if (pool->ring == NULL || pool->pci_image == NULL) {
+    free(pool->ring);
+    free(pool->pci_image);
     free(pool);
     return NULL;
   }
@@ -454,13 +512,22 @@ void bg_set_pm_epoch(struct bg_pool *pool, int64_t epoch_ns, int32_t owner_every
   pool->pm_owner_every = owner_every;
 }
 
+/*
+ * The PCI configuration image (PCI_IMAGE_BYTES: 256 functions of 256 bytes, then 256 present
+ * flags) and the two words around it: the owner writes the image through a view between two
+ * increments of the sequence count (pci_version), and sets the latch after a reset.
+ */
+uint8_t *bg_pci_image(struct bg_pool *pool) { return pool->pci_image; }
+void bg_set_pci_latch(struct bg_pool *pool, int32_t latch) { __atomic_store_n(&pool->pci_latch, latch, __ATOMIC_SEQ_CST); }
+
 /* The shadow values, one int32 per table entry (the owner stores into them through a view). */
 int32_t *bg_shadows(struct bg_pool *pool) { return pool->shadow; }
 
 /*
  * The layout native-threads.ts reads, so that a library built from another version of this file
  * is refused instead of misread: header bytes, slot bytes, the offset of a slot's read counts, the
- * size of one count record, and the table's entries.
+ * size of one count record, the table's entries, where the PCI image's sequence count is and the
+ * image's size.
  */
 void bg_layout(int32_t *out) {
   out[0] = (int32_t)offsetof(struct bg_pool, slot);
@@ -468,6 +535,8 @@ void bg_layout(int32_t *out) {
   out[2] = (int32_t)offsetof(struct bg_slot, local);
   out[3] = (int32_t)sizeof(struct bg_local_reads);
   out[4] = BG_SYNC_ENTRIES;
+  out[5] = (int32_t)offsetof(struct bg_pool, pci_version);
+  out[6] = PCI_IMAGE_BYTES;
 }
 
 /* Replace the table of empty pages (page numbers); the owner reads and resets the counts first. */
@@ -488,5 +557,6 @@ int64_t bg_now_ns(void) { return now_ns(); }
 /* The pool's memory, once every thread is DONE (a thread still running keeps it: it leaks). */
 void bg_pool_free(struct bg_pool *pool) {
   free(pool->ring);
+  free(pool->pci_image);
   free(pool);
 }
