@@ -38,7 +38,7 @@ const SCRUB_VECTOR = 13;
 const MMIO_MAP_VERSION = 14;
 const SYNC_TABLE = 16;
 /** Entries of the sync-register table: [kind, port, span, shadow value]; kind 0 ends it. */
-export const SYNC_ENTRIES = 16;
+export const SYNC_ENTRIES = 24;
 const SYNC_WORDS = 4;
 /** A ShadowRead entry's value word while a read must go to the owner. */
 export const NO_SHADOW = -1;

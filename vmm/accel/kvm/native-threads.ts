@@ -1,10 +1,10 @@
 // The KVM backend's native vCPU threads (native/vcpu-loop.c, built into
 // dist/native/libbootgate-vcpu.so by scripts/build-native.mjs), bound through koffi. The pool's
-// memory is malloc'd by the library and read here through a view: a slot is 1000 bytes (state, fd,
+// memory is malloc'd by the library and read here through a view: a slot is 1192 bytes (state, fd,
 // tid, rc, errno, index as int32; entry and exit times and the time in the guest as int64 ns of
 // CLOCK_MONOTONIC; two pointers; reads and writes answered in empty pages, 64 int32 each; the
 // POST code writes answered, with their first and last times, port and last value; per sync
-// table entry the reads answered, 24 bytes each; the PM timer reads taken), after a 936-byte header (bell, count, spin
+// table entry the reads answered, 24 bytes each; the PM timer reads taken), after a 1096-byte header (bell, count, spin
 // budget, KVM_RUN's request number, the epoch, the sync-register table, the posted-write ring's
 // address, the table of empty pages, the shadow values, the PM timer's epoch and the quirk that splits its reads, the PCI latch, the PCI image's sequence count and address). The library reports
 // its layout (bg_layout) and one that differs from these numbers is refused.
@@ -21,13 +21,13 @@ import * as abi from './kvm-abi.js';
 import { viewAt } from './libc.js';
 import { POSTED_RING_BYTES } from '../../vcpu/posted-writes.js';
 
-const HEADER = 936;
+const HEADER = 1096;
 /** The PCI configuration image's sequence count in the header, and the image: 256 functions x 256 bytes, then 256 present flags. */
-const HEADER_PCI_VERSION = 920;
+const HEADER_PCI_VERSION = 1080;
 const PCI_IMAGE_BYTES = 256 * 256 + 256;
 const PCI_PRESENT_AT = 256 * 256;
 const HEADER_EPOCH_NS = 24;
-const SLOT = 1000;
+const SLOT = 1192;
 /** A slot's reads answered per table entry: count, last value (int32), first and last times (int64 ns). */
 const SLOT_LOCAL_READS = 608;
 const LOCAL_READS_BYTES = 24;
@@ -47,7 +47,7 @@ const SLOT_EMPTY_WRITES = 320;
 /** vcpu-loop.c's BG_EMPTY_PAGES. */
 export const EMPTY_PAGES = 64;
 /** vcpu-loop.c's BG_SYNC_ENTRIES. */
-const SYNC_TABLE_ENTRIES = 16;
+const SYNC_TABLE_ENTRIES = 24;
 
 /** dist/native/ from dist/vmm/accel/kvm/ (tsc) or dist/vmm/vcpu/worker-bundle/ (the workers' bundle). */
 function libraryPath(): string {

@@ -240,3 +240,18 @@ describe('I8042 output port and resets', () => {
     expect(bytes(kbc)).toEqual([0x03]);
   });
 });
+
+describe('I8042 status as a shadow read (vCPU threads answer it from the published value)', () => {
+  it('declares the status port, whose published value is what a status read returns, before and after a byte is taken', () => {
+    const { kbc } = setup();
+    expect(kbc.syncRegisters).toEqual([{ offset: CMD, span: 1, kind: 5 }]);
+    command(kbc, 0xaa); // self test: 0x55 waits in the output buffer
+    const withByte = kbc.shadowRead(CMD);
+    expect(withByte).toBe(status(kbc));
+    expect(withByte! & 1).toBe(1);
+    inp(kbc, DATA);
+    expect(kbc.shadowRead(CMD)).toBe(status(kbc));
+    expect(kbc.shadowRead(CMD)! & 1).toBe(0);
+    expect(kbc.shadowRead(DATA)).toBeUndefined(); // a data read takes the byte: never a shadow
+  });
+});

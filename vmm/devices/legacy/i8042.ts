@@ -25,8 +25,12 @@
 // 0x21-0x3F/0x61-0x7F, password and MUX commands, input-buffer-full timing (IBF is always 0).
 // Bus: one range at 0x60 of span 5; offsets 1-3 (0x61-0x63: port 0x61 belongs to KVM's in-kernel
 // PIT/speaker and never exits) answer as unassigned ports: reads 0xFF, writes ignored.
+// Shadow reads: a status read changes nothing (only a data read takes the byte), and the status
+// changes only when the owner serves a port access or raises IRQ 1/12, so vCPU threads may answer
+// it from the value the owner published (device.ts SyncKind.ShadowRead): Linux and SeaBIOS poll
+// it around every controller command.
 
-import type { BusDevice, MachineServices } from '../device.js';
+import { type BusDevice, type MachineServices, SyncKind, type SyncRegister } from '../device.js';
 
 export const I8042_BASE = 0x60;
 export const I8042_SPAN = 5;
@@ -114,6 +118,8 @@ class I8042State {
 
 export class I8042 implements BusDevice {
   readonly name = 'i8042';
+  /** Status reads change nothing: vCPU threads may answer them from the value the owner published (device.ts SyncKind.ShadowRead). */
+  readonly syncRegisters: readonly SyncRegister[] = [{ offset: OFF_COMMAND, span: 1, kind: SyncKind.ShadowRead }];
   private s = new I8042State();
   private kbdIrq = false;
   private auxIrq = false;
@@ -123,6 +129,10 @@ export class I8042 implements BusDevice {
   reset(): void {
     this.s = new I8042State();
     this.updateIrq();
+  }
+
+  shadowRead(offset: number): number | undefined {
+    return offset === OFF_COMMAND ? this.readStatus() : undefined;
   }
 
   /** A20 as last set through the output port (0xD1). */

@@ -81,7 +81,7 @@ enum { SYNC_PM_TIMER = 1, SYNC_POST_CODE = 2, SYNC_DEBUGCON = 3, SYNC_POSTED_WRI
 #define PM_TIMER_MASK 0xffffff
 /* How many times a read that meets the table being rewritten looks again before it goes to the owner. */
 #define TABLE_RETRIES 1000
-#define BG_SYNC_ENTRIES 16
+#define BG_SYNC_ENTRIES 24
 #define BG_EMPTY_PAGES 64
 /* posted-writes.ts: header words, slots (a power of two), words per slot. */
 #define RING_TAIL 0
@@ -98,7 +98,7 @@ struct bg_local_reads {
   int64_t last_ns;
 };
 
-/* One vCPU's slot: 1000 bytes, the layout native-threads.ts reads (bg_layout() gives the sizes, checked there). */
+/* One vCPU's slot: 1192 bytes, the layout native-threads.ts reads (bg_layout() gives the sizes, checked there). */
 struct bg_slot {
   int32_t state;
   int32_t fd;
@@ -131,7 +131,7 @@ struct bg_sync {
   int32_t pad;
 };
 
-/* The pool: a header of 936 bytes, then the slots. */
+/* The pool: a header of 1096 bytes, then the slots. */
 struct bg_pool {
   int32_t bell;  /* bumped (and woken) on every exit, posted write and thread end */
   int32_t count;
