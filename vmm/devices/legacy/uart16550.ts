@@ -25,13 +25,7 @@
 // Shadow reads: LSR has no side effect here (no line errors to clear), so a vCPU thread may answer
 // it from the value the owner published (SyncKind.ShadowRead): Linux's console polls LSR for THRE
 // before every byte. Not in loopback: there a posted THR byte sets LSR.DR, which a shadow published
-// before that write was applied would not show. IER (DLM with DLAB), LCR, MCR, MSR and SCR have no
-// read side effects either and change only through writes the owner serves (none of them is
-// posted; a posted DLL byte leaves DLM alone), so they are shadow reads too: Linux's console saves
-// IER around every line it prints. IIR is one while it reports anything but THRI (reading THRI
-// acknowledges it; the owner then withholds the value): a posted THR byte's THRI shows once the
-// owner applied it, as a real UART raises it once the byte left the holding register. RBR (takes
-// a byte) never is.
+// before that write was applied would not show.
 
 import { BootgateError } from '../../errors.js';
 import { type BusDevice, type MachineServices, SyncKind, type SyncRegister } from '../device.js';
@@ -115,7 +109,6 @@ export class Uart16550 implements BusDevice {
   readonly syncRegisters: readonly SyncRegister[] = [
     { offset: REG_DATA, span: 1, kind: SyncKind.PostedWrite },
     { offset: REG_LSR, span: 1, kind: SyncKind.ShadowRead },
-    ...[REG_IER, REG_IIR_FCR, REG_LCR, REG_MCR, REG_MSR, REG_SCR].map((offset) => ({ offset, span: 1, kind: SyncKind.ShadowRead })),
   ];
   private s = new UartState();
   private irqLevel = false;
@@ -140,22 +133,7 @@ export class Uart16550 implements BusDevice {
   }
 
   shadowRead(offset: number): number | undefined {
-    switch (offset) {
-      case REG_LSR:
-        return (this.s.mcr & MCR_LOOP) === 0 ? this.lsr() : undefined;
-      case REG_IIR_FCR: {
-        const iir = this.iir();
-        return (iir & 0x0f) === IIR_THRI ? undefined : iir; // reading THRI acknowledges it
-      }
-      case REG_IER:
-      case REG_LCR:
-      case REG_MCR:
-      case REG_MSR:
-      case REG_SCR:
-        return this.readByte(offset); // no side effect at these offsets
-      default:
-        return undefined;
-    }
+    return offset === REG_LSR && (this.s.mcr & MCR_LOOP) === 0 ? this.lsr() : undefined;
   }
 
   private lsr(): number {
