@@ -37,7 +37,7 @@
  *   backwards, which a 24-bit counter would show as a wrap (the pm-timer-two-clocks quirk breaks
  *   exactly that, for the sync-reads suite to catch);
  * - a byte read of a ShadowRead register (device.ts SyncKind.ShadowRead: a UART's LSR, an IDE
- *   channel's status) is answered from the value the owner published for that table entry, unless
+ *   channel's status, the i8042's status) is answered from the value the owner published for that table entry, unless
  *   the owner published none (-1: a read now would change the device). The owner publishes after
  *   serving each exit and before entering its vCPU again, and before any interrupt goes toward
  *   KVM, so a thread never reads a value older than its own last hand-over or an interrupt it took.
