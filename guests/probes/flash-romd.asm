@@ -33,11 +33,7 @@ start16:
 
 bits 32
 start32:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov esp, 0x8000              ; low RAM
+    FLAT32_DATA 0x8000           ; the stack in low RAM
     mov esi, VARS_BASE
     call time_reads              ; warm-up: the first touch of a page costs the VMM a fault
     call fastest_pass

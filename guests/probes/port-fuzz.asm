@@ -59,11 +59,7 @@ start16:
 bits 32
 ; Register use in the fuzz loop: esi = xorshift state, edi = ops left; eax-edx, ebp scratch.
 start32:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov esp, 0x8000              ; low RAM, used only after the fuzz (console and reset)
+    FLAT32_DATA 0x8000           ; the stack in low RAM, used only after the fuzz (console and reset)
     mov al, CMOS_FLAG
     out CMOS_INDEX, al
     in al, CMOS_DATA
@@ -253,53 +249,8 @@ second_boot:
     hlt
     jmp .halt
 
-; COM1 8N1, no loopback, no interrupts, FIFOs on and cleared
-init_com1:
-    mov dx, COM1 + 3
-    mov al, 0x03
-    out dx, al                   ; LCR: DLAB off, 8N1
-    mov dx, COM1 + 1
-    xor al, al
-    out dx, al                   ; IER
-    mov dx, COM1 + 2
-    mov al, 0x07
-    out dx, al                   ; FCR
-    mov dx, COM1 + 4
-    mov al, 0x03
-    out dx, al                   ; MCR: DTR, RTS
-    ret
+%include "com1.inc"
 
-; print the zero-terminated string at ebx on COM1
-puts:
-    mov dx, COM1
-.next:
-    mov al, [ebx]
-    test al, al
-    jz .done
-    out dx, al
-    inc ebx
-    jmp .next
-.done:
-    ret
-
-; print eax as 8 hex digits on COM1; clobbers eax, ecx, edx
-puthex8:
-    mov ecx, 8
-    mov edx, eax
-.digit:
-    rol edx, 4
-    mov eax, edx
-    and eax, 0xf
-    mov al, [IMAGE_BASE + hexdigits + eax]
-    push edx
-    mov dx, COM1
-    out dx, al
-    pop edx
-    dec ecx
-    jnz .digit
-    ret
-
-hexdigits: db "0123456789abcdef"
 msg_seed: db "port-fuzz: seed ", 0
 msg_ops: db ": ", 0
 msg_done: db " ops done", 13, 10, 0

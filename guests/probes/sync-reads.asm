@@ -50,11 +50,7 @@ start16:
 
 bits 32
 start32:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov esp, 0x8000
+    FLAT32_DATA 0x8000
     call init_com1
 
     ; The PM I/O block: PMBASE first, then its decode (PMIOSE).
@@ -241,57 +237,8 @@ pci_scan:
     mov eax, ebp
     ret
 
-; COM1 8N1, no loopback, no interrupts, FIFOs on and cleared
-init_com1:
-    mov dx, COM1 + 3
-    mov al, 0x03
-    out dx, al                   ; LCR: DLAB off, 8N1
-    mov dx, COM1 + 1
-    xor al, al
-    out dx, al                   ; IER
-    mov dx, COM1 + 2
-    mov al, 0x07
-    out dx, al                   ; FCR
-    mov dx, COM1 + 4
-    mov al, 0x03
-    out dx, al                   ; MCR: DTR, RTS
-    ret
+%include "com1.inc"
 
-; print the zero-terminated string at ebx on COM1; clobbers al, ebx, dx
-puts:
-    push edx
-    mov dx, COM1
-.next:
-    mov al, [ebx]
-    test al, al
-    jz .done
-    out dx, al
-    inc ebx
-    jmp .next
-.done:
-    pop edx
-    ret
-
-; print eax as 8 hex digits on COM1; clobbers eax, ecx
-puthex8:
-    push edx
-    mov ecx, 8
-    mov edx, eax
-.digit:
-    rol edx, 4
-    mov eax, edx
-    and eax, 0xf
-    mov al, [IMAGE_BASE + hexdigits + eax]
-    push edx
-    mov dx, COM1
-    out dx, al
-    pop edx
-    dec ecx
-    jnz .digit
-    pop edx
-    ret
-
-hexdigits: db "0123456789abcdef"
 msg_pci: db "sync-reads: pci pmbase ", 0
 msg_scans: db " scans ", 0
 msg_space: db " ", 0
