@@ -21,8 +21,8 @@
 // fail it: the vCPU's first fetch at the reset vector finds nothing (the exit the fetch caused).
 // Flash in ROMD mode is remapped after a command (probe guest guests/probes/flash-romd.asm, booted
 // as pflash CODE + VARS like OVMF, on every target): the guest times reads of the VARS flash before
-// and after a CFI command (read status, read array); after must cost what before did
-// (suites/harness/romd-check.ts). Teeth: --quirk romd-never-remapped (the VARS flash never mapped
+// a CFI command, in read-status mode (they trap: the yardstick) and after read-array; after must
+// cost what before did, not what a trap does (suites/harness/romd-check.ts). Teeth: --quirk romd-never-remapped (the VARS flash never mapped
 // back after its first command: every later read traps, the seed's exit storm) fails that same
 // guest-timed assertion. Under OVMF (own VMM, which counts its flash exits) the same quirk fails
 // the uefi-boot suite's flash budget (every read-array access exiting, suites/harness/uefi-check.ts)
@@ -320,5 +320,5 @@ for (const target of selectedTargets()) {
 
 /** The probe's timings for the report. */
 function romdProperties(p: RomdProbe | undefined): Record<string, string | number> {
-  return p ? { 'romd.status': `0x${p.status.toString(16)}`, 'romd.cycles.before': p.before, 'romd.cycles.after': p.after, 'romd.slowdown': (p.after / Math.max(p.before, 1)).toFixed(2) } : {};
+  return p ? { 'romd.status': `0x${p.status.toString(16)}`, 'romd.cycles.before': p.before, 'romd.cycles.trapped': p.trapped, 'romd.cycles.after': p.after, 'romd.slowdown': (p.after / Math.max(p.before, 1)).toFixed(2) } : {};
 }
