@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseEventStream } from '../../targets/boot-result.js';
 import { failuresOf } from './failures.js';
-import { checkInterrupts, checkIpis, IRQ, VMM_COUNTER_ASSERTIONS } from './irq-check.js';
+import { checkInterrupts, checkIpis, IRQ, STARVE_FACTOR_LAB, VMM_COUNTER_ASSERTIONS } from './irq-check.js';
 import type { ProbeEvent } from './probe.js';
 
 interface RoundOpts {
@@ -112,11 +112,22 @@ describe('checkInterrupts', () => {
   it('names starvation when the timer round lost or waited while the same CPU without the timer got every interrupt', () => {
     const starved = [...GOOD.slice(0, 2), round(0, [0, 0], { timerHz: 2000, ok: false, lost: 5, fireUs: 10_000_000, ticks: 20_000, window: [10, 20] }), ...GOOD.slice(3)];
     expect(messages(starved, vmm(99, 99), IRQ.starvation)).toEqual([
-      "msi round on CPU 0 with the PIT at 2000 Hz: the device's interrupt starved while the timer ran: the guest handled 0 of 32 in 10000 ms (2000 ms each; 0.10 ms each without the timer on the same CPU, all 32 handled), 5 given up after its stall timeout, while CPU 0 took 20000 timer ticks",
+      "msi round on CPU 0 with the PIT at 2000 Hz: the device's interrupt starved while the timer ran: the guest handled 0 of 32 in 10000 ms (2000 ms each; 0.10 ms each without the timer on the same CPU, all 32 handled; at most 10x), 5 given up after its stall timeout, while CPU 0 took 20000 timer ticks",
     ]);
     // Slow alone (no loss) counts too.
     const slow = [...GOOD.slice(0, 2), round(0, [32, 0], { timerHz: 2000, fireUs: 3200 * 20 }), ...GOOD.slice(3)];
     expect(messages(slow, vmm(99, 99), IRQ.starvation)).toHaveLength(1);
+  });
+
+  it('in the lab the bound is STARVE_FACTOR_LAB: a good 26x round from the lab in CI passes there and fails natively; 150x and a lost interrupt fail there', () => {
+    const plain = [round(0, [32, 0], { fireUs: 32 * 2150 }), round(1, [0, 32], { fireUs: 32 * 2150 })];
+    const ciLab = [...plain, round(0, [32, 0], { timerHz: 2000, fireUs: 1_803_000 }), ...GOOD.slice(3)];
+    expect(failuresOf(checkInterrupts(vmm(99, 99), ciLab, 2, ['msi'], { starveFactor: STARVE_FACTOR_LAB }).failures, IRQ.starvation)).toEqual([]);
+    expect(failuresOf(checkInterrupts(vmm(99, 99), ciLab, 2, ['msi']).failures, IRQ.starvation)[0]?.message).toContain('(56 ms each; 2.15 ms each without the timer on the same CPU, all 32 handled; at most 10x)');
+    const crawl = [...plain, round(0, [32, 0], { timerHz: 2000, fireUs: 32 * 2150 * 150 }), ...GOOD.slice(3)];
+    expect(failuresOf(checkInterrupts(vmm(99, 99), crawl, 2, ['msi'], { starveFactor: STARVE_FACTOR_LAB }).failures, IRQ.starvation)[0]?.message).toContain('at most 100x');
+    const held = [...plain, round(0, [28, 0], { timerHz: 2000, ok: false, lost: 4, fireUs: 8_100_000 }), ...GOOD.slice(3)];
+    expect(failuresOf(checkInterrupts(vmm(99, 95), held, 2, ['msi'], { starveFactor: STARVE_FACTOR_LAB }).failures, IRQ.starvation)).toHaveLength(1);
   });
 
   it('does not call a fast round a little slower under the timer starvation (TCG: 0.15 ms each against 0.01 ms, none lost)', () => {

@@ -54,6 +54,15 @@ export const RATE_LOSS = 0.1;
  */
 export const STARVE_FACTOR = 10;
 /**
+ * The same bound in the nested lab, where CPU time, not interrupt priority, is what the timer takes
+ * away: each 2 kHz tick costs the lab's one vCPU thread a few TCG-emulated VM exits, and each
+ * device interrupt an exit to the VMM's process, so a good run waits 11-26x as long per device
+ * interrupt with the timer as without, every interrupt handled and none lost, on the tree that
+ * passed CI as on its successors (docs/measurements.md). The seed's starvation (an interrupt held
+ * until the guest gives it up) still fails: lost interrupts, or 100x.
+ */
+export const STARVE_FACTOR_LAB = 100;
+/**
  * ...and at least this long per interrupt (two periods of the 2 kHz timer). A fast round without
  * the timer makes the factor alone too sharp: QEMU 7.2 TCG on a 2-core host took 0.15 ms per
  * interrupt with the timer against 0.01 ms without (15x), every one handled, none lost.
@@ -144,6 +153,8 @@ export interface IrqCheckOptions {
    * (VMM_COUNTER_ASSERTIONS), and every guest-side assertion still applies.
    */
   vmmCounters?: boolean;
+  /** How many times the wait per device interrupt without the timer the timer round may take (default STARVE_FACTOR). */
+  starveFactor?: number;
 }
 
 /** The assertions only the VMM's own counters can decide. */
@@ -187,7 +198,7 @@ export function checkInterrupts(r: BootResult, events: readonly ProbeEvent[], cp
     if (x.counts[x.cpu] !== x.handled && elsewhere.length === 0) fail(IRQ.perCpu, `${where(x)}: per-CPU count ${x.counts[x.cpu]} differs from handled ${x.handled}`);
     if (x.timerHz > 0) {
       checkTimerRate(x, opts.minTimerShare ?? 1 - RATE_LOSS, fail);
-      checkStarvation(x, rounds, fail);
+      checkStarvation(x, rounds, opts.starveFactor ?? STARVE_FACTOR, fail);
     }
   }
   if (!counters) {
@@ -249,16 +260,16 @@ function checkTimerRate(x: IrqRound, minShare: number, fail: (assertion: string,
  * timer ticks meanwhile. Plain loss (the round without the timer loses too) is the exact-count
  * assertion's finding, not this one.
  */
-function checkStarvation(x: IrqRound, rounds: readonly IrqRound[], fail: (assertion: string, message: string) => void): void {
+function checkStarvation(x: IrqRound, rounds: readonly IrqRound[], factor: number, fail: (assertion: string, message: string) => void): void {
   const plain = rounds.find((p) => p.mode === x.mode && p.cpu === x.cpu && p.timerHz === 0);
   if (!plain || !exact(plain) || x.timerTicks === 0) return;
   const each = x.fireUs / Math.max(1, x.handled + x.lost);
   const plainEach = plain.fireUs / Math.max(1, plain.handled);
-  const slow = Number.isFinite(each) && Number.isFinite(plainEach) && each > STARVE_FACTOR * Math.max(plainEach, 1) && each > STARVE_MIN_US;
+  const slow = Number.isFinite(each) && Number.isFinite(plainEach) && each > factor * Math.max(plainEach, 1) && each > STARVE_MIN_US;
   if (x.lost === 0 && x.ok && x.handled === x.fired && !slow) return;
   fail(
     IRQ.starvation,
-    `${where(x)}: the device's interrupt starved while the timer ran: the guest handled ${x.handled} of ${x.fired} in ${ms(x.fireUs)} ms (${ms(each)} ms each; ${ms(plainEach)} ms each without the timer on the same CPU, all ${plain.handled} handled), ${x.lost} given up after its stall timeout, while CPU ${x.cpu} took ${x.timerTicks} timer ticks`,
+    `${where(x)}: the device's interrupt starved while the timer ran: the guest handled ${x.handled} of ${x.fired} in ${ms(x.fireUs)} ms (${ms(each)} ms each; ${ms(plainEach)} ms each without the timer on the same CPU, all ${plain.handled} handled; at most ${factor}x), ${x.lost} given up after its stall timeout, while CPU ${x.cpu} took ${x.timerTicks} timer ticks`,
   );
 }
 
