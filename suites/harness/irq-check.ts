@@ -12,6 +12,8 @@ import type { BootResult } from '../../targets/boot-result.js';
 import { eventsOf } from '../../targets/boot-result.js';
 import type { Failure } from './failures.js';
 import type { ProbeEvent } from './probe.js';
+/** The VMM's stall report threshold (ms), which the clean-run assertion judges. */
+export { STALL_REPORT_MS } from '../../vmm/devices/pci/irq-test-stats.js';
 
 export const IRQ = {
   rounds: 'a round per CPU and mode',
@@ -54,14 +56,22 @@ export const RATE_LOSS = 0.1;
  */
 export const STARVE_FACTOR = 10;
 /**
- * The same bound in the nested lab, where CPU time, not interrupt priority, is what the timer takes
- * away: each 2 kHz tick costs the lab's one vCPU thread a few TCG-emulated VM exits, and each
- * device interrupt an exit to the VMM's process, so a good run waits 11-26x as long per device
- * interrupt with the timer as without, every interrupt handled and none lost, on the tree that
- * passed CI as on its successors (docs/measurements.md). The seed's starvation (an interrupt held
- * until the guest gives it up) still fails: lost interrupts, or 100x.
+ * The nested lab cannot judge the wait at all: there the ticks take the CPU time the device
+ * interrupts need (each 2 kHz tick costs the lab's vCPU thread a few TCG-emulated VM exits, each
+ * device interrupt an exit to the VMM's process), and a good run waited 4.5-87x as long per device
+ * interrupt with the timer as without, every interrupt handled, on the tree that passed CI as on its
+ * successors (docs/measurements.md). There only loss counts: the seed's starvation (an interrupt
+ * held until the guest gives it up) still fails.
  */
-export const STARVE_FACTOR_LAB = 100;
+export const STARVE_FACTOR_LAB = Number.POSITIVE_INFINITY;
+/**
+ * The guest's stall timeout (bootgate_irqtest.c stall_ms): an interrupt not handled this long is
+ * given up and recovered (lost). In the nested lab, single device interrupts under the 2 kHz PIT
+ * waited up to 1.9 s, every one handled (likely the local APIC's priority order: a CPU busy with
+ * ticks takes the timer's higher-priority vector first), so there a wait under the timer counts as
+ * a stall only from here on, where the guest itself gives up.
+ */
+export const GUEST_STALL_MS = 2000;
 /**
  * ...and at least this long per interrupt (two periods of the 2 kHz timer). A fast round without
  * the timer makes the factor alone too sharp: QEMU 7.2 TCG on a 2-core host took 0.15 ms per
@@ -153,8 +163,14 @@ export interface IrqCheckOptions {
    * (VMM_COUNTER_ASSERTIONS), and every guest-side assertion still applies.
    */
   vmmCounters?: boolean;
-  /** How many times the wait per device interrupt without the timer the timer round may take (default STARVE_FACTOR). */
+  /** How many times the wait per device interrupt without the timer the timer round may take (default STARVE_FACTOR; infinite: only loss counts). */
   starveFactor?: number;
+  /**
+   * A device interrupt the VMM reports acked late (`irq-stall`, STALL_REPORT_MS or more) while the
+   * PIT ran periodic is no stall failure when shorter than this (ms): the timer round's wait, which
+   * the starvation assertion judges. Default 0: every reported stall fails.
+   */
+  timerStallMs?: number;
 }
 
 /** The assertions only the VMM's own counters can decide. */
@@ -221,7 +237,10 @@ export function checkInterrupts(r: BootResult, events: readonly ProbeEvent[], cp
   for (const m of checkIpis(events, cpus)) fail(IRQ.ipis, m);
   for (const e of eventsOf(r, 'reset')) fail(IRQ.clean, `the machine reset during the test (${String(e.source)}): the guest crashed or rebooted`);
   for (const e of eventsOf(r, 'irq-stall')) {
-    fail(IRQ.clean, `the device's interrupt (${String(e.to)}) was ${String(e.how)} ${String(e.ms)} ms after the VMM raised it: no CPU handled it meanwhile`);
+    const pitHz = Number(e.pitHz ?? 0);
+    if (pitHz > 0 && Number(e.ms) < (opts.timerStallMs ?? 0)) continue;
+    const timer = pitHz > 0 ? ` while the PIT ran at ${pitHz} Hz` : '';
+    fail(IRQ.clean, `the device's interrupt (${String(e.to)}) was ${String(e.how)} ${String(e.ms)} ms after the VMM raised it${timer}: no CPU handled it meanwhile`);
   }
   for (const e of eventsOf(r, 'triple-fault')) fail(IRQ.clean, describeFault(e.vcpu, (e.registers ?? {}) as Record<string, string>));
   for (const e of events.filter((e) => e.event === 'trouble')) {
@@ -269,7 +288,7 @@ function checkStarvation(x: IrqRound, rounds: readonly IrqRound[], factor: numbe
   if (x.lost === 0 && x.ok && x.handled === x.fired && !slow) return;
   fail(
     IRQ.starvation,
-    `${where(x)}: the device's interrupt starved while the timer ran: the guest handled ${x.handled} of ${x.fired} in ${ms(x.fireUs)} ms (${ms(each)} ms each; ${ms(plainEach)} ms each without the timer on the same CPU, all ${plain.handled} handled; at most ${factor}x), ${x.lost} given up after its stall timeout, while CPU ${x.cpu} took ${x.timerTicks} timer ticks`,
+    `${where(x)}: the device's interrupt starved while the timer ran: the guest handled ${x.handled} of ${x.fired} in ${ms(x.fireUs)} ms (${ms(each)} ms each; ${ms(plainEach)} ms each without the timer on the same CPU, all ${plain.handled} handled; ${Number.isFinite(factor) ? `at most ${factor}x` : 'only loss judged'}), ${x.lost} given up after its stall timeout, while CPU ${x.cpu} took ${x.timerTicks} timer ticks`,
   );
 }
 

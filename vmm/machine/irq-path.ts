@@ -166,8 +166,13 @@ export class IrqPath {
   }
 
   private timerBusy(): boolean {
+    return this.pitPeriodicHz() > STARVE_ABOVE_HZ;
+  }
+
+  /** PIT channel 0's rate (Hz) while it runs periodic (mode 2 or 3), else 0: what an interrupt competes with. */
+  pitPeriodicHz(): number {
     const pit = this.vm().pitChannel0();
-    return (pit.mode === 2 || pit.mode === 3) && PIT_HZ / pit.count > STARVE_ABOVE_HZ;
+    return pit.mode === 2 || pit.mode === 3 ? PIT_HZ / pit.count : 0;
   }
 
   /** Release held interrupts once the timer is quiet (starvation quirk); cheap when nothing is held. */

@@ -249,6 +249,7 @@ export function buildPc(o: PcOptions): PcBuild {
           signalMsi: (lo, hi, data) => irqPath.signalMsi(lo, hi, data),
           guestMisuse: (device, what) => machine.guestMisuse(device, what),
           emit: (event) => o.emit(event),
+          pitHz: () => irqPath.pitPeriodicHz(),
         },
         // PIRQ IRQ n is GSI n on pc.
         gsiFor: () => piix3.pirqRoute(pirq),

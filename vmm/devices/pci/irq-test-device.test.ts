@@ -137,8 +137,19 @@ describe('IrqTestDevice INTx', () => {
     write(REG_ACK, 1); // quick: not a stall
     now += 2100;
     write(REG_ACK, 1); // the guest's recovery after its 2 s timeout
-    expect(machine.events).toEqual([{ event: 'irq-stall', device: 'irq-test@00:1f.0', how: 'acked', ms: 2100, to: 'INTx GSI 11' }]);
+    expect(machine.events).toEqual([{ event: 'irq-stall', device: 'irq-test@00:1f.0', how: 'acked', ms: 2100, to: 'INTx GSI 11', pitHz: 0 }]);
     expect(dev.stats()).toMatchObject({ stalls: 1, longestWaitMs: 2100 });
+  });
+
+  it('names the PIT rate a stalled interrupt competed with', () => {
+    let now = 1000;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    const { machine, write } = setup();
+    Object.assign(machine, { pitHz: () => 1_193_182 / 597 });
+    write(REG_FIRE, 1);
+    now += 700;
+    write(REG_ACK, 1);
+    expect(machine.events).toEqual([{ event: 'irq-stall', device: 'irq-test@00:1f.0', how: 'acked', ms: 700, to: 'INTx GSI 11', pitHz: 1999 }]);
   });
 
   it('holds the line low while INTx is disabled but keeps status bit 3 (PCI 2.3)', () => {

@@ -14,7 +14,8 @@
 // MSI sends one message per interrupt, the next one when the previous is acked. Counting is
 // per interrupt raised, nothing is emitted per interrupt (hot path); `stats()` feeds the VMM's
 // final `irq-test` event. An interrupt acked or cancelled STALL_REPORT_MS or more after it was
-// raised is an `irq-stall` event naming where it was sent (a lost interrupt the guest recovered).
+// raised is an `irq-stall` event naming where it was sent and the PIT's periodic rate at that time
+// (a lost interrupt the guest recovered, or one a fast timer held back).
 // A machine reset clears config space, MODE, SCRATCH and the queue but
 // keeps the counters (they cover the whole VM run).
 // Left out: MSI-X, multiple MSI messages, MSI masking, power management, INTB-INTD.
@@ -70,6 +71,8 @@ export interface IrqTestServices {
   signalMsi(addressLo: number, addressHi: number, data: number): void;
   /** Report an interrupt that waited long for its ACK (`irq-stall` event); optional in unit tests. */
   emit?: MachineServices['emit'];
+  /** The PIT's periodic rate now (Hz, 0 when it is not periodic): a stall names what it competed with. */
+  pitHz?: () => number;
 }
 
 export interface IrqTestDeviceOptions {
@@ -330,7 +333,8 @@ export class IrqTestDevice extends PciFunction {
     if (ms < STALL_REPORT_MS) return;
     this.stalls++;
     const to = o.kind === 'msi' ? `MSI address 0x${o.address.toString(16)} data 0x${o.data.toString(16)}` : `INTx GSI ${o.gsi ?? 'none'}`;
-    this.services.emit?.({ event: 'irq-stall', device: this.name, how, ms: Math.round(ms), to });
+    const pitHz = Math.round(this.services.pitHz?.() ?? 0);
+    this.services.emit?.({ event: 'irq-stall', device: this.name, how, ms: Math.round(ms), to, pitHz });
   }
 
   /** Where the next interrupt would go, or null while the mode's path is switched off. */
