@@ -7,7 +7,7 @@
 // run stops. Every exit the owner serves is a hop between two threads, so each is counted as a
 // hand-over (its wait: from the exit to the end of its service).
 //
-// What a thread does not hand over (vcpu-loop.c): a postable port write (posted-writes.ts) or a
+// What a thread does not hand over (kept-exits.c): a postable port write (posted-writes.ts) or a
 // debug-console byte it queues and re-enters; the owner applies the queue before serving anything
 // else, debug-console bytes through the vCPU's own instance (one vCPU's debug lines never mix with
 // another's), and counts each in that vCPU's profile. A POST code write it only counts (a latch no
@@ -40,7 +40,7 @@ import { releaseRunPage } from './run-page.js';
 import { type ExitHandler, RunState, VcpuRunner } from './runner.js';
 import { UNASSIGNED_PAGE_SIZE } from './unassigned-pages.js';
 
-/** The threads' empty-page table's size (vcpu-loop.c BG_EMPTY_PAGES). */
+/** The threads' empty-page table's size (vcpu-pool.h BG_EMPTY_PAGES). */
 const EMPTY_PAGES_MAX = 64;
 /** The pm-timer-two-clocks quirk: how far the threads' PM epoch is after the owner's (7,159 ticks). */
 const TWO_CLOCKS_SKEW_MS = 2;

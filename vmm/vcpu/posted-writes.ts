@@ -26,7 +26,7 @@ const SLOTS_AT = 4;
 /** Slots in the ring (a power of two). */
 export const POSTED_SLOTS = 256;
 const SLOT_WORDS = 4;
-/** The ring's size in bytes (the native vCPU threads allocate one of this layout, vcpu-loop.c). */
+/** The ring's size in bytes (the native vCPU threads allocate one of this layout, kept-exits.c posts into it). */
 export const POSTED_RING_BYTES = (SLOTS_AT + POSTED_SLOTS * SLOT_WORDS) * 4;
 // slot words
 const STAMP = 0;

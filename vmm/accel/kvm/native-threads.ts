@@ -44,9 +44,9 @@ const SLOT_EXIT_NS = 32;
 const SLOT_RUN_NS = 40;
 const SLOT_EMPTY_READS = 64;
 const SLOT_EMPTY_WRITES = 320;
-/** vcpu-loop.c's BG_EMPTY_PAGES. */
+/** vcpu-pool.h's BG_EMPTY_PAGES. */
 export const EMPTY_PAGES = 64;
-/** vcpu-loop.c's BG_SYNC_ENTRIES. */
+/** vcpu-pool.h's BG_SYNC_ENTRIES. */
 const SYNC_TABLE_ENTRIES = 24;
 
 /** dist/native/ from dist/vmm/accel/kvm/ (tsc) or dist/vmm/vcpu/worker-bundle/ (the workers' bundle). */
@@ -58,7 +58,7 @@ function libraryPath(): string {
     dir = dirname(dir);
   }
   throw new BootgateError('E_INTERNAL', 'the native vCPU threads library (dist/native/libbootgate-vcpu.so) is missing', {
-    hint: 'run npm run build (it compiles vmm/accel/kvm/native/vcpu-loop.c with gcc)',
+    hint: 'run npm run build (it compiles vmm/accel/kvm/native/*.c with gcc)',
   });
 }
 
@@ -108,14 +108,14 @@ function load(): Library {
   return library;
 }
 
-/** Refuse a library whose pool layout is not the one this file reads (built from another vcpu-loop.c). */
+/** Refuse a library whose pool layout is not the one this file reads (built from another vcpu-pool.h). */
 function checkLayout(lib: Library): void {
   const got = new Int32Array(7);
   lib.layout(got);
   const want = [HEADER, SLOT, SLOT_LOCAL_READS, LOCAL_READS_BYTES, SYNC_TABLE_ENTRIES, HEADER_PCI_VERSION, PCI_IMAGE_BYTES];
   if (want.some((w, i) => got[i] !== w)) {
     throw new BootgateError('E_INTERNAL', `the native vCPU threads library lays its pool out as [${[...got].join(', ')}], this code reads [${want.join(', ')}]`, {
-      hint: 'rebuild it: npm run build (dist/native/libbootgate-vcpu.so is older or newer than vmm/accel/kvm/native/vcpu-loop.c)',
+      hint: 'rebuild it: npm run build (dist/native/libbootgate-vcpu.so is older or newer than vmm/accel/kvm/native/vcpu-pool.h)',
     });
   }
 }
