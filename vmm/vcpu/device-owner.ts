@@ -3,12 +3,11 @@
 // it sleeps on the doorbell (Atomics.wait), applies the writes the vCPU threads posted
 // (posted-writes.ts), serves their mailboxes and publishes the values of shadow-read registers, so
 // a device access costs at most one cross-thread hop and no vCPU ever leaves the guest for another
-// one's access. At SMP 1 it runs vCPU 0 itself with the direct exit handler (no hop at all).
+// one's access. At SMP 1 it runs vCPU 0 itself with the direct exit handler (own-vcpu.ts: no hop at all).
 // A reset pauses every vCPU thread (epoch handshake), rebuilds the accelerator VM, publishes the
 // new vCPU handles and resumes; each thread reopens its vCPU. The owner reports the outcome and the
 // machine's final state (final-reports.ts); each vCPU thread reports its own accounting.
 
-import type { Vcpu } from '../accel/types.js';
 import type { SyncPortRange } from '../bus/bus.js';
 import { type BusDevice, SyncKind } from '../devices/device.js';
 import { vcpuRunners } from '../config.js';
@@ -17,23 +16,18 @@ import { emitFinalReports, flushMachine } from '../machine/final-reports.js';
 import type { PendingAction, PendingReset } from '../machine/machine.js';
 import { snapshotPath, tripleFaultSource, writeLowMemory } from '../machine/memory-snapshot.js';
 import { PcInstance } from '../machine/pc-instance.js';
-import { ExitAccounting } from '../metrics/exit-accounting.js';
 import { codeAround } from './code-dump.js';
 import { ControlBlock, NO_SHADOW, StopMode } from './control.js';
-import { DirectExitHandler } from './direct-exit-handler.js';
-import { irrScrubber } from './irr-scrubber.js';
 import { Mailbox } from './mailbox.js';
 import { OWNER, type OwnerWorkerData, postEvent, postEvents, postStopped, type StampedEvent, stampEvent, type StoppedReport } from './messages.js';
-import { openRegistered } from './open-vcpu.js';
 import { NativeExitHandler, NativeVcpus } from './native-vcpus.js';
 import { OwnerService } from './owner-service.js';
+import { OwnVcpu } from './own-vcpu.js';
 import { type PostedWrite, PostedWrites } from './posted-writes.js';
-import { judgeResetStep, stepResetVector } from './reset-step.js';
+import { judgeResetStep } from './reset-step.js';
 import { RipSampler } from './rip-sampler.js';
 import { OWNER_SPIN_US, SPIN_US } from './spin.js';
 import { UNASSIGNED_PAGE_SIZE } from './unassigned-pages.js';
-import { releaseRunPage } from './run-page.js';
-import { type RunGate, RunState, VcpuRunner } from './runner.js';
 
 const PAUSE_ACK_TIMEOUT_MS = 30_000;
 /** The idle owner wakes this often to flush consoles and poll the interrupt path. */
@@ -58,8 +52,7 @@ export class DeviceOwner {
   private shadowSources: Array<{ index: number; device: BusDevice; offset: number }> = [];
   private resets = 0;
   /** SMP 1: the vCPU this thread runs, and its accounting. */
-  private ownVcpu: Vcpu | undefined;
-  private ownAcct: ExitAccounting | undefined;
+  private own: OwnVcpu | undefined;
   /** Events stamped but not posted yet (native vCPU threads running: emit). */
   private queuedEvents: StampedEvent[] | undefined;
 
@@ -306,59 +299,21 @@ export class DeviceOwner {
     for (const r of native?.finish(this.control.stopMode === StopMode.Diagnose, this.control.ram()) ?? []) postStopped(r);
   }
 
-  /** SMP 1: run vCPU 0 on this thread, serving its exits directly. */
+  /** SMP 1: run vCPU 0 on this thread, serving its exits directly (own-vcpu.ts). */
   private runOwnVcpu(): Outcome {
-    const { config } = this.data;
-    const backend = this.machine.accel.vcpuBackend();
-    // The VM's handles are published (start, and every reset before the runner reopens).
-    const open = (): Vcpu => openRegistered(backend, this.control, 0, config.quirks);
-    this.ownVcpu = open();
-    this.ownAcct = new ExitAccounting(0, this.clockOffset);
-    this.emit(judgeResetStep(stepResetVector(this.ownVcpu), (gpa) => this.machine.regionAt(gpa), config.quirks));
-    let outcome: Outcome = { status: 'stopped', resets: 0 };
-    const gate: RunGate = {
-      poll: (parked) => {
-        if (this.control.stopMode !== StopMode.Running) return RunState.Stopped;
-        const pending = this.takePending();
-        if (pending?.kind === 'power-off') {
-          outcome = this.powerOff(pending);
-          return RunState.Stopped;
-        }
-        if (pending) {
-          this.resetMachine(pending);
-          return RunState.Paused;
-        }
-        if (parked) throw new BootgateError('E_INTERNAL', 'vCPU 0 is parked for a reset nobody asked for');
-        return RunState.Running;
-      },
-      awaitResume: () => (this.control.stopMode === StopMode.Running ? RunState.Running : RunState.Stopped),
-    };
-    const handler = new DirectExitHandler(this.machine.pc, (e) => this.emit(e), config.sampleRipMs === undefined ? undefined : new RipSampler());
-    const beforeEntry = irrScrubber(this.control, config.quirks);
-    const runner = new VcpuRunner({
-      vcpu: this.ownVcpu,
-      gate,
-      handler,
-      acct: this.ownAcct,
-      ...(beforeEntry ? { beforeEntry } : {}),
-      reopen: (old) => {
-        const fresh = open();
-        releaseRunPage(this.control, old);
-        this.ownVcpu = fresh;
-        return fresh;
-      },
-      describeGpa: (gpa) => {
-        const region = this.machine.regionAt(gpa);
-        return region ? `in ${region}` : 'nothing mapped there';
-      },
+    const own = new OwnVcpu({
+      config: this.data.config,
+      machine: this.machine,
+      control: this.control,
+      clockOffset: this.clockOffset,
+      emit: (e) => this.emit(e),
+      takePending: () => this.takePending(),
+      powerOff: (pending) => this.powerOff(pending),
+      resetMachine: (pending) => this.resetMachine(pending),
+      resets: () => this.resets,
     });
-    try {
-      runner.run();
-    } finally {
-      if (handler.sampler) this.emit(handler.sampler.event());
-    }
-    if (outcome.status === 'stopped') outcome = { status: 'stopped', resets: this.resets };
-    return outcome;
+    this.own = own;
+    return own.run();
   }
 
   /** Machine reset: pause the vCPU threads, rebuild the accelerator VM, publish it, resume. */
@@ -410,14 +365,15 @@ export class DeviceOwner {
   }
 
   private report(outcome: Outcome): StoppedReport {
-    const r: StoppedReport = { vcpu: this.ownVcpu ? 0 : OWNER, outcome };
-    if (this.ownAcct) r.snapshot = this.ownAcct.snapshot();
+    const ownVcpu = this.own?.vcpu;
+    const r: StoppedReport = { vcpu: ownVcpu ? 0 : OWNER, outcome };
+    if (this.own?.acct) r.snapshot = this.own.acct.snapshot();
     const diagnose = this.control.stopMode === StopMode.Diagnose || outcome.status === 'error';
     if (diagnose) {
       const { pc, vm } = this.machine;
       r.devices = [pc.uart.interruptState(), vm.describeIoapic()];
-      if (this.ownVcpu) {
-        const d = this.ownVcpu.diagnose();
+      if (ownVcpu) {
+        const d = ownVcpu.diagnose();
         r.registers = { ...d.registers, code: codeAround(this.control.ram(), d.ripGpa) };
         r.devices.push(d.lapic);
       }
