@@ -3,7 +3,8 @@
 // it sleeps on the doorbell (Atomics.wait), applies the writes the vCPU threads posted
 // (posted-writes.ts), serves their mailboxes and publishes the values of shadow-read registers, so
 // a device access costs at most one cross-thread hop and no vCPU ever leaves the guest for another
-// one's access. At SMP 1 it runs vCPU 0 itself with the direct exit handler (own-vcpu.ts: no hop at all).
+// one's access. At SMP 1 it runs vCPU 0 itself with the direct exit handler (own-vcpu.ts: no hop
+// at all).
 // A reset pauses every vCPU thread (epoch handshake), rebuilds the accelerator VM, publishes the
 // new vCPU handles and resumes; each thread reopens its vCPU. The owner reports the outcome and the
 // machine's final state (final-reports.ts); each vCPU thread reports its own accounting.
