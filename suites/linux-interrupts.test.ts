@@ -46,23 +46,29 @@ const DONE = '@@bootgate \\{"event":"done"';
 const BOOT_TIMEOUT_S = 90;
 
 /**
- * The timer round's bounds in the nested lab. Its lower rate bound: natively the PIT's rate less
- * RATE_LOSS (irq-check.ts); the lab delivers 7-80 % of a 2 kHz PIT (TCG emulates every tick's
- * exits), so there only "it ticked, and never faster than its rate" is checked. Its starvation
- * bound: natively STARVE_FACTOR; in the lab the ticks take the CPU time the device interrupts need
- * (good runs 4.5-87x, none lost), so there only loss counts (STARVE_FACTOR_LAB), and the native
- * bound is recorded as not observable; for the same reason a single interrupt waiting under the timer is a stall there
- * only from the guest's own stall timeout on.
+ * The timer round's bounds where TCG emulates the CPU that takes the ticks. Its lower rate bound:
+ * natively the PIT's rate less RATE_LOSS (irq-check.ts); TCG takes what the host's CPU lets it, so
+ * there only "it ticked, and never faster than its rate" is checked: the nested lab (TCG emulates
+ * every tick's exits) delivers 7-80 % of a 2 kHz PIT, and qemu:tcg on a loaded 2-core host took
+ * 45-85 % (it met the bound on quieter days). Its starvation bound: natively STARVE_FACTOR; in the lab the
+ * ticks take the CPU time the device interrupts need (good runs 4.5-87x, none lost), so there only
+ * loss counts (STARVE_FACTOR_LAB), and the native bound is recorded as not observable; for the same
+ * reason a single interrupt waiting under the timer is a stall there only from the guest's own
+ * stall timeout on. qemu:tcg keeps the native starvation bound: its rounds have met it.
  */
 function timerLimits(target: string): { opts: IrqCheckOptions; skipped: SkippedAssertion[] } {
+  const rateFloor = (reason: string): SkippedAssertion => ({
+    assertion: `${IRQ.timerRate}: at least ${Math.round((1 - RATE_LOSS) * 100)} % of ${TIMER_HZ} Hz`,
+    reason: `${target}: ${reason}; only the upper bound is checked there`,
+  });
+  if (target === 'qemu:tcg') {
+    return { opts: { minTimerShare: 0 }, skipped: [rateFloor(`TCG takes the ticks as fast as the host lets it: 904-1701 Hz of a ${TIMER_HZ} Hz PIT on a loaded 2-core host`)] };
+  }
   if (!target.endsWith('@lab')) return { opts: {}, skipped: [] };
   return {
     opts: { minTimerShare: 0, starveFactor: STARVE_FACTOR_LAB, timerStallMs: GUEST_STALL_MS },
     skipped: [
-      {
-        assertion: `${IRQ.timerRate}: at least ${Math.round((1 - RATE_LOSS) * 100)} % of ${TIMER_HZ} Hz`,
-        reason: `${target}: the nested lab delivers 144-1614 Hz of a ${TIMER_HZ} Hz PIT (TCG emulates each tick's exits); only the upper bound is checked there`,
-      },
+      rateFloor(`the nested lab delivers 144-1614 Hz of a ${TIMER_HZ} Hz PIT (TCG emulates each tick's exits)`),
       {
         assertion: `${IRQ.starvation}: at most ${STARVE_FACTOR}x the wait per device interrupt without the timer`,
         reason: `${target}: in the nested lab the ${TIMER_HZ} Hz ticks take the CPU time the device interrupts need (good runs wait 4.5-87x as long, none lost); there only loss is judged: no interrupt may be given up`,
