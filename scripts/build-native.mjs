@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Builds the KVM backend's native vCPU threads (vmm/accel/kvm/native/*.c: vcpu-loop.c, kept-exits.c) into
-// dist/native/libbootgate-vcpu.so with the host's gcc (a tool every bootstrap profile installs).
+// Builds the KVM backend's native vCPU threads (vmm/accel/kvm/native/*.c: vcpu-loop.c,
+// kept-exits.c) into dist/native/libbootgate-vcpu.so with the host's gcc (a tool every bootstrap profile installs).
 // Linux only: the library drives KVM_RUN; on another host there is nothing to build. Rebuilt only
-// when a source or header is newer than the library. Run after `tsc -p .` (bootstrap and `npm run build`).
+// when a source or header is newer than the library. Run after `tsc -p .` (bootstrap and
+// `npm run build`).
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
@@ -16,7 +17,10 @@ const sources = files.filter((f) => f.endsWith('.c')).sort();
 const output = join(root, 'dist', 'native', 'libbootgate-vcpu.so');
 
 if (process.platform !== 'linux') process.exit(0);
-if (existsSync(output) && files.every((f) => statSync(output).mtimeMs >= statSync(f).mtimeMs)) process.exit(0);
+if (existsSync(output)) {
+  const built = statSync(output).mtimeMs;
+  if (files.every((f) => built >= statSync(f).mtimeMs)) process.exit(0);
+}
 mkdirSync(dirname(output), { recursive: true });
 const args = ['-O2', '-Wall', '-Wextra', '-Werror', '-shared', '-fPIC', '-pthread', '-o', output, ...sources];
 const r = spawnSync('gcc', args, { stdio: 'inherit' });

@@ -50,11 +50,11 @@ const BOOT_TIMEOUT_S = 90;
  * natively the PIT's rate less RATE_LOSS (irq-check.ts); TCG takes what the host's CPU lets it, so
  * there only "it ticked, and never faster than its rate" is checked: the nested lab (TCG emulates
  * every tick's exits) delivers 7-80 % of a 2 kHz PIT, and qemu:tcg on a loaded 2-core host took
- * 45-85 % (it met the bound on quieter days). Its starvation bound: natively STARVE_FACTOR; in the lab the
- * ticks take the CPU time the device interrupts need (good runs 4.5-87x, none lost), so there only
- * loss counts (STARVE_FACTOR_LAB), and the native bound is recorded as not observable; for the same
- * reason a single interrupt waiting under the timer is a stall there only from the guest's own
- * stall timeout on. qemu:tcg keeps the native starvation bound: its rounds have met it.
+ * 45-85 % (it met the bound on quieter days). Its starvation bound: natively STARVE_FACTOR; in the
+ * lab the ticks take the CPU time the device interrupts need (good runs 4.5-87x, none lost), so
+ * there only loss counts (STARVE_FACTOR_LAB), and the native bound is recorded as not observable;
+ * for the same reason a single interrupt waiting under the timer is a stall there only from the
+ * guest's own stall timeout on. qemu:tcg keeps the native starvation bound: its rounds have met it.
  */
 function timerLimits(target: string): { opts: IrqCheckOptions; skipped: SkippedAssertion[] } {
   const rateFloor = (reason: string): SkippedAssertion => ({
