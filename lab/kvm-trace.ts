@@ -55,7 +55,10 @@ export function shutdownFilter(requestedTripleFaults: boolean): string {
  * Shell functions for a lab job (busybox ash, root): `kvm_trace_setup` (buffer, events;
  * leaves KT empty and says why on stderr when the lab kernel has no kvm tracepoints),
  * `kvm_trace_arm FILTER` (clear the ring, set the trigger, trace), `kvm_trace_save FILE` (write
- * the trace to FILE when the trigger stopped it; nothing otherwise).
+ * the trace to FILE when the trigger stopped it; nothing otherwise). With KT_STATE set to a file,
+ * the armed trigger is kept there for the next shell's setup: the kernel refuses a second
+ * `traceoff` trigger, so a shell that did not arm the standing one must still remove it (a lab
+ * series' runner, and its shell, start again after a boot that did not end cleanly).
  */
 export function kvmTraceShellFunctions(): string {
   const trigger = '$KT/events/kvm/kvm_exit/trigger';
@@ -67,6 +70,7 @@ kvm_trace_setup() {
   echo 0 > $KT/tracing_on
   echo ${KVM_TRACE_BUFFER_KB} > $KT/buffer_size_kb
   for e in ${KVM_TRACE_EVENTS.join(' ')}; do echo 1 > $KT/events/kvm/$e/enable; done
+  [ -z "$KT_STATE" ] || KT_TRIGGER=$(cat "$KT_STATE" 2>/dev/null)
 }
 kvm_trace_arm() {
   [ -n "$KT" ] || return 0
@@ -74,6 +78,7 @@ kvm_trace_arm() {
   [ -z "$KT_TRIGGER" ] || echo "!$KT_TRIGGER" > ${trigger}
   KT_TRIGGER="traceoff if $1"
   echo "$KT_TRIGGER" > ${trigger}
+  [ -z "$KT_STATE" ] || echo "$KT_TRIGGER" > "$KT_STATE"
   echo > $KT/trace
   echo 1 > $KT/tracing_on
 }

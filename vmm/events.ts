@@ -184,7 +184,8 @@ export type VmmEvent =
       exitCode: number;
       resets: number;
       wallMs: number;
-      maxRssBytes: number;
+      /** The process's peak RSS; left out when the process runs other boots too (a lab series). */
+      maxRssBytes?: number;
       profile: ExitProfile;
       error?: { code: string; message: string; hint?: string };
       diagnostic?: Diagnostic;

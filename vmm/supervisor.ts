@@ -52,6 +52,11 @@ export interface RunIo {
   console?: (text: string) => void;
   /** 0x402 debug console output. */
   debugcon?: (text: string) => void;
+  /**
+   * The process runs other boots too (a lab series): Node's start-up before this run and the
+   * process's peak RSS are not this run's, so the config and final events leave them out.
+   */
+  sharedProcess?: boolean;
 }
 
 class EventLog {
@@ -94,7 +99,13 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
   let firmwarePanic = undefined as { port: string; line: string } | undefined;
   const keepAlive = (): void => {};
   process.on('SIGUSR2', keepAlive); // kicks must not kill the process
-  log.write({ event: 'config', t: since(), config: { ...config, firmwarePath }, quirks: config.quirks, processMs: Math.round(processMs * 10) / 10 });
+  log.write({
+    event: 'config',
+    t: since(),
+    config: { ...config, firmwarePath },
+    quirks: config.quirks,
+    ...(io.sharedProcess ? {} : { processMs: Math.round(processMs * 10) / 10 }),
+  });
   log.write({ event: 'milestone', t: 0, name: 'vmm-start' });
 
   let resolveDone!: () => void;
@@ -290,7 +301,7 @@ export async function runVm(config: VmConfig, firmwarePath: string, io: RunIo = 
     exitCode,
     resets,
     wallMs,
-    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    ...(io.sharedProcess ? {} : { maxRssBytes: process.resourceUsage().maxRSS * 1024 }),
     profile,
     error,
     diagnostic,

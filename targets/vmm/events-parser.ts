@@ -112,7 +112,7 @@ const FIELDS: { [K in VmmEventKind]: FieldsOf<K> } = {
     exitCode: num,
     resets: num,
     wallMs: num,
-    maxRssBytes: num,
+    maxRssBytes: opt(num),
     profile: obj,
     error: opt(obj),
     diagnostic: opt(obj),

@@ -1,9 +1,10 @@
 // Targets `<inner>@lab` (`vmm:kvm@lab`, `qemu:kvm@lab`): a stack run inside the nested lab, for
 // guests this host's /dev/kvm cannot run (Linux, OVMF on PVM). A suite hands over all its boots at
-// once; they run one after another inside ONE lab VM (the lab boot is paid once). The own VMM
-// writes each boot's event stream into the project share, which the harness then reads back as a
-// BootResult; any other stack runs through targets/boot-to-json.ts, which writes the finished
-// BootResult there instead.
+// once; they run one after another inside ONE lab VM (the lab boot is paid once). The own VMM's
+// boots run in one Node process there too (lab-series.ts; Node's start-up is paid once, and again
+// only after a boot that did not end cleanly), each writing its event stream into the project
+// share, which the harness then reads back as a BootResult; any other stack runs a process per
+// boot through targets/boot-to-json.ts, which writes the finished BootResult there instead.
 //
 // What is rerun, and why: lab-rerun.ts (the decisions, pure and unit-tested); this file carries
 // them out: lab VMs replaced, first attempts' evidence kept, the batch script's rerun test.
@@ -23,10 +24,10 @@ import { shutdownSnapshot } from './shutdown-snapshot.js';
 import { batchProgress } from './lab-batch-progress.js';
 import { bootOverrunWatch, OVERRUN_SLACK_S } from './lab-boot-watch.js';
 import { cliArgs } from './target.js';
+import { seriesLoop, type SeriesPlan } from './lab-series-plan.js';
 import { firstAttempt, impossibleStateRerun, labLoss, type LostAttempt, mayRestartLab, requestedTripleFaults, rerunCondition, rerunOf, rerunPolicy, tripleFaultRerunAbove } from './lab-rerun.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/dist\/$/, '/');
-const CLI = 'dist/vmm/cli/main.js';
 const BOOT_TO_JSON = 'dist/targets/boot-to-json.js';
 /** The stack a batch runs unless told otherwise. */
 export const OWN_VMM = 'vmm:kvm';
@@ -125,35 +126,57 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
       `(while :; do echo ${HEARTBEAT_LINE}; sleep ${HEARTBEAT_EVERY_S}; done) &`,
       'HEARTBEAT=$!',
     ];
-    if (traced) lines.push(kvmTraceShellFunctions(), 'kvm_trace_setup');
-    for (const b of todo) {
-      let args: string;
-      if (own) {
-        args = `${CLI} ${cliArgs(b.req, eventsOf(b)).map(shellQuote).join(' ')}`;
-      } else {
-        const reqFile = join(dir, `${b.id}.request.json`);
-        writeFileSync(reqFile, JSON.stringify(b.req));
-        args = [BOOT_TO_JSON, '--target', inner, '--request', reqFile, '--result', resultOf(b)].map(shellQuote).join(' ');
-      }
-      // Traced: the ring cleared and the shutdown trigger armed before the boot, the trace saved
-      // after it when a shutdown stopped it (lab/kvm-trace.ts).
-      const arm = traced ? `kvm_trace_arm ${shellQuote(shutdownFilter(requestedTripleFaults(b.req) > 0))}; ` : '';
-      const save = traced ? `; kvm_trace_save ${shellQuote(traceOf(b))}` : '';
-      const run = `${arm}node ${args} > ${shellQuote(join(dir, `${b.id}.out`))} 2> ${shellQuote(join(dir, `${b.id}.err`))}; rc=$?${save}`;
-      lines.push(`echo "@@batch ${b.id} start"`, run);
+    // Traced: the ring cleared and the shutdown trigger armed before each boot, the trace saved
+    // after it when a shutdown stopped it (lab/kvm-trace.ts).
+    const arm = (b: LabBoot) => (traced ? `kvm_trace_arm ${shellQuote(shutdownFilter(requestedTripleFaults(b.req) > 0))}` : undefined);
+    const save = (b: LabBoot) => (traced ? `kvm_trace_save ${shellQuote(traceOf(b))}` : undefined);
+    /** Shell: true when the first attempt is rerun, its files (events, trace, snapshots) moved aside as `.first`. */
+    const rerunTest = (b: LabBoot): string | undefined => {
       const above = tripleFaultRerunAbove(b.req, policy);
       const impossible = impossibleStateRerun(b.req, policy);
-      if (above !== undefined || impossible) {
-        // One event per line: grep -c counts the triple faults of the first attempt; the final
-        // event's diagnostic names vCPUs whose state read back impossible.
-        const ev = shellQuote(eventsOf(b));
-        const trace = shellQuote(traceOf(b));
+      if (above === undefined && !impossible) return undefined;
+      // One event per line: grep -c counts the triple faults of the first attempt; the final
+      // event's diagnostic names vCPUs whose state read back impossible.
+      const ev = shellQuote(eventsOf(b));
+      const trace = shellQuote(traceOf(b));
+      return `if ${rerunCondition(ev, above, impossible)}; then mv ${ev} ${shellQuote(`${eventsOf(b)}.first`)}; [ ! -e ${trace} ] || mv ${trace} ${shellQuote(`${traceOf(b)}.first`)}; for f in ${ev}.reset-*.lowmem; do [ ! -e "$f" ] || mv "$f" "$f.first"; done; true; else false; fi`;
+    };
+    if (own) {
+      // One Node process runs the boots (lab-series.ts): started again only after a boot that did not end cleanly.
+      const plan: SeriesPlan = {
+        setup: traced ? `${kvmTraceShellFunctions()}\nkvm_trace_setup` : '',
+        // Per lab VM: a fresh lab's kernel has no trigger armed.
+        env: traced ? { KT_STATE: join(dir, `kvm-trace-${attempt}.trigger`) } : {},
+        progress: join(dir, `series-${attempt}.progress`),
+        boots: todo.map((b) => ({
+          id: b.id,
+          argv: cliArgs(b.req, eventsOf(b)).slice(1),
+          out: join(dir, `${b.id}.out`),
+          err: join(dir, `${b.id}.err`),
+          before: arm(b),
+          after: save(b),
+          rerunIf: rerunTest(b),
+        })),
+      };
+      const planFile = join(dir, `series-${attempt}.json`);
+      writeFileSync(planFile, JSON.stringify(plan));
+      lines.push(...seriesLoop(planFile, plan.progress));
+    } else {
+      // Any other stack: a process per boot (boot-to-json.ts), never rerun (its policy allows none).
+      if (traced) lines.push(kvmTraceShellFunctions(), 'kvm_trace_setup');
+      for (const b of todo) {
+        const reqFile = join(dir, `${b.id}.request.json`);
+        writeFileSync(reqFile, JSON.stringify(b.req));
+        const args = [BOOT_TO_JSON, '--target', inner, '--request', reqFile, '--result', resultOf(b)].map(shellQuote).join(' ');
+        const before = arm(b);
+        const after = save(b);
         lines.push(
-          `if ${rerunCondition(ev, above, impossible)}; then mv ${ev} ${shellQuote(`${eventsOf(b)}.first`)}; [ ! -e ${trace} ] || mv ${trace} ${shellQuote(`${traceOf(b)}.first`)}; for f in ${ev}.reset-*.lowmem; do [ ! -e "$f" ] || mv "$f" "$f.first"; done; echo "@@batch ${b.id} retry"; ${run}; fi`,
+          `echo "@@batch ${b.id} start"`,
+          `${before ? `${before}; ` : ''}node ${args} > ${shellQuote(join(dir, `${b.id}.out`))} 2> ${shellQuote(join(dir, `${b.id}.err`))}; rc=$?${after ? `; ${after}` : ''}`,
+          // Flush the boot's files to the share now: a lab killed later loses what its page cache held.
+          `echo "@@batch ${b.id} exit $rc"; sync`,
         );
       }
-      // Flush the boot's files to the share now: a lab killed later loses what its page cache held.
-      lines.push(`echo "@@batch ${b.id} exit $rc"; sync`);
     }
     lines.push('kill $HEARTBEAT');
     const script = join(dir, `batch-${attempt}.sh`);

@@ -115,18 +115,51 @@ export function parseBootArgs(argv: string[]) {
 
 export type BootValues = ReturnType<typeof parseBootArgs>['values'];
 
+/** Where a boot's console and messages go: this process's streams, or a lab series' files. */
+export interface BootOutput {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /**
+   * The process runs other boots before and after this one (targets/vmm/lab-series.ts): its
+   * start-up time and its peak RSS are not this boot's, so the event stream leaves them out.
+   */
+  sharedProcess?: boolean;
+}
+
+const PROCESS_OUTPUT: BootOutput = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+};
+
+/** How one boot ended: its exit code, and the threads that never stopped (the process must end to end them). */
+export interface BootOutcome {
+  code: number;
+  stuckThreads: string[];
+}
+
 export async function bootCommand(argv: string[]): Promise<number> {
+  const { code, stuckThreads } = await bootOnce(argv, PROCESS_OUTPUT);
+  if (stuckThreads.length > 0) {
+    // Their threads would keep the process alive for good: end it here, the reports written.
+    process.stderr.write(`bootgate: ending the process: ${stuckThreads.join(', ')} never stopped\n`);
+    process.exit(code);
+  }
+  return code;
+}
+
+/** One `boot` command line, its output to `out`; never ends the process (bootCommand does). */
+export async function bootOnce(argv: string[], out: BootOutput): Promise<BootOutcome> {
   const { values, tokens } = parseBootArgs(argv);
   if (values.help) {
     const quirks = Object.entries(QUIRKS).map(([name, what]) => `  ${name}: ${what}`).join('\n');
-    process.stdout.write(`${BOOT_USAGE}\nquirks (named VMM bugs, off by default):\n${quirks}\n`);
-    return 0;
+    out.stdout(`${BOOT_USAGE}\nquirks (named VMM bugs, off by default):\n${quirks}\n`);
+    return { code: 0, stuckThreads: [] };
   }
   if (values.target !== undefined && values.target !== OWN_VMM_TARGET) {
     // QEMU and the lab's driver load only for a boot that goes there (main.ts says why).
     const { bootElsewhere, elsewhereTarget } = await import('./boot-elsewhere.js');
     const elsewhere = elsewhereTarget(values.target);
-    if (elsewhere) return bootElsewhere(values, tokens, elsewhere);
+    if (elsewhere) return { code: await bootElsewhere(values, tokens, elsewhere), stuckThreads: [] };
   }
   const guest = await guestOf(values);
   const config = validateVmConfig({
@@ -161,30 +194,26 @@ export async function bootCommand(argv: string[]): Promise<number> {
   probeAccelerator(config.target);
   const kvm = hostKvmCapability();
   const note = pvmBootNote(config, kvm);
-  if (note) process.stderr.write(`${note}\n`);
+  if (note) out.stderr(`${note}\n`);
   const varsFixture = config.firmware ? OVMF_VARS_FIXTURES[config.firmware] : undefined;
   const varsTemplate = varsFixture ? await resolveFixture(varsFixture) : config.flashVarsTemplate;
   const result = await runVm(
     config,
     firmwarePath,
     {
-      console: (t) => process.stdout.write(t),
-      debugcon: config.debugcon ? (t) => process.stderr.write(t) : undefined,
+      console: (t) => out.stdout(t),
+      debugcon: config.debugcon ? (t) => out.stderr(t) : undefined,
+      sharedProcess: out.sharedProcess,
     },
     varsTemplate,
   );
   if (result.error) {
     const hint = pvmErrorHint(result.error, kvm);
-    process.stderr.write(`\nbootgate: ${result.error.code}: ${result.error.message}${hint ? ` (fix: ${hint})` : ''}\n`);
+    out.stderr(`\nbootgate: ${result.error.code}: ${result.error.message}${hint ? ` (fix: ${hint})` : ''}\n`);
   }
-  if (result.diagnostic) process.stderr.write(`\n${formatDiagnostic(result.diagnostic)}\n`);
-  process.stderr.write(
+  if (result.diagnostic) out.stderr(`\n${formatDiagnostic(result.diagnostic)}\n`);
+  out.stderr(
     `\nbootgate: ${result.status} after ${(result.wallMs / 1000).toFixed(2)} s, ${result.profile.totalExits} exits, ${result.resets} resets, exit code ${result.exitCode}\n`,
   );
-  if (result.stuckThreads.length > 0) {
-    // Their threads would keep the process alive for good: end it here, the reports written.
-    process.stderr.write(`bootgate: ending the process: ${result.stuckThreads.join(', ')} never stopped\n`);
-    process.exit(result.exitCode);
-  }
-  return result.exitCode;
+  return { code: result.exitCode, stuckThreads: result.stuckThreads };
 }
