@@ -31,11 +31,11 @@ export function describeLabBoot(req: BootRequest): string {
  * (a lab batch runs for minutes with nothing else to show): which boot, of how many, when it
  * started and how it ended. Pure apart from the clock.
  */
-export function batchProgress(boots: readonly ProgressBoot[], attempt: number, now: () => number = () => performance.now(), target = DEFAULT_TARGET): { feed(text: string): string[] } {
+export function batchProgress(boots: readonly ProgressBoot[], attempt: number, now: () => number = () => performance.now(), target = DEFAULT_TARGET, lane?: string): { feed(text: string): string[] } {
   const index = new Map(boots.map((b, i) => [b.id, i]));
   const started = new Map<string, number>();
   let partial = '';
-  const lab = attempt === 0 ? 'lab' : `lab VM ${attempt + 1}`;
+  const lab = `${attempt === 0 ? 'lab' : `lab VM ${attempt + 1}`}${lane ? ` (lane ${lane})` : ''}`;
   return {
     feed(text: string): string[] {
       const lines = (partial + text).split('\n');

@@ -71,6 +71,8 @@ export interface LabBatchOptions {
   qemu?: LabQemuKind;
   /** The target run inside the lab (a selectedTargets name): `vmm:kvm` (default) or `qemu:<accel>`. */
   inner?: string;
+  /** Which of the lab lanes running at once this batch is (`1/2`: lab-lanes.ts), for its folder and progress lines. */
+  lane?: string;
 }
 
 export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOptions): Promise<LabBatch> {
@@ -78,7 +80,7 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
   const own = inner === OWN_VMM;
   const labName = `${inner}@lab`;
   const policy = own ? rerunPolicy() : { ...rerunPolicy(), tripleFaultReruns: 0, impossibleStateReruns: 0 };
-  const name = `batch-${process.pid}-${Date.now()}`;
+  const name = `batch-${process.pid}-${Date.now()}${opts.lane ? `-lane${opts.lane.split('/')[0]}` : ''}`;
   const dir = join(ROOT, 'reports', 'out', 'lab', name);
   const kept = join(KEPT_DIR, name);
   mkdirSync(dir, { recursive: true });
@@ -181,7 +183,7 @@ export async function bootBatchInLab(boots: readonly LabBoot[], opts: LabBatchOp
     lines.push('kill $HEARTBEAT');
     const script = join(dir, `batch-${attempt}.sh`);
     writeFileSync(script, `${lines.join('\n')}\n`, { mode: 0o755 });
-    const progress = batchProgress(todo, attempt, undefined, labName);
+    const progress = batchProgress(todo, attempt, undefined, labName, opts.lane);
     const abort = new AbortController();
     let lockup: string | undefined;
     let stdout = '';

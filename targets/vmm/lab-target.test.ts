@@ -1,4 +1,5 @@
-// The lab-routed own-VMM target: prefetched boots run in one lab batch (timeouts scaled), a
+// The lab-routed own-VMM target: prefetched boots run in one lab batch (timeouts scaled; one lane
+// unless a test asks for two), a
 // boot returns its prefetched result without another lab, an unannounced request gets its own
 // batch, and the boots the fixture's lab cannot run (OVMF, a disk at SMP 2+) go to a lab VM of
 // their own under the patched QEMU in a run that opts in, or are reported as not runnable here.
@@ -11,6 +12,7 @@ import { CANNOT_RUN_HERE } from '../target.js';
 import type { LabBatch, LabBoot } from './lab-batch.js';
 
 const batches: LabBoot[][] = [];
+const batchLanes: Array<string | undefined> = [];
 const batchQemu: Array<string | undefined> = [];
 const batchInner: Array<string | undefined> = [];
 let patchedBuilt = false;
@@ -19,8 +21,9 @@ let buildRefusal: string | undefined;
 let batchGate: Promise<void> | undefined;
 vi.mock('./lab-batch.js', () => ({
   OWN_VMM: 'vmm:kvm',
-  bootBatchInLab: vi.fn(async (boots: LabBoot[], opts: { qemu?: string; inner?: string }): Promise<LabBatch> => {
+  bootBatchInLab: vi.fn(async (boots: LabBoot[], opts: { qemu?: string; inner?: string; lane?: string }): Promise<LabBatch> => {
     batches.push(boots);
+    batchLanes.push(opts.lane);
     if (batchGate) await batchGate;
     batchQemu.push(opts.qemu);
     batchInner.push(opts.inner);
@@ -34,10 +37,12 @@ vi.mock('../../lab/qemu-build/build.js', () => ({
   cannotBuildPatchedQemu: () => buildRefusal,
 }));
 
+const { LAB_LANES_ENV } = await import('./lab-lanes.js');
 const { LAB_TIMEOUT_SCALE, labBatchTarget, labOwnVmmTarget, LAB_MATRIX_ENV, labGateLeavesOut, ownVmmNeedsLab, patchedLabUnavailable } = await import('./lab-target.js');
 
 beforeEach(() => {
   batches.length = 0;
+  batchLanes.length = 0;
   batchQemu.length = 0;
   batchInner.length = 0;
   patchedBuilt = false;
@@ -45,6 +50,7 @@ beforeEach(() => {
   batchGate = undefined;
   vi.stubEnv(LAB_MATRIX_ENV, '');
   vi.stubEnv('QEMU', '');
+  vi.stubEnv(LAB_LANES_ENV, '1');
 });
 afterEach(() => {
   vi.unstubAllEnvs();
@@ -72,6 +78,18 @@ describe('labOwnVmmTarget', () => {
     expect(batches[0]!.map((x) => x.req.timeoutS)).toEqual([120 * LAB_TIMEOUT_SCALE, 120 * LAB_TIMEOUT_SCALE]);
     expect((await t.boot({ timeoutS: 120, smp: 8, firmware: 'seabios-256k' })).serial).toBe('smp=8');
     expect(batches).toHaveLength(1);
+  });
+
+  it('by default splits the boots over two lab lanes at once, each told its place, and serves each boot its own result', async () => {
+    vi.stubEnv(LAB_LANES_ENV, '');
+    const t = labOwnVmmTarget(new Set());
+    const reqs = [1, 2, 8].map((smp) => ({ firmware: 'seabios-256k', smp, timeoutS: 60 + smp }));
+    await t.prefetch(reqs);
+    expect(batches).toHaveLength(2);
+    expect(batchLanes).toEqual(['1/2', '2/2']);
+    expect(batches.map((b) => b.map((x) => x.req.smp))).toEqual([[8], [1, 2]]);
+    for (const req of reqs) expect((await t.boot(req)).serial).toBe(`smp=${req.smp}`);
+    expect(batches).toHaveLength(2);
   });
 
   it('a second prefetch of boots under way starts no batch and resolves only when they are done', async () => {

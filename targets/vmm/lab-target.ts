@@ -3,11 +3,11 @@
 // `vmm:kvm@lab`. The same for any other stack named `<inner>@lab` (`qemu:kvm@lab`: QEMU -accel
 // kvm on the lab's KVM, the control the own VMM is compared with in the same lab). Starting a lab
 // VM costs seconds, so a suite hands over every boot it will make (`prefetch`) and they run one
-// after another inside ONE lab VM; `boot(req)` then returns the prefetched result, or runs a
-// one-boot batch for a request nobody announced.
+// after another inside a lab VM, split over two lab VMs running at once (lab-lanes.ts); `boot(req)`
+// then returns the prefetched result, or runs a one-boot batch for a request nobody announced.
 // The lab's QEMU is the patched build of lab/qemu-build/ (lab/qemu.ts defaultLabQemuKind: its
 // fixes keep the emulated SVM from faulting, docs/lab-fault-rate.md; the bootstrap of npm test
-// builds it once per machine), one lab VM for all of a suite's boots. Where it cannot be had the
+// builds it once per machine), for all of a suite's boots (in lanes). Where it cannot be had the
 // lab-qemu fixture runs the rest, and the boots it cannot run (targets/target.ts needsPatchedLab:
 // OVMF, whose CR8 writes abort it, docs/uefi.md; the debian-disk image at SMP 2 or more, which it
 // faults or hangs on) are not run here. OVMF runs in every run; the disk boots at SMP 2+, and
@@ -21,6 +21,7 @@ import { inLab, labUnavailable } from '../../lab/target.js';
 import type { BootResult } from '../boot-result.js';
 import { type BootRequest, CANNOT_RUN_HERE, needsPatchedLab, type Observation, type Target } from '../target.js';
 import { bootBatchInLab, OWN_VMM } from './lab-batch.js';
+import { labLanes, splitLanes } from './lab-lanes.js';
 
 /** Suites state timeouts for a native host; firmware inside the lab runs several times slower. */
 export const LAB_TIMEOUT_SCALE = 4;
@@ -81,14 +82,21 @@ export function labOwnVmmTarget(observes: ReadonlySet<Observation>): Target & { 
 /** `<inner>@lab`: `inner` (a selectedTargets name) booted in lab batches; it observes what `inner` observes. */
 export function labBatchTarget(inner: string, observes: ReadonlySet<Observation>): Target & { prefetch(reqs: readonly BootRequest[]): Promise<void> } {
   const results = new Map<string, Promise<BootResult>>();
-  const runGroup = (reqs: readonly BootRequest[], qemu: LabQemuKind): Promise<Map<string, BootResult>> => {
-    const boots = reqs.map((req, i) => ({ id: `boot${i}`, req: { ...req, timeoutS: req.timeoutS * LAB_TIMEOUT_SCALE } }));
-    const timeoutS = boots.reduce((t, b) => t + b.req.timeoutS + PER_BOOT_SLACK_S, LAB_START_S);
-    return bootBatchInLab(boots, { smp: 2, timeoutS, qemu, inner }).then((batch) => new Map(reqs.map((req, i) => [keyOf(req), batch.results.get(`boot${i}`)!])));
+  // The boots split over lab lanes (lab-lanes.ts), each lane its own lab VM, all at once.
+  const runGroup = async (reqs: readonly BootRequest[], qemu: LabQemuKind): Promise<Map<string, BootResult>> => {
+    const boots = reqs.map((req, i) => ({ id: `boot${i}`, req: { ...req, timeoutS: req.timeoutS * LAB_TIMEOUT_SCALE }, key: keyOf(req) }));
+    const lanes = splitLanes(boots, labLanes());
+    const batches = await Promise.all(
+      lanes.map((lane, i) => {
+        const timeoutS = lane.reduce((t, b) => t + b.req.timeoutS + PER_BOOT_SLACK_S, LAB_START_S);
+        return bootBatchInLab(lane, { smp: 2, timeoutS, qemu, inner, lane: lanes.length > 1 ? `${i + 1}/${lanes.length}` : undefined });
+      }),
+    );
+    return new Map(lanes.flatMap((lane, i) => lane.map((b) => [b.key, batches[i]!.results.get(b.id)!] as const)));
   };
   const cannotBoot = (req: BootRequest): string | undefined => patchedLabUnavailable(req);
-  // One lab VM per QEMU, one after the other (the lab takes both host CPUs): all in one under the
-  // patched build, which runs every boot; the fixture (where the build cannot be had) only the rest.
+  // One group per QEMU, one after the other: all in one under the patched build, which runs every
+  // boot; the fixture (where the build cannot be had) only the rest. Each group in lanes.
   const runBatch = async (reqs: readonly BootRequest[]): Promise<Map<string, BootResult>> => {
     const out = new Map<string, BootResult>();
     const rest = defaultLabQemuKind();
