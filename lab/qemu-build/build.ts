@@ -102,12 +102,29 @@ async function applyBuildFileEdits(src: string): Promise<void> {
   }
 }
 
-/** The patched lab QEMU: the cached binary, or built now (several minutes; progress through `log`). */
-export async function ensurePatchedQemu(options: PatchedQemuOptions = {}): Promise<string> {
+/** Builds under way in this process, by target folder: lab lanes start their lab VMs at once. */
+const building = new Map<string, Promise<string>>();
+
+/**
+ * The patched lab QEMU: the cached binary, or built now (several minutes; progress through `log`).
+ * A second caller while this process builds it waits for that build instead of starting another.
+ */
+export function ensurePatchedQemu(options: PatchedQemuOptions = {}): Promise<string> {
+  const env = options.env ?? process.env;
+  const cached = cachedPatchedQemu(env);
+  if (cached) return Promise.resolve(cached);
+  const dir = patchedQemuDir(env);
+  let build = building.get(dir);
+  if (!build) {
+    build = buildPatchedQemu(options).finally(() => building.delete(dir));
+    building.set(dir, build);
+  }
+  return build;
+}
+
+async function buildPatchedQemu(options: PatchedQemuOptions): Promise<string> {
   const env = options.env ?? process.env;
   const log = options.log ?? (() => {});
-  const cached = cachedPatchedQemu(env);
-  if (cached) return cached;
   if (isOffline(env)) {
     throw new BootgateError('E_FIXTURE', `the lab's patched QEMU is not built (${patchedQemuDir(env)}) and BOOTGATE_OFFLINE is set`, { hint: 'run `npm run uefi` once with network access' });
   }
