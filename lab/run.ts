@@ -150,13 +150,22 @@ export interface PreparedLab {
   initrd: string;
 }
 
+let preparing: Promise<PreparedLab> | undefined;
+
 /**
  * Everything a lab boot needs on disk: the fixtures (fetched on first use), the vmlinux and the
  * initramfs (built on first use, cached). Cheap when all is cached; call it before timing a boot.
  */
-export async function prepareLab(log?: (line: string) => void): Promise<PreparedLab> {
-  const kernel = await labKernel(log);
-  return { kernel: await labKernelImage(kernel.vmlinuz, kernel.vmlinuzSha256, log), initrd: await labInitramfs(kernel) };
+export function prepareLab(log?: (line: string) => void): Promise<PreparedLab> {
+  // Lab lanes start their lab VMs at once: the second waits for the first's preparation.
+  preparing ??= (async () => {
+    const kernel = await labKernel(log);
+    return { kernel: await labKernelImage(kernel.vmlinuz, kernel.vmlinuzSha256, log), initrd: await labInitramfs(kernel) };
+  })().catch((e: unknown) => {
+    preparing = undefined;
+    throw e;
+  });
+  return preparing;
 }
 
 export async function runInLab(opts: LabRunOptions): Promise<LabResult> {
