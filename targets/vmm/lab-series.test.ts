@@ -195,4 +195,10 @@ describe('SeriesShell', () => {
       sh.close();
     }
   });
+
+  it('fails the call it was running when it ends, and every later call, without ending the process', async () => {
+    const sh = new SeriesShell({});
+    await expect(sh.run('exit 3')).rejects.toThrow("the series' shell ended (exit 3)");
+    await expect(sh.run('true')).rejects.toThrow("the series' shell ended (exit 3)");
+  });
 });

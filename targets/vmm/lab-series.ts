@@ -114,14 +114,18 @@ export class SeriesShell {
   private readonly sh: ChildProcessByStdio<Writable, Readable, null>;
   private buffer = '';
   private waiting: { resolve(code: number): void; reject(e: Error): void } | undefined;
+  private ended: string | undefined;
   private static readonly MARKER = '@@series-shell-status ';
 
   constructor(env: Record<string, string>) {
     this.sh = spawn('sh', [], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
     this.sh.stdout.setEncoding('utf8');
     this.sh.stdout.on('data', (chunk: string) => this.onData(chunk));
+    // A shell that died fails the call waiting on it and every later one, not the process on a write's EPIPE.
+    this.sh.stdin.on('error', () => {});
     this.sh.on('exit', (code, signal) => {
-      this.waiting?.reject(new Error(`the series' shell ended (${signal ?? `exit ${code}`})`));
+      this.ended = `the series' shell ended (${signal ?? `exit ${code}`})`;
+      this.waiting?.reject(new Error(this.ended));
       this.waiting = undefined;
     });
   }
@@ -142,6 +146,7 @@ export class SeriesShell {
   }
 
   run(text: string): Promise<number> {
+    if (this.ended) return Promise.reject(new Error(this.ended));
     if (this.waiting) return Promise.reject(new Error('one shell call at a time'));
     return new Promise((resolve, reject) => {
       this.waiting = { resolve, reject };
