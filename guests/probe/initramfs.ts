@@ -5,7 +5,7 @@
 // Written as newc cpio into guests/build/, named by a hash of every input so an unchanged probe
 // reuses the file. The kernel is Debian's cloud kernel from the fixtures (linux-cloud-kernel).
 
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveFixture } from '../../fixtures/fixtures.js';
@@ -50,8 +50,11 @@ export async function buildProbeGuest(extraFiles: Array<{ path: string; data: Ui
       ...extraFiles.map((f) => ({ type: 'file' as const, path: f.path, data: f.data })),
     ];
     mkdirSync(GUEST_BUILD_DIR, { recursive: true });
-    writeFileSync(`${out}.tmp`, cpioArchive(entries));
-    renameSync(`${out}.tmp`, out);
+    // A temporary name of this writer's own: two lab VMs (whose processes may have the same pid)
+    // or two processes building the same archive must never write into one file.
+    const tmp = `${out}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+    writeFileSync(tmp, cpioArchive(entries));
+    renameSync(tmp, out);
   }
   return { kernel, initrd: out };
 }

@@ -31,6 +31,14 @@ vi.mock('./lab-batch.js', () => ({
     return { results, lockups: [], wallMs: 1, consoleTail: '' };
   }),
 }));
+/** Guests built on the host, in order, and how many batches had started at each build. */
+const builtGuests: string[] = [];
+vi.mock('../../guests/catalog.js', () => ({
+  resolveGuest: vi.fn(async (name: string) => {
+    builtGuests.push(`${name} after ${batches.length} batches`);
+    return { name, firmware: 'seabios-256k' };
+  }),
+}));
 vi.mock('../../lab/target.js', () => ({ inLab: () => false, labUnavailable: () => undefined }));
 vi.mock('../../lab/qemu-build/build.js', () => ({
   cachedPatchedQemu: () => (patchedBuilt ? '/cache/lab-qemu-uefi/k/qemu-system-x86_64' : undefined),
@@ -43,6 +51,7 @@ const { LAB_TIMEOUT_SCALE, labBatchTarget, labOwnVmmTarget, LAB_MATRIX_ENV, labG
 beforeEach(() => {
   batches.length = 0;
   batchLanes.length = 0;
+  builtGuests.length = 0;
   batchQemu.length = 0;
   batchInner.length = 0;
   patchedBuilt = false;
@@ -90,6 +99,17 @@ describe('labOwnVmmTarget', () => {
     expect(batches.map((b) => b.map((x) => x.req.smp))).toEqual([[8], [1, 2]]);
     for (const req of reqs) expect((await t.boot(req)).serial).toBe(`smp=${req.smp}`);
     expect(batches).toHaveLength(2);
+  });
+
+  it('builds each named guest once on the host before any lab VM starts', async () => {
+    const t = labOwnVmmTarget(new Set());
+    await t.prefetch([
+      { guest: 'debian-irqtest', smp: 1, timeoutS: 90 },
+      { guest: 'debian-probe', smp: 2, timeoutS: 60 },
+      { guest: 'debian-irqtest', smp: 8, timeoutS: 90 },
+      { firmware: 'seabios', smp: 1, timeoutS: 10 },
+    ]);
+    expect(builtGuests).toEqual(['debian-irqtest after 0 batches', 'debian-probe after 0 batches']);
   });
 
   it('a second prefetch of boots under way starts no batch and resolves only when they are done', async () => {

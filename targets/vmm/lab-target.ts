@@ -75,6 +75,20 @@ function keyOf(req: BootRequest): string {
   return JSON.stringify(Object.keys(req).sort().map((k) => [k, req[k as keyof BootRequest]]));
 }
 
+/**
+ * Builds the named guests the boots need (the probe initramfs, the irqtest module) here before any
+ * lab VM starts, so the lab only reads them: two lab lanes would otherwise build the same files
+ * at once, each through its own 9p client's cache, and a build inside the lab (QEMU TCG) takes a
+ * minute or more where the host takes seconds. The build writes under guests/build/, which the
+ * lab sees through its share; a guest's files are named by the hash of what went into them.
+ */
+export async function buildGuestsOnHost(reqs: readonly BootRequest[]): Promise<void> {
+  const names = [...new Set(reqs.flatMap((r) => (r.guest ? [r.guest] : [])))];
+  if (names.length === 0) return;
+  const { resolveGuest } = await import('../../guests/catalog.js');
+  for (const name of names) await resolveGuest(name);
+}
+
 export function labOwnVmmTarget(observes: ReadonlySet<Observation>): Target & { prefetch(reqs: readonly BootRequest[]): Promise<void> } {
   return labBatchTarget(OWN_VMM, observes);
 }
@@ -84,6 +98,7 @@ export function labBatchTarget(inner: string, observes: ReadonlySet<Observation>
   const results = new Map<string, Promise<BootResult>>();
   // The boots split over lab lanes (lab-lanes.ts), each lane its own lab VM, all at once.
   const runGroup = async (reqs: readonly BootRequest[], qemu: LabQemuKind): Promise<Map<string, BootResult>> => {
+    await buildGuestsOnHost(reqs);
     const boots = reqs.map((req, i) => ({ id: `boot${i}`, req: { ...req, timeoutS: req.timeoutS * LAB_TIMEOUT_SCALE }, key: keyOf(req) }));
     const lanes = splitLanes(boots, labLanes());
     const batches = await Promise.all(
