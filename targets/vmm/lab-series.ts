@@ -85,21 +85,17 @@ export async function runSeries(plan: SeriesPlan, progressText: string, previous
   const todo = plan.boots.filter((b) => !done.has(b.id));
   if (todo.length > 0 && plan.setup) await deps.shell(plan.setup);
   for (const [i, b] of todo.entries()) {
-    let run: { code: number; clean: boolean };
-    if (b.id === rerunPending) {
+    // A second attempt the last runner left for this one was announced (`retry`) by it.
+    const second = b.id === rerunPending;
+    deps.record(`start ${b.id}`);
+    if (!second) deps.say(`@@batch ${b.id} start`);
+    let run = await attempt(b, deps);
+    if (!second && b.rerunIf && (await deps.shell(b.rerunIf)) === 0) {
+      deps.record(`rerun ${b.id}`);
+      deps.say(`@@batch ${b.id} retry`);
+      if (!run.clean) return SERIES_RESTART;
       deps.record(`start ${b.id}`);
       run = await attempt(b, deps);
-    } else {
-      deps.record(`start ${b.id}`);
-      deps.say(`@@batch ${b.id} start`);
-      run = await attempt(b, deps);
-      if (b.rerunIf && (await deps.shell(b.rerunIf)) === 0) {
-        deps.record(`rerun ${b.id}`);
-        deps.say(`@@batch ${b.id} retry`);
-        if (!run.clean) return SERIES_RESTART;
-        deps.record(`start ${b.id}`);
-        run = await attempt(b, deps);
-      }
     }
     deps.sync();
     deps.record(`done ${b.id} ${run.code}`);
