@@ -2,6 +2,7 @@
 // the image path. A missing nasm is a clear error naming the package to install.
 
 import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,8 +25,9 @@ export async function assemble(source: string, defines: Record<string, string | 
   const out = join(GUEST_BUILD_DIR, `${base}-${hash}.bin`);
   if (existsSync(out)) return out;
   mkdirSync(GUEST_BUILD_DIR, { recursive: true });
-  // Assemble under a temporary name and rename, so a concurrent builder never sees a partial image.
-  const tmp = `${out}.${process.pid}.tmp`;
+  // Assemble under a temporary name and rename, so a concurrent builder never sees a partial image;
+  // the name is this writer's own (processes in two lab VMs may have the same pid).
+  const tmp = `${out}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   try {
     // Loaded only to assemble: a cached image (every boot in the nested lab) never needs it.
     const { execa } = await import('execa');
