@@ -1,8 +1,7 @@
 // Assembles a guest (nasm, flat binary) into guests/build/, once per source, its includes and defines, and returns
 // the image path. A missing nasm is a clear error naming the package to install.
 
-import { createHash } from 'node:crypto';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
