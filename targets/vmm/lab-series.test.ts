@@ -109,6 +109,10 @@ describe('runSeries', () => {
     expect(await runSeries(plan(['boot0', 'boot1']), '', 0, f.deps)).toBe(0);
     expect(f.files.get('boot0.err')).toMatch(/^bootgate: E_CONFIG: bad --smp/);
     expect(f.progress).toContain('done boot0 2');
+    const unknown = Object.assign(new TypeError("Unknown option '--smpp'"), { code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' });
+    const parse = fakes((id) => (id === 'boot0' ? unknown : ok));
+    expect(await runSeries(plan(['boot0', 'boot1']), '', 0, parse.deps)).toBe(0);
+    expect(parse.files.get('boot0.err')).toBe("bootgate: E_CONFIG: Unknown option '--smpp' (fix: see bootgate boot --help)\n");
   });
 
   it('goes on after the boots a previous runner finished, recording the one it died in with its exit code', async () => {

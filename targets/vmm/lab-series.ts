@@ -15,7 +15,7 @@ import { type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { type BootOutcome, type BootOutput, bootOnce } from '../../vmm/cli/boot-command.js';
-import { BootgateError } from '../../vmm/errors.js';
+import { refusalLine } from '../../vmm/cli/main.js';
 import { prewarmOwner, releasePrewarmedOwner } from '../../vmm/owner-prewarm.js';
 import { parseSeriesProgress, SERIES_RESTART, type SeriesBoot, type SeriesPlan } from './lab-series-plan.js';
 
@@ -52,9 +52,10 @@ async function attempt(b: SeriesBoot, deps: SeriesDeps): Promise<{ code: number;
       clean = false;
     }
   } catch (e) {
-    // As vmm/cli/main.ts: a refusal is one line and exit 2, anything else exit 70 with its stack.
-    if (e instanceof BootgateError) {
-      output.stderr(`${e.toLine()}\n`);
+    // As the CLI: a refusal is one line and exit 2, anything else exit 70 with its stack.
+    const refusal = refusalLine(e, 'boot');
+    if (refusal !== undefined) {
+      output.stderr(`${refusal}\n`);
       code = 2;
     } else {
       output.stderr(`bootgate: E_INTERNAL: ${(e as Error).stack ?? e}\n`);

@@ -60,19 +60,27 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (e) {
-    if (e instanceof BootgateError) {
-      process.stderr.write(`${e.toLine()}\n`);
-      return 2;
-    }
-    const code = (e as { code?: string }).code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-      // Node's message can span lines (the "ambiguous argument" advice): one line, as every refusal.
-      const message = (e as Error).message.replace(/\s*\n\s*/g, ' ');
-      process.stderr.write(`bootgate: E_CONFIG: ${message} (fix: see bootgate ${command} --help)\n`);
-      return 2;
-    }
-    throw e;
+    const line = refusalLine(e, command);
+    if (line === undefined) throw e;
+    process.stderr.write(`${line}\n`);
+    return 2;
   }
+}
+
+/**
+ * The one line a refusal prints (a BootgateError, or a bad option Node's argument parser
+ * rejected), its exit code 2; undefined for anything else, which is an internal error. Shared
+ * with the lab series (targets/vmm/lab-series.ts), which runs `boot` command lines in-process.
+ */
+export function refusalLine(e: unknown, command: string | undefined): string | undefined {
+  if (e instanceof BootgateError) return e.toLine();
+  const code = (e as { code?: string }).code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+    // Node's message can span lines (the "ambiguous argument" advice): one line, as every refusal.
+    const message = (e as Error).message.replace(/\s*\n\s*/g, ' ');
+    return `bootgate: E_CONFIG: ${message} (fix: see bootgate ${command} --help)`;
+  }
+  return undefined;
 }
 
 const isEntry = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\/dist\//, '/dist/'));
